@@ -1,0 +1,24 @@
+// Package builtin holds comfyrt's built-in nodes: the schemas of the node
+// classes comfyrt knows without any object_info file (Schemas, from the
+// embedded schemas.json) and, next to them, their pure-Go kernels.
+//
+// The built-in classes are the ComfyStream I/O nodes (LoadTensor,
+// SaveTensor, PrimaryInputLoadImage, SaveTextTensor, LoadAudioTensor,
+// SaveAudioTensor), ComfyUI's LoadImage, PreviewImage, SaveImage, the image
+// and mask nodes a real-time workflow uses (ImageInvert, ImageScale,
+// ImageScaleBy, ImageBlend, ImageBlur, ImageSharpen, ImageCompositeMasked,
+// ImageCrop, EmptyImage, ImageToMask, MaskToImage, InvertMask,
+// ThresholdMask, SolidMask, GrowMask), the primitives (PrimitiveInt,
+// PrimitiveFloat, PrimitiveString, PrimitiveStringMultiline,
+// PrimitiveBoolean), ComfyUI-Background-Edit's GaussianBlur, Composite and
+// BackgroundColor, and DepthAnythingTensorrt. Each schema uses ComfyUI's
+// exact names, input order, types, defaults, ranges, combo lists, outputs,
+// output_node, categories and display names; a test checks them against a
+// real object_info dump and the derived ComfyStream schemas.
+//
+// Registration is explicit (no init() globals): callers ask for Schemas and
+// merge them with object_info files themselves.
+//
+// Imports: nodes/schema, nodes and nodes/value from the project. It must
+// never import graph, compiler, executor, streampack or any cgo package.
+package builtin
