@@ -162,6 +162,11 @@ func (d *Diagnostic) Error() string {
 		b.WriteString(": ")
 		b.WriteString(d.Details)
 	}
+	if h := Hint(d); h != "" {
+		b.WriteString(" (")
+		b.WriteString(h)
+		b.WriteString(")")
+	}
 	return b.String()
 }
 
@@ -271,6 +276,12 @@ func (l List) Error() string {
 func CompareNodeIDs(a, b string) int {
 	if a == b {
 		return 0
+	}
+	if a == "" {
+		return -1
+	}
+	if b == "" {
+		return 1
 	}
 	as, bs := strings.Split(a, ":"), strings.Split(b, ":")
 	for i := 0; i < len(as) && i < len(bs); i++ {
