@@ -1,0 +1,150 @@
+package nodes
+
+import (
+	"fmt"
+	"runtime"
+
+	"comfyrt/nodes/value"
+)
+
+// Kernel is the implementation of one workflow node. See the package
+// documentation for the contract of the two phases.
+type Kernel interface {
+	// Prepare checks the input specs (one per declared input, in
+	// input_order), reads scalar parameters from their Const, allocates
+	// scratch buffers and returns the output specs, one per output of the
+	// class. It is called when the plan is built and again whenever an
+	// input spec changes; each call replaces what an earlier one set up.
+	Prepare(in []value.Spec) (out []value.Spec, err error)
+	// Run computes the outputs from the inputs. in matches the specs last
+	// given to Prepare; out holds buffers allocated from the specs Prepare
+	// returned. Run writes every element of its tensor outputs, sets its
+	// scalar outputs, and does not allocate in steady state.
+	Run(in []value.Value, out []value.Value) error
+}
+
+// Config is what a Factory gets to make the kernel of one node.
+type Config struct {
+	// NodeID is the workflow's node id ("7").
+	NodeID string
+	// Class is the node's class_type ("ImageBlur").
+	Class string
+	// Widgets holds the node's literal input values by input name, typed
+	// int64, float64, string or bool (linked inputs are absent). The same
+	// values reach Prepare as constant specs; factories may use them to
+	// fail early.
+	Widgets map[string]any
+	// InputDir is the folder that file-reading nodes (LoadImage) resolve
+	// their file names against.
+	InputDir string
+}
+
+// String names the node for messages: "ImageBlur #7".
+func (c Config) String() string {
+	if c.NodeID == "" {
+		return c.Class
+	}
+	return c.Class + " #" + c.NodeID
+}
+
+// Factory makes the kernel of one node. It should do no heavy work; file
+// reading and allocation belong in Prepare.
+type Factory func(cfg Config) (Kernel, error)
+
+// FrameInput is implemented by kernels that can stand for the stream's
+// frame input (LoadTensor, PrimaryInputLoadImage, a lone LoadImage). When
+// the compiler binds a node as the frame input, it calls Prepare and Run
+// with exactly one input, the frame (IMAGE [1,H,W,3]), in place of the
+// declared inputs; the outputs stay those of the class, the first being the
+// frame.
+type FrameInput interface {
+	Kernel
+	// FrameInput is a marker; it does nothing.
+	FrameInput()
+}
+
+// FrameOutput is implemented by kernels whose first input is a frame output
+// of the stream (SaveTensor, PreviewImage, SaveImage). They have no outputs
+// and their Run does nothing: the executor reads the input buffer.
+type FrameOutput interface {
+	Kernel
+	// FrameOutput is a marker; it does nothing.
+	FrameOutput()
+}
+
+// Closer is implemented by kernels that hold resources (engine sessions,
+// files). The owner of the plan calls Close once, when the plan is
+// discarded.
+type Closer interface {
+	Close() error
+}
+
+// PanicError is a panic recovered at the kernel boundary.
+type PanicError struct {
+	// Kernel names the kernel: its String() when it has one, else its Go
+	// type.
+	Kernel string
+	// Phase is "Prepare" or "Run".
+	Phase string
+	// Value is what was passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack, at most maxStack bytes.
+	Stack []byte
+}
+
+const maxStack = 8 << 10
+
+// Error returns "kernel ImageBlur #7 panicked in Run: <value>".
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("kernel %s panicked in %s: %v", e.Kernel, e.Phase, e.Value)
+}
+
+// Unwrap returns the panic value when it is an error (a runtime error, for
+// instance), so that errors.As finds it.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// SafeRun calls k.Run and turns a panic into a *PanicError. It is the
+// kernel boundary of the executor; it adds no allocation when k does not
+// panic.
+func SafeRun(k Kernel, in, out []value.Value) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = newPanicError(k, "Run", r)
+		}
+	}()
+	return k.Run(in, out)
+}
+
+// SafePrepare calls k.Prepare and turns a panic into a *PanicError. It is
+// the kernel boundary of the compiler.
+func SafePrepare(k Kernel, in []value.Spec) (out []value.Spec, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, newPanicError(k, "Prepare", r)
+		}
+	}()
+	return k.Prepare(in)
+}
+
+func newPanicError(k Kernel, phase string, r any) *PanicError {
+	name := fmt.Sprintf("%T", k)
+	if s, ok := k.(fmt.Stringer); ok {
+		name = safeString(s, name)
+	}
+	buf := make([]byte, maxStack)
+	buf = buf[:runtime.Stack(buf, false)]
+	return &PanicError{Kernel: name, Phase: phase, Value: r, Stack: buf}
+}
+
+// safeString calls s.String, falling back to def if that panics too.
+func safeString(s fmt.Stringer, def string) (name string) {
+	defer func() {
+		if recover() != nil {
+			name = def
+		}
+	}()
+	return s.String()
+}
