@@ -78,7 +78,7 @@ func Load(name string, data []byte, opts Options) (*Workflow, diag.List) {
 		diags = append(diags, ds...)
 		w.UI = ui
 		if ui != nil {
-			p, ds := Convert(ui, ConvertOptions{Schemas: opts.Schemas, Strict: opts.Strict})
+			p, ds := Convert(ui, ConvertOptions(opts))
 			diags = append(diags, ds...)
 			w.Prompt = p
 		}
