@@ -1,0 +1,103 @@
+// Command comfyrt compiles ComfyUI workflows and runs them on live video.
+//
+//	comfyrt validate [--object-info FILE]... [--format text|json] FILE...
+//	comfyrt convert  [--object-info FILE]... [--strict] FILE
+//	comfyrt nodes    [--object-info FILE]... [--format text|json]
+//
+// cmd/comfyrt is wiring only: it is the one place that picks concrete
+// engines, media back ends and stream packs.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Exit codes shared by every command.
+const (
+	exitOK      = 0
+	exitInvalid = 1 // the input is invalid, or the job failed
+	exitUsage   = 2 // bad usage, unreadable file, internal error
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"validate", "check workflows (API or UI format) with ComfyUI's validation rules", cmdValidate},
+		{"convert", "convert a UI-format workflow to an API-format prompt", cmdConvert},
+		{"nodes", "list every known node class (built-in and --object-info)", cmdNodes},
+	}
+}
+
+const version = "0.1.0-dev"
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "comfyrt %s — compile ComfyUI workflows and run them on live video\n\n", version)
+	fmt.Fprintln(w, "Usage: comfyrt COMMAND [options] [args]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'comfyrt COMMAND --help' for a command's options.")
+}
+
+// run is main without os.Exit, so tests can drive the CLI. It never lets a
+// panic escape: an internal error is reported in one line with exit code 2.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "comfyrt: internal error: %v\n", r)
+			if os.Getenv("COMFYRT_TRACE") != "" {
+				fmt.Fprintf(stderr, "%s", debug.Stack())
+			} else {
+				fmt.Fprintln(stderr, "comfyrt: please report this bug with the input that caused it (set COMFYRT_TRACE=1 for a stack trace)")
+			}
+			code = exitUsage
+		}
+	}()
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		usage(stdout)
+		return exitOK
+	case "-v", "--version", "version":
+		fmt.Fprintf(stdout, "comfyrt %s\n", version)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdin, stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "comfyrt: unknown command %q", args[0])
+	if s := suggestCommand(args[0]); s != "" {
+		fmt.Fprintf(stderr, " (did you mean %q?)", s)
+	}
+	fmt.Fprintln(stderr)
+	usage(stderr)
+	return exitUsage
+}
+
+func suggestCommand(name string) string {
+	for _, c := range commands() {
+		if strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) {
+			return c.name
+		}
+	}
+	return ""
+}
