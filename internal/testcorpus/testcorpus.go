@@ -18,8 +18,17 @@ func Root() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// Path returns the corpus folder, or "" when there is none.
+// Path returns the corpus folder (symbolic links resolved), or "" when there
+// is none.
 func Path() string {
+	p := path()
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
+}
+
+func path() string {
 	if p := os.Getenv("COMFYRT_CORPUS"); p != "" {
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
 			return p
