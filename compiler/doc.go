@@ -1,12 +1,42 @@
-// Package compiler turns a validated workflow into an immutable per-frame
-// plan: compiler.Check builds the typed DAG from a graph.Prompt and the node
-// schemas; compiler.Compile applies the ComfyStream I/O contract, prunes
-// what reaches no output, splits static steps (run once at warm-up) from
-// per-frame steps, schedules them, assigns buffers and binds kernels and
-// engine sessions.
+// Package compiler turns a workflow into an immutable per-frame plan.
+//
+// Check validates a graph.Prompt against the node schemas (graph/validate:
+// ComfyUI's own rules and error types), types every node reachable from an
+// output (schema, resolved links, literal widget values typed int64,
+// float64, string or bool), applies the ComfyStream I/O contract and checks
+// that every class has a kernel in the registry. It returns a *Typed graph
+// and every diagnostic at once, in the style of go/types.
+//
+// Compile builds a *Plan from the typed graph: it prunes what reaches no
+// output, splits static steps (no transitive dependency on the frame
+// input: loaders, constants, static images) from per-frame steps, orders
+// them topologically (ties by node id), binds kernels once (factory, then
+// Prepare with the input specs) and assigns per-frame tensor buffers,
+// reusing them where lifetimes do not overlap. Its error is a diag.List.
+//
+// # The ComfyStream I/O contract
+//
+// PrimaryInputLoadImage, LoadTensor, or a LoadImage that is the only one in
+// a workflow without a primary input is the frame input; SaveTensor,
+// PreviewImage and SaveImage are frame outputs. At most one primary input,
+// at most two inputs without a primary one, at most three frame outputs, at
+// least one frame output: otherwise an io_contract error names the nodes
+// (ComfyStream's messages: "too many primary inputs in prompt", …). Every
+// frame-input node of a plan is bound to the same frame. Other LoadImage
+// nodes are static images. A workflow without a frame input (generators)
+// is all static. Only nodes that reach an output count.
+//
+// # Running a plan
+//
+// A Plan's structure never changes. RunStatic runs the static steps (once;
+// RunFrame calls it first when needed), RunFrame binds a frame and runs the
+// per-frame steps without allocating, Outputs reads the frame outputs.
+// Update and Resize return a new Plan that adopts the static steps (kernel
+// and results) of the old one whose inputs did not change, so that they
+// do not run again; Rebuild does the same for any new prompt. A Plan is
+// not safe for concurrent use, but an old plan keeps working while a new
+// one is built from it.
 //
 // Package compiler must not import executor, streampack, or any cgo
 // package (compiler/engine/ort): engines come in through compiler/engine.
-//
-// Status: the compiler arrives with issue 3; this package is its home.
 package compiler

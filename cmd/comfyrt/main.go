@@ -38,6 +38,8 @@ func commands() []command {
 		{"validate", "check workflows (API or UI format) with ComfyUI's validation rules", cmdValidate},
 		{"convert", "convert a UI-format workflow to an API-format prompt", cmdConvert},
 		{"nodes", "list every known node class (built-in and --object-info)", cmdNodes},
+		{"compile", "compile a workflow into a per-frame plan and print it", cmdCompile},
+		{"run", "run a workflow once on a picture (PNG/JPEG in, PNG out)", cmdRun},
 	}
 }
 

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"comfyrt/compiler"
+	"comfyrt/graph"
+	"comfyrt/graph/diag"
+	"comfyrt/nodes"
+	"comfyrt/nodes/builtin"
+)
+
+// kernelRegistry is the registry the compile and run commands use: the
+// built-in kernels (model-backed nodes and stream packs register here too).
+func kernelRegistry() *nodes.Registry {
+	r := nodes.NewRegistry()
+	builtin.Register(r)
+	return r
+}
+
+// compileFile loads a workflow file and compiles it. On failure it prints
+// the diagnostics in validate's text format to stdout and returns nil.
+func compileFile(name string, data []byte, objectInfo []string, inputDir string, w, h int, stdout io.Writer) (*compiler.Plan, error) {
+	schemas, err := loadSchemas(objectInfo)
+	if err != nil {
+		return nil, err
+	}
+	// LoadImage names are not checked against the folder: the frame input's
+	// file is never read, and a static image's kernel reports a missing file.
+	unlisted, err := builtin.FolderLists(schemas, "")
+	if err != nil {
+		return nil, err
+	}
+	c := &checked{name: name}
+	wf, diags := graph.Load(name, data, graph.Options{Schemas: schemas})
+	c.wf, c.diags = wf, diags
+	if wf.Prompt == nil || diags.HasErrors() {
+		c.diags.Dedupe()
+		c.printText(stdout)
+		return nil, nil
+	}
+	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, InputDir: inputDir, Width: w, Height: h}
+	pl, err := compiler.Compile(wf.Prompt, cfg)
+	if err != nil {
+		var l diag.List
+		if !errors.As(err, &l) {
+			return nil, err
+		}
+		graph.Locate(data, l)
+		c.diags = append(c.diags, l...)
+		c.diags.Dedupe()
+		c.printText(stdout)
+		return nil, nil
+	}
+	return pl, nil
+}
+
+func cmdCompile(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("compile", "[--object-info FILE]... [--explain] [--dot] [--width W --height H] FILE",
+		"Compiles a workflow (API or UI format) into a per-frame plan and prints it:\n"+
+			"each step, static (runs once) or per-frame, its kernel, input wiring, tensor\n"+
+			"shapes, bytes and buffers. FILE '-' reads standard input.\n\n"+
+			"Exit status: 0 when it compiles, 1 when it does not (diagnostics as\n"+
+			"'comfyrt validate' prints them), 2 for usage errors or unreadable files.", stderr)
+	var objectInfo multiFlag
+	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable; later files win)")
+	explain := fs.Bool("explain", false, "say why each step is static or per-frame, and list the buffer pool")
+	dot := fs.Bool("dot", false, "print the plan as a Graphviz digraph (static and per-frame steps coloured apart)")
+	width := fs.Int("width", compiler.DefaultWidth, "frame `width` in pixels")
+	height := fs.Int("height", compiler.DefaultHeight, "frame `height` in pixels")
+	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files are read from (default: the workflow's folder)")
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(files) != 1 {
+		return usageError(stderr, fs, "give exactly one workflow file")
+	}
+	if *width <= 0 || *height <= 0 {
+		return usageError(stderr, fs, "--width and --height must be positive")
+	}
+	data, err := readInput(files[0], stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt compile: %v\n", err)
+		return exitUsage
+	}
+	name := files[0]
+	if name == "-" {
+		name = "<stdin>"
+	}
+	dir := *inputDir
+	if dir == "" && files[0] != "-" {
+		dir = filepath.Dir(files[0])
+	}
+	pl, err := compileFile(name, data, objectInfo, dir, *width, *height, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt compile: %v\n", err)
+		return exitUsage
+	}
+	if pl == nil {
+		return exitInvalid
+	}
+	defer pl.Close()
+	switch {
+	case *dot:
+		fmt.Fprint(stdout, pl.DOT())
+	case *explain:
+		fmt.Fprint(stdout, pl.Explain())
+	default:
+		fmt.Fprint(stdout, pl.String())
+	}
+	return exitOK
+}
+
+// fileDir is the folder of a file name, "." for standard input.
+func fileDir(name string) string {
+	if name == "-" {
+		if wd, err := os.Getwd(); err == nil {
+			return wd
+		}
+		return "."
+	}
+	return filepath.Dir(name)
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	_ "image/jpeg" // JPEG input
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"comfyrt/compiler"
+	"comfyrt/nodes/value"
+)
+
+func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("run", "--workflow FILE [-i IMAGE] -o OUT.png [--input-dir DIR] [--object-info FILE]...",
+		"Runs a workflow once on a picture (PNG or JPEG) and writes its frame output\n"+
+			"as PNG. A workflow without a frame input (EmptyImage, SolidMask, …) runs\n"+
+			"without -i. Static LoadImage files are read from --input-dir (default: the\n"+
+			"workflow's folder). With several frame outputs, the first (by node id) goes\n"+
+			"to OUT.png and output N to OUT-N.png.\n\n"+
+			"Exit status: 0 on success, 1 when the workflow does not compile or fails,\n"+
+			"2 for usage errors and unreadable files.", stderr)
+	var objectInfo multiFlag
+	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable; later files win)")
+	wfFile := fs.String("workflow", "", "workflow `FILE` (API or UI format)")
+	in := fs.String("i", "", "input picture `IMAGE` (PNG or JPEG): the frame")
+	out := fs.String("o", "", "output `PNG` file")
+	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files are read from (default: the workflow's folder)")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(rest) > 0 {
+		return usageError(stderr, fs, "unexpected argument %q (the workflow goes after --workflow)", rest[0])
+	}
+	if *wfFile == "" {
+		return usageError(stderr, fs, "no --workflow given")
+	}
+	if *out == "" {
+		return usageError(stderr, fs, "no output file given (-o OUT.png)")
+	}
+	data, err := os.ReadFile(*wfFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitUsage
+	}
+	var frame value.Tensor
+	w, h := 0, 0
+	if *in != "" {
+		frame, err = readPicture(*in)
+		if err != nil {
+			fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+			return exitUsage
+		}
+		h, w = frame.Shape[1], frame.Shape[2]
+	}
+	dir := *inputDir
+	if dir == "" {
+		dir = fileDir(*wfFile)
+	}
+	pl, err := compileFile(*wfFile, data, objectInfo, dir, w, h, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitUsage
+	}
+	if pl == nil {
+		return exitInvalid
+	}
+	defer pl.Close()
+	if pl.HasFrameInput() && *in == "" {
+		return usageError(stderr, fs, "%s reads a frame (%s): give a picture with -i", *wfFile, strings.Join(frameInputs(pl), ", "))
+	}
+	if !pl.HasFrameInput() && *in != "" {
+		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input; -i %s is not used\n", *wfFile, *in)
+	}
+	if pl.NumOutputs() == 0 {
+		fmt.Fprintf(stderr, "comfyrt run: %s has no frame output (SaveTensor, PreviewImage or SaveImage)\n", *wfFile)
+		return exitInvalid
+	}
+	if err := pl.RunFrame(frame); err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitInvalid
+	}
+	for i, o := range pl.Outputs() {
+		name := *out
+		if i > 0 {
+			ext := filepath.Ext(name)
+			name = strings.TrimSuffix(name, ext) + "-" + o.NodeID + ext
+		}
+		if err := writePicture(name, o.Value); err != nil {
+			fmt.Fprintf(stderr, "comfyrt run: output %s (%s #%s): %v\n", name, o.Class, o.NodeID, err)
+			return exitUsage
+		}
+		fmt.Fprintf(stdout, "%s: %s #%s %s\n", name, o.Class, o.NodeID, value.ShapeString(o.Value.Tensor.Shape))
+	}
+	return exitOK
+}
+
+// frameInputs names the frame-input nodes: "LoadTensor #1".
+func frameInputs(pl *compiler.Plan) []string {
+	t := pl.Typed()
+	var out []string
+	for _, id := range t.FrameInputs() {
+		out = append(out, t.Node(id).String())
+	}
+	return out
+}
+
+// readPicture decodes a PNG or JPEG file into an IMAGE [1,H,W,3] (alpha
+// dropped, as PIL's convert("RGB")).
+func readPicture(name string) (value.Tensor, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return value.Tensor{}, err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return value.Tensor{}, fmt.Errorf("%s: not a readable PNG or JPEG picture: %w", name, err)
+	}
+	r := img.Bounds()
+	w, h := r.Dx(), r.Dy()
+	if w == 0 || h == 0 {
+		return value.Tensor{}, fmt.Errorf("%s: empty picture", name)
+	}
+	nrgba := image.NewNRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(nrgba, nrgba.Bounds(), img, r.Min, draw.Src)
+	rgb := make([]byte, 0, w*h*3)
+	for i := 0; i < len(nrgba.Pix); i += 4 {
+		rgb = append(rgb, nrgba.Pix[i], nrgba.Pix[i+1], nrgba.Pix[i+2])
+	}
+	t := value.NewTensor(1, h, w, 3)
+	value.FromRGB8(t.Data, rgb)
+	return t, nil
+}
+
+// writePicture writes the first image of an IMAGE [B,H,W,3] (or a MASK
+// [B,H,W], as grey) as PNG, 8-bit values clip(255·x) truncated.
+func writePicture(name string, v value.Value) error {
+	var h, w, c int
+	switch v.Kind {
+	case value.Image:
+		_, hh, ww, cc, ok := value.ImageDims(v.Tensor.Shape)
+		if !ok || (cc != 3 && cc != 1 && cc != 4) {
+			return fmt.Errorf("cannot write IMAGE %s as a picture", value.ShapeString(v.Tensor.Shape))
+		}
+		h, w, c = hh, ww, cc
+	case value.Mask:
+		_, hh, ww, ok := value.MaskDims(v.Tensor.Shape)
+		if !ok {
+			return fmt.Errorf("cannot write MASK %s as a picture", value.ShapeString(v.Tensor.Shape))
+		}
+		h, w, c = hh, ww, 1
+	default:
+		return errors.New("the output is not an image")
+	}
+	px := make([]byte, h*w*c)
+	value.ToRGB8(px, v.Tensor.Data[:h*w*c])
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range h * w {
+		o := img.Pix[i*4 : i*4+4]
+		switch c {
+		case 1:
+			o[0], o[1], o[2] = px[i], px[i], px[i]
+		default:
+			o[0], o[1], o[2] = px[i*c], px[i*c+1], px[i*c+2]
+		}
+		o[3] = 255
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

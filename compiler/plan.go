@@ -1,0 +1,722 @@
+package compiler
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"comfyrt/graph"
+	"comfyrt/graph/diag"
+	"comfyrt/nodes"
+	"comfyrt/nodes/value"
+)
+
+// ErrClosed is returned by a plan's Run methods after Close.
+var ErrClosed = errors.New("plan closed")
+
+// StepError is a kernel error (or recovered panic) of one step at run time.
+type StepError struct {
+	NodeID, Class string
+	Err           error
+}
+
+func (e *StepError) Error() string {
+	return "node " + e.NodeID + " (" + e.Class + "): " + e.Err.Error()
+}
+
+// Unwrap returns the kernel's error.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Output is one frame output of a plan.
+type Output struct {
+	NodeID, Class, Title string
+	// Value is the buffer the output reads (IMAGE [B,H,W,3]). It is the
+	// plan's own storage: read it, do not keep or modify it across runs.
+	Value value.Value
+}
+
+// StepInfo describes one step of a plan (a copy).
+type StepInfo struct {
+	NodeID, Class, Title string
+	Static               bool
+	FrameInput           bool
+	In, Out              []value.Spec
+}
+
+// kref owns a kernel; plans hand kernels over to the plans built from
+// them (Rebuild), and only the owner closes it.
+type kref struct {
+	k     nodes.Kernel
+	mu    sync.Mutex
+	owner *Plan
+}
+
+// link feeds input slot of a step from output out of step from.
+type link struct {
+	slot int
+	from *step
+	out  int
+}
+
+type step struct {
+	node     *Node
+	kernel   *kref
+	static   bool
+	frameIn  bool
+	frameOut bool
+	adopted  bool
+	sig      string
+	reason   string
+	inSpecs  []value.Spec
+	outSpecs []value.Spec
+	in, out  []value.Value
+	links    []link
+	outBuf   []int // per-frame buffer per tensor output, -1 otherwise
+	done     *atomic.Bool
+}
+
+// Plan is a compiled workflow. Its structure (steps, order, buffers,
+// kernels) never changes; see the package documentation for running it.
+type Plan struct {
+	prompt    *graph.Prompt
+	cfg       Config
+	typed     *Typed
+	warnings  diag.List
+	steps     []*step // static steps, then per-frame steps, in run order
+	nStatic   int
+	frameRun  []*step // per-frame steps that run (frame outputs excluded)
+	staticRun []*step
+	outs      []*step // frame-output steps, node id order
+	outSrc    []link  // the value each frame output reads
+	hasFrame  bool
+	frameSpec value.Spec
+	frameVal  value.Value
+	slots     [][]float32
+	slotCap   []int
+	closed    atomic.Bool
+	mu        sync.Mutex // guards kernel ownership during Rebuild and Close
+}
+
+// Compile checks p and builds its plan. The error, when not nil, is a
+// diag.List with every problem (errors.As finds it).
+func Compile(p *graph.Prompt, cfg Config) (*Plan, error) {
+	return Rebuild(p, cfg, nil)
+}
+
+// Rebuild compiles p like Compile and adopts from prev (which may be nil)
+// every static step whose class, literal inputs and upstream static steps
+// are unchanged: the new plan reuses its kernel and results, so it does not
+// run again. Adopted kernels belong to the new plan from then on (prev's
+// Close leaves them open); prev keeps working for frames meanwhile.
+func Rebuild(p *graph.Prompt, cfg Config, prev *Plan) (*Plan, error) {
+	if cfg.Registry == nil {
+		return nil, diag.List{{Code: PrepareFailed, Message: "compiler: Config.Registry is nil"}}
+	}
+	t, diags := Check(p, cfg)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	pl := &Plan{prompt: copyPrompt(p), cfg: cfg, typed: t, warnings: diags}
+	if err := pl.build(prev); err != nil {
+		return nil, err
+	}
+	return pl, nil
+}
+
+func (pl *Plan) build(prev *Plan) error {
+	t := pl.typed
+	var diags diag.List
+	order := topoOrder(t)
+	byID := map[string]*step{}
+	var static, perFrame []*step
+	for _, n := range order {
+		s := &step{node: n, frameIn: n.Role == FrameInput, frameOut: n.Role == FrameOutput}
+		dep := ""
+		for _, in := range n.inputs {
+			if in.Linked {
+				if up := byID[in.From]; up != nil && !up.static && dep == "" {
+					dep = fmt.Sprintf("input %s <- #%s (per-frame)", in.Name, in.From)
+				}
+			}
+		}
+		switch {
+		case s.frameIn:
+			s.reason = "per-frame: frame input"
+		case dep != "":
+			s.reason = "per-frame: " + dep
+		default:
+			s.static = true
+			s.reason = "static: no input depends on the frame"
+		}
+		byID[n.ID] = s
+		if s.static {
+			static = append(static, s)
+		} else {
+			perFrame = append(perFrame, s)
+		}
+	}
+	pl.steps = append(static, perFrame...)
+	pl.nStatic = len(static)
+	pl.hasFrame = len(t.frameIns) > 0
+	if pl.hasFrame {
+		w, h := pl.cfg.frameSize()
+		pl.frameSpec = value.ImageSpec(1, h, w)
+	}
+	sigs := map[string]string{}
+	var prevSigs map[string]*step
+	if prev != nil {
+		prevSigs = map[string]*step{}
+		for _, s := range prev.steps[:prev.nStatic] {
+			prevSigs[s.sig] = s
+		}
+	}
+	var adopted []*step
+	failed := map[string]bool{}
+	for _, s := range pl.steps {
+		n := s.node
+		s.sig = signature(n, sigs, pl.cfg.InputDir)
+		// Input specs.
+		ok := true
+		if s.frameIn {
+			s.inSpecs = []value.Spec{pl.frameSpec}
+		} else {
+			s.inSpecs = make([]value.Spec, len(n.inputs))
+			for i, in := range n.inputs {
+				switch {
+				case in.Linked:
+					up := byID[in.From]
+					if up == nil || failed[in.From] {
+						ok = false
+						continue
+					}
+					if in.Slot < 0 || in.Slot >= len(up.outSpecs) {
+						diags.Add(pl.prepareDiag(n, in.Name, fmt.Sprintf("input %s: %s has no output %d", in.Name, up.node, in.Slot)))
+						ok = false
+						continue
+					}
+					s.inSpecs[i] = up.outSpecs[in.Slot]
+					s.links = append(s.links, link{slot: i, from: up, out: in.Slot})
+				default:
+					s.inSpecs[i] = in.spec()
+				}
+			}
+		}
+		if !ok {
+			failed[n.ID] = true
+			continue
+		}
+		if old := prevSigs[s.sig]; s.static && old != nil && old.kernel.ownedBy(prev) && specsEqual(old.inSpecs, s.inSpecs) {
+			s.kernel, s.outSpecs, s.out, s.done, s.adopted = old.kernel, old.outSpecs, old.out, old.done, true
+			s.in = make([]value.Value, len(s.inSpecs))
+			adopted = append(adopted, s)
+			continue
+		}
+		k, err := pl.cfg.Registry.New(nodes.Config{NodeID: n.ID, Class: n.Class, Widgets: cloneWidgets(t.widgetVals[n.ID]), InputDir: pl.cfg.InputDir})
+		if err != nil {
+			diags.Add(pl.prepareDiag(n, "", err.Error()))
+			failed[n.ID] = true
+			continue
+		}
+		s.kernel = &kref{k: k, owner: pl}
+		if s.frameIn {
+			if _, isFI := k.(nodes.FrameInput); !isFI {
+				diags.Add(pl.prepareDiag(n, "", fmt.Sprintf("the kernel of %s cannot be bound as the frame input", n)))
+				failed[n.ID] = true
+				continue
+			}
+		}
+		if s.frameOut {
+			if _, isFO := k.(nodes.FrameOutput); !isFO {
+				diags.Add(pl.prepareDiag(n, "", fmt.Sprintf("the kernel of %s is not a frame output", n)))
+				failed[n.ID] = true
+				continue
+			}
+		}
+		outSpecs, err := nodes.SafePrepare(k, slices.Clone(s.inSpecs))
+		if err != nil {
+			diags.Add(pl.prepareDiag(n, "", err.Error()))
+			failed[n.ID] = true
+			continue
+		}
+		if !s.frameOut && len(outSpecs) != len(n.outputs) {
+			diags.Add(pl.prepareDiag(n, "", fmt.Sprintf("kernel returned %d output specs, the class has %d outputs", len(outSpecs), len(n.outputs))))
+			failed[n.ID] = true
+			continue
+		}
+		s.outSpecs = cloneSpecs(outSpecs)
+		s.in = make([]value.Value, len(s.inSpecs))
+		s.done = new(atomic.Bool)
+	}
+	if len(diags) > 0 {
+		for _, s := range pl.steps {
+			if s.kernel != nil && !s.adopted {
+				closeKernel(s.kernel.k)
+			}
+		}
+		sortDiags(diags)
+		return diags
+	}
+	// Frame outputs and the frame-input frame spec.
+	for _, s := range pl.steps {
+		if s.frameOut {
+			pl.outs = append(pl.outs, s)
+		}
+	}
+	slices.SortFunc(pl.outs, func(a, b *step) int { return compareIDs(a.node.ID, b.node.ID) })
+	for _, o := range pl.outs {
+		var src link
+		for _, l := range o.links {
+			if l.slot == 0 {
+				src = l
+			}
+		}
+		pl.outSrc = append(pl.outSrc, src)
+	}
+	pl.assignBuffers()
+	for _, s := range pl.steps {
+		if s.frameOut {
+			continue
+		}
+		if s.static {
+			pl.staticRun = append(pl.staticRun, s)
+		} else {
+			pl.frameRun = append(pl.frameRun, s)
+		}
+	}
+	// Bind the input values that never change (literals, absent inputs).
+	for _, s := range pl.steps {
+		if s.frameIn {
+			continue
+		}
+		for i, in := range s.node.inputs {
+			if !in.Linked && len(s.in) > i {
+				s.in[i] = value.New(s.inSpecs[i])
+			}
+		}
+		for _, l := range s.links {
+			s.in[l.slot] = l.from.out[l.out]
+		}
+	}
+	// Hand adopted kernels over.
+	if prev != nil {
+		prev.mu.Lock()
+		for _, s := range adopted {
+			s.kernel.mu.Lock()
+			s.kernel.owner = pl
+			s.kernel.mu.Unlock()
+		}
+		prev.mu.Unlock()
+	}
+	return nil
+}
+
+func (r *kref) ownedBy(p *Plan) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.owner == p
+}
+
+func (pl *Plan) prepareDiag(n *Node, input, msg string) *diag.Diagnostic {
+	return &diag.Diagnostic{Code: PrepareFailed, NodeID: n.ID, ClassType: n.Class, NodeTitle: n.Title, Input: input,
+		Pointer: n.Pointer, Message: "Kernel rejected its inputs", Details: msg}
+}
+
+// assignBuffers gives static tensor outputs their own storage and
+// per-frame tensor outputs slots of a shared pool, reused when lifetimes
+// do not overlap. A buffer read by a frame output lives to the end of the
+// frame; an output nobody reads is freed right after its step.
+func (pl *Plan) assignBuffers() {
+	// Per-frame steps in run order, with the index of each one's last use.
+	type key struct {
+		s   *step
+		out int
+	}
+	idx := map[*step]int{}
+	var run []*step
+	for _, s := range pl.steps[pl.nStatic:] {
+		idx[s] = len(run)
+		run = append(run, s)
+	}
+	lastUse := map[key]int{}
+	keep := map[key]bool{}
+	for _, s := range run {
+		for _, l := range s.links {
+			k := key{l.from, l.out}
+			if s.frameOut {
+				keep[k] = true
+			}
+			if cur, ok := lastUse[k]; !ok || idx[s] > cur {
+				lastUse[k] = idx[s]
+			}
+		}
+	}
+	for _, o := range pl.outSrc {
+		if o.from != nil {
+			keep[key{o.from, o.out}] = true
+		}
+	}
+	var free []int
+	for i, s := range run {
+		s.outBuf = make([]int, len(s.outSpecs))
+		var dead []int
+		for j, sp := range s.outSpecs {
+			s.outBuf[j] = -1
+			if !sp.Kind.IsTensor() {
+				continue
+			}
+			n := sp.Elems()
+			// Best fit: the smallest free slot that holds n, else the
+			// largest free slot (grown), else a new one.
+			best := -1
+			for fi, b := range free {
+				if pl.slotCap[b] >= n && (best < 0 || pl.slotCap[b] < pl.slotCap[free[best]]) {
+					best = fi
+				}
+			}
+			if best < 0 {
+				for fi, b := range free {
+					if best < 0 || pl.slotCap[b] > pl.slotCap[free[best]] {
+						best = fi
+					}
+				}
+			}
+			var b int
+			if best >= 0 {
+				b = free[best]
+				free = slices.Delete(free, best, best+1)
+				pl.slotCap[b] = max(pl.slotCap[b], n)
+			} else {
+				b = len(pl.slotCap)
+				pl.slotCap = append(pl.slotCap, n)
+			}
+			s.outBuf[j] = b
+			k := key{s, j}
+			if _, used := lastUse[k]; !used && !keep[k] {
+				dead = append(dead, b)
+			}
+		}
+		// Free the inputs whose last reader is this step.
+		for _, l := range s.links {
+			k := key{l.from, l.out}
+			if l.from.static || keep[k] || lastUse[k] != i || l.from.outBuf[l.out] < 0 {
+				continue
+			}
+			if b := l.from.outBuf[l.out]; !slices.Contains(free, b) {
+				free = append(free, b)
+			}
+		}
+		free = append(free, dead...)
+	}
+	pl.slots = make([][]float32, len(pl.slotCap))
+	for b, c := range pl.slotCap {
+		pl.slots[b] = make([]float32, c)
+	}
+	for _, s := range pl.steps {
+		if s.adopted {
+			continue
+		}
+		s.out = make([]value.Value, len(s.outSpecs))
+		for j, sp := range s.outSpecs {
+			if !s.static && s.outBuf[j] >= 0 {
+				n := sp.Elems()
+				s.out[j] = value.OfTensor(sp.Kind, value.Tensor{Shape: slices.Clone(sp.Shape), Data: pl.slots[s.outBuf[j]][:n:n]})
+			} else {
+				s.out[j] = value.New(sp)
+			}
+		}
+	}
+}
+
+// topoOrder returns the nodes in a topological order, ties broken by node
+// id (Kahn's algorithm with the smallest ready id first).
+func topoOrder(t *Typed) []*Node {
+	indeg := map[string]int{}
+	users := map[string][]string{}
+	for _, n := range t.nodes {
+		seen := map[string]bool{}
+		for _, in := range n.inputs {
+			if in.Linked && t.byID[in.From] != nil && !seen[in.From] {
+				seen[in.From] = true
+				indeg[n.ID]++
+				users[in.From] = append(users[in.From], n.ID)
+			}
+		}
+	}
+	var ready []string
+	for _, n := range t.nodes {
+		if indeg[n.ID] == 0 {
+			ready = append(ready, n.ID)
+		}
+	}
+	var out []*Node
+	for len(ready) > 0 {
+		slices.SortFunc(ready, compareIDs)
+		id := ready[0]
+		ready = ready[1:]
+		out = append(out, t.byID[id])
+		for _, u := range users[id] {
+			if indeg[u]--; indeg[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	return out // validation rejected cycles
+}
+
+// signature is the cache key of a node, as ComfyUI's input signature: the
+// class, the literal inputs and the signatures of the linked producers.
+func signature(n *Node, memo map[string]string, inputDir string) string {
+	if s, ok := memo[n.ID]; ok {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(n.Class)
+	b.WriteString("\x00")
+	b.WriteString(inputDir)
+	for _, in := range n.inputs {
+		b.WriteString("\x00")
+		b.WriteString(in.Name)
+		switch {
+		case in.Linked:
+			b.WriteString("<-")
+			b.WriteString(memo[in.From])
+			b.WriteString(":")
+			b.WriteString(strconv.Itoa(in.Slot))
+		case in.Literal != nil:
+			fmt.Fprintf(&b, "=%T:%v", in.Literal, in.Literal)
+		}
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	s := hex.EncodeToString(sum[:16])
+	memo[n.ID] = s
+	return s
+}
+
+func specsEqual(a, b []value.Spec) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].SameShape(b[i]) || (a[i].Const == nil) != (b[i].Const == nil) {
+			return false
+		}
+		if a[i].Const != nil && a[i].Const.String() != b[i].Const.String() {
+			return false
+		}
+	}
+	return true
+}
+
+func cloneSpecs(in []value.Spec) []value.Spec {
+	out := make([]value.Spec, len(in))
+	for i, s := range in {
+		out[i] = value.Spec{Kind: s.Kind, Shape: slices.Clone(s.Shape)}
+		if s.Const != nil {
+			c := *s.Const
+			out[i].Const = &c
+		}
+	}
+	return out
+}
+
+func cloneWidgets(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func closeKernel(k nodes.Kernel) error {
+	if c, ok := k.(nodes.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// HasFrameInput reports whether the plan reads the stream's frame.
+func (pl *Plan) HasFrameInput() bool { return pl.hasFrame }
+
+// FrameSpec is the frame the plan was prepared for (IMAGE [1,H,W,3]), or
+// the zero Spec when it has no frame input.
+func (pl *Plan) FrameSpec() value.Spec {
+	if !pl.hasFrame {
+		return value.Spec{}
+	}
+	return cloneSpecs([]value.Spec{pl.frameSpec})[0]
+}
+
+// Warnings returns the warnings found while checking the workflow.
+func (pl *Plan) Warnings() diag.List { return slices.Clone(pl.warnings) }
+
+// Typed returns the typed graph the plan was built from.
+func (pl *Plan) Typed() *Typed { return pl.typed }
+
+// Steps describes the steps in run order (static first); frame-output
+// steps, which do not run, come last among the per-frame ones in order.
+func (pl *Plan) Steps() []StepInfo {
+	out := make([]StepInfo, len(pl.steps))
+	for i, s := range pl.steps {
+		out[i] = StepInfo{NodeID: s.node.ID, Class: s.node.Class, Title: s.node.Title, Static: s.static, FrameInput: s.frameIn,
+			In: cloneSpecs(s.inSpecs), Out: cloneSpecs(s.outSpecs)}
+	}
+	return out
+}
+
+// RunStatic runs the static steps whose results are not there yet (all of
+// them the first time, none after; adopted steps keep their results). A
+// failed step is retried on the next call.
+func (pl *Plan) RunStatic() error {
+	if pl.closed.Load() {
+		return ErrClosed
+	}
+	for _, s := range pl.staticRun {
+		if s.done.Load() {
+			continue
+		}
+		for _, l := range s.links {
+			s.in[l.slot] = l.from.out[l.out]
+		}
+		if err := nodes.SafeRun(s.kernel.k, s.in, s.out); err != nil {
+			return &StepError{NodeID: s.node.ID, Class: s.node.Class, Err: err}
+		}
+		s.done.Store(true)
+	}
+	return nil
+}
+
+func (pl *Plan) staticDone() bool {
+	for _, s := range pl.staticRun {
+		if !s.done.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// RunFrame runs the per-frame steps on frame (IMAGE [1,H,W,3] of the
+// plan's FrameSpec; ignored when the plan has no frame input), after
+// RunStatic when the static results are not there yet. The frame is read,
+// never kept or written. In steady state it does not allocate.
+func (pl *Plan) RunFrame(frame value.Tensor) error {
+	if pl.closed.Load() {
+		return ErrClosed
+	}
+	if !pl.staticDone() {
+		if err := pl.RunStatic(); err != nil {
+			return err
+		}
+	}
+	if pl.hasFrame {
+		if !value.EqualShapes(frame.Shape, pl.frameSpec.Shape) || len(frame.Data) != pl.frameSpec.Elems() {
+			return fmt.Errorf("frame %s does not match the plan's %s: Resize the plan", value.ShapeString(frame.Shape), value.ShapeString(pl.frameSpec.Shape))
+		}
+		pl.frameVal = value.Value{Kind: value.Image, Tensor: frame}
+	}
+	for _, s := range pl.frameRun {
+		if s.frameIn {
+			s.in[0] = pl.frameVal
+		} else {
+			for _, l := range s.links {
+				s.in[l.slot] = l.from.out[l.out]
+			}
+		}
+		if err := nodes.SafeRun(s.kernel.k, s.in, s.out); err != nil {
+			return &StepError{NodeID: s.node.ID, Class: s.node.Class, Err: err}
+		}
+	}
+	pl.frameVal = value.Value{}
+	if pl.hasFrame {
+		for _, s := range pl.frameRun {
+			if s.frameIn {
+				s.in[0] = value.Value{}
+			}
+		}
+	}
+	return nil
+}
+
+// NumOutputs is the number of frame outputs.
+func (pl *Plan) NumOutputs() int { return len(pl.outs) }
+
+// Output returns the value of frame output i (node id order) without
+// allocating; see Output.Value for the rules.
+func (pl *Plan) Output(i int) value.Value {
+	l := pl.outSrc[i]
+	if l.from == nil {
+		return value.Value{}
+	}
+	return l.from.out[l.out]
+}
+
+// Outputs returns every frame output, in node id order.
+func (pl *Plan) Outputs() []Output {
+	out := make([]Output, len(pl.outs))
+	for i, s := range pl.outs {
+		out[i] = Output{NodeID: s.node.ID, Class: s.node.Class, Title: s.node.Title, Value: pl.Output(i)}
+	}
+	return out
+}
+
+// Resize returns a plan prepared for frames of w×h, adopting the static
+// steps of pl (static steps do not depend on the frame).
+func (pl *Plan) Resize(w, h int) (*Plan, error) {
+	if w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("resize to %d×%d: sizes must be positive", w, h)
+	}
+	cfg := pl.cfg
+	cfg.Width, cfg.Height = w, h
+	return Rebuild(pl.prompt, cfg, pl)
+}
+
+// Update returns a plan in which the literal input of a node is v (int,
+// int64, float64, string or bool), adopting the static steps of pl that do
+// not depend on it. pl is unchanged.
+func (pl *Plan) Update(nodeID, input string, v any) (*Plan, error) {
+	p := copyPrompt(pl.prompt)
+	n := p.Node(nodeID)
+	if n == nil {
+		return nil, fmt.Errorf("update: no node %s", nodeID)
+	}
+	var j any
+	switch x := v.(type) {
+	case int:
+		j = json.Number(strconv.Itoa(x))
+	case int64:
+		j = json.Number(strconv.FormatInt(x, 10))
+	case float64:
+		j = json.Number(strconv.FormatFloat(x, 'g', -1, 64))
+	case string, bool:
+		j = x
+	default:
+		return nil, fmt.Errorf("update %s.%s: unsupported value %T", nodeID, input, v)
+	}
+	n.SetInput(input, j)
+	return Rebuild(p, pl.cfg, pl)
+}
+
+// Close closes the kernels the plan owns (those handed to a newer plan
+// stay open). Run methods fail with ErrClosed afterwards.
+func (pl *Plan) Close() error {
+	if pl.closed.Swap(true) {
+		return nil
+	}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	var errs []error
+	for _, s := range pl.steps {
+		if s.kernel != nil && s.kernel.ownedBy(pl) {
+			if err := closeKernel(s.kernel.k); err != nil {
+				errs = append(errs, fmt.Errorf("node %s: %w", s.node, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
