@@ -91,14 +91,25 @@ func Load(name string, data []byte, opts Options) (*Workflow, diag.List) {
 	return w, diags
 }
 
-// Locate fills Line and Col of every diagnostic that has a pointer.
+// Locate fills Line and Col of every diagnostic that has a pointer, in one
+// pass over data.
 func Locate(data []byte, diags diag.List) {
+	var ptrs []string
+	for _, d := range diags {
+		if d.Line == 0 && (d.Pointer != "" || d.NodeID != "") {
+			ptrs = append(ptrs, d.Pointer)
+		}
+	}
+	if len(ptrs) == 0 {
+		return
+	}
+	pos := jsonx.LocateAll(data, ptrs)
 	for _, d := range diags {
 		if d.Line != 0 || (d.Pointer == "" && d.NodeID == "") {
 			continue
 		}
-		if line, col, ok := jsonx.Locate(data, d.Pointer); ok {
-			d.Line, d.Col = line, col
+		if p, ok := pos[d.Pointer]; ok {
+			d.Line, d.Col = p.Line, p.Col
 		}
 	}
 }

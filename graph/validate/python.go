@@ -505,10 +505,63 @@ func pyNumber(v any) (r *big.Rat, inf int, nan, ok bool) {
 	return nil, 0, false, false
 }
 
+// maxExact is the largest integer magnitude float64 holds exactly.
+const maxExact = 1 << 53
+
+// smallNumber returns v as a float64 when that is exact: a bool, a float, or
+// an integer of magnitude at most 2^53 (written as a json.Number, an int64
+// or a *big.Int). ok is false for anything else, which pyCompare then
+// compares with big arithmetic.
+func smallNumber(v any) (float64, bool) {
+	switch v := v.(type) {
+	case bool:
+		if v {
+			return 1, true
+		}
+		return 0, true
+	case float64:
+		return v, true
+	case int64:
+		if v >= -maxExact && v <= maxExact {
+			return float64(v), true
+		}
+	case *big.Int:
+		if v.IsInt64() {
+			return smallNumber(v.Int64())
+		}
+	case json.Number:
+		s := string(v)
+		if strings.ContainsAny(s, ".eE") {
+			f, err := strconv.ParseFloat(s, 64)
+			return f, err == nil
+		}
+		i, err := strconv.ParseInt(s, 10, 64)
+		if err == nil {
+			return smallNumber(i)
+		}
+	}
+	return 0, false
+}
+
 // pyCompare compares two Python numbers exactly, as Python does across
 // int, float and bool. ok is false when either is not a number (Python
 // would raise TypeError) or either is nan (every comparison is false).
 func pyCompare(a, b any) (c int, ok bool) {
+	if fa, ok := smallNumber(a); ok {
+		if fb, ok := smallNumber(b); ok {
+			// Both are exactly representable as float64: compare there
+			// without big arithmetic (the common case of min/max checks).
+			switch {
+			case math.IsNaN(fa) || math.IsNaN(fb):
+				return 0, false
+			case fa < fb:
+				return -1, true
+			case fa > fb:
+				return 1, true
+			}
+			return 0, true
+		}
+	}
 	ar, ai, an, aok := pyNumber(a)
 	br, bi, bn, bok := pyNumber(b)
 	if !aok || !bok || an || bn {

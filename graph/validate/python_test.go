@@ -268,3 +268,44 @@ func TestPyValue(t *testing.T) {
 		t.Errorf("toJSON(inf) = %#v", got)
 	}
 }
+
+// TestPyCompare_FastPathAgreesWithBig checks the float64 fast path of
+// pyCompare against exact big-number comparison.
+func TestPyCompare_FastPathAgreesWithBig(t *testing.T) {
+	vals := []any{json.Number("0"), json.Number("-1"), json.Number("9007199254740992"), json.Number("9007199254740993"),
+		json.Number("18446744073709551615"), json.Number("1.5"), json.Number("-0.0"), json.Number("1e400"), json.Number("0.1"),
+		true, false, 2.0, json.Number("3"), json.Number("2.9999999999999996")}
+	for _, a := range vals {
+		for _, b := range vals {
+			got, gok := pyCompare(a, b)
+			ar, ai, an, aok := pyNumber(a)
+			br, bi, bn, bok := pyNumber(b)
+			if !aok || !bok || an || bn {
+				if gok {
+					t.Errorf("pyCompare(%v, %v) ok, want not ok", a, b)
+				}
+				continue
+			}
+			want := 0
+			switch {
+			case ai != 0 || bi != 0:
+				want = cmpInt(ai, bi)
+			default:
+				want = ar.Cmp(br)
+			}
+			if !gok || got != want {
+				t.Errorf("pyCompare(%v, %v) = %d %v, want %d", a, b, got, gok, want)
+			}
+		}
+	}
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

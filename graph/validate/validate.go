@@ -292,7 +292,7 @@ func (v *validator) missingClass(n *graph.Node) *diag.Diagnostic {
 	d.Extra = map[string]any{"node_id": n.ID, "class_type": toDiag(raw), "node_title": title}
 	if n.HasClassType {
 		if v.names == nil && v.s != nil {
-			v.names = v.s.Names()
+			v.names = v.s.SortedNames()
 		}
 		if near := spell.Nearest(n.ClassType, v.names); near != "" {
 			d.Extra[diag.HintKey] = fmt.Sprintf("did you mean %q?", near)

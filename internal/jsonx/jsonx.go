@@ -369,3 +369,87 @@ func Pointer(segs ...string) string {
 	}
 	return b.String()
 }
+
+// Pos is a 1-based line and column.
+type Pos struct{ Line, Col int }
+
+// LocateAll locates many JSON pointers in one pass over data (Locate does
+// one pass per pointer). Each pointer maps to the position of the value it
+// addresses, or of its deepest existing ancestor; pointers are absent from
+// the result only when data is not JSON.
+func LocateAll(data []byte, pointers []string) map[string]Pos {
+	want := map[string]bool{"": true}
+	for _, p := range pointers {
+		for q := p; q != ""; q = q[:strings.LastIndexByte(q, '/')] {
+			if want[q] {
+				break
+			}
+			want[q] = true
+		}
+	}
+	offs := map[string]int64{}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	_ = walkLocate(dec, data, "", want, offs) // best effort on invalid JSON
+	out := make(map[string]Pos, len(pointers))
+	for _, p := range pointers {
+		q := p
+		for {
+			if off, ok := offs[q]; ok {
+				line, col := LineCol(data, off)
+				out[p] = Pos{line, col}
+				break
+			}
+			if q == "" {
+				break
+			}
+			q = q[:strings.LastIndexByte(q, '/')]
+		}
+	}
+	return out
+}
+
+// walkLocate reads one value, recording the start offsets of the values
+// whose pointer is wanted; it skips subtrees nothing wanted lies in.
+func walkLocate(dec *json.Decoder, data []byte, path string, want map[string]bool, offs map[string]int64) error {
+	offs[path] = skipSpace(data, dec.InputOffset())
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, ok := t.(json.Delim)
+	if !ok {
+		return nil
+	}
+	switch d {
+	case '{':
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k, _ := kt.(string)
+			child := path + Pointer(k)
+			if want[child] {
+				if err := walkLocate(dec, data, child, want, offs); err != nil {
+					return err
+				}
+			} else if err := skipValue(dec); err != nil {
+				return err
+			}
+		}
+	case '[':
+		for i := 0; dec.More(); i++ {
+			child := path + "/" + strconv.Itoa(i)
+			if want[child] {
+				if err := walkLocate(dec, data, child, want, offs); err != nil {
+					return err
+				}
+			} else if err := skipValue(dec); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token()
+	return err
+}

@@ -176,3 +176,17 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+func TestLocateAll_MatchesLocate(t *testing.T) {
+	data := []byte("{\n  \"7\": {\n    \"inputs\": {\"seed\": -1, \"a/b\": 2},\n    \"list\": [10, {\"k\": 3}]\n  },\n  \"8\": [1, [2, 3]]\n}")
+	ptrs := []string{"", "/7", "/7/inputs/seed", "/7/inputs/a~1b", "/7/list/1/k", "/7/missing", "/8/1/1", "/9/x", "/7/list/5"}
+	got := LocateAll(data, ptrs)
+	for _, p := range ptrs {
+		line, col, ok := Locate(data, p)
+		if !ok || got[p] != (Pos{line, col}) {
+			t.Errorf("%q: LocateAll %v, Locate %d:%d %v", p, got[p], line, col, ok)
+		}
+	}
+	// Invalid JSON: best effort, never a panic.
+	_ = LocateAll([]byte("{\"7\": {x"), ptrs)
+}

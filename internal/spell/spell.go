@@ -9,6 +9,7 @@ package spell
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -23,13 +24,19 @@ func Nearest(x string, candidates []string) string {
 		return ""
 	}
 	lx := strings.ToLower(x)
+	nx := utf8.RuneCountInString(x)
 	limit := MaxDistance(x)
 	best, bestD, bestExact := "", limit+1, 0
 	for _, c := range candidates {
 		if c == x || c == "" {
 			continue
 		}
-		d := Distance(lx, strings.ToLower(c), limit)
+		// A length difference alone exceeds the limit: skip the cheap way
+		// (most candidates, for a long class list).
+		if nc := utf8.RuneCountInString(c); nc-nx > limit || nx-nc > limit {
+			continue
+		}
+		d := distance(lx, c, limit, true)
 		if d > limit {
 			continue
 		}
@@ -60,8 +67,16 @@ func MaxDistance(x string) int {
 // Distance returns the optimal-string-alignment distance between a and b
 // (case-sensitive). When limit >= 0 and the distance exceeds it, Distance
 // returns limit+1 (possibly early, from the lengths alone).
-func Distance(a, b string, limit int) int {
-	ra, rb := []rune(a), []rune(b)
+func Distance(a, b string, limit int) int { return distance(a, b, limit, false) }
+
+// distance is Distance, lower-casing b first when fold is set (without
+// allocating, unlike strings.ToLower).
+func distance(a, b string, limit int, fold bool) int {
+	// Short names (all real class and input names) use stack buffers:
+	// no allocation.
+	var bufA, bufB [64]rune
+	var rows [3][65]int
+	ra, rb := appendRunes(bufA[:0], a, false), appendRunes(bufB[:0], b, fold)
 	if limit >= 0 {
 		if d := len(ra) - len(rb); d > limit || -d > limit {
 			return limit + 1
@@ -74,9 +89,12 @@ func Distance(a, b string, limit int) int {
 		return len(ra)
 	}
 	// Three rows: i-2, i-1, i.
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	var prev2, prev, cur []int
+	if len(rb) < len(rows[0]) {
+		prev2, prev, cur = rows[0][:len(rb)+1], rows[1][:len(rb)+1], rows[2][:len(rb)+1]
+	} else {
+		prev2, prev, cur = make([]int, len(rb)+1), make([]int, len(rb)+1), make([]int, len(rb)+1)
+	}
 	for j := range prev {
 		prev[j] = j
 	}
@@ -93,6 +111,17 @@ func Distance(a, b string, limit int) int {
 			}
 			cur[j] = v
 		}
+		if limit >= 0 && i > 1 {
+			// Every path goes through row i or i-1 (transpositions reach
+			// back one row): once both exceed the limit, so does the end.
+			rowMin := cur[0]
+			for j := range cur {
+				rowMin = min(rowMin, cur[j], prev[j])
+			}
+			if rowMin > limit {
+				return limit + 1
+			}
+		}
 		prev2, prev, cur = prev, cur, prev2
 	}
 	d := prev[len(rb)]
@@ -100,4 +129,15 @@ func Distance(a, b string, limit int) int {
 		return limit + 1
 	}
 	return d
+}
+
+// appendRunes appends the runes of s to buf.
+func appendRunes(buf []rune, s string, lower bool) []rune {
+	for _, r := range s {
+		if lower {
+			r = unicode.ToLower(r)
+		}
+		buf = append(buf, r)
+	}
+	return buf
 }

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"sort"
+	"sync/atomic"
 
 	"comfyrt/internal/jsonx"
 )
@@ -11,6 +12,8 @@ import (
 // empty and ready to use.
 type Set struct {
 	nodes map[string]*Node
+	// names caches Names(); Add and Merge clear it.
+	names atomic.Pointer[[]string]
 }
 
 // NewSet returns an empty Set.
@@ -48,6 +51,29 @@ func (s *Set) Names() []string {
 	if s == nil {
 		return nil
 	}
+	if p := s.names.Load(); p != nil {
+		return append([]string(nil), (*p)...)
+	}
+	names := s.sortedNames()
+	s.names.Store(&names)
+	return append([]string(nil), names...)
+}
+
+// SortedNames is Names without the copy: the caller must not modify the
+// slice. It is cached until the next Add or Merge.
+func (s *Set) SortedNames() []string {
+	if s == nil {
+		return nil
+	}
+	if p := s.names.Load(); p != nil {
+		return *p
+	}
+	names := s.sortedNames()
+	s.names.Store(&names)
+	return names
+}
+
+func (s *Set) sortedNames() []string {
 	names := make([]string, 0, len(s.nodes))
 	for n := range s.nodes {
 		names = append(names, n)
@@ -72,6 +98,7 @@ func (s *Set) Add(n *Node) {
 		s.nodes = map[string]*Node{}
 	}
 	s.nodes[n.Name] = n
+	s.names.Store(nil)
 }
 
 // Merge adds every class of o, replacing classes of the same name. The
@@ -83,6 +110,7 @@ func (s *Set) Merge(o *Set) {
 	if s.nodes == nil {
 		s.nodes = make(map[string]*Node, len(o.nodes))
 	}
+	s.names.Store(nil)
 	for _, n := range o.nodes {
 		s.nodes[n.Name] = n
 	}
