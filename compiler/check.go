@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"comfyrt/compiler/engine"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -52,6 +53,13 @@ type Config struct {
 	// Width and Height are the frame size; 0 means DefaultWidth ×
 	// DefaultHeight. Ignored for workflows without a frame input.
 	Width, Height int
+	// Engines opens the models of model-backed nodes (nil: those nodes fail
+	// to prepare with a message saying so); ModelDir is the models folder
+	// their file names resolve against; Engine holds their session options
+	// (devices in preference order, threads).
+	Engines  engine.Provider
+	ModelDir string
+	Engine   engine.Options
 }
 
 func (c Config) frameSize() (w, h int) {

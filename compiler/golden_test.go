@@ -88,6 +88,9 @@ func TestGolden_Examples(t *testing.T) {
 			if missing := missingKernels(t, f, data, cfg); len(missing) > 0 {
 				t.Skipf("kernels not registered yet: %v", missing)
 			}
+			if m := needsModels(load(t, f, data, cfg), cfg); len(m) > 0 {
+				t.Skipf("no ONNX Runtime library or models folder for %v (run scripts/setup.sh)", m)
+			}
 			checkGolden(t, goldenName("workflows", rel), "workflows/"+filepath.ToSlash(rel), data)
 		})
 	}
@@ -133,6 +136,9 @@ func TestExamplesCompile(t *testing.T) {
 			}
 			if missing := missingKernels(t, f, data, cfg); len(missing) > 0 {
 				t.Skipf("kernels not registered yet: %v", missing)
+			}
+			if m := needsModels(load(t, f, data, cfg), cfg); len(m) > 0 {
+				t.Skipf("no ONNX Runtime library or models folder for %v (run scripts/setup.sh)", m)
 			}
 			c := cfg
 			c.InputDir = filepath.Dir(f)

@@ -6,11 +6,15 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"comfyrt/compiler/engine"
+	"comfyrt/compiler/engine/ort"
 	"comfyrt/graph"
+	"comfyrt/internal/testcorpus"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"
@@ -79,7 +83,35 @@ func testConfig(t testing.TB) (Config, *counters) {
 	c := &counters{}
 	r.MustRegister("CountImage", func(nodes.Config) (nodes.Kernel, error) { return &countKernel{c: c}, nil })
 	r.MustRegister("PanicNode", func(nodes.Config) (nodes.Kernel, error) { return panicKernel{}, nil })
-	return Config{Schemas: s, Registry: r, Unlisted: unlisted}, c
+	cfg := Config{Schemas: s, Registry: r, Unlisted: unlisted}
+	// Model-backed nodes run on the real ONNX Runtime with the models that
+	// scripts/setup.sh fetches, when both are here (see needsModels).
+	models := filepath.Join(testcorpus.Root(), ".cache", "models")
+	if ort.CheckInit() == nil {
+		if _, err := os.Stat(models); err == nil {
+			cfg.Engines, cfg.ModelDir = ort.New(), models
+			cfg.Engine = engine.Options{IntraOpThreads: 1}
+		}
+	}
+	return cfg, c
+}
+
+// modelClasses are the built-in classes backed by a model file.
+var modelClasses = []string{"TextDetection", "DepthAnythingTensorrt", "ONNXModelLoader", "ONNXImageModel"}
+
+// needsModels returns the model-backed classes of a prompt when cfg has no
+// engine to run them (no ONNX Runtime library or models folder here).
+func needsModels(p *graph.Prompt, cfg Config) []string {
+	if cfg.Engines != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range p.Nodes {
+		if slices.Contains(modelClasses, n.ClassType) && !slices.Contains(out, n.ClassType) {
+			out = append(out, n.ClassType)
+		}
+	}
+	return out
 }
 
 // load parses a workflow (API or UI) with the config's schemas.

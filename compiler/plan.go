@@ -218,7 +218,8 @@ func (pl *Plan) build(prev *Plan) error {
 			adopted = append(adopted, s)
 			continue
 		}
-		k, err := pl.cfg.Registry.New(nodes.Config{NodeID: n.ID, Class: n.Class, Widgets: cloneWidgets(t.widgetVals[n.ID]), InputDir: pl.cfg.InputDir})
+		k, err := pl.cfg.Registry.New(nodes.Config{NodeID: n.ID, Class: n.Class, Widgets: cloneWidgets(t.widgetVals[n.ID]), InputDir: pl.cfg.InputDir,
+			Engines: pl.cfg.Engines, ModelDir: pl.cfg.ModelDir, Engine: pl.cfg.Engine})
 		if err != nil {
 			diags.Add(pl.prepareDiag(n, "", err.Error()))
 			failed[n.ID] = true

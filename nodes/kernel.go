@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"comfyrt/compiler/engine"
 	"comfyrt/nodes/value"
 )
 
@@ -37,6 +38,17 @@ type Config struct {
 	// InputDir is the folder that file-reading nodes (LoadImage) resolve
 	// their file names against.
 	InputDir string
+	// Engines opens the models of model-backed nodes (TextDetection,
+	// DepthAnythingTensorrt, ONNXImageModel); nil means no inference
+	// engine, and those nodes fail in Prepare saying so.
+	Engines engine.Provider
+	// ModelDir is the models folder (ComfyUI's models/) that model file
+	// names resolve against.
+	ModelDir string
+	// Engine holds the session options of model-backed nodes: devices in
+	// preference order, threads, spinning, the engine cache folder. The
+	// kernels add the input shapes.
+	Engine engine.Options
 }
 
 // String names the node for messages: "ImageBlur #7".

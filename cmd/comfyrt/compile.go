@@ -24,7 +24,7 @@ func kernelRegistry() *nodes.Registry {
 
 // compileFile loads a workflow file and compiles it. On failure it prints
 // the diagnostics in validate's text format to stdout and returns nil.
-func compileFile(name string, data []byte, objectInfo []string, inputDir string, w, h int, stdout io.Writer) (*compiler.Plan, error) {
+func compileFile(name string, data []byte, objectInfo []string, inputDir string, w, h int, ef *engineFlags, stdout io.Writer) (*compiler.Plan, error) {
 	schemas, err := loadSchemas(objectInfo)
 	if err != nil {
 		return nil, err
@@ -44,6 +44,11 @@ func compileFile(name string, data []byte, objectInfo []string, inputDir string,
 		return nil, nil
 	}
 	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, InputDir: inputDir, Width: w, Height: h}
+	if ef != nil {
+		if err := ef.apply(&cfg); err != nil {
+			return nil, err
+		}
+	}
 	pl, err := compiler.Compile(wf.Prompt, cfg)
 	if err != nil {
 		var l diag.List
@@ -73,6 +78,7 @@ func cmdCompile(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	width := fs.Int("width", compiler.DefaultWidth, "frame `width` in pixels")
 	height := fs.Int("height", compiler.DefaultHeight, "frame `height` in pixels")
 	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files are read from (default: the workflow's folder)")
+	ef := addEngineFlags(fs)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -96,7 +102,7 @@ func cmdCompile(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if dir == "" && files[0] != "-" {
 		dir = filepath.Dir(files[0])
 	}
-	pl, err := compileFile(name, data, objectInfo, dir, *width, *height, stdout)
+	pl, err := compileFile(name, data, objectInfo, dir, *width, *height, ef, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt compile: %v\n", err)
 		return exitUsage

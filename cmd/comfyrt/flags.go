@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"comfyrt/compiler"
+	"comfyrt/compiler/engine"
+	"comfyrt/compiler/engine/ort"
 
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"
@@ -85,4 +90,72 @@ func readInput(name string, stdin io.Reader) ([]byte, error) {
 		return io.ReadAll(stdin)
 	}
 	return os.ReadFile(name)
+}
+
+// engineFlags are the options of model-backed nodes, shared by compile and
+// run.
+type engineFlags struct {
+	device    *string
+	modelsDir *string
+	threads   *int
+}
+
+func addEngineFlags(fs *flag.FlagSet) *engineFlags {
+	return &engineFlags{
+		device:    fs.String("device", "cpu", "ONNX Runtime execution `providers` for model nodes, in preference order:\ncpu, cuda, tensorrt (comma-separated, e.g. cuda,cpu)"),
+		modelsDir: fs.String("models-dir", "", "models `folder` that model nodes load from (default: $COMFYRT_MODELS,\nelse .cache/models beside the program or the working directory, where make fetches them)"),
+		threads:   fs.Int("threads", 0, "intra-op threads per model session (0: one per core)"),
+	}
+}
+
+// apply sets the engine fields of cfg: ONNX Runtime as the provider (its
+// library is loaded when the first model node prepares), the models folder
+// and the devices.
+func (e *engineFlags) apply(cfg *compiler.Config) error {
+	devs, err := engine.ParseDevices(*e.device)
+	if err != nil {
+		return fmt.Errorf("--device: %w", err)
+	}
+	if *e.threads < 0 {
+		return fmt.Errorf("--threads must be 0 or more")
+	}
+	cfg.Engines = ort.New()
+	cfg.ModelDir = *e.modelsDir
+	if cfg.ModelDir == "" {
+		cfg.ModelDir = defaultModelsDir()
+	}
+	cfg.Engine = engine.Options{Devices: devs, IntraOpThreads: *e.threads}
+	return nil
+}
+
+// defaultModelsDir is $COMFYRT_MODELS, else the first .cache/models found
+// in the program's folder or the working directory or a folder above them
+// (where scripts/setup.sh puts the models), else "".
+func defaultModelsDir() string {
+	if d := os.Getenv("COMFYRT_MODELS"); d != "" {
+		return d
+	}
+	var starts []string
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			starts = append(starts, filepath.Dir(exe))
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	for _, dir := range starts {
+		for {
+			p := filepath.Join(dir, ".cache", "models")
+			if st, err := os.Stat(p); err == nil && st.IsDir() {
+				return p
+			}
+			up := filepath.Dir(dir)
+			if up == dir {
+				break
+			}
+			dir = up
+		}
+	}
+	return ""
 }

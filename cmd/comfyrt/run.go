@@ -31,6 +31,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	in := fs.String("i", "", "input picture `IMAGE` (PNG or JPEG): the frame")
 	out := fs.String("o", "", "output `PNG` file")
 	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files are read from (default: the workflow's folder)")
+	ef := addEngineFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -63,7 +64,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if dir == "" {
 		dir = fileDir(*wfFile)
 	}
-	pl, err := compileFile(*wfFile, data, objectInfo, dir, w, h, stderr)
+	pl, err := compileFile(*wfFile, data, objectInfo, dir, w, h, ef, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 		return exitUsage

@@ -1,8 +1,28 @@
-// Package engine is the narrow inference interface: named tensors in,
-// named tensors out, with a fake for tests. Implementations (ONNX Runtime in
-// compiler/engine/ort, the only cgo for inference) live in subpackages.
+// Package engine is the narrow inference interface: named float32 tensors
+// in, named float32 tensors out, with declared shapes and element types.
+// Implementations live in subpackages: ONNX Runtime in compiler/engine/ort
+// (the only cgo for inference) and a deterministic fake for tests in
+// compiler/engine/fake. The interface is plain data (names, shapes,
+// float32 slices), so that an out-of-process engine can implement it later
+// without touching the compiler or the executor.
+//
+// # Life cycle
+//
+// A Provider opens a model file with Options (devices in preference order,
+// threads, the concrete shapes of dynamic inputs, an engine cache folder)
+// and returns a Session whose input and output shapes are all concrete.
+// Sessions are opened when a plan is built (in a kernel's Prepare), never
+// per frame. Session.Run refills the outputs from the inputs and must not
+// allocate in steady state; sessions that own their buffers expose them
+// through Buffers, so that a kernel writes its preprocessed input straight
+// into the engine's memory and reads the result from it without a copy.
+//
+// # Cache keys
+//
+// Engines that compile a model for a device (TensorRT) keep the result in
+// a folder keyed by CacheKey: the model's sha256, the bound input shapes,
+// the device and the runtime's version, so that a changed model, shape or
+// runtime never reuses a stale engine.
 //
 // Package engine imports only nodes/value from the project and no cgo.
-//
-// Status: arrives with issue 3.
 package engine

@@ -48,6 +48,13 @@ func kernels() []kernelInfo {
 		{"GaussianBlur", []string{"images", "kernel_size", "sigma", "mode"}, img, newGaussianBlur},
 		{"Composite", []string{"foregrounds", "backgrounds", "foreground_masks", "mode"}, img, newComposite},
 		{"BackgroundColor", []string{"images", "color"}, img, newBackgroundColor},
+		// Models (comfyrt's own classes, and DepthAnythingTensorrt backed by
+		// ONNX Runtime).
+		{"DepthAnythingTensorrt", []string{"images", "engine"}, img, newDepthAnything},
+		{"TextDetection", []string{"image", "threshold", "max_side"}, mask, newTextDetection},
+		{"ONNXModelLoader", []string{"model_name", "device"}, []string{ModelType}, newModelLoader},
+		{"ONNXImageModel", []string{"image", "model", "width", "height", "layout", "channels", "mean", "std", "output_scale"},
+			[]string{"IMAGE", "MASK"}, newImageModel},
 		// Primitives.
 		{"PrimitiveInt", []string{"value"}, []string{"INT"}, newPrimitive(value.Int)},
 		{"PrimitiveFloat", []string{"value"}, []string{"FLOAT"}, newPrimitive(value.Float)},

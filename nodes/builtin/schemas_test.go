@@ -28,6 +28,8 @@ var wantClasses = []string{
 	"PrimitiveInt", "PrimitiveFloat", "PrimitiveString", "PrimitiveStringMultiline", "PrimitiveBoolean",
 	// Custom packs.
 	"GaussianBlur", "Composite", "BackgroundColor", "DepthAnythingTensorrt",
+	// comfyrt's own (no ComfyUI dump has them; pinned by TestSchemas_comfyrtClasses).
+	"ONNXModelLoader", "ONNXImageModel", "TextDetection",
 }
 
 func TestSchemas_classes(t *testing.T) {

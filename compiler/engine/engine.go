@@ -1,0 +1,287 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"comfyrt/nodes/value"
+)
+
+// ErrUnavailable is returned (wrapped) by a Provider that cannot run on
+// this machine or build: no cgo, no runtime library.
+var ErrUnavailable = errors.New("inference engine unavailable")
+
+// DType is the element type of a model input or output.
+type DType uint8
+
+// Element types. Sessions exchange Float32 data only; the others are
+// reported by Inputs and Outputs so that errors can name them.
+const (
+	Undefined DType = iota
+	Float32
+	Float16
+	Float64
+	Int64
+	Int32
+	Int8
+	Uint8
+	Bool
+	Other
+)
+
+var dtypeNames = [...]string{"undefined", "float32", "float16", "float64", "int64", "int32", "int8", "uint8", "bool", "other"}
+
+// String returns "float32", "int64", …
+func (d DType) String() string {
+	if int(d) < len(dtypeNames) {
+		return dtypeNames[d]
+	}
+	return "dtype(" + strconv.Itoa(int(d)) + ")"
+}
+
+// TensorInfo declares one input or output of a model.
+type TensorInfo struct {
+	Name  string
+	DType DType
+	// Shape holds the dimensions; -1 marks a dynamic dimension in a
+	// model's declaration. A Session's Inputs and Outputs are concrete.
+	Shape []int
+}
+
+// String formats the info as `x float32[1,3,-1,-1]`.
+func (t TensorInfo) String() string {
+	return t.Name + " " + t.DType.String() + value.ShapeString(t.Shape)
+}
+
+// Dynamic reports whether a dimension is not fixed.
+func (t TensorInfo) Dynamic() bool {
+	return slices.ContainsFunc(t.Shape, func(d int) bool { return d < 0 })
+}
+
+// Tensor is a named float32 tensor handed to or filled by a Session.
+type Tensor struct {
+	// Name is the model's input or output name; empty means "the one at
+	// this position".
+	Name string
+	value.Tensor
+}
+
+// Session is one model loaded for fixed input shapes.
+type Session interface {
+	// Inputs and Outputs describe the model's tensors with concrete
+	// shapes, in the model's order. The slices are the session's own:
+	// callers must not modify them.
+	Inputs() []TensorInfo
+	Outputs() []TensorInfo
+	// Run computes the outputs from the inputs. in[i] and out[i] match
+	// Inputs()[i] and Outputs()[i]: same element count, and the same name
+	// unless the name is empty. Data is copied into the engine and back,
+	// except where a tensor's Data is the session's own buffer
+	// (Buffers), which costs no copy. Run does not allocate in steady
+	// state. A Session is not safe for concurrent Runs.
+	Run(in, out []Tensor) error
+	// Close releases the session; a closed session returns an error from
+	// Run. Close is idempotent.
+	Close() error
+}
+
+// Buffers is implemented by sessions that run on buffers of their own
+// (ONNX Runtime's preallocated tensors). A kernel may write the input in
+// place and read the output in place, and pass these very tensors to Run.
+type Buffers interface {
+	InputBuffers() []Tensor
+	OutputBuffers() []Tensor
+}
+
+// Device names, for Options.Devices.
+const (
+	CPU      = "cpu"
+	CUDA     = "cuda"
+	TensorRT = "tensorrt"
+)
+
+// Options configure how a Provider opens a model.
+type Options struct {
+	// Devices are the execution providers in preference order ("cpu",
+	// "cuda", "tensorrt"); empty means {"cpu"}. Without "cpu" in the list,
+	// a node that no listed device can run is an error rather than a
+	// silent fall-back to the CPU.
+	Devices []string
+	// DeviceID selects the GPU for cuda and tensorrt.
+	DeviceID int
+	// IntraOpThreads is the number of threads one Run may use; 0 means
+	// runtime.NumCPU().
+	IntraOpThreads int
+	// NoSpin stops idle worker threads from spinning between Runs (less
+	// CPU burnt, somewhat higher latency).
+	NoSpin bool
+	// Shapes gives the concrete shape of inputs with dynamic dimensions,
+	// by input name. An input with a dynamic dimension that is not listed
+	// is an error; a listed shape must agree with the model's fixed
+	// dimensions.
+	Shapes map[string][]int
+	// CacheDir is the root folder of compiled-engine caches (TensorRT);
+	// a session uses the subfolder CacheKey(...). Empty disables caching.
+	CacheDir string
+}
+
+// Threads returns IntraOpThreads, or the core count when it is 0.
+func (o Options) Threads() int {
+	if o.IntraOpThreads > 0 {
+		return o.IntraOpThreads
+	}
+	return runtime.NumCPU()
+}
+
+// DeviceList returns Devices, or {"cpu"} when empty, checked: each known,
+// none twice.
+func (o Options) DeviceList() ([]string, error) {
+	if len(o.Devices) == 0 {
+		return []string{CPU}, nil
+	}
+	seen := map[string]bool{}
+	for _, d := range o.Devices {
+		switch d {
+		case CPU, CUDA, TensorRT:
+		default:
+			return nil, fmt.Errorf("unknown device %q (want cpu, cuda or tensorrt)", d)
+		}
+		if seen[d] {
+			return nil, fmt.Errorf("device %q listed twice", d)
+		}
+		seen[d] = true
+	}
+	return o.Devices, nil
+}
+
+// ParseDevices splits a "--device" value ("cuda,cpu") into a device list.
+func ParseDevices(s string) ([]string, error) {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(strings.ToLower(f)); f != "" {
+			out = append(out, f)
+		}
+	}
+	_, err := Options{Devices: out}.DeviceList()
+	return out, err
+}
+
+// Provider opens models. Implementations are safe for concurrent use.
+type Provider interface {
+	// Name identifies the implementation and its runtime version
+	// ("onnxruntime 1.30.0", "fake").
+	Name() string
+	// Inspect returns a model's declared inputs and outputs (dynamic
+	// dimensions are -1) without preparing it to run.
+	Inspect(path string) (inputs, outputs []TensorInfo, err error)
+	// Open loads the model file at path for the given options.
+	Open(path string, opts Options) (Session, error)
+}
+
+// BindShapes resolves a model's declared inputs against Options.Shapes and
+// returns concrete infos. Implementations share it so that they agree on
+// the rules.
+func BindShapes(declared []TensorInfo, shapes map[string][]int) ([]TensorInfo, error) {
+	known := map[string]bool{}
+	out := make([]TensorInfo, len(declared))
+	for i, d := range declared {
+		known[d.Name] = true
+		s, given := shapes[d.Name]
+		switch {
+		case !given && d.Dynamic():
+			return nil, fmt.Errorf("input %s has dynamic dimensions: give its shape in Options.Shapes", d)
+		case !given:
+			s = d.Shape
+		case len(s) != len(d.Shape):
+			return nil, fmt.Errorf("input %s: shape %s has the wrong rank", d, value.ShapeString(s))
+		}
+		for j, v := range s {
+			if v < 1 || (d.Shape[j] >= 0 && d.Shape[j] != v) {
+				return nil, fmt.Errorf("input %s: shape %s does not fit", d, value.ShapeString(s))
+			}
+		}
+		out[i] = TensorInfo{Name: d.Name, DType: d.DType, Shape: slices.Clone(s)}
+	}
+	for name := range shapes {
+		if !known[name] {
+			return nil, fmt.Errorf("Options.Shapes names %q, which is not an input of the model", name)
+		}
+	}
+	return out, nil
+}
+
+// CheckRun checks Run's arguments against a session's infos: counts,
+// names and element counts. It does not allocate.
+func CheckRun(ins, outs []TensorInfo, in, out []Tensor) error {
+	if len(in) != len(ins) || len(out) != len(outs) {
+		return fmt.Errorf("run: got %d inputs and %d outputs, the model has %d and %d", len(in), len(out), len(ins), len(outs))
+	}
+	for i := range in {
+		if err := checkOne("input", ins[i], in[i]); err != nil {
+			return err
+		}
+	}
+	for i := range out {
+		if err := checkOne("output", outs[i], out[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkOne(what string, info TensorInfo, t Tensor) error {
+	if t.Name != "" && t.Name != info.Name {
+		return fmt.Errorf("run: %s %q given where the model has %q", what, t.Name, info.Name)
+	}
+	if len(t.Data) != value.NumElems(info.Shape) {
+		return fmt.Errorf("run: %s %s: %d elements, want %d", what, info.Name, len(t.Data), value.NumElems(info.Shape))
+	}
+	return nil
+}
+
+// SameBuffer reports whether two float32 slices are the same memory.
+func SameBuffer(a, b []float32) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// CacheKey names the engine-cache folder of a model compiled for a device:
+// the hex sha256 of the model's sha256, the bound input shapes (sorted by
+// name), the device and the runtime version. It is 32 hex characters.
+func CacheKey(modelSHA256 string, inputs []TensorInfo, device, runtimeVersion string) string {
+	ins := slices.Clone(inputs)
+	slices.SortFunc(ins, func(a, b TensorInfo) int { return strings.Compare(a.Name, b.Name) })
+	h := sha256.New()
+	fmt.Fprintf(h, "comfyrt-engine-cache v1\nmodel %s\ndevice %s\nruntime %s\n", strings.ToLower(modelSHA256), device, runtimeVersion)
+	for _, in := range ins {
+		fmt.Fprintf(h, "input %q %s %s\n", in.Name, in.DType, value.ShapeString(in.Shape))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// SHA256 returns the hex sha256 of data.
+func SHA256(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
+
+// FileSHA256 returns the hex sha256 of a file.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

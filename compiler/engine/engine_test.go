@@ -1,0 +1,99 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+
+	"comfyrt/compiler/engine"
+	"comfyrt/compiler/engine/fake"
+	"comfyrt/nodes/value"
+)
+
+func TestCacheKey(t *testing.T) {
+	in := []engine.TensorInfo{{Name: "x", DType: engine.Float32, Shape: []int{1, 3, 512, 512}}, {Name: "a", DType: engine.Float32, Shape: []int{1}}}
+	k := engine.CacheKey("AB12", in, "tensorrt", "1.30.0")
+	if len(k) != 32 {
+		t.Fatalf("key %q", k)
+	}
+	swapped := []engine.TensorInfo{in[1], in[0]}
+	if engine.CacheKey("ab12", swapped, "tensorrt", "1.30.0") != k {
+		t.Error("key depends on input order or hex case")
+	}
+	other := []engine.TensorInfo{{Name: "x", DType: engine.Float32, Shape: []int{1, 3, 512, 640}}, in[1]}
+	for name, k2 := range map[string]string{
+		"model":   engine.CacheKey("ab13", in, "tensorrt", "1.30.0"),
+		"shape":   engine.CacheKey("ab12", other, "tensorrt", "1.30.0"),
+		"device":  engine.CacheKey("ab12", in, "cuda", "1.30.0"),
+		"version": engine.CacheKey("ab12", in, "tensorrt", "1.29.0"),
+	} {
+		if k2 == k {
+			t.Errorf("a different %s gives the same key", name)
+		}
+	}
+}
+
+func TestBindShapes(t *testing.T) {
+	decl := []engine.TensorInfo{{Name: "x", DType: engine.Float32, Shape: []int{-1, 3, -1, -1}}}
+	got, err := engine.BindShapes(decl, map[string][]int{"x": {2, 3, 64, 32}})
+	if err != nil || got[0].String() != "x float32[2,3,64,32]" || decl[0].Shape[0] != -1 {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []map[string][]int{nil, {"x": {2, 4, 64, 32}}, {"x": {2, 3, 64}}, {"x": {2, 3, 0, 4}}, {"x": {1, 3, 8, 8}, "y": {1}}} {
+		if _, err := engine.BindShapes(decl, bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestParseDevices(t *testing.T) {
+	if d, err := engine.ParseDevices(" CUDA, cpu"); err != nil || strings.Join(d, ",") != "cuda,cpu" {
+		t.Errorf("%v %v", d, err)
+	}
+	for _, bad := range []string{"gpu", "cpu,cpu"} {
+		if _, err := engine.ParseDevices(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if d, _ := (engine.Options{}).DeviceList(); len(d) != 1 || d[0] != "cpu" {
+		t.Errorf("default devices %v", d)
+	}
+	if (engine.Options{}).Threads() < 1 {
+		t.Error("no default threads")
+	}
+}
+
+// TestFake: shapes bound, dynamic outputs follow the input, Default is
+// deterministic, Run allocates nothing, Close is counted.
+func TestFake(t *testing.T) {
+	p := fake.New()
+	p.Add("m", fake.Model{
+		Inputs:  []engine.TensorInfo{{Name: "x", DType: engine.Float32, Shape: []int{1, 2, -1}}},
+		Outputs: []engine.TensorInfo{{Name: "y", DType: engine.Float32, Shape: []int{1, -1}}},
+	})
+	if _, err := p.Open("n", engine.Options{}); err == nil {
+		t.Error("unknown model opened")
+	}
+	s, err := p.Open("m", engine.Options{Shapes: map[string][]int{"x": {1, 2, 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Outputs()[0].String(); got != "y float32[1,2]" {
+		t.Errorf("output %s", got)
+	}
+	in := []engine.Tensor{{Name: "x", Tensor: value.Tensor{Shape: []int{1, 2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}}}}
+	out := []engine.Tensor{{Tensor: value.NewTensor(1, 2)}}
+	if err := s.Run(in, out); err != nil || out[0].Data[0] != 1 || out[0].Data[1] != 2 {
+		t.Errorf("Run: %v %v", out[0].Data, err)
+	}
+	if a := testing.AllocsPerRun(10, func() { s.Run(in, out) }); a != 0 {
+		t.Errorf("Run allocates %v", a)
+	}
+	if p.Live() != 1 {
+		t.Error("not live")
+	}
+	s.Close()
+	s.Close()
+	if p.Live() != 0 || s.Run(in, out) == nil {
+		t.Error("Close")
+	}
+}

@@ -1,0 +1,70 @@
+package ort
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Version is the ONNX Runtime release this package is built and tested
+// against.
+const Version = "1.30.0"
+
+// LibName is the file name of the shared library scripts/setup.sh fetches.
+const LibName = "libonnxruntime.so." + Version
+
+// LibEnv names the environment variable that overrides the library path.
+const LibEnv = "COMFYRT_ORT_LIB"
+
+// ErrNoLibrary is returned (wrapped) when no library file is found.
+var ErrNoLibrary = errors.New("ONNX Runtime library not found")
+
+// LibraryPath returns the path of the ONNX Runtime shared library, looked
+// up as the package documentation describes.
+func LibraryPath() (string, error) {
+	if p := os.Getenv(LibEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%w: %s=%s: %v", ErrNoLibrary, LibEnv, p, err)
+		}
+		return p, nil
+	}
+	var tried []string
+	try := func(p string) bool {
+		tried = append(tried, p)
+		st, err := os.Stat(p)
+		return err == nil && !st.IsDir()
+	}
+	if c := os.Getenv("COMFYRT_CACHE"); c != "" {
+		if p := filepath.Join(c, "ort", LibName); try(p) {
+			return p, nil
+		}
+	}
+	var starts []string
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			dir := filepath.Dir(exe)
+			if p := filepath.Join(dir, LibName); try(p) {
+				return p, nil
+			}
+			starts = append(starts, dir)
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	for _, dir := range starts {
+		for {
+			if p := filepath.Join(dir, ".cache", "ort", LibName); try(p) {
+				return p, nil
+			}
+			up := filepath.Dir(dir)
+			if up == dir {
+				break
+			}
+			dir = up
+		}
+	}
+	return "", fmt.Errorf("%w: set %s or run scripts/setup.sh (looked for %s in the cache, next to the executable and in .cache/ort/ above it and above the working directory; first tried: %s)",
+		ErrNoLibrary, LibEnv, LibName, tried[0])
+}

@@ -1,0 +1,547 @@
+//go:build cgo
+
+package ort
+
+/*
+#cgo LDFLAGS: -ldl
+#include <stdlib.h>
+#include <dlfcn.h>
+
+// probe_lib reports whether the dynamic loader can open name.
+static int probe_lib(const char *name) {
+	void *h = dlopen(name, RTLD_LAZY | RTLD_LOCAL);
+	if (h == NULL) return 0;
+	dlclose(h);
+	return 1;
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"comfyrt/compiler/engine"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// env is the process-global ONNX Runtime environment.
+var env struct {
+	mu      sync.Mutex
+	done    bool // CheckInit ran
+	err     error
+	libPath string
+	live    int // open sessions
+}
+
+// CheckInit loads the ONNX Runtime library and creates the process-global
+// environment, once; every call returns the result of the first. The error
+// wraps engine.ErrUnavailable when the library is missing or unusable.
+func CheckInit() error {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	return checkInitLocked()
+}
+
+func checkInitLocked() error {
+	if env.done {
+		return env.err
+	}
+	env.done = true
+	p, err := LibraryPath()
+	if err != nil {
+		env.err = fmt.Errorf("%w: %w", engine.ErrUnavailable, err)
+		return env.err
+	}
+	ort.SetSharedLibraryPath(p)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		env.err = fmt.Errorf("%w: loading %s: %w", engine.ErrUnavailable, p, err)
+		return env.err
+	}
+	env.libPath = p
+	return nil
+}
+
+// Shutdown destroys the environment. It fails while sessions are open;
+// after it, CheckInit may initialise again.
+func Shutdown() error {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if !env.done || env.err != nil {
+		env.done, env.err = false, nil
+		return nil
+	}
+	if env.live > 0 {
+		return fmt.Errorf("onnxruntime: shutdown with %d sessions open", env.live)
+	}
+	env.done = false
+	return ort.DestroyEnvironment()
+}
+
+// Provider is the ONNX Runtime engine.Provider. It holds no state: every
+// Provider shares the package's environment.
+type Provider struct{}
+
+// New returns the provider.
+func New() *Provider { return &Provider{} }
+
+// Name returns "onnxruntime <version>" (the loaded library's version once
+// initialised).
+func (p *Provider) Name() string {
+	if CheckInit() != nil {
+		return "onnxruntime " + Version + " (unavailable)"
+	}
+	return "onnxruntime " + ort.GetVersion()
+}
+
+// Open loads the model at path; see the package documentation.
+func (p *Provider) Open(path string, opts engine.Options) (engine.Session, error) {
+	s, err := open(path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("onnxruntime: %s: %w", filepath.Base(path), err)
+	}
+	return s, nil
+}
+
+// Inspect returns the model's declared inputs and outputs.
+func (p *Provider) Inspect(path string) (inputs, outputs []engine.TensorInfo, err error) {
+	if err := CheckInit(); err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("onnxruntime: %w", err)
+	}
+	inputs, outputs, err = modelInfo(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("onnxruntime: %s: %w", filepath.Base(path), err)
+	}
+	return inputs, outputs, nil
+}
+
+func open(path string, opts engine.Options) (_ *session, err error) {
+	devices, err := opts.DeviceList()
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckInit(); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	declIn, declOut, err := modelInfo(path)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := engine.BindShapes(declIn, opts.Shapes)
+	if err != nil {
+		return nil, err
+	}
+	so, err := sessionOptions(data, ins, devices, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
+
+	s := &session{ins: ins}
+	defer func() {
+		if err != nil {
+			s.release()
+		}
+	}()
+	inNames, outNames := names(declIn), names(declOut)
+	s.dyn, err = ort.NewDynamicAdvancedSessionWithONNXData(data, inNames, outNames, so)
+	if err != nil {
+		return nil, deviceError(devices, err)
+	}
+	s.inT, s.inBuf, err = s.alloc(ins)
+	if err != nil {
+		return nil, err
+	}
+	s.outs, err = outputShapes(s, declOut)
+	if err != nil {
+		return nil, err
+	}
+	s.outT, s.outBuf, err = s.alloc(s.outs)
+	if err != nil {
+		return nil, err
+	}
+	if s.bind, err = s.dyn.CreateIoBinding(); err != nil {
+		return nil, err
+	}
+	for i, t := range s.inT {
+		if err := s.bind.BindInput(ins[i].Name, t); err != nil {
+			return nil, fmt.Errorf("binding input %s: %w", ins[i].Name, err)
+		}
+	}
+	for i, t := range s.outT {
+		if err := s.bind.BindOutput(s.outs[i].Name, t); err != nil {
+			return nil, fmt.Errorf("binding output %s: %w", s.outs[i].Name, err)
+		}
+	}
+	env.mu.Lock()
+	env.live++
+	env.mu.Unlock()
+	s.counted = true
+	return s, nil
+}
+
+// modelInfo reads the model's declared inputs and outputs with a
+// throw-away session that skips graph optimisation.
+func modelInfo(path string) (ins, outs []engine.TensorInfo, err error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer so.Destroy()
+	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {
+		return nil, nil, err
+	}
+	if err := so.SetIntraOpNumThreads(1); err != nil {
+		return nil, nil, err
+	}
+	i, o, err := ort.GetInputOutputInfoWithOptions(path, so)
+	if err != nil {
+		return nil, nil, err
+	}
+	ins, err = infos("input", i)
+	if err != nil {
+		return nil, nil, err
+	}
+	outs, err = infos("output", o)
+	return ins, outs, err
+}
+
+func infos(what string, list []ort.InputOutputInfo) ([]engine.TensorInfo, error) {
+	out := make([]engine.TensorInfo, len(list))
+	for k, x := range list {
+		if x.OrtValueType != ort.ONNXTypeTensor {
+			return nil, fmt.Errorf("%s %s is a %s; only tensors are supported", what, x.Name, x.OrtValueType)
+		}
+		shape := make([]int, len(x.Dimensions))
+		for j, d := range x.Dimensions {
+			shape[j] = int(d)
+			if d < 0 {
+				shape[j] = -1
+			}
+		}
+		out[k] = engine.TensorInfo{Name: x.Name, DType: dtype(x.DataType), Shape: shape}
+		if out[k].DType != engine.Float32 {
+			return nil, fmt.Errorf("%s %s is %s; only float32 inputs and outputs are supported", what, out[k], out[k].DType)
+		}
+	}
+	return out, nil
+}
+
+func dtype(t ort.TensorElementDataType) engine.DType {
+	switch t {
+	case ort.TensorElementDataTypeFloat:
+		return engine.Float32
+	case ort.TensorElementDataTypeFloat16:
+		return engine.Float16
+	case ort.TensorElementDataTypeDouble:
+		return engine.Float64
+	case ort.TensorElementDataTypeInt64:
+		return engine.Int64
+	case ort.TensorElementDataTypeInt32:
+		return engine.Int32
+	case ort.TensorElementDataTypeInt8:
+		return engine.Int8
+	case ort.TensorElementDataTypeUint8:
+		return engine.Uint8
+	case ort.TensorElementDataTypeBool:
+		return engine.Bool
+	}
+	return engine.Other
+}
+
+func names(infos []engine.TensorInfo) []string {
+	n := make([]string, len(infos))
+	for i, x := range infos {
+		n[i] = x.Name
+	}
+	return n
+}
+
+// sessionOptions sets threads, spinning and the execution providers in
+// preference order.
+func sessionOptions(data []byte, ins []engine.TensorInfo, devices []string, opts engine.Options) (*ort.SessionOptions, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			so.Destroy()
+		}
+	}()
+	if err := so.SetIntraOpNumThreads(opts.Threads()); err != nil {
+		return nil, err
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, err
+	}
+	spin := "1"
+	if opts.NoSpin {
+		spin = "0"
+	}
+	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin); err != nil {
+		return nil, err
+	}
+	hasCPU := false
+	for _, d := range devices {
+		switch d {
+		case engine.CPU:
+			hasCPU = true
+		case engine.CUDA:
+			if err := checkProviderLibs(engine.CUDA); err != nil {
+				return nil, err
+			}
+			co, err := ort.NewCUDAProviderOptions()
+			if err != nil {
+				return nil, deviceError(devices, err)
+			}
+			err = co.Update(map[string]string{"device_id": strconv.Itoa(opts.DeviceID)})
+			if err == nil {
+				err = so.AppendExecutionProviderCUDA(co)
+			}
+			co.Destroy()
+			if err != nil {
+				return nil, deviceError(devices, err)
+			}
+		case engine.TensorRT:
+			if err := checkProviderLibs(engine.TensorRT); err != nil {
+				return nil, err
+			}
+			to, err := ort.NewTensorRTProviderOptions()
+			if err != nil {
+				return nil, deviceError(devices, err)
+			}
+			m := map[string]string{"device_id": strconv.Itoa(opts.DeviceID)}
+			if opts.CacheDir != "" {
+				sum := engine.SHA256(data)
+				dir := filepath.Join(opts.CacheDir, engine.CacheKey(sum, ins, engine.TensorRT, ort.GetVersion()))
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					to.Destroy()
+					return nil, fmt.Errorf("tensorrt engine cache: %w", err)
+				}
+				m["trt_engine_cache_enable"] = "1"
+				m["trt_engine_cache_path"] = dir
+			}
+			err = to.Update(m)
+			if err == nil {
+				err = so.AppendExecutionProviderTensorRT(to)
+			}
+			to.Destroy()
+			if err != nil {
+				return nil, deviceError(devices, err)
+			}
+		}
+	}
+	if !hasCPU {
+		if err := so.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1"); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	return so, nil
+}
+
+// ErrDevice is returned (wrapped) when a requested GPU execution provider
+// cannot be used on this machine.
+var ErrDevice = errors.New("execution provider unavailable")
+
+// checkProviderLibs names the files a GPU device needs that are missing.
+func checkProviderLibs(device string) error {
+	dir := filepath.Dir(env.libPath)
+	need := []string{"libonnxruntime_providers_shared.so"}
+	if device == engine.CUDA {
+		need = append(need, "libonnxruntime_providers_cuda.so")
+	} else {
+		need = append(need, "libonnxruntime_providers_tensorrt.so")
+	}
+	var missing []string
+	for _, n := range need {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: device %s needs ONNX Runtime's %s next to %s (the npm library ships without GPU provider libraries; see shared/tools/gpu-ort-kit)",
+			ErrDevice, device, strings.Join(missing, " and "), env.libPath)
+	}
+	if !probe("libcuda.so.1") {
+		return fmt.Errorf("%w: device %s needs the NVIDIA driver library libcuda.so.1, which the dynamic loader cannot find (no GPU driver on this machine?)", ErrDevice, device)
+	}
+	if device == engine.TensorRT && !probe("libnvinfer.so.10") && !probe("libnvinfer.so.8") && !probe("libnvinfer.so") {
+		return fmt.Errorf("%w: device tensorrt needs TensorRT's libnvinfer (libnvinfer.so.10), which the dynamic loader cannot find; add its folder to LD_LIBRARY_PATH or use --device cuda", ErrDevice)
+	}
+	return nil
+}
+
+func probe(name string) bool {
+	c := C.CString(name)
+	defer C.free(unsafe.Pointer(c))
+	return C.probe_lib(c) != 0
+}
+
+// deviceError adds what a GPU device needs to ONNX Runtime's own message
+// (which names the library the loader could not open).
+func deviceError(devices []string, err error) error {
+	for _, d := range devices {
+		if d == engine.CUDA || d == engine.TensorRT {
+			return fmt.Errorf("%w: devices %v: %w (cuda needs the CUDA 12 runtime, cuBLAS and cuDNN 9 libraries on LD_LIBRARY_PATH; tensorrt needs libnvinfer too)", ErrDevice, devices, err)
+		}
+	}
+	return err
+}
+
+// session is one loaded model with its C-memory buffers.
+type session struct {
+	dyn           *ort.DynamicAdvancedSession
+	bind          *ort.IoBinding
+	ins, outs     []engine.TensorInfo
+	inT, outT     []*ort.Tensor[float32]
+	inBuf, outBuf []engine.Tensor
+	cmem          []unsafe.Pointer
+	counted       bool
+	closed        bool
+}
+
+// alloc makes one tensor per info over zeroed C memory.
+func (s *session) alloc(infos []engine.TensorInfo) ([]*ort.Tensor[float32], []engine.Tensor, error) {
+	ts := make([]*ort.Tensor[float32], len(infos))
+	bufs := make([]engine.Tensor, len(infos))
+	for i, in := range infos {
+		n := 1
+		shape := make(ort.Shape, len(in.Shape))
+		for j, d := range in.Shape {
+			n *= d
+			shape[j] = int64(d)
+		}
+		p := C.calloc(C.size_t(max(n, 1)), 4)
+		if p == nil {
+			return nil, nil, fmt.Errorf("out of memory for %s", in)
+		}
+		s.cmem = append(s.cmem, p)
+		data := unsafe.Slice((*float32)(p), n)
+		t, err := ort.NewTensor(shape, data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tensor %s: %w", in, err)
+		}
+		ts[i] = t
+		bufs[i] = engine.Tensor{Name: in.Name}
+		bufs[i].Shape = append([]int(nil), in.Shape...)
+		bufs[i].Data = data
+	}
+	return ts, bufs, nil
+}
+
+// outputShapes returns the outputs' concrete shapes, running the model
+// once on the (zeroed) inputs when a declared dimension is dynamic.
+func outputShapes(s *session, declared []engine.TensorInfo) ([]engine.TensorInfo, error) {
+	dynamic := false
+	for _, d := range declared {
+		dynamic = dynamic || d.Dynamic()
+	}
+	if !dynamic {
+		return declared, nil
+	}
+	in := make([]ort.Value, len(s.inT))
+	for i, t := range s.inT {
+		in[i] = t
+	}
+	out := make([]ort.Value, len(declared))
+	if err := s.dyn.Run(in, out); err != nil {
+		return nil, fmt.Errorf("probe run for the output shapes: %w", err)
+	}
+	res := make([]engine.TensorInfo, len(declared))
+	for i, v := range out {
+		shape := v.GetShape()
+		v.Destroy()
+		res[i] = engine.TensorInfo{Name: declared[i].Name, DType: declared[i].DType, Shape: make([]int, len(shape))}
+		for j, d := range shape {
+			res[i].Shape[j] = int(d)
+		}
+	}
+	return res, nil
+}
+
+func (s *session) Inputs() []engine.TensorInfo    { return s.ins }
+func (s *session) Outputs() []engine.TensorInfo   { return s.outs }
+func (s *session) InputBuffers() []engine.Tensor  { return s.inBuf }
+func (s *session) OutputBuffers() []engine.Tensor { return s.outBuf }
+
+var errClosed = errors.New("onnxruntime: session closed")
+
+// Run copies the inputs in (unless they are the session's buffers), runs
+// the model on its bound tensors and copies the outputs out. It allocates
+// nothing unless it fails.
+func (s *session) Run(in, out []engine.Tensor) error {
+	if s.closed {
+		return errClosed
+	}
+	if err := engine.CheckRun(s.ins, s.outs, in, out); err != nil {
+		return err
+	}
+	for i, t := range in {
+		if !engine.SameBuffer(t.Data, s.inBuf[i].Data) {
+			copy(s.inBuf[i].Data, t.Data)
+		}
+	}
+	if err := s.dyn.RunWithBinding(s.bind); err != nil {
+		return fmt.Errorf("onnxruntime: run: %w", err)
+	}
+	for i, t := range out {
+		if !engine.SameBuffer(t.Data, s.outBuf[i].Data) {
+			copy(t.Data, s.outBuf[i].Data)
+		}
+	}
+	return nil
+}
+
+// Close releases the session, its tensors and their memory.
+func (s *session) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.release()
+	if s.counted {
+		env.mu.Lock()
+		env.live--
+		env.mu.Unlock()
+	}
+	return nil
+}
+
+// release frees what open made so far, in reverse order.
+func (s *session) release() {
+	if s.bind != nil {
+		s.bind.Destroy()
+		s.bind = nil
+	}
+	if s.dyn != nil {
+		s.dyn.Destroy()
+		s.dyn = nil
+	}
+	for _, t := range append(s.inT, s.outT...) {
+		if t != nil {
+			t.Destroy()
+		}
+	}
+	s.inT, s.outT, s.inBuf, s.outBuf = nil, nil, nil, nil
+	for _, p := range s.cmem {
+		C.free(p)
+	}
+	s.cmem = nil
+}
