@@ -97,9 +97,10 @@ func Validate(p *graph.Prompt, s *schema.Set, opts Options) *Result {
 	if p == nil {
 		p = graph.NewPrompt()
 	}
+	n := len(p.Nodes)
 	v := &validator{p: p, s: s, opts: opts,
-		state: map[string]int{}, valid: map[string]bool{}, own: map[string]diag.List{},
-		deps: map[string][]string{}}
+		state: make(map[string]int, n), valid: make(map[string]bool, n), own: map[string]diag.List{},
+		deps: make(map[string][]string, n)}
 	return v.run()
 }
 
@@ -114,7 +115,7 @@ type validator struct {
 	deps  map[string][]string  // node → upstream nodes it recursed into
 	warns diag.List            // warnings of validated nodes
 	stack []step               // the recursion, for cycles
-	names []string             // class names, for hints (lazy)
+	names *spell.Index         // class names, for hints (lazy)
 }
 
 const (
@@ -291,10 +292,10 @@ func (v *validator) missingClass(n *graph.Node) *diag.Diagnostic {
 	d.Message = fmt.Sprintf("Node '%s' not found. The custom node may not be installed.", title)
 	d.Extra = map[string]any{"node_id": n.ID, "class_type": toDiag(raw), "node_title": title}
 	if n.HasClassType {
-		if v.names == nil && v.s != nil {
-			v.names = v.s.SortedNames()
+		if v.names == nil {
+			v.names = v.s.NameIndex()
 		}
-		if near := spell.Nearest(n.ClassType, v.names); near != "" {
+		if near := v.names.Nearest(n.ClassType); near != "" {
 			d.Extra[diag.HintKey] = fmt.Sprintf("did you mean %q?", near)
 		}
 	}
@@ -342,9 +343,7 @@ func (v *validator) check(id string) bool {
 		}
 		return d
 	}
-	declared := map[string]bool{}
 	for _, in := range cls.Inputs {
-		declared[in.Name] = true
 		if in.Section == schema.Hidden {
 			continue // values given for hidden inputs are ignored
 		}
@@ -357,30 +356,32 @@ func (v *validator) check(id string) bool {
 			}
 			continue
 		}
-		config := inputConfig(in)
 		if arr, isList := iv.Value.([]any); isList {
-			if !v.link(n, in, iv, arr, config, nodeDiag) {
+			if !v.link(n, in, iv, arr, nodeDiag) {
 				valid = false
 			}
 			continue
 		}
-		v.literal(n, in, iv, config, nodeDiag)
+		v.literal(n, in, iv, nodeDiag)
 	}
 	// Unknown input names: ignored, with a warning.
 	var candidates []string
-	for _, in := range cls.Inputs {
-		if in.Section != schema.Hidden {
-			candidates = append(candidates, in.Name)
-		}
-	}
-	warned := map[string]bool{}
+	var warned map[string]bool
 	for _, iv := range n.Inputs {
 		x := iv.Name
-		if declared[x] || warned[x] {
+		if declared(cls, x) || warned[x] {
 			continue
 		}
-		if prefix, _, dotted := strings.Cut(x, "."); dotted && declared[prefix] {
+		if prefix, _, dotted := strings.Cut(x, "."); dotted && declared(cls, prefix) {
 			continue // V3 dynamic input ("routes.route_a", "loras.1.strength")
+		}
+		if warned == nil {
+			warned = map[string]bool{}
+			for _, in := range cls.Inputs {
+				if in.Section != schema.Hidden {
+					candidates = append(candidates, in.Name)
+				}
+			}
 		}
 		warned[x] = true
 		extra := map[string]any{"input_name": x, "received_value": toDiag(iv.Value)}
@@ -394,11 +395,23 @@ func (v *validator) check(id string) bool {
 
 type diagFunc func(code diag.Code, sev diag.Severity, input, msg, details string, extra map[string]any) *diag.Diagnostic
 
+// declared reports whether cls declares an input called name (hidden ones
+// included).
+func declared(cls *schema.Node, name string) bool {
+	for _, in := range cls.Inputs {
+		if in.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // link checks a linked input (a JSON array) and validates the linked node.
-func (v *validator) link(n *graph.Node, in *schema.Input, iv *graph.Input, arr []any, config any, add diagFunc) bool {
+func (v *validator) link(n *graph.Node, in *schema.Input, iv *graph.Input, arr []any, add diagFunc) bool {
 	x := in.Name
-	received := toDiag(iv.Value)
+	// input_config and received_value are built only for a diagnostic.
 	if len(arr) != 2 || iv.Link == nil {
+		config, received := inputConfig(in), toDiag(iv.Value)
 		add(diag.BadLinkedInput, diag.Error, x, "Bad linked input, must be a length-2 list of [node_id, slot_index]", x,
 			map[string]any{"input_name": x, "input_config": config, "received_value": received})
 		return false
@@ -406,6 +419,7 @@ func (v *validator) link(n *graph.Node, in *schema.Input, iv *graph.Input, arr [
 	l := iv.Link
 	src := v.p.Node(l.From)
 	if src == nil {
+		config, received := inputConfig(in), toDiag(iv.Value)
 		add(diag.BadLinkedInput, diag.Error, x, "Bad linked input, the linked node does not exist",
 			fmt.Sprintf("%s, node '%s' not found", x, l.From),
 			map[string]any{"input_name": x, "input_config": config, "received_value": received, "linked_node": received})
@@ -413,13 +427,15 @@ func (v *validator) link(n *graph.Node, in *schema.Input, iv *graph.Input, arr [
 	}
 	srcCls := v.s.Lookup(src.ClassType)
 	if l.Slot < 0 || l.Slot >= len(srcCls.Output) {
+		config, received := inputConfig(in), toDiag(iv.Value)
 		add(diag.BadLinkedInput, diag.Error, x, "Bad linked input, the linked output slot does not exist",
 			fmt.Sprintf("%s, node '%s' (%s) has %d output(s), slot %d out of range", x, l.From, src.ClassType, len(srcCls.Output), l.Slot),
 			map[string]any{"input_name": x, "input_config": config, "received_value": received, "linked_node": received})
 		return false
 	}
-	receivedType := outputType(srcCls, l.Slot)
 	if !schema.TypesMatch(srcCls.Output[l.Slot], in.Type) {
+		receivedType := outputType(srcCls, l.Slot)
+		config, received := inputConfig(in), toDiag(iv.Value)
 		add(diag.ReturnTypeMismatch, diag.Error, x, "Return type mismatch between linked nodes",
 			fmt.Sprintf("%s, received_type(%s) mismatch input_type(%s)", x, pyStr(receivedType), pyStr(inputType(in))),
 			map[string]any{"input_name": x, "input_config": config, "received_type": toDiag(receivedType), "linked_node": received})
@@ -490,8 +506,11 @@ func (v *validator) cycle(to, from, x string) {
 
 // literal checks a literal input: Python coercion for INT, FLOAT, STRING
 // and BOOLEAN (written back), then min, max and the combo choices.
-func (v *validator) literal(n *graph.Node, in *schema.Input, iv *graph.Input, config any, add diagFunc) {
+func (v *validator) literal(n *graph.Node, in *schema.Input, iv *graph.Input, add diagFunc) {
 	x := in.Name
+	// input_config is built only for a diagnostic (from the schema, which
+	// literal does not change).
+	config := func() any { return inputConfig(in) }
 	val := iv.Value
 	if o, ok := val.(jsonx.Object); ok {
 		// {"__value__": [...]}: a literal list (validate_inputs unwraps it).
@@ -526,14 +545,14 @@ func (v *validator) literal(n *graph.Node, in *schema.Input, iv *graph.Input, co
 				b, reading = false, "read as False (ComfyUI's bool() would read it as True)"
 			}
 			add(diag.ValueCoerced, diag.Warning, x, fmt.Sprintf("String %s given for a BOOLEAN, %s", strRepr(s), reading),
-				fmt.Sprintf("%s, %s", x, s), map[string]any{"input_name": x, "input_config": config, "received_value": s, "coerced_value": b})
+				fmt.Sprintf("%s, %s", x, s), map[string]any{"input_name": x, "input_config": config(), "received_value": s, "coerced_value": b})
 		}
 		coerced = b
 	}
 	if errMsg != "" {
 		add(diag.InvalidInputType, diag.Error, x, fmt.Sprintf("Failed to convert an input value to a %s value", in.Type),
 			fmt.Sprintf("%s, %s, %s", x, pyStr(val), errMsg),
-			map[string]any{"input_name": x, "input_config": config, "received_value": toDiag(val), "exception_message": errMsg})
+			map[string]any{"input_name": x, "input_config": config(), "received_value": toDiag(val), "exception_message": errMsg})
 		return
 	}
 	if coerced != nil {
@@ -550,14 +569,14 @@ func (v *validator) literal(n *graph.Node, in *schema.Input, iv *graph.Input, co
 	if lo, ok := in.Options.Get("min"); ok {
 		if c, ok := pyCompare(val, lo); ok && c < 0 {
 			add(diag.ValueSmallerThanMin, diag.Error, x, fmt.Sprintf("Value %s smaller than min of %s", pyStr(val), pyStr(lo)), x,
-				map[string]any{"input_name": x, "input_config": config, "received_value": toDiag(val)})
+				map[string]any{"input_name": x, "input_config": config(), "received_value": toDiag(val)})
 			return
 		}
 	}
 	if hi, ok := in.Options.Get("max"); ok {
 		if c, ok := pyCompare(val, hi); ok && c > 0 {
 			add(diag.ValueBiggerThanMax, diag.Error, x, fmt.Sprintf("Value %s bigger than max of %s", pyStr(val), pyStr(hi)), x,
-				map[string]any{"input_name": x, "input_config": config, "received_value": toDiag(val)})
+				map[string]any{"input_name": x, "input_config": config(), "received_value": toDiag(val)})
 			return
 		}
 	}
@@ -580,10 +599,12 @@ func (v *validator) literal(n *graph.Node, in *schema.Input, iv *graph.Input, co
 		return
 	}
 	listInfo := pyRepr(choices)
-	cfg := config
+	var cfg any
+	if len(choices) <= comboListLimit {
+		cfg = config()
+	}
 	if len(choices) > comboListLimit {
 		listInfo = fmt.Sprintf("(list of length %d)", len(choices))
-		cfg = nil
 	}
 	add(diag.ValueNotInList, diag.Error, x, "Value not in list", fmt.Sprintf("%s: '%s' not in %s", x, pyStr(bad[0]), listInfo),
 		map[string]any{"input_name": x, "input_config": cfg, "received_value": toDiag(val)})

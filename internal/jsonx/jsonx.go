@@ -11,10 +11,12 @@ package jsonx
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -81,11 +83,12 @@ func (e *SyntaxError) Error() string {
 func Decode(data []byte) (any, error) {
 	// sonic's own validator accepts some invalid documents (control
 	// characters and unterminated long strings, found by FuzzDecode), so
-	// encoding/json's scanner decides validity.
-	if !json.Valid(data) || !utf8.Valid(data) {
+	// encoding/json's grammar decides validity (valid: the same grammar as
+	// json.Valid, checked by FuzzLocateAll, without its per-byte calls).
+	if !valid(data) || !utf8.Valid(data) {
 		return nil, syntaxError(data)
 	}
-	b := &builder{}
+	b := &builder{frames: make([]frame, 0, 16), members: make([]Member, 0, 64), elems: make([]any, 0, 64)}
 	if err := ast.Preorder(string(data), b, &ast.VisitorOptions{OnlyNumber: true}); err != nil {
 		// sonic accepted what encoding/json validated: report through the
 		// reference decoder, which knows positions.
@@ -106,28 +109,32 @@ func syntaxError(data []byte) error {
 	return err
 }
 
+// builder assembles the tree from sonic's visitor callbacks. The members
+// and elements of the open containers wait on two shared stacks; a closed
+// container gets one exactly-sized slice (no growth, no spare capacity).
+type builder struct {
+	frames  []frame
+	members []Member // members of the open objects, innermost last
+	elems   []any    // elements of the open arrays, innermost last
+	result  any
+}
+
 type frame struct {
-	obj   Object
-	arr   []any
 	isObj bool
+	start int // where the container's members/elements start
 	key   string
 }
 
-type builder struct {
-	stack  []frame
-	result any
-}
-
 func (b *builder) value(v any) error {
-	if len(b.stack) == 0 {
+	if len(b.frames) == 0 {
 		b.result = v
 		return nil
 	}
-	top := &b.stack[len(b.stack)-1]
+	top := &b.frames[len(b.frames)-1]
 	if top.isObj {
-		top.obj = append(top.obj, Member{top.key, v})
+		b.members = append(b.members, Member{top.key, v})
 	} else {
-		top.arr = append(top.arr, v)
+		b.elems = append(b.elems, v)
 	}
 	return nil
 }
@@ -142,26 +149,34 @@ func (b *builder) OnFloat64(_ float64, n json.Number) error {
 	return b.value(n)
 }
 func (b *builder) OnObjectBegin(int) error {
-	b.stack = append(b.stack, frame{isObj: true, obj: Object{}})
+	b.frames = append(b.frames, frame{isObj: true, start: len(b.members)})
 	return nil
 }
 func (b *builder) OnObjectKey(key string) error {
-	b.stack[len(b.stack)-1].key = key
+	b.frames[len(b.frames)-1].key = key
 	return nil
 }
 func (b *builder) OnObjectEnd() error {
-	top := b.stack[len(b.stack)-1]
-	b.stack = b.stack[:len(b.stack)-1]
-	return b.value(top.obj)
+	top := b.frames[len(b.frames)-1]
+	b.frames = b.frames[:len(b.frames)-1]
+	obj := make(Object, len(b.members)-top.start)
+	copy(obj, b.members[top.start:])
+	clear(b.members[top.start:]) // drop references for the collector
+	b.members = b.members[:top.start]
+	return b.value(obj)
 }
 func (b *builder) OnArrayBegin(int) error {
-	b.stack = append(b.stack, frame{arr: []any{}})
+	b.frames = append(b.frames, frame{start: len(b.elems)})
 	return nil
 }
 func (b *builder) OnArrayEnd() error {
-	top := b.stack[len(b.stack)-1]
-	b.stack = b.stack[:len(b.stack)-1]
-	return b.value(top.arr)
+	top := b.frames[len(b.frames)-1]
+	b.frames = b.frames[:len(b.frames)-1]
+	arr := make([]any, len(b.elems)-top.start)
+	copy(arr, b.elems[top.start:])
+	clear(b.elems[top.start:])
+	b.elems = b.elems[:top.start]
+	return b.value(arr)
 }
 
 // DecodeStd is the encoding/json reference implementation of Decode.
@@ -378,6 +393,78 @@ type Pos struct{ Line, Col int }
 // addresses, or of its deepest existing ancestor; pointers are absent from
 // the result only when data is not JSON.
 func LocateAll(data []byte, pointers []string) map[string]Pos {
+	want := map[string]int{"": 0}
+	for _, p := range pointers {
+		for q := p; q != ""; q = q[:strings.LastIndexByte(q, '/')] {
+			if _, ok := want[q]; ok {
+				break
+			}
+			want[q] = len(want)
+		}
+	}
+	offs := make([]int64, len(want))
+	for i := range offs {
+		offs[i] = -1
+	}
+	s := scanner{data: data, want: want, offs: offs, buf: make([]byte, 0, 64)}
+	if !s.run() {
+		// Not JSON: encoding/json's tokens, as far as they go.
+		return locateAllStd(data, pointers)
+	}
+	// Each pointer's offset (its own, or its deepest located ancestor's),
+	// then line:column in offset order, in one pass over data.
+	type hit struct {
+		off int64
+		p   string
+	}
+	hits := make([]hit, 0, len(pointers))
+	for _, p := range pointers {
+		q := p
+		for {
+			if off := offs[want[q]]; off >= 0 {
+				hits = append(hits, hit{off, p})
+				break
+			}
+			if q == "" {
+				break
+			}
+			q = q[:strings.LastIndexByte(q, '/')]
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.off, b.off) })
+	out := make(map[string]Pos, len(pointers))
+	lc := lineCounter{data: data}
+	for _, h := range hits {
+		out[h.p] = lc.pos(h.off)
+	}
+	return out
+}
+
+// lineCounter is LineCol for many offsets: it counts newlines from the
+// last offset asked when offsets come in increasing order.
+type lineCounter struct {
+	data      []byte
+	off       int64 // offsets below off are counted
+	line      int   // newlines before off, plus 1
+	lineStart int64 // offset after the last newline before off
+}
+
+func (c *lineCounter) pos(off int64) Pos {
+	if off < c.off || c.line == 0 {
+		c.off, c.line, c.lineStart = 0, 1, 0
+	}
+	seg := c.data[c.off:off]
+	if n := bytes.Count(seg, []byte{'\n'}); n > 0 {
+		c.line += n
+		c.lineStart = c.off + int64(bytes.LastIndexByte(seg, '\n')) + 1
+	}
+	c.off = off
+	return Pos{c.line, int(off-c.lineStart) + 1}
+}
+
+// locateAllStd is LocateAll with encoding/json's Decoder.Token: the
+// reference, and the best-effort answer for data that is not JSON.
+func locateAllStd(data []byte, pointers []string) map[string]Pos {
 	want := map[string]bool{"": true}
 	for _, p := range pointers {
 		for q := p; q != ""; q = q[:strings.LastIndexByte(q, '/')] {

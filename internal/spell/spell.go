@@ -23,32 +23,121 @@ func Nearest(x string, candidates []string) string {
 	if x == "" {
 		return ""
 	}
-	lx := strings.ToLower(x)
-	nx := utf8.RuneCountInString(x)
-	limit := MaxDistance(x)
-	best, bestD, bestExact := "", limit+1, 0
+	q := newQuery(x)
+	var buf [64]rune
 	for _, c := range candidates {
 		if c == x || c == "" {
 			continue
 		}
 		// A length difference alone exceeds the limit: skip the cheap way
 		// (most candidates, for a long class list).
-		if nc := utf8.RuneCountInString(c); nc-nx > limit || nx-nc > limit {
+		if nc := utf8.RuneCountInString(c); nc-q.n > q.limit || q.n-nc > q.limit {
 			continue
 		}
-		d := distance(lx, c, limit, true)
-		if d > limit {
+		q.consider(c, appendRunes(buf[:0], c, true))
+	}
+	return q.best
+}
+
+// Index is a candidate list prepared for many Nearest queries: the
+// candidates are lower-cased once and grouped by length.
+type Index struct {
+	byLen map[int][]entry // rune count → candidates
+}
+
+type entry struct {
+	name   string
+	folded []rune
+}
+
+// NewIndex prepares candidates for Index.Nearest.
+func NewIndex(candidates []string) *Index {
+	ix := &Index{byLen: map[int][]entry{}}
+	for _, c := range candidates {
+		if c == "" {
 			continue
 		}
-		exact := Distance(x, c, -1)
-		switch {
-		case best == "", d < bestD,
-			d == bestD && exact < bestExact,
-			d == bestD && exact == bestExact && c < best:
-			best, bestD, bestExact = c, d, exact
+		r := appendRunes(nil, c, true)
+		ix.byLen[len(r)] = append(ix.byLen[len(r)], entry{c, r})
+	}
+	return ix
+}
+
+// Nearest is Nearest(x, candidates) for the candidates of the index.
+func (ix *Index) Nearest(x string) string {
+	if x == "" || ix == nil {
+		return ""
+	}
+	q := newQuery(x)
+	for n := q.n - q.limit; n <= q.n+q.limit; n++ {
+		for _, e := range ix.byLen[n] {
+			if e.name != x {
+				q.consider(e.name, e.folded)
+			}
 		}
 	}
-	return best
+	return q.best
+}
+
+// query is one Nearest search: x lower-cased, its limit, the best so far.
+type query struct {
+	x      string
+	lx     []rune
+	n      int
+	limit  int
+	hist   [histSize]int16 // lx's runes by bucket
+	best   string
+	bestD  int
+	bestEx int
+	bufX   [64]rune
+}
+
+// histSize buckets runes for the histogram bound (any bucketing gives a
+// lower bound; 128 keeps ASCII apart).
+const histSize = 128
+
+func newQuery(x string) *query {
+	q := &query{x: x}
+	q.lx = appendRunes(q.bufX[:0], strings.ToLower(x), false)
+	q.n = utf8.RuneCountInString(x)
+	q.limit = MaxDistance(x)
+	q.bestD = q.limit + 1
+	for _, r := range q.lx {
+		q.hist[r%histSize]++
+	}
+	return q
+}
+
+// consider weighs candidate c, whose lower-cased runes are rc.
+func (q *query) consider(c string, rc []rune) {
+	// Lower bound: an insertion or deletion changes the rune histogram by
+	// 1 (L1), a substitution by 2, a transposition by 0, so the distance
+	// is at least half the L1 difference of the histograms.
+	h := q.hist
+	l1 := len(q.lx)
+	for _, r := range rc {
+		b := r % histSize
+		if h[b] > 0 {
+			l1--
+		} else {
+			l1++
+		}
+		h[b]--
+	}
+	if (l1+1)/2 > q.limit {
+		return
+	}
+	d := distanceRunes(q.lx, rc, q.limit)
+	if d > q.limit {
+		return
+	}
+	exact := Distance(q.x, c, -1)
+	switch {
+	case q.best == "", d < q.bestD,
+		d == q.bestD && exact < q.bestEx,
+		d == q.bestD && exact == q.bestEx && c < q.best:
+		q.best, q.bestD, q.bestEx = c, d, exact
+	}
 }
 
 // MaxDistance is the largest distance at which Nearest still suggests a
@@ -75,8 +164,12 @@ func distance(a, b string, limit int, fold bool) int {
 	// Short names (all real class and input names) use stack buffers:
 	// no allocation.
 	var bufA, bufB [64]rune
+	return distanceRunes(appendRunes(bufA[:0], a, false), appendRunes(bufB[:0], b, fold), limit)
+}
+
+// distanceRunes is distance over runes.
+func distanceRunes(ra, rb []rune, limit int) int {
 	var rows [3][65]int
-	ra, rb := appendRunes(bufA[:0], a, false), appendRunes(bufB[:0], b, fold)
 	if limit >= 0 {
 		if d := len(ra) - len(rb); d > limit || -d > limit {
 			return limit + 1

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"comfyrt/internal/jsonx"
+	"comfyrt/internal/spell"
 )
 
 // Set is a collection of node classes keyed by class name. A Set is built
@@ -14,6 +15,8 @@ type Set struct {
 	nodes map[string]*Node
 	// names caches Names(); Add and Merge clear it.
 	names atomic.Pointer[[]string]
+	// speller caches NameIndex(); Add and Merge clear it.
+	speller atomic.Pointer[spell.Index]
 }
 
 // NewSet returns an empty Set.
@@ -73,6 +76,21 @@ func (s *Set) SortedNames() []string {
 	return names
 }
 
+// NameIndex returns the class names prepared for "did you mean"
+// suggestions: NameIndex().Nearest(x) is spell.Nearest(x, SortedNames()).
+// It is cached until the next Add or Merge.
+func (s *Set) NameIndex() *spell.Index {
+	if s == nil {
+		return spell.NewIndex(nil)
+	}
+	if ix := s.speller.Load(); ix != nil {
+		return ix
+	}
+	ix := spell.NewIndex(s.SortedNames())
+	s.speller.Store(ix)
+	return ix
+}
+
 func (s *Set) sortedNames() []string {
 	names := make([]string, 0, len(s.nodes))
 	for n := range s.nodes {
@@ -99,6 +117,7 @@ func (s *Set) Add(n *Node) {
 	}
 	s.nodes[n.Name] = n
 	s.names.Store(nil)
+	s.speller.Store(nil)
 }
 
 // Merge adds every class of o, replacing classes of the same name. The
@@ -111,6 +130,7 @@ func (s *Set) Merge(o *Set) {
 		s.nodes = make(map[string]*Node, len(o.nodes))
 	}
 	s.names.Store(nil)
+	s.speller.Store(nil)
 	for _, n := range o.nodes {
 		s.nodes[n.Name] = n
 	}
