@@ -1,10 +1,40 @@
 // Package executor runs a compiled plan on live video: decode → admission
 // (latest frame wins, frame-rate cap, latency budget) → plan → encode, with
-// owned goroutines, warm-up, correct timestamps, live parameter swaps and
+// owned goroutines, warm-up, correct timestamps, live plan swaps and
 // metrics.
 //
-// Package executor works on compiler.Plan only and must never import graph;
-// media comes through executor/media, FFmpeg only in executor/media/av.
+// # Goroutines
 //
-// Status: arrives with issue 4.
+// A Pipeline owns four goroutines, started by Start and awaited by Close:
+// decode (Source.ReadFrame), plan (RGB8 → tensor, Plan.RunFrame, tensor →
+// RGB8), encode (Sink.WriteFrame) and the control actor, which serialises
+// plan swaps, budget changes and stats snapshots. Frames move through
+// bounded queues and a pool of frame buffers, so a steady stream allocates
+// nothing per frame.
+//
+// # Admission
+//
+// At most one frame is in the plan and one is queued; a newer frame
+// replaces the queued one (latest wins), as ComfyStream's 1-slot input
+// queue does. Before admission, frames closer than 1/MaxFPS to the last
+// admitted one (by PTS, like the Livepeer decoders) are dropped. Before a
+// frame starts, the latency budget is checked: age (now − Captured) plus
+// the expected plan time (an EWMA) must fit in Budget. Every drop is a
+// counter by DropReason and an Event, never a log line.
+//
+// # Timestamps
+//
+// An output frame carries the PTS, TimeBase, Index and Captured of the
+// input frame that produced it. Frames are never reordered, and a frame
+// whose PTS is not above every PTS admitted before it is dropped
+// (DropPTS), so output PTS are strictly increasing and a dropped frame's
+// PTS is never reused.
+//
+// # Plans
+//
+// Package executor works on compiled plans only and never imports graph
+// (internal/archtest enforces it). It drives any type with
+// *compiler.Plan's run-time methods (see Plan), so tests can substitute
+// their own; Pipeline[*compiler.Plan] is the one the CLI uses. From
+// compiler it uses only StepError, to name the failing node.
 package executor
