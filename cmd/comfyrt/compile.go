@@ -19,6 +19,7 @@ import (
 func kernelRegistry() *nodes.Registry {
 	r := nodes.NewRegistry()
 	builtin.Register(r)
+	registerPacks(r) // --pack, --packs-dir (pack.go)
 	return r
 }
 

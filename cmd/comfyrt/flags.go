@@ -31,6 +31,7 @@ func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
 		fmt.Fprintf(fs.Output(), "Usage: comfyrt %s %s\n\n%s\n\nOptions:\n", name, synopsis, about)
 		fs.PrintDefaults()
 	}
+	addPackFlags(fs) // --pack, --packs-dir (pack.go)
 	return fs
 }
 
@@ -74,6 +75,9 @@ func flagExit(err error) int {
 func loadSchemas(files []string) (*schema.Set, error) {
 	s := schema.NewSet()
 	s.Merge(builtin.Schemas())
+	if err := mergePackSchemas(s); err != nil { // stream packs (pack.go)
+		return nil, err
+	}
 	for _, f := range files {
 		fs, err := schema.LoadFile(f)
 		if err != nil {

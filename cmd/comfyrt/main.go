@@ -40,6 +40,8 @@ func commands() []command {
 		{"nodes", "list every known node class (built-in and --object-info)", cmdNodes},
 		{"compile", "compile a workflow into a per-frame plan and print it", cmdCompile},
 		{"run", "run a workflow once on a picture (PNG/JPEG in, PNG out)", cmdRun},
+		{"pack", "validate, inspect, install and list stream packs", cmdPack},
+		{"test", "run the tests of packs and workflows, compare frames, write JUnit XML", cmdTest},
 	}
 }
 

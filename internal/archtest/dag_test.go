@@ -93,9 +93,11 @@ func rel(path string) (string, bool) {
 	return r, ok
 }
 
+// matches reports whether pkg matches pattern, where "x/..." covers x and
+// its subtree (as go list patterns do).
 func matches(pattern, pkg string) bool {
 	if base, ok := strings.CutSuffix(pattern, "/..."); ok {
-		return strings.HasPrefix(pkg, base+"/")
+		return pkg == base || strings.HasPrefix(pkg, base+"/")
 	}
 	return pattern == pkg
 }

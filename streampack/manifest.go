@@ -1,0 +1,455 @@
+package streampack
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ManifestFile is the manifest's name at the root of a pack.
+const ManifestFile = "pack.json"
+
+// ManifestVersion is the manifest format this host reads.
+const ManifestVersion = 1
+
+// Manifest is pack.json. See docs/streampack.md for every field.
+type Manifest struct {
+	ManifestVersion int    `json:"manifest_version"`
+	Name            string `json:"name"`
+	Version         string `json:"version"`
+	// Comfyrt is the comfyrt version range the pack supports: space
+	// separated comparators (">=0.1.0 <0.2.0"); empty means any.
+	Comfyrt     string `json:"comfyrt,omitempty"`
+	Description string `json:"description,omitempty"`
+	License     string `json:"license,omitempty"`
+	// Nodes holds the node classes in object_info form.
+	Nodes json.RawMessage `json:"nodes"`
+	// Implementations maps every class of Nodes to its implementation.
+	Implementations map[string]Implementation `json:"implementations"`
+	Modules         map[string]Module         `json:"modules,omitempty"`
+	Models          map[string]Model          `json:"models,omitempty"`
+	Workflows       []string                  `json:"workflows,omitempty"`
+	Tests           []Test                    `json:"tests,omitempty"`
+}
+
+// Implementation says how a class runs: exactly one of WASM and ONNX.
+type Implementation struct {
+	WASM *WASMImpl `json:"wasm,omitempty"`
+	ONNX *ONNXImpl `json:"onnx,omitempty"`
+}
+
+// WASMImpl binds a class to a module of Manifest.Modules; the guest gets
+// the class name (as the manifest spells it) in its prepare request.
+type WASMImpl struct {
+	Module string `json:"module"`
+}
+
+// ONNXImpl binds a class to a model of Manifest.Models, run by the generic
+// image-model kernel with this pre- and post-processing. The class has one
+// IMAGE input and IMAGE and/or MASK outputs.
+type ONNXImpl struct {
+	Model string `json:"model"`
+	// Width and Height of the model input (0: the model's fixed size).
+	Width  int `json:"width,omitempty"`
+	Height int `json:"height,omitempty"`
+	// Layout is NCHW (default) or NHWC; Channels RGB (default) or BGR.
+	Layout   string `json:"layout,omitempty"`
+	Channels string `json:"channels,omitempty"`
+	// Mean and Std are "r,g,b" in 0..1 units (defaults "0,0,0" and
+	// "1,1,1"): the model input is (x−mean)/std.
+	Mean string `json:"mean,omitempty"`
+	Std  string `json:"std,omitempty"`
+	// OutputScale is clamp (default) or minmax.
+	OutputScale string `json:"output_scale,omitempty"`
+	// Device is default (the CLI's --device), cpu, cuda or tensorrt.
+	Device string `json:"device,omitempty"`
+}
+
+// Module is a WASM module of the pack.
+type Module struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// ABI is the host ABI version the module is built for (1).
+	ABI int `json:"abi"`
+	// MemoryMB caps the module's linear memory (default 256, at most
+	// 4096).
+	MemoryMB int `json:"memory_mb,omitempty"`
+	// TimeoutMS is the deadline of one Run call (default 1000); prepare
+	// calls get ten times as long.
+	TimeoutMS int `json:"timeout_ms,omitempty"`
+	// Grants lists the capabilities the module gets beyond the sandbox:
+	// "clock" (the real wall and monotonic clocks). Nothing else exists.
+	Grants []string `json:"grants,omitempty"`
+	// Source documents where the module is built from (a Go package);
+	// the host does not read it.
+	Source string `json:"source,omitempty"`
+}
+
+// Model is a model file of the pack: bundled at File, or fetched from URL
+// into File by `comfyrt pack install` and verified.
+type Model struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	URL    string `json:"url,omitempty"`
+}
+
+// Test is one test of the pack: a workflow run on input pictures (or a
+// clip) whose frame outputs are compared with the expected pictures.
+type Test struct {
+	Name     string `json:"name"`
+	Workflow string `json:"workflow"`
+	// Inputs are pictures (PNG/JPEG), each run as one frame.
+	Inputs []string `json:"inputs,omitempty"`
+	// Clip is a video clip run through the video executor.
+	Clip string `json:"clip,omitempty"`
+	// Expected are the expected frame outputs, one per input (or per clip
+	// frame), in order.
+	Expected  []string  `json:"expected"`
+	Tolerance Tolerance `json:"tolerance"`
+}
+
+// Tolerance is how far an output may be from the expected frame: a PSNR
+// (dB) of at least PSNR and no element further than MaxAbs (0..1 units).
+// Zero fields take the defaults (40 dB, 2/255).
+type Tolerance struct {
+	PSNR   float64 `json:"psnr,omitempty"`
+	MaxAbs float64 `json:"max_abs,omitempty"`
+}
+
+// WithDefaults returns t with zero fields set to the defaults.
+func (t Tolerance) WithDefaults() Tolerance {
+	if t.PSNR == 0 {
+		t.PSNR = 40
+	}
+	if t.MaxAbs == 0 {
+		t.MaxAbs = 2.0 / 255
+	}
+	return t
+}
+
+var (
+	nameRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	hashRE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	classRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.+-]{0,127}$`)
+)
+
+// ParseManifest decodes and checks a manifest. Unknown fields are errors
+// (they are typos more often than extensions: a later format gets a new
+// manifest_version).
+func ParseManifest(data []byte) (*Manifest, error) {
+	var probe struct {
+		V *int `json:"manifest_version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidManifest, err)
+	}
+	if probe.V == nil {
+		return nil, fmt.Errorf("%w: no manifest_version", ErrInvalidManifest)
+	}
+	if *probe.V != ManifestVersion {
+		return nil, fmt.Errorf("%w %d (this comfyrt reads %d)", ErrManifestVersion, *probe.V, ManifestVersion)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	m := &Manifest{}
+	if err := dec.Decode(m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidManifest, err)
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Manifest) check() error {
+	var errs []string
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	if !nameRE.MatchString(m.Name) {
+		bad("name %q: want lower-case letters, digits, '.', '_' or '-' (at most 64)", m.Name)
+	}
+	if _, err := parseSemver(m.Version); err != nil {
+		bad("version %q: %v", m.Version, err)
+	}
+	if _, err := parseRange(m.Comfyrt); err != nil {
+		bad("comfyrt %q: %v", m.Comfyrt, err)
+	}
+	classes, err := nodeClasses(m.Nodes)
+	if err != nil {
+		bad("nodes: %v", err)
+	}
+	for _, c := range classes {
+		if !classRE.MatchString(c) {
+			bad("nodes: class name %q: want letters, digits, '_', '.', '+' or '-'", c)
+		}
+		if _, ok := m.Implementations[c]; !ok {
+			bad("nodes: class %s has no implementation", c)
+		}
+	}
+	for _, c := range sortedKeys(m.Implementations) {
+		impl := m.Implementations[c]
+		if !slices.Contains(classes, c) {
+			bad("implementations: %s is not a class of nodes", c)
+		}
+		switch {
+		case (impl.WASM == nil) == (impl.ONNX == nil):
+			bad("implementations: %s: give exactly one of wasm and onnx", c)
+		case impl.WASM != nil:
+			if _, ok := m.Modules[impl.WASM.Module]; !ok {
+				bad("implementations: %s: module %q is not in modules", c, impl.WASM.Module)
+			}
+		case impl.ONNX != nil:
+			o := impl.ONNX
+			if _, ok := m.Models[o.Model]; !ok {
+				bad("implementations: %s: model %q is not in models", c, o.Model)
+			}
+			if o.Width < 0 || o.Height < 0 {
+				bad("implementations: %s: width and height must be 0 or positive", c)
+			}
+			checkChoice := func(field, v string, choices ...string) {
+				if v != "" && !slices.Contains(choices, v) {
+					bad("implementations: %s: %s %q: want one of %s", c, field, v, strings.Join(choices, ", "))
+				}
+			}
+			checkChoice("layout", o.Layout, "NCHW", "NHWC")
+			checkChoice("channels", o.Channels, "RGB", "BGR")
+			checkChoice("output_scale", o.OutputScale, "clamp", "minmax")
+			checkChoice("device", o.Device, "default", "cpu", "cuda", "tensorrt")
+		}
+	}
+	for _, name := range sortedKeys(m.Modules) {
+		mod := m.Modules[name]
+		checkFile(bad, "modules."+name, mod.File, mod.SHA256, mod.Size)
+		if mod.ABI != ABIVersion {
+			errs = append(errs, fmt.Sprintf("modules.%s: %v %d (this comfyrt supports %d)", name, ErrABIVersion, mod.ABI, ABIVersion))
+		}
+		if mod.MemoryMB < 0 || mod.MemoryMB > 4096 {
+			bad("modules.%s: memory_mb %d: want 1..4096 (0: 256)", name, mod.MemoryMB)
+		}
+		if mod.TimeoutMS < 0 {
+			bad("modules.%s: timeout_ms must not be negative", name)
+		}
+		for _, g := range mod.Grants {
+			if g != GrantClock {
+				bad("modules.%s: unknown grant %q (the only grant is %q)", name, g, GrantClock)
+			}
+		}
+	}
+	for _, name := range sortedKeys(m.Models) {
+		md := m.Models[name]
+		checkFile(bad, "models."+name, md.File, md.SHA256, md.Size)
+		if md.URL != "" && !strings.HasPrefix(md.URL, "https://") && !strings.HasPrefix(md.URL, "http://") {
+			bad("models.%s: url %q: want http(s)", name, md.URL)
+		}
+	}
+	for i, w := range m.Workflows {
+		if err := checkRel(w); err != nil {
+			bad("workflows[%d]: %v", i, err)
+		}
+	}
+	seen := map[string]bool{}
+	for i, t := range m.Tests {
+		where := fmt.Sprintf("tests[%d]", i)
+		if t.Name == "" {
+			bad("%s: no name", where)
+		} else if seen[t.Name] {
+			bad("%s: name %q used twice", where, t.Name)
+		}
+		seen[t.Name] = true
+		for _, p := range append(append([]string{t.Workflow}, t.Inputs...), t.Expected...) {
+			if err := checkRel(p); err != nil {
+				bad("%s: %v", where, err)
+			}
+		}
+		if t.Clip != "" {
+			if err := checkRel(t.Clip); err != nil {
+				bad("%s: %v", where, err)
+			}
+		}
+		if (len(t.Inputs) == 0) == (t.Clip == "") {
+			bad("%s: give inputs (pictures) or a clip", where)
+		}
+		if len(t.Inputs) > 0 && len(t.Expected) != len(t.Inputs) {
+			bad("%s: %d inputs but %d expected frames", where, len(t.Inputs), len(t.Expected))
+		}
+		if t.Tolerance.PSNR < 0 || t.Tolerance.MaxAbs < 0 {
+			bad("%s: tolerances must not be negative", where)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return manifestErrors(errs)
+}
+
+// manifestErrors joins the problems of a manifest into one error that
+// wraps ErrInvalidManifest, and ErrABIVersion when one is about the ABI.
+func manifestErrors(errs []string) error {
+	msg := strings.Join(errs, "; ")
+	for _, sentinel := range []error{ErrABIVersion, ErrPathEscape} {
+		for _, e := range errs {
+			if strings.Contains(e, sentinel.Error()) {
+				return fmt.Errorf("%w: %w: %s", ErrInvalidManifest, sentinel, msg)
+			}
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidManifest, msg)
+}
+
+func checkFile(bad func(string, ...any), where, file, sum string, size int64) {
+	if err := checkRel(file); err != nil {
+		bad("%s: %v", where, err)
+	}
+	if !hashRE.MatchString(sum) {
+		bad("%s: sha256 %q: want 64 lower-case hex digits", where, sum)
+	}
+	if size <= 0 {
+		bad("%s: size must be positive", where)
+	}
+}
+
+// checkRel checks a manifest path: relative, slash-separated, clean, no
+// "..".
+func checkRel(p string) error {
+	switch {
+	case p == "":
+		return fmt.Errorf("empty path")
+	case strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || (len(p) > 1 && p[1] == ':'):
+		return fmt.Errorf("%w: %q is absolute", ErrPathEscape, p)
+	}
+	c := path.Clean(p)
+	if c == ".." || strings.HasPrefix(c, "../") || slices.Contains(strings.Split(p, "/"), "..") {
+		return fmt.Errorf("%w: %q has a '..' element", ErrPathEscape, p)
+	}
+	return nil
+}
+
+// nodeClasses lists the class names of the object_info object.
+func nodeClasses(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("missing")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, fmt.Errorf("want an object_info object: %v", err)
+	}
+	if len(top) == 0 {
+		return nil, fmt.Errorf("no classes")
+	}
+	out := make([]string, 0, len(top))
+	for k, v := range top {
+		if len(v) == 0 || v[0] != '{' {
+			return nil, fmt.Errorf("class %s: want an object", k)
+		}
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// semver is a version's major, minor and patch (pre-release and build
+// parts are accepted and ignored for ranges).
+type semver [3]int
+
+var semverRE = regexp.MustCompile(`^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$`)
+
+func parseSemver(s string) (semver, error) {
+	m := semverRE.FindStringSubmatch(s)
+	if m == nil {
+		return semver{}, fmt.Errorf("not a semantic version (MAJOR.MINOR.PATCH)")
+	}
+	var v semver
+	for i := range 3 {
+		v[i], _ = strconv.Atoi(m[i+1])
+	}
+	return v, nil
+}
+
+func (v semver) cmp(o semver) int {
+	for i := range 3 {
+		if v[i] != o[i] {
+			if v[i] < o[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+type comparator struct {
+	op string
+	v  semver
+}
+
+// parseRange reads space-separated comparators (>=, >, <=, <, =, or a bare
+// version meaning =). An empty range matches every version.
+func parseRange(s string) ([]comparator, error) {
+	var out []comparator
+	for _, f := range strings.Fields(s) {
+		op := ""
+		for _, o := range []string{">=", "<=", ">", "<", "="} {
+			if strings.HasPrefix(f, o) {
+				op = o
+				break
+			}
+		}
+		v, err := parseSemver(strings.TrimPrefix(f, op))
+		if err != nil {
+			return nil, fmt.Errorf("%q: %v", f, err)
+		}
+		if op == "" {
+			op = "="
+		}
+		out = append(out, comparator{op, v})
+	}
+	return out, nil
+}
+
+// Supports reports whether the manifest's comfyrt range admits version
+// (its pre-release part ignored).
+func (m *Manifest) Supports(version string) (bool, error) {
+	r, err := parseRange(m.Comfyrt)
+	if err != nil {
+		return false, err
+	}
+	v, err := parseSemver(version)
+	if err != nil {
+		return false, fmt.Errorf("comfyrt version %q: %v", version, err)
+	}
+	for _, c := range r {
+		d := v.cmp(c.v)
+		ok := false
+		switch c.op {
+		case ">=":
+			ok = d >= 0
+		case ">":
+			ok = d > 0
+		case "<=":
+			ok = d <= 0
+		case "<":
+			ok = d < 0
+		case "=":
+			ok = d == 0
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
