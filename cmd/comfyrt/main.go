@@ -42,6 +42,7 @@ func commands() []command {
 		{"run", "run a workflow once on a picture (PNG/JPEG in, PNG out)", cmdRun},
 		{"pack", "validate, inspect, install and list stream packs", cmdPack},
 		{"test", "run the tests of packs and workflows, compare frames, write JUnit XML", cmdTest},
+		{"serve", "serve live streams (Livepeer ai-runner and BYOC APIs over trickle)", cmdServe},
 	}
 }
 

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"comfyrt/cmd/comfyrt/server"
+	"comfyrt/compiler"
+	"comfyrt/graph"
+	"comfyrt/graph/diag"
+	"comfyrt/graph/validate"
+	"comfyrt/internal/jsonx"
+	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/schema"
+)
+
+func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", "[--addr 127.0.0.1:8000] [--pack PATH]... [--capacity N] [--token T] [--workflow DEFAULT]",
+		"Serves live streams to video-network orchestrators: the Livepeer ai-runner\n"+
+			"contract (POST /live-video-to-video, /health, /hardware/*, /version, /metrics)\n"+
+			"and the BYOC contract (/stream/start|params|stop|status) over trickle, plus\n"+
+			"ComfyUI's /object_info and /prompt (validation only). Binds loopback unless\n"+
+			"--addr says otherwise; SIGINT/SIGTERM stop the streams and exit.\n\n"+
+			"Until the real-time executor is wired in, streams run in passthrough: each\n"+
+			"input segment is republished unchanged; workflows are still compiled and\n"+
+			"rejected when they do not compile.", stderr)
+	addr := fs.String("addr", "127.0.0.1:8000", "listen `address`")
+	var packs, objectInfo multiFlag
+	fs.Var(&packs, "pack", "stream pack `PATH` to load (repeatable)")
+	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
+	capacity := fs.Int("capacity", 1, "concurrent streams (with 1, a new ai-runner start replaces the running stream)")
+	token := fs.String("token", os.Getenv("AUTH_TOKEN"), "bearer `token` required on control endpoints (default $AUTH_TOKEN)")
+	workflow := fs.String("workflow", "", "default workflow `FILE` for streams whose params name none")
+	ef := addEngineFlags(fs)
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(rest) > 0 {
+		return usageError(stderr, fs, "unexpected argument %q", rest[0])
+	}
+	if *capacity < 1 {
+		return usageError(stderr, fs, "--capacity must be 1 or more")
+	}
+	if len(packs) > 0 {
+		fmt.Fprintln(stderr, "comfyrt serve: --pack: stream packs cannot be loaded yet (the pack loader is not built)")
+		return exitUsage
+	}
+	schemas, err := loadSchemas(objectInfo)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
+		return exitUsage
+	}
+	unlisted, err := builtin.FolderLists(schemas, "")
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
+		return exitUsage
+	}
+	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted}
+	if err := ef.apply(&cfg); err != nil {
+		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
+		return exitUsage
+	}
+	var def []byte
+	if *workflow != "" {
+		if def, err = os.ReadFile(*workflow); err != nil {
+			fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
+			return exitUsage
+		}
+		if err := compileCheck(context.Background(), cfg, server.Params{Workflow: def}); err != nil {
+			fmt.Fprintf(stderr, "comfyrt serve: --workflow %s: %v\n", *workflow, err)
+			return exitInvalid
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
+		return exitUsage
+	}
+	srv := server.New(server.Config{
+		Runner:          &server.Passthrough{Check: func(ctx context.Context, p server.Params) error { return compileCheck(ctx, cfg, p) }},
+		Version:         version,
+		Capacity:        *capacity,
+		Token:           *token,
+		DefaultWorkflow: def,
+		Validate:        promptValidator(schemas, unlisted),
+		ObjectInfo:      objectInfoFunc(schemas),
+		Logf:            func(f string, a ...any) { fmt.Fprintf(stderr, "comfyrt serve: "+f+"\n", a...) },
+	})
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, IdleTimeout: 2 * time.Minute}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	regDone := make(chan struct{})
+	go func() {
+		defer close(regDone)
+		if err := server.RegisterFromEnv(ctx, *capacity, *token); err != nil {
+			fmt.Fprintf(stderr, "comfyrt serve: capability registration: %v\n", err)
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintf(stdout, "comfyrt serve: listening on http://%s (capacity %d)\n", ln.Addr(), *capacity)
+	code := exitOK
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
+		code = exitUsage
+	}
+	stop()
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		fmt.Fprintf(stderr, "comfyrt serve: shutdown: %v\n", err)
+	}
+	hs.Shutdown(sctx)
+	<-regDone
+	return code
+}
+
+// compileCheck loads and compiles a stream's workflow at its frame size;
+// the plan is released at once (the passthrough runner does not run it).
+func compileCheck(_ context.Context, cfg compiler.Config, p server.Params) error {
+	wf, diags := graph.Load("params.prompt", p.Workflow, graph.Options{Schemas: cfg.Schemas})
+	if wf.Prompt == nil || diags.HasErrors() {
+		return diags
+	}
+	cfg.Width, cfg.Height = p.Width, p.Height
+	pl, err := compiler.Compile(wf.Prompt, cfg)
+	if err != nil {
+		return err
+	}
+	pl.Close()
+	return nil
+}
+
+// promptValidator answers ComfyUI's POST /prompt with validation only:
+// {prompt_id, number, node_errors} or 400 {error, node_errors}.
+func promptValidator(schemas *schema.Set, unlisted map[string][]string) func([]byte) ([]byte, int) {
+	number := 0
+	return func(body []byte) ([]byte, int) {
+		fail := func(code diag.Code, msg, details string) ([]byte, int) {
+			b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": string(code), "message": msg, "details": details, "extra_info": map[string]any{}}, "node_errors": map[string]any{}})
+			return b, http.StatusBadRequest
+		}
+		var req struct {
+			Prompt                  json.RawMessage `json:"prompt"`
+			PromptID                string          `json:"prompt_id"`
+			PartialExecutionTargets []string        `json:"partial_execution_targets"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return fail(diag.InvalidPrompt, "Invalid prompt", "invalid JSON: "+err.Error())
+		}
+		if len(req.Prompt) == 0 || string(req.Prompt) == "null" {
+			return fail(diag.NoPrompt, "No prompt provided", "No prompt provided")
+		}
+		wf, diags := graph.Load("prompt", req.Prompt, graph.Options{Schemas: schemas})
+		if wf.Prompt == nil || diags.HasErrors() {
+			return fail(diag.InvalidPrompt, "Invalid prompt", diags.Error())
+		}
+		res := validate.Validate(wf.Prompt, schemas, validate.Options{PartialExecutionTargets: req.PartialExecutionTargets, Unlisted: unlisted})
+		resp := res.Response()
+		if !res.Valid {
+			b, _ := jsonx.Marshal(resp, "")
+			return b, http.StatusBadRequest
+		}
+		ne, _ := resp.Get("node_errors")
+		id := req.PromptID
+		if id == "" {
+			id = newPromptID()
+		}
+		number++
+		b, _ := jsonx.Marshal(jsonx.Object{{Key: "prompt_id", Value: id}, {Key: "number", Value: number}, {Key: "node_errors", Value: ne}}, "")
+		return b, http.StatusOK
+	}
+}
+
+func objectInfoFunc(schemas *schema.Set) func(string) ([]byte, bool) {
+	all, _ := schemas.Marshal("")
+	return func(class string) ([]byte, bool) {
+		if class == "" {
+			return all, true
+		}
+		n := schemas.Lookup(class)
+		if n == nil {
+			return nil, false
+		}
+		b, err := jsonx.Marshal(jsonx.Object{{Key: class, Value: n.JSON()}}, "")
+		return b, err == nil
+	}
+}
+
+func newPromptID() string {
+	f, err := os.Open("/dev/urandom")
+	if err != nil {
+		return fmt.Sprint(time.Now().UnixNano())
+	}
+	defer f.Close()
+	var b [16]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return fmt.Sprint(time.Now().UnixNano())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

@@ -1,0 +1,114 @@
+// Package server is comfyrt's HTTP API for live streams: the ai-runner
+// contract (POST /live-video-to-video, /health, /hardware/*, /version,
+// /metrics), the BYOC contract (/stream/start|params|stop|status), and
+// ComfyUI's /object_info and /prompt (validation only). Streams move over
+// trickle (internal/trickle); what happens to their media is the job of a
+// StreamRunner.
+//
+// # Goroutines
+//
+// The Server owns one control actor (an operations queue) that serialises
+// admission, replacement and removal of streams. Each stream is a session
+// with its own actor goroutine that owns the stream's state: it applies
+// parameter updates (compiled first, swapped only when they compile),
+// publishes events, watches input stalls and stops the stream. A session
+// owns its control reader, event publisher and data publisher goroutines
+// and waits for them when it stops.
+package server
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Params are a stream's parameters after parsing (LIVEPEER.md §2.2): the
+// workflow and the frame size.
+type Params struct {
+	// Workflow is the workflow's JSON (API or UI format).
+	Workflow []byte
+	// Width and Height of the output (0: the runner's default).
+	Width, Height int
+	// ShowReloadingFrame asks for placeholder frames while a workflow
+	// loads (ai-runner's show_reloading_frame; default true).
+	ShowReloadingFrame bool
+	// Raw is the params object as received (for events and hashes).
+	Raw map[string]any
+}
+
+// Prepared is a workflow compiled for a stream, ready to run or to swap
+// in. Close releases it when it is never used.
+type Prepared interface {
+	Close() error
+}
+
+// SegmentSource yields the input's segments (MPEG-TS from the gateway)
+// in order. NextSegment returns io.EOF when the input ended (end of
+// stream, or the channel is gone).
+type SegmentSource interface {
+	NextSegment(ctx context.Context) (seq int, r io.ReadCloser, err error)
+}
+
+// SegmentSink starts output segments. A segment's bytes reach the gateway
+// while they are written; Close completes it. An error that wraps
+// ErrOutputClosed means the gateway tore the session down: stop.
+type SegmentSink interface {
+	NewSegment(ctx context.Context) (io.WriteCloser, error)
+}
+
+// DataSink receives JSON lines for the BYOC data channel (nil when the
+// stream has none). WriteLine does not block on the network.
+type DataSink interface {
+	WriteLine(v any)
+}
+
+// StreamIO is what a runner gets for one stream.
+type StreamIO struct {
+	ID     string
+	Input  SegmentSource
+	Output SegmentSink
+	Data   DataSink // may be nil
+	// Width and Height are the requested output size (0: default).
+	Width, Height int
+}
+
+// StreamStats are a stream's counters as the runner sees them. Frame
+// counters may stay 0 for runners that do not decode (the passthrough);
+// frame-rate health checks are then skipped.
+type StreamStats struct {
+	FramesIn, FramesOut, FramesDropped int64
+	// Latency percentiles of frames (input arrival → output), 0 if unknown.
+	LatencyP50, LatencyP90, LatencyP99 time.Duration
+	// Loading is true while a workflow (re)loads.
+	Loading bool
+}
+
+// Stream is one running stream.
+type Stream interface {
+	// Swap replaces the running workflow at a frame boundary. The stream
+	// owns p from then on (also when Swap fails).
+	Swap(ctx context.Context, p Prepared) error
+	// Stats is a snapshot of the counters; safe from any goroutine.
+	Stats() StreamStats
+	// Done is closed when the stream ended by itself: input EOS, output
+	// torn down, or a fatal error (Err).
+	Done() <-chan struct{}
+	Err() error
+	// Close stops the stream and waits for its goroutines.
+	Close() error
+}
+
+// StreamRunner runs streams; the executor implements it (compile with
+// compiler.Compile, decode the input segments, run the plan per frame,
+// encode MPEG-TS segments). Prepare and Open must be safe for concurrent
+// use: several streams run at once.
+type StreamRunner interface {
+	// Prepare compiles params for a stream. A workflow that does not
+	// compile returns an error (a diag.List for ComfyUI-shaped details);
+	// it never affects running streams.
+	Prepare(ctx context.Context, p Params) (Prepared, error)
+	// Open starts a stream on io with the prepared workflow; the stream
+	// owns first from then on. It returns quickly; the stream runs until
+	// Close or until it ends by itself.
+	Open(ctx context.Context, io StreamIO, first Prepared) (Stream, error)
+}
