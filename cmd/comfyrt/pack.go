@@ -19,8 +19,8 @@ import (
 	"comfyrt/streampack/wasmv1"
 )
 
-// Stream packs on the command line. validate, compile, run, nodes and
-// convert take --pack [NS=]PATH (repeatable) and --packs-dir DIR (default
+// Stream packs on the command line. validate, compile, run, nodes, convert
+// and serve take --pack [NS=]PATH (repeatable) and --packs-dir DIR (default
 // $COMFYRT_PACKS): the packs are loaded while the flags are parsed (a bad
 // pack is a usage error naming the file), their classes merged into the
 // schemas (loadSchemas) and their kernels registered (kernelRegistry).
@@ -39,7 +39,7 @@ var (
 )
 
 // packCommands are the commands that take --pack and --packs-dir.
-var packCommands = map[string]bool{"validate": true, "compile": true, "run": true, "nodes": true, "convert": true}
+var packCommands = map[string]bool{"validate": true, "compile": true, "run": true, "nodes": true, "convert": true, "serve": true}
 
 // addPackFlags resets the pack selection and, for the commands that take
 // packs, adds --pack and --packs-dir to fs.

@@ -33,8 +33,7 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			"input segment is republished unchanged; workflows are still compiled and\n"+
 			"rejected when they do not compile.", stderr)
 	addr := fs.String("addr", "127.0.0.1:8000", "listen `address`")
-	var packs, objectInfo multiFlag
-	fs.Var(&packs, "pack", "stream pack `PATH` to load (repeatable)")
+	var objectInfo multiFlag
 	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
 	capacity := fs.Int("capacity", 1, "concurrent streams (with 1, a new ai-runner start replaces the running stream)")
 	token := fs.String("token", os.Getenv("AUTH_TOKEN"), "bearer `token` required on control endpoints (default $AUTH_TOKEN)")
@@ -49,10 +48,6 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *capacity < 1 {
 		return usageError(stderr, fs, "--capacity must be 1 or more")
-	}
-	if len(packs) > 0 {
-		fmt.Fprintln(stderr, "comfyrt serve: --pack: stream packs cannot be loaded yet (the pack loader is not built)")
-		return exitUsage
 	}
 	schemas, err := loadSchemas(objectInfo)
 	if err != nil {
