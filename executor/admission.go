@@ -16,10 +16,11 @@ type admission struct {
 	head   int
 	ended  bool
 	notify chan struct{} // capacity 1: "something changed"
+	space  chan struct{} // capacity 1: "a frame was taken" (Block)
 }
 
 func newAdmission(p QueuePolicy) *admission {
-	return &admission{policy: p, q: make([]*media.Frame, 0, 1), notify: make(chan struct{}, 1)}
+	return &admission{policy: p, q: make([]*media.Frame, 0, 1), notify: make(chan struct{}, 1), space: make(chan struct{}, 1)}
 }
 
 func (a *admission) signal() {
@@ -30,7 +31,26 @@ func (a *admission) signal() {
 }
 
 // push queues f and returns the frame it replaced (LatestWins), if any.
-func (a *admission) push(f *media.Frame) (replaced *media.Frame) {
+// Under Block it waits for the slot to empty; when done closes first it
+// returns f itself, unqueued.
+func (a *admission) push(f *media.Frame, done <-chan struct{}) (replaced *media.Frame) {
+	if a.policy == Block {
+		for {
+			a.mu.Lock()
+			if len(a.q) == a.head {
+				a.q = append(a.q, f)
+				a.mu.Unlock()
+				a.signal()
+				return nil
+			}
+			a.mu.Unlock()
+			select {
+			case <-a.space:
+			case <-done:
+				return f
+			}
+		}
+	}
 	a.mu.Lock()
 	if a.policy == LatestWins && len(a.q) > a.head {
 		replaced, a.q[a.head] = a.q[a.head], f
@@ -51,6 +71,10 @@ func (a *admission) pop() (f *media.Frame, ended bool) {
 		a.head++
 		if a.head == len(a.q) {
 			a.q, a.head = a.q[:0], 0
+		}
+		select {
+		case a.space <- struct{}{}:
+		default:
 		}
 		return f, false
 	}

@@ -57,6 +57,11 @@ const (
 	// overload the age of output frames grows linearly and memory with
 	// it: it exists as B5's baseline, not for live streams.
 	FIFO
+	// Block keeps one queued frame and makes the decoder wait for the slot
+	// to empty (backpressure): every frame is processed, none dropped for
+	// lack of room. It is for files and other sources that are not live,
+	// where reading faster than the plan must not cost frames.
+	Block
 )
 
 // Defaults.

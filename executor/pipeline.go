@@ -315,7 +315,10 @@ func (p *Pipeline[P]) decodeLoop() {
 			p.drop(f, why)
 			continue
 		}
-		if old := p.adm.push(f); old != nil {
+		if old := p.adm.push(f, p.ctx.Done()); old == f {
+			p.put(f) // shutting down while waiting for room (Block)
+			return
+		} else if old != nil {
 			p.drop(old, DropQueue)
 		}
 	}

@@ -29,6 +29,7 @@ func TestEndToEnd(t *testing.T) {
 		{"invert/latest", wfInvert, true, LatestWins},
 		{"identity/fifo", wfIdentity, false, FIFO},
 		{"invert/fifo", wfInvert, true, FIFO},
+		{"invert/block", wfInvert, true, Block},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,8 +48,8 @@ func TestEndToEnd(t *testing.T) {
 			if s.FramesIn != n || s.FramesOut+s.DroppedTotal() != n || s.FramesOut == 0 {
 				t.Fatalf("in %d out %d dropped %v", s.FramesIn, s.FramesOut, s.Dropped)
 			}
-			if tc.queue == FIFO && s.FramesOut != n {
-				t.Errorf("FIFO dropped frames: %v", s.Dropped)
+			if tc.queue != LatestWins && s.FramesOut != n {
+				t.Errorf("%s dropped frames: %v", tc.name, s.Dropped)
 			}
 			if s.Dropped[DropQueue] != s.DroppedTotal() {
 				t.Errorf("unexpected drops %v", s.Dropped)
@@ -535,4 +536,49 @@ func TestPlanStepNoAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, step); n != 0 {
 		t.Errorf("%v allocations per frame", n)
 	}
+}
+
+// TestBlockSlowPlan: with Block (files) a plan slower than the source
+// costs no frames: the decoder waits; every frame comes out, in order.
+func TestBlockSlowPlan(t *testing.T) {
+	checkLeaks(t)
+	sink := &media.Collect{}
+	const n = 30
+	p, err := run(t, Config[*fakePlan]{
+		Source: &media.Synthetic{W: tw, H: th, N: n}, Sink: sink, MaxFPS: -1, Queue: Block,
+		Plan: &fakePlan{w: tw, h: th, outputs: 1, run: func() error { time.Sleep(2 * time.Millisecond); return nil }},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.FramesOut != n || s.DroppedTotal() != 0 {
+		t.Fatalf("out %d, dropped %v", s.FramesOut, s.Dropped)
+	}
+	for i, f := range sink.Frames {
+		if f.Index != int64(i) {
+			t.Fatalf("output %d is frame %d", i, f.Index)
+		}
+	}
+}
+
+// TestBlockCloseWhileWaiting: Close returns promptly while the decoder
+// waits for room.
+func TestBlockCloseWhileWaiting(t *testing.T) {
+	checkLeaks(t)
+	release := make(chan struct{})
+	p, err := New(Config[*fakePlan]{
+		Source: &media.Synthetic{W: tw, H: th}, Sink: &discard{}, MaxFPS: -1, Queue: Block, WarmupFrames: -1,
+		Plan: &fakePlan{w: tw, h: th, outputs: 1, run: func() error { <-release; return nil }},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	within(t, 2*time.Second, func() {
+		go func() { time.Sleep(10 * time.Millisecond); close(release) }()
+		_ = p.Close()
+	})
 }

@@ -1,0 +1,245 @@
+//go:build cgo
+
+package av
+
+/*
+#cgo pkg-config: libavformat libavcodec libavutil libswscale
+#include <stdlib.h>
+#include <libavformat/avformat.h>
+#include <libavcodec/avcodec.h>
+#include <libavutil/frame.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/dict.h>
+#include <libswscale/swscale.h>
+
+enum { CRT_EFMT = -1, CRT_ESIZE = -2, CRT_ESWS = -3, CRT_ECROP = -4 };
+
+// crt_check checks what swscale would otherwise assert on: a known,
+// non-hardware pixel format swscale accepts, a sane size, and data.
+static int crt_check(const AVFrame *f, int input) {
+	if (f->format < 0) return CRT_EFMT;
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+	if (!d || (d->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM))) return CRT_EFMT;
+	if (input ? !sws_isSupportedInput(f->format) : !sws_isSupportedOutput(f->format)) return CRT_EFMT;
+	if (f->width <= 0 || f->height <= 0 || f->width > 16384 || f->height > 16384) return CRT_ESIZE;
+	if (!f->data[0] || f->linesize[0] == 0) return CRT_ESIZE;
+	return 0;
+}
+
+// crt_to_rgb crops f to (cx, cy, cw, ch) and scales that to dw×dh packed
+// RGB24 at dst (dw*3 bytes a row). f is modified (cropped); unref it after.
+static int crt_to_rgb(struct SwsContext **sws, AVFrame *f, int cx, int cy, int cw, int ch,
+		uint8_t *dst, int dw, int dh) {
+	int r = crt_check(f, 1);
+	if (r < 0) return r;
+	if (dw <= 0 || dh <= 0 || dw > 16384 || dh > 16384) return CRT_ESIZE;
+	if (cx < 0 || cy < 0 || cw <= 0 || ch <= 0 || cx + cw > f->width || cy + ch > f->height) return CRT_ECROP;
+	if (cw != f->width || ch != f->height) {
+		f->crop_left = cx; f->crop_top = cy;
+		f->crop_right = f->width - cx - cw; f->crop_bottom = f->height - cy - ch;
+		r = av_frame_apply_cropping(f, AV_FRAME_CROP_UNALIGNED);
+		if (r < 0) return r;
+	}
+	*sws = sws_getCachedContext(*sws, f->width, f->height, f->format, dw, dh, AV_PIX_FMT_RGB24,
+		SWS_BILINEAR, NULL, NULL, NULL);
+	if (!*sws) return CRT_ESWS;
+	uint8_t *dd[4] = {dst, NULL, NULL, NULL};
+	int dl[4] = {dw * 3, 0, 0, 0};
+	r = sws_scale(*sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dd, dl);
+	return r == dh ? 0 : CRT_ESWS;
+}
+
+// crt_from_rgb makes dst writable (the encoder may still hold its buffer)
+// and scales the sw×sh packed RGB24 picture at src into it.
+static int crt_from_rgb(struct SwsContext **sws, const uint8_t *src, int sw, int sh, AVFrame *dst) {
+	if (sw <= 0 || sh <= 0 || sw > 16384 || sh > 16384) return CRT_ESIZE;
+	int r = crt_check(dst, 0);
+	if (r < 0) return r;
+	r = av_frame_make_writable(dst);
+	if (r < 0) return r;
+	*sws = sws_getCachedContext(*sws, sw, sh, AV_PIX_FMT_RGB24, dst->width, dst->height, dst->format,
+		SWS_BILINEAR, NULL, NULL, NULL);
+	if (!*sws) return CRT_ESWS;
+	const uint8_t *sd[4] = {src, NULL, NULL, NULL};
+	int sl[4] = {sw * 3, 0, 0, 0};
+	r = sws_scale(*sws, sd, sl, 0, sh, dst->data, dst->linesize);
+	return r == dst->height ? 0 : CRT_ESWS;
+}
+
+static void crt_sws_free(struct SwsContext **sws) {
+	sws_freeContext(*sws);
+	*sws = NULL;
+}
+
+static int crt_dict_set(AVDictionary **d, const char *k, const char *v) {
+	return av_dict_set(d, k, v, 0);
+}
+
+// crt_avio_open opens fc->pb for writing with protocol options (go-astiav
+// v0.16.0's OpenIOContext takes none), honouring fc's interrupt callback.
+static int crt_avio_open(AVFormatContext *fc, const char *url, AVDictionary **opts) {
+	return avio_open2(&fc->pb, url, AVIO_FLAG_WRITE, &fc->interrupt_callback, opts);
+}
+
+static void crt_avio_close(AVFormatContext *fc) {
+	if (fc->pb) avio_closep(&fc->pb);
+}
+
+// crt_query_codec reports whether fc's muxer can store codec id (1), cannot
+// (0), or does not know (<0).
+static int crt_query_codec(AVFormatContext *fc, int id) {
+	return avformat_query_codec(fc->oformat, id, FF_COMPLIANCE_NORMAL);
+}
+
+static int crt_nb_streams(AVFormatContext *fc) { return (int)fc->nb_streams; }
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+)
+
+// errNoPixelFormat and friends are the conversion errors the helper turns
+// swscale's assertions into.
+var (
+	errPixelFormat = errors.New("frame has no usable pixel format (for example an mp4 with its index at the end read from a pipe)")
+	errFrameSize   = errors.New("frame has an invalid size")
+	errScale       = errors.New("swscale failed")
+	errCrop        = errors.New("invalid crop rectangle")
+)
+
+func helperErr(r C.int) error {
+	switch r {
+	case 0:
+		return nil
+	case C.CRT_EFMT:
+		return errPixelFormat
+	case C.CRT_ESIZE:
+		return errFrameSize
+	case C.CRT_ESWS:
+		return errScale
+	case C.CRT_ECROP:
+		return errCrop
+	}
+	return astiav.Error(r)
+}
+
+func cFrame(f *astiav.Frame) *C.AVFrame { return (*C.AVFrame)(f.UnsafePointer()) }
+
+// scaler owns a cached swscale context.
+type scaler struct{ c *C.struct_SwsContext }
+
+func (s *scaler) free() { C.crt_sws_free(&s.c) }
+
+// toRGB converts src (cropped to the rectangle) into dst, a dw×dh RGB24
+// buffer. src is modified; the caller unrefs it.
+func (s *scaler) toRGB(src *astiav.Frame, cx, cy, cw, ch int, dst []byte, dw, dh int) error {
+	if len(dst) < dw*dh*3 || dw <= 0 || dh <= 0 {
+		return errFrameSize
+	}
+	return helperErr(C.crt_to_rgb(&s.c, cFrame(src), C.int(cx), C.int(cy), C.int(cw), C.int(ch),
+		(*C.uint8_t)(unsafe.Pointer(&dst[0])), C.int(dw), C.int(dh)))
+}
+
+// fromRGB converts the sw×sh RGB24 picture src into dst (allocated, with
+// format and size set).
+func (s *scaler) fromRGB(src []byte, sw, sh int, dst *astiav.Frame) error {
+	if sw <= 0 || sh <= 0 || len(src) < sw*sh*3 {
+		return errFrameSize
+	}
+	return helperErr(C.crt_from_rgb(&s.c, (*C.uint8_t)(unsafe.Pointer(&src[0])), C.int(sw), C.int(sh), cFrame(dst)))
+}
+
+// cDict is a C AVDictionary built from Go strings.
+type cDict struct{ d *C.AVDictionary }
+
+func newCDict(m map[string]string) (*cDict, error) {
+	d := &cDict{}
+	for k, v := range m {
+		ck, cv := C.CString(k), C.CString(v)
+		r := C.crt_dict_set(&d.d, ck, cv)
+		C.free(unsafe.Pointer(ck))
+		C.free(unsafe.Pointer(cv))
+		if r < 0 {
+			d.free()
+			return nil, fmt.Errorf("option %s=%s: %w", k, v, astiav.Error(r))
+		}
+	}
+	return d, nil
+}
+
+func (d *cDict) free() { C.av_dict_free(&d.d) }
+
+// leftovers lists the options nobody consumed.
+func (d *cDict) leftovers() []string {
+	var out []string
+	var e *C.AVDictionaryEntry
+	empty := C.CString("")
+	defer C.free(unsafe.Pointer(empty))
+	for {
+		e = C.av_dict_get(d.d, empty, e, C.AV_DICT_IGNORE_SUFFIX)
+		if e == nil {
+			return out
+		}
+		out = append(out, C.GoString(e.key))
+	}
+}
+
+// fcPtr returns the AVFormatContext behind a go-astiav FormatContext.
+// go-astiav v0.16.0 (pinned in go.mod) declares FormatContext as
+// struct{ c *C.struct_AVFormatContext } and exports no accessor; fcPtr reads
+// that field and checks it against the public NbStreams.
+func fcPtr(fc *astiav.FormatContext) (*C.AVFormatContext, error) {
+	p := *(**C.AVFormatContext)(unsafe.Pointer(fc))
+	if p == nil || int(C.crt_nb_streams(p)) != fc.NbStreams() {
+		return nil, errors.New("av: go-astiav FormatContext layout changed (expected v0.16.0)")
+	}
+	return p, nil
+}
+
+func avioOpen(fc *astiav.FormatContext, url string, opts *cDict) error {
+	p, err := fcPtr(fc)
+	if err != nil {
+		return err
+	}
+	cu := C.CString(url)
+	defer C.free(unsafe.Pointer(cu))
+	if r := C.crt_avio_open(p, cu, &opts.d); r < 0 {
+		return astiav.Error(r)
+	}
+	return nil
+}
+
+func avioClose(fc *astiav.FormatContext) {
+	if p, err := fcPtr(fc); err == nil {
+		C.crt_avio_close(p)
+	}
+}
+
+// canHold reports whether the output format can store the codec (true when
+// FFmpeg does not know).
+func canHold(fc *astiav.FormatContext, id astiav.CodecID) bool {
+	p, err := fcPtr(fc)
+	if err != nil {
+		return true
+	}
+	return C.crt_query_codec(p, C.int(id)) != 0
+}
+
+// SetLogLevel sets FFmpeg's process-wide log level: "quiet", "panic",
+// "fatal", "error", "warning", "info", "verbose" or "debug" (FFmpeg's default
+// is info, on stderr). Unknown names leave it unchanged.
+func SetLogLevel(level string) {
+	l, ok := map[string]astiav.LogLevel{
+		"quiet": astiav.LogLevelQuiet, "panic": astiav.LogLevelPanic, "fatal": astiav.LogLevelFatal,
+		"error": astiav.LogLevelError, "warning": astiav.LogLevelWarning, "info": astiav.LogLevelInfo,
+		"verbose": astiav.LogLevelVerbose, "debug": astiav.LogLevelDebug,
+	}[level]
+	if ok {
+		astiav.SetLogLevel(l)
+	}
+}

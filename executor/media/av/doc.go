@@ -1,0 +1,19 @@
+// Package av is the FFmpeg back end of executor/media: Source decodes files,
+// pipes and network streams into packed RGB24 frames, Sink encodes RGB24
+// frames (libx264 or h264_nvenc) and muxes them, copying the source's audio
+// through when asked. It is the only package that uses go-astiav and cgo for
+// media (STYLE.md §8.3); built with CGO_ENABLED=0 it compiles to a stub whose
+// constructors return ErrUnavailable.
+//
+// Every conversion between a decoded picture and RGB24 goes through a small
+// cgo helper (cgo.go) that checks the pixel format and size first: swscale
+// aborts the whole process on a frame without a pixel format (an mp4 with its
+// index at the end read from a pipe), so that case becomes an error.
+//
+// Audio: open the source with SourceOptions.Audio and pass it to the sink as
+// SinkOptions.AudioFrom. The source then keeps the demuxed audio packets it
+// meets while reading video (a bounded queue, oldest dropped), and the sink
+// drains that queue on every WriteFrame: packets are copied when the output
+// container can hold the codec, otherwise the sink refuses at creation
+// (see SinkOptions.AudioFrom). Without AudioFrom the output has no audio.
+package av

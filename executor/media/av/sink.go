@@ -1,0 +1,376 @@
+//go:build cgo
+
+package av
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/asticode/go-astiav"
+
+	"comfyrt/executor/media"
+)
+
+// Sink encodes RGB24 frames to H.264 and muxes them to a file, stdout or a
+// URL. WriteFrame and Close must not be called concurrently.
+type Sink struct {
+	mu      sync.Mutex
+	closed  bool
+	fc      *astiav.FormatContext
+	cc      *astiav.CodecContext
+	st      *astiav.Stream
+	yuv     *astiav.Frame
+	pkt     *astiav.Packet
+	sc      scaler
+	encTB   astiav.Rational
+	ioOpen  bool
+	header  bool
+	last    int64
+	started bool
+	key     bool // force the next frame to be an IDR
+
+	audio   *audioQueue
+	ast     *astiav.Stream
+	aWriter func(*astiav.Packet)
+	aErr    error
+
+	frames, packets int64
+}
+
+// CreateSink opens url for writing ("-" is stdout and needs
+// opts.Format) and sets up an H.264 encoder for info.Width×info.Height
+// frames whose PTS are in info.TimeBase (default 1/90000).
+func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, err error) {
+	if info.Width <= 0 || info.Height <= 0 {
+		return nil, fmt.Errorf("av: sink %s: invalid size %dx%d", url, info.Width, info.Height)
+	}
+	if info.Width%2 != 0 || info.Height%2 != 0 {
+		return nil, fmt.Errorf("av: sink %s: H.264 4:2:0 needs an even size, got %dx%d", url, info.Width, info.Height)
+	}
+	out := url
+	if url == "-" {
+		out = "pipe:1"
+		if opts.Format == "" {
+			return nil, errors.New("av: sink to stdout needs a format (e.g. mpegts)")
+		}
+	}
+	s := &Sink{}
+	defer func() {
+		if err != nil {
+			s.free()
+		}
+	}()
+	if s.fc, err = astiav.AllocOutputFormatContext(nil, opts.Format, out); err != nil || s.fc == nil {
+		if err == nil {
+			err = errors.New("unknown")
+		}
+		return nil, fmt.Errorf("av: sink %s: no output format (format %q): %w", url, opts.Format, err)
+	}
+	s.fc.SetInterruptCallback()
+	ofmt := s.fc.OutputFormat()
+
+	name := opts.Encoder
+	if name == "" {
+		name = "libx264"
+	}
+	enc := astiav.FindEncoderByName(name)
+	if enc == nil {
+		return nil, fmt.Errorf("av: sink %s: encoder %s is not in this FFmpeg build", url, name)
+	}
+	if s.cc = astiav.AllocCodecContext(enc); s.cc == nil {
+		return nil, errors.New("av: cannot allocate encoder")
+	}
+	tb := info.TimeBase
+	if tb.Num <= 0 || tb.Den <= 0 {
+		tb = media.Rational{Num: 1, Den: 90000}
+	}
+	s.encTB = astiav.NewRational(tb.Num, tb.Den)
+	s.cc.SetWidth(info.Width)
+	s.cc.SetHeight(info.Height)
+	s.cc.SetPixelFormat(astiav.PixelFormatYuv420P)
+	s.cc.SetTimeBase(s.encTB)
+	s.cc.SetSampleAspectRatio(astiav.NewRational(1, 1))
+	fps := 0.0
+	if fr := info.FrameRate; fr.Num > 0 && fr.Den > 0 {
+		s.cc.SetFramerate(astiav.NewRational(fr.Num, fr.Den))
+		fps = fr.Float()
+	}
+	gop := opts.GOP
+	if gop <= 0 {
+		gop = 60
+		if fps > 0 {
+			gop = max(1, int(2*fps+0.5))
+		}
+	}
+	s.cc.SetGopSize(gop)
+	if opts.Bitrate > 0 {
+		s.cc.SetBitRate(opts.Bitrate)
+	}
+	if opts.Threads > 0 {
+		s.cc.SetThreadCount(opts.Threads)
+	}
+	if ofmt.Flags().Has(astiav.IOFormatFlagGlobalheader) {
+		s.cc.SetFlags(s.cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
+	}
+	eo := map[string]string{}
+	nvenc := strings.Contains(name, "nvenc")
+	preset, tune := opts.Preset, opts.Tune
+	if nvenc {
+		if preset == "" {
+			preset = "p1"
+		}
+		if tune == "" {
+			tune = "ll"
+		}
+		eo["forced-idr"] = "1"
+		eo["zerolatency"] = "1"
+	} else if name == "libx264" {
+		if preset == "" {
+			preset = "superfast"
+		}
+		if tune == "" {
+			tune = "zerolatency"
+		}
+		eo["forced-idr"] = "1"
+		if opts.CRF > 0 && opts.Bitrate == 0 {
+			eo["crf"] = strconv.Itoa(opts.CRF)
+		}
+	}
+	if preset != "" && preset != "-" {
+		eo["preset"] = preset
+	}
+	if tune != "" && tune != "-" {
+		eo["tune"] = tune
+	}
+	for k, v := range opts.EncoderOptions {
+		eo[k] = v
+	}
+	ed := astiav.NewDictionary()
+	defer ed.Free()
+	for k, v := range eo {
+		if err := ed.Set(k, v, 0); err != nil {
+			return nil, fmt.Errorf("av: encoder option %s: %w", k, err)
+		}
+	}
+	if err := s.cc.Open(enc, ed); err != nil {
+		if nvenc {
+			return nil, fmt.Errorf("av: sink %s: cannot open %s (no NVIDIA GPU or driver here?): %w", url, name, err)
+		}
+		return nil, fmt.Errorf("av: sink %s: cannot open encoder %s: %w", url, name, err)
+	}
+	s.st = s.fc.NewStream(nil)
+	if s.st == nil {
+		return nil, errors.New("av: cannot add output stream")
+	}
+	if err := s.cc.ToCodecParameters(s.st.CodecParameters()); err != nil {
+		return nil, fmt.Errorf("av: sink %s: stream parameters: %w", url, err)
+	}
+	s.st.SetTimeBase(s.encTB)
+	if fr := info.FrameRate; fr.Num > 0 && fr.Den > 0 {
+		s.st.SetAvgFrameRate(astiav.NewRational(fr.Num, fr.Den))
+	}
+
+	if src := opts.AudioFrom; src != nil {
+		if src.audio == nil {
+			return nil, fmt.Errorf("av: sink %s: AudioFrom source has no audio kept (no audio stream, or opened without SourceOptions.Audio)", url)
+		}
+		q := src.audio
+		if !canHold(s.fc, q.par.CodecID()) {
+			return nil, fmt.Errorf("av: sink %s: %s cannot hold %s audio (re-encoding is not implemented; pick another container)", url, ofmt.Name(), q.par.CodecID())
+		}
+		s.ast = s.fc.NewStream(nil)
+		if s.ast == nil {
+			return nil, errors.New("av: cannot add audio stream")
+		}
+		if err := q.par.Copy(s.ast.CodecParameters()); err != nil {
+			return nil, fmt.Errorf("av: sink %s: audio parameters: %w", url, err)
+		}
+		s.ast.CodecParameters().SetCodecTag(0)
+		s.ast.SetTimeBase(q.tb)
+		s.audio = q
+		q.mu.Lock()
+		q.taken = true
+		q.mu.Unlock()
+	}
+
+	if !ofmt.Flags().Has(astiav.IOFormatFlagNofile) {
+		d, err := newCDict(opts.Options)
+		if err != nil {
+			return nil, fmt.Errorf("av: sink %s: %w", url, err)
+		}
+		err = avioOpen(s.fc, out, d)
+		d.free()
+		if err != nil {
+			return nil, fmt.Errorf("av: sink %s: open: %w", url, err)
+		}
+		s.ioOpen = true
+	}
+	md := astiav.NewDictionary()
+	defer md.Free()
+	for k, v := range opts.Options {
+		_ = md.Set(k, v, 0)
+	}
+	if err := s.fc.WriteHeader(md); err != nil {
+		return nil, fmt.Errorf("av: sink %s: write header: %w", url, err)
+	}
+	s.header = true
+
+	s.yuv = astiav.AllocFrame()
+	s.yuv.SetWidth(info.Width)
+	s.yuv.SetHeight(info.Height)
+	s.yuv.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := s.yuv.AllocBuffer(0); err != nil {
+		return nil, fmt.Errorf("av: sink %s: frame buffer: %w", url, err)
+	}
+	s.pkt = astiav.AllocPacket()
+	if s.audio != nil {
+		s.aWriter = s.writeAudio
+	}
+	return s, nil
+}
+
+// ForceKeyFrame makes the next written frame an IDR frame.
+func (s *Sink) ForceKeyFrame() {
+	s.mu.Lock()
+	s.key = true
+	s.mu.Unlock()
+}
+
+// WriteFrame encodes f. Its PTS (in f.TimeBase) is rescaled to the
+// encoder's time base and must be strictly after the previous frame's
+// (ErrNonMonotonic otherwise; the frame is not written). f may have any
+// size; it is scaled to the sink's size.
+func (s *Sink) WriteFrame(f *media.Frame) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if f.Width <= 0 || f.Height <= 0 || len(f.RGB) < f.Width*f.Height*3 {
+		return fmt.Errorf("av: frame %d: %dx%d with %d bytes of RGB", f.Index, f.Width, f.Height, len(f.RGB))
+	}
+	if f.PTS == media.NoPTS {
+		return fmt.Errorf("av: frame %d: no pts", f.Index)
+	}
+	if f.TimeBase.Num <= 0 || f.TimeBase.Den <= 0 {
+		return fmt.Errorf("av: frame %d: invalid time base %v", f.Index, f.TimeBase)
+	}
+	pts := f.PTS
+	if f.TimeBase.Num != s.encTB.Num() || f.TimeBase.Den != s.encTB.Den() {
+		pts = astiav.RescaleQ(f.PTS, astiav.NewRational(f.TimeBase.Num, f.TimeBase.Den), s.encTB)
+	}
+	if s.started && pts <= s.last {
+		return fmt.Errorf("av: frame %d: pts %d after %d (encoder time base %s): %w", f.Index, pts, s.last, s.encTB, ErrNonMonotonic)
+	}
+	if err := s.sc.fromRGB(f.RGB, f.Width, f.Height, s.yuv); err != nil {
+		return fmt.Errorf("av: frame %d: %w", f.Index, err)
+	}
+	s.started, s.last = true, pts
+	s.yuv.SetPts(pts)
+	if s.key {
+		s.yuv.SetPictureType(astiav.PictureTypeI)
+		s.key = false
+	} else {
+		s.yuv.SetPictureType(astiav.PictureTypeNone)
+	}
+	if err := s.cc.SendFrame(s.yuv); err != nil {
+		return fmt.Errorf("av: frame %d: encode: %w", f.Index, err)
+	}
+	s.frames++
+	return s.drainPackets()
+}
+
+func (s *Sink) drainPackets() error {
+	if s.audio != nil {
+		s.aErr = nil
+		s.audio.drain(s.aWriter)
+		if s.aErr != nil {
+			return s.aErr
+		}
+	}
+	for {
+		err := s.cc.ReceivePacket(s.pkt)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("av: encode: %w", err)
+		}
+		s.pkt.SetStreamIndex(s.st.Index())
+		s.pkt.RescaleTs(s.encTB, s.st.TimeBase())
+		err = s.fc.WriteInterleavedFrame(s.pkt)
+		s.pkt.Unref()
+		if err != nil {
+			return fmt.Errorf("av: write: %w", err)
+		}
+		s.packets++
+	}
+}
+
+func (s *Sink) writeAudio(p *astiav.Packet) {
+	p.SetStreamIndex(s.ast.Index())
+	p.RescaleTs(s.audio.tb, s.ast.TimeBase())
+	p.SetPos(-1)
+	if err := s.fc.WriteInterleavedFrame(p); err != nil && s.aErr == nil {
+		s.aErr = fmt.Errorf("av: write audio: %w", err)
+	}
+}
+
+// Close flushes the encoder, finalises the container and releases
+// everything; it returns the first error met doing so.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var first error
+	if s.header {
+		if err := s.cc.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+			first = fmt.Errorf("av: flush: %w", err)
+		}
+		if err := s.drainPackets(); err != nil && first == nil {
+			first = err
+		}
+		if err := s.fc.WriteTrailer(); err != nil && first == nil {
+			first = fmt.Errorf("av: write trailer: %w", err)
+		}
+	}
+	s.free()
+	return first
+}
+
+func (s *Sink) free() {
+	s.sc.free()
+	if s.yuv != nil {
+		s.yuv.Free()
+		s.yuv = nil
+	}
+	if s.pkt != nil {
+		s.pkt.Free()
+		s.pkt = nil
+	}
+	if s.cc != nil {
+		s.cc.Free()
+		s.cc = nil
+	}
+	if s.fc != nil {
+		if s.ioOpen {
+			avioClose(s.fc)
+		}
+		s.fc.Free()
+		s.fc = nil
+	}
+	if s.audio != nil {
+		s.audio.mu.Lock()
+		s.audio.taken = false
+		s.audio.mu.Unlock()
+	}
+}
+
+var _ media.Sink = (*Sink)(nil)
+var _ media.Source = (*Source)(nil)

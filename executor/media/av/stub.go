@@ -1,0 +1,52 @@
+//go:build !cgo
+
+package av
+
+import (
+	"context"
+
+	"comfyrt/executor/media"
+)
+
+// Source is unavailable without cgo; OpenSource returns ErrUnavailable.
+type Source struct{}
+
+// OpenSource returns ErrUnavailable: this build has no FFmpeg.
+func OpenSource(url string, opts SourceOptions) (*Source, error) { return nil, ErrUnavailable }
+
+// Info returns the zero StreamInfo.
+func (s *Source) Info() media.StreamInfo { return media.StreamInfo{} }
+
+// Stats returns zero counters.
+func (s *Source) Stats() Stats { return Stats{} }
+
+// ReadFrame returns ErrUnavailable as a fatal error.
+func (s *Source) ReadFrame(ctx context.Context, f *media.Frame) error {
+	return &media.FatalError{Err: ErrUnavailable}
+}
+
+// Close does nothing.
+func (s *Source) Close() error { return nil }
+
+// Sink is unavailable without cgo; CreateSink returns ErrUnavailable.
+type Sink struct{}
+
+// CreateSink returns ErrUnavailable: this build has no FFmpeg.
+func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (*Sink, error) {
+	return nil, ErrUnavailable
+}
+
+// ForceKeyFrame does nothing.
+func (s *Sink) ForceKeyFrame() {}
+
+// WriteFrame returns ErrUnavailable.
+func (s *Sink) WriteFrame(f *media.Frame) error { return ErrUnavailable }
+
+// Close does nothing.
+func (s *Sink) Close() error { return nil }
+
+var _ media.Sink = (*Sink)(nil)
+var _ media.Source = (*Source)(nil)
+
+// SetLogLevel does nothing without FFmpeg.
+func SetLogLevel(level string) {}
