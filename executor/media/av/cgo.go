@@ -92,6 +92,19 @@ static int crt_query_codec(AVFormatContext *fc, int id) {
 }
 
 static int crt_nb_streams(AVFormatContext *fc) { return (int)fc->nb_streams; }
+
+// An interrupt flag in C memory, set and read atomically (go-astiav
+// v0.16.0's interrupter is a plain Go int, a data race when another
+// goroutine interrupts).
+static int crt_interrupt_cb(void *p) { return __atomic_load_n((int *)p, __ATOMIC_SEQ_CST); }
+static int *crt_intr_new(AVFormatContext *fc) {
+	int *p = calloc(1, sizeof(int));
+	if (!p) return NULL;
+	fc->interrupt_callback.callback = crt_interrupt_cb;
+	fc->interrupt_callback.opaque = p;
+	return p;
+}
+static void crt_intr_set(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 */
 import "C"
 
@@ -242,4 +255,29 @@ func SetLogLevel(level string) {
 	if ok {
 		astiav.SetLogLevel(l)
 	}
+}
+
+// interrupter is FFmpeg's interrupt flag for one format context; safe to
+// set from any goroutine.
+type interrupter struct{ p *C.int }
+
+func newInterrupter(fc *astiav.FormatContext) (*interrupter, error) {
+	p, err := fcPtr(fc)
+	if err != nil {
+		return nil, err
+	}
+	i := C.crt_intr_new(p)
+	if i == nil {
+		return nil, errors.New("av: out of memory")
+	}
+	return &interrupter{p: i}, nil
+}
+
+func (i *interrupter) Interrupt() { C.crt_intr_set(i.p, 1) }
+func (i *interrupter) Resume()    { C.crt_intr_set(i.p, 0) }
+
+// free releases the flag; only after the format context is gone.
+func (i *interrupter) free() {
+	C.free(unsafe.Pointer(i.p))
+	i.p = nil
 }

@@ -69,7 +69,6 @@ func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, e
 		}
 		return nil, fmt.Errorf("av: sink %s: no output format (format %q): %w", url, opts.Format, err)
 	}
-	s.fc.SetInterruptCallback()
 	ofmt := s.fc.OutputFormat()
 
 	name := opts.Encoder

@@ -24,11 +24,12 @@ type Source struct {
 	mu     sync.Mutex // held by ReadFrame and Close
 	closed atomic.Bool
 
-	fc   *astiav.FormatContext
-	cc   *astiav.CodecContext
-	pkt  *astiav.Packet
-	frm  *astiav.Frame
-	intr astiav.IOInterrupter
+	fc     *astiav.FormatContext
+	cc     *astiav.CodecContext
+	pkt    *astiav.Packet
+	frm    *astiav.Frame
+	intr   *interrupter
+	intrMu sync.Mutex // guards freeing intr against late callbacks
 	// timer fires the interrupter when a read takes longer than
 	// ReadTimeout; timedOut says it did.
 	timer    *time.Timer
@@ -75,7 +76,9 @@ func OpenSource(url string, opts SourceOptions) (_ *Source, err error) {
 	if s.fc == nil {
 		return nil, errors.New("av: cannot allocate format context")
 	}
-	s.intr = s.fc.SetInterruptCallback()
+	if s.intr, err = newInterrupter(s.fc); err != nil {
+		return nil, err
+	}
 	s.timer = time.AfterFunc(time.Hour, s.fire)
 	s.timer.Stop()
 
@@ -181,7 +184,22 @@ func isLive(url string) bool {
 
 func (s *Source) fire() {
 	s.timedOut.Store(true)
-	s.intr.Interrupt()
+	s.interrupt()
+}
+
+func (s *Source) ctxInterrupt() {
+	s.ctxStop.Store(true)
+	s.interrupt()
+}
+
+// interrupt sets the flag unless the source is already freed (timer and
+// context callbacks may run late).
+func (s *Source) interrupt() {
+	s.intrMu.Lock()
+	defer s.intrMu.Unlock()
+	if s.intr != nil && s.intr.p != nil {
+		s.intr.Interrupt()
+	}
 }
 
 func (s *Source) arm() {
@@ -225,7 +243,7 @@ func (s *Source) ReadFrame(ctx context.Context, f *media.Frame) error {
 		return err
 	}
 	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { s.ctxStop.Store(true); s.intr.Interrupt() })
+		stop := context.AfterFunc(ctx, s.ctxInterrupt)
 		defer stop()
 	}
 	for {
@@ -299,6 +317,14 @@ func (s *Source) countErr(err error) error {
 }
 
 func (s *Source) finish(err error) error {
+	if errors.Is(err, io.EOF) && s.endErr == nil && s.info.Frames > 0 && !s.info.Live {
+		// A file whose container announced more frames than it gave is
+		// truncated (FFmpeg itself reports a clean end).
+		if n := s.frames.Load(); n < s.info.Frames*95/100 {
+			s.errs.Add(1)
+			s.endErr = fmt.Errorf("input ended after %d of %d frames (truncated?)", n, s.info.Frames)
+		}
+	}
 	if errors.Is(err, io.EOF) && s.endErr != nil {
 		err = &media.FatalError{Err: fmt.Errorf("av: %w", s.endErr)}
 	}
@@ -339,9 +365,7 @@ func (s *Source) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	if s.intr != nil {
-		s.intr.Interrupt()
-	}
+	s.interrupt()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.free()
@@ -372,6 +396,11 @@ func (s *Source) free() {
 		s.fc.Free()
 		s.fc = nil
 	}
+	s.intrMu.Lock()
+	if s.intr != nil {
+		s.intr.free()
+	}
+	s.intrMu.Unlock()
 	if s.audio != nil {
 		s.audio.close()
 	}
