@@ -18,17 +18,12 @@ setup:
 build: setup
 	$(GO) build -o $(BIN) ./cmd/comfyrt
 
-# The default job. Until the video executor lands it validates the bundled
-# example workflows, converts the UI-format ones, prints the plan of the
-# text-highlight workflow and runs it on a real picture (out.png).
+# The default job: the default workflow on the bundled sample clip, written
+# to out.mp4 (comfyrt run with no arguments); then the text-highlight
+# workflow on a real picture (out.png).
 run: build
 	./$(BIN) validate workflows/*.json workflows/ui/*.json
-	@for f in workflows/ui/*.json; do \
-		echo "== comfyrt convert $$f"; \
-		./$(BIN) convert "$$f" >/dev/null || exit 1; \
-		echo "ok"; \
-	done
-	./$(BIN) compile workflows/text-highlight-api.json
+	./$(BIN) run
 	./$(BIN) run --workflow workflows/text-highlight-api.json -i .cache/media/imageTextN.png -o out.png
 
 test: setup check

@@ -11,26 +11,48 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"comfyrt/compiler"
 	"comfyrt/nodes/value"
 )
 
 func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "--workflow FILE [-i IMAGE] -o OUT.png [--input-dir DIR] [--object-info FILE]...",
-		"Runs a workflow once on a picture (PNG or JPEG) and writes its frame output\n"+
-			"as PNG. A workflow without a frame input (EmptyImage, SolidMask, …) runs\n"+
-			"without -i. Static LoadImage files are read from --input-dir (default: the\n"+
-			"workflow's folder). With several frame outputs, the first (by node id) goes\n"+
-			"to OUT.png and output N to OUT-N.png.\n\n"+
-			"Exit status: 0 on success, 1 when the workflow does not compile or fails,\n"+
-			"2 for usage errors and unreadable files.", stderr)
+	fs := newFlags("run", "[--workflow FILE] [-i IN] [-o OUT] [--budget-ms N] [--max-fps N] [--width W --height H]\n"+
+		"           [--device cpu|cuda|tensorrt] [--stats-json FILE] [--metrics-addr ADDR]",
+		"Runs a workflow on video: decodes IN (a file, '-' for standard input, or a\n"+
+			"udp://, srt:// or rtmp:// URL), runs the compiled plan on every admitted frame\n"+
+			"and encodes OUT (a file, '-' with --format, or a URL) with H.264; audio is\n"+
+			"copied through. Every output frame keeps the timestamp of the input frame that\n"+
+			"produced it. Files are processed frame by frame; live inputs keep only the\n"+
+			"newest frame when the plan is slower (latest frame wins) and drop frames that\n"+
+			"would miss --budget-ms. With no arguments it runs "+defaultWorkflow+" on\n"+
+			defaultClip+" and writes "+defaultOut+".\n\n"+
+			"With a picture (-i IMAGE.png/.jpg, or -o OUT.png) it runs the workflow once on\n"+
+			"it and writes PNG; a workflow without a frame input (EmptyImage, SolidMask, …)\n"+
+			"runs without -i. With several frame outputs, output N goes to OUT-N.png.\n"+
+			"Static LoadImage files are read from --input-dir (default: the workflow's\n"+
+			"folder).\n\n"+
+			"Exit status: 0 on success, 1 when the workflow does not compile or the run\n"+
+			"fails, 2 for usage errors and unreadable files.", stderr)
 	var objectInfo multiFlag
 	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable; later files win)")
-	wfFile := fs.String("workflow", "", "workflow `FILE` (API or UI format)")
-	in := fs.String("i", "", "input picture `IMAGE` (PNG or JPEG): the frame")
-	out := fs.String("o", "", "output `PNG` file")
+	wfFile := fs.String("workflow", "", "workflow `FILE` (API or UI format; default "+defaultWorkflow+")")
+	in := fs.String("i", "", "input `IN`: video file, '-', URL, or a PNG/JPEG picture (default "+defaultClip+")")
+	out := fs.String("o", "", "output `OUT`: video file, '-', URL, or a PNG for a picture run (default "+defaultOut+")")
 	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files are read from (default: the workflow's folder)")
+	budget := fs.Int("budget-ms", 0, "latency budget in `ms` for live inputs: a frame whose age plus the expected plan\ntime exceeds it is dropped before it starts (0: no budget)")
+	maxFPS := fs.Float64("max-fps", 24, "input frame-rate cap in `fps`, by timestamps, as the Livepeer live pipelines (0: none)")
+	width := fs.Int("width", 0, "output `width`: scale to cover W×H and crop the centre (0: the input's)")
+	height := fs.Int("height", 0, "output `height` (0: the input's)")
+	preset := fs.String("preset", "", "x264 `preset` (default superfast)")
+	encoder := fs.String("encoder", "", "video `encoder`: libx264 (default) or h264_nvenc")
+	format := fs.String("format", "", "output container `format` (needed for '-'; default from the file extension)")
+	inFormat := fs.String("input-format", "", "input container `format` hint (e.g. mpegts for a pipe)")
+	statsJSON := fs.String("stats-json", "", "write the run's statistics to `FILE` at the end")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9090) while running")
+	onError := fs.String("on-error", "drop", "what a frame whose node fails becomes: `drop` or passthrough")
+	live := fs.String("live", "auto", "`mode` for the input: yes (latest frame wins, budget applies), no (every frame,\nthe decoder waits for the plan), auto (network inputs and pipes are live, files not)")
 	ef := addEngineFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -38,6 +60,37 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(rest) > 0 {
 		return usageError(stderr, fs, "unexpected argument %q (the workflow goes after --workflow)", rest[0])
+	}
+	if *live != "auto" && *live != "yes" && *live != "no" {
+		return usageError(stderr, fs, "--live must be auto, yes or no")
+	}
+	if *onError != "drop" && *onError != "passthrough" {
+		return usageError(stderr, fs, "--on-error must be drop or passthrough")
+	}
+	if *width < 0 || *height < 0 || *budget < 0 || *maxFPS < 0 {
+		return usageError(stderr, fs, "--width, --height, --budget-ms and --max-fps must not be negative")
+	}
+	if !isPicture(*in) && !(*in == "" && isPicture(*out)) {
+		o := videoOpts{workflow: *wfFile, in: *in, out: *out, objectInfo: objectInfo, inputDir: *inputDir,
+			width: *width, height: *height, budget: time.Duration(*budget) * time.Millisecond, maxFPS: *maxFPS,
+			preset: *preset, encoder: *encoder, format: *format, inFormat: *inFormat,
+			statsJSON: *statsJSON, metricsAddr: *metricsAddr, onError: *onError, live: *live, ef: ef}
+		if o.workflow == "" {
+			o.workflow = findUp(defaultWorkflow)
+		}
+		if o.in == "" {
+			o.in = findUp(defaultClip)
+		}
+		if o.out == "" {
+			o.out = defaultOut
+		}
+		if o.maxFPS == 0 {
+			o.maxFPS = -1 // none
+		}
+		if o.inputDir == "" {
+			o.inputDir = fileDir(o.workflow)
+		}
+		return runVideo(o, stdout, stderr)
 	}
 	if *wfFile == "" {
 		return usageError(stderr, fs, "no --workflow given")

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"comfyrt/compiler"
+	"comfyrt/executor"
+	"comfyrt/executor/media"
+	"comfyrt/executor/media/av"
+)
+
+// Defaults of `comfyrt run` with no arguments: the default workflow on the
+// bundled sample clip, written to out.mp4.
+const (
+	defaultWorkflow = "workflows/default-api.json"
+	defaultClip     = "testdata/media/sample.mp4"
+	defaultOut      = "out.mp4"
+)
+
+// videoOpts are the video options of `comfyrt run`.
+type videoOpts struct {
+	workflow, in, out string
+	objectInfo        []string
+	inputDir          string
+	width, height     int
+	budget            time.Duration
+	maxFPS            float64
+	preset            string
+	encoder           string
+	format, inFormat  string
+	statsJSON         string
+	metricsAddr       string
+	onError           string
+	live              string // auto, yes, no
+	ef                *engineFlags
+}
+
+// findUp returns rel joined to the working directory or the nearest folder
+// above it (or above the program's folder) where it exists, else rel.
+func findUp(rel string) string {
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			starts = append(starts, filepath.Dir(exe))
+		}
+	}
+	for _, dir := range starts {
+		for {
+			p := filepath.Join(dir, rel)
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+			up := filepath.Dir(dir)
+			if up == dir {
+				break
+			}
+			dir = up
+		}
+	}
+	return rel
+}
+
+// isPicture reports a still-picture file name (PNG or JPEG).
+func isPicture(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".png", ".jpg", ".jpeg":
+		return true
+	}
+	return false
+}
+
+// isTerminal reports whether w is a terminal (for the live status line).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// runVideo decodes o.in, runs the plan on every admitted frame and encodes
+// o.out, until the input ends or SIGINT/SIGTERM.
+func runVideo(o videoOpts, stdout, stderr io.Writer) int {
+	data, err := os.ReadFile(o.workflow)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitUsage
+	}
+	av.SetLogLevel("error")
+	srcOpts := av.SourceOptions{Width: o.width, Height: o.height, Format: o.inFormat, Audio: true}
+	src, err := av.OpenSource(o.in, srcOpts)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: input %s: %v\n", o.in, err)
+		return exitUsage
+	}
+	info := src.Info()
+	pl, err := compileFile(o.workflow, data, o.objectInfo, o.inputDir, info.Width, info.Height, o.ef, stderr)
+	if err != nil || pl == nil {
+		src.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+			return exitUsage
+		}
+		return exitInvalid
+	}
+	if !pl.HasFrameInput() {
+		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input: every output frame is the same picture\n", o.workflow)
+	}
+	sinkOpts := av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder}
+	if info.HasAudio {
+		sinkOpts.AudioFrom = src
+	}
+	sink, err := av.CreateSink(o.out, info, sinkOpts)
+	if err != nil && info.HasAudio {
+		// The container cannot take the input's audio: go on without it.
+		fmt.Fprintf(stderr, "comfyrt run: warning: audio not passed through: %v\n", err)
+		sinkOpts.AudioFrom = nil
+		sink, err = av.CreateSink(o.out, info, sinkOpts)
+	}
+	if err != nil {
+		pl.Close()
+		src.Close()
+		fmt.Fprintf(stderr, "comfyrt run: output %s: %v\n", o.out, err)
+		return exitUsage
+	}
+
+	queue := executor.Block // files: every frame, none dropped for lack of room
+	if o.live == "yes" || (o.live == "auto" && info.Live) {
+		queue = executor.LatestWins
+	}
+	budget := o.budget
+	if queue != executor.LatestWins {
+		budget = 0 // a file's frames wait for the plan by design
+	}
+	policy := executor.DropFrame
+	if o.onError == "passthrough" {
+		policy = executor.PassThrough
+	}
+	events := make(chan executor.Event, 64)
+	p, err := executor.New(executor.Config[*compiler.Plan]{
+		Source: src, Sink: sink, Plan: pl,
+		MaxFPS: o.maxFPS, Budget: budget, Queue: queue, OnError: policy, Events: events,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitUsage
+	}
+	if o.metricsAddr != "" {
+		ln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			p.Close()
+			fmt.Fprintf(stderr, "comfyrt run: --metrics-addr: %v\n", err)
+			return exitUsage
+		}
+		hs := &http.Server{Handler: executor.MetricsHandler(p.Stats), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = hs.Serve(ln) }()
+		defer hs.Close()
+		fmt.Fprintf(stderr, "comfyrt run: metrics on http://%s/metrics\n", ln.Addr())
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	if err := p.Start(ctx); err != nil {
+		p.Close()
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitInvalid
+	}
+	tty := isTerminal(stderr)
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	var runErr error
+loop:
+	for {
+		select {
+		case <-p.Done():
+			break loop
+		case ev := <-events:
+			reportEvent(stderr, ev, tty)
+		case <-tick.C:
+			if tty {
+				fmt.Fprintf(stderr, "\r\033[K%s", statusLine(p.Stats(), info, time.Since(start)))
+			}
+		}
+	}
+	runErr = p.Wait()
+	for {
+		select {
+		case ev := <-events:
+			reportEvent(stderr, ev, tty)
+			continue
+		default:
+		}
+		break
+	}
+	closeErr := p.Close()
+	st := p.Stats()
+	if tty {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	fmt.Fprintf(stderr, "%s\n", statusLine(st, info, time.Since(start)))
+	if o.statsJSON != "" {
+		b, err := st.JSON()
+		if err == nil {
+			err = os.WriteFile(o.statsJSON, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "comfyrt run: --stats-json: %v\n", err)
+			return exitUsage
+		}
+	}
+	if runErr == nil {
+		runErr = closeErr
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", runErr)
+		return exitInvalid
+	}
+	fmt.Fprintf(stdout, "%s: %d frames (%d dropped) from %s\n", o.out, st.FramesOut, st.DroppedTotal(), o.in)
+	return exitOK
+}
+
+// reportEvent prints the events a person needs to see: the switch to
+// passthrough and errors (node errors once per kind; drops are counters
+// only, shown in the status line).
+func reportEvent(w io.Writer, ev executor.Event, tty bool) {
+	var msg string
+	switch ev.Kind {
+	case executor.EventPassthrough:
+		msg = fmt.Sprintf("too many consecutive node errors: the stream now passes frames through (last: %v)", ev.Err)
+	case executor.EventSourceError:
+		msg = fmt.Sprintf("input error (frame skipped): %v", ev.Err)
+	case executor.EventSinkError:
+		msg = fmt.Sprintf("output error: %v", ev.Err)
+	default:
+		return
+	}
+	if tty {
+		fmt.Fprint(w, "\r\033[K")
+	}
+	fmt.Fprintf(w, "comfyrt run: %s\n", msg)
+}
+
+// statusLine renders fps in/out, drops, latency and, for files, progress
+// and ETA.
+func statusLine(s executor.Stats, info media.StreamInfo, elapsed time.Duration) string {
+	line := fmt.Sprintf("frames in %d out %d dropped %d | fps in %.1f out %.1f | latency p50 %s p99 %s",
+		s.FramesIn, s.FramesOut, s.DroppedTotal(), s.FPSIn, s.FPSOut, ms(s.Latency.P50), ms(s.Latency.P99))
+	if s.NodeErrors > 0 || s.SourceErrors > 0 {
+		line += fmt.Sprintf(" | errors %d", s.NodeErrors+s.SourceErrors+s.SinkErrors)
+	}
+	if s.Passthrough {
+		line += " | PASSTHROUGH"
+	}
+	if info.Frames > 0 && !info.Live {
+		pct := float64(s.FramesIn) / float64(info.Frames)
+		if pct > 1 {
+			pct = 1
+		}
+		line += fmt.Sprintf(" | %3.0f%%", pct*100)
+		if pct > 0 && pct < 1 {
+			eta := time.Duration(float64(elapsed) * (1 - pct) / pct)
+			line += " ETA " + eta.Round(time.Second).String()
+		}
+	}
+	return line
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
