@@ -159,11 +159,11 @@ func TestRun_Errors(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "none.png") {
 		t.Errorf("missing image: code %d %s", code, stderr)
 	}
-	if code, _, _ := cli(t, "", "run", "-o", out); code != 2 {
+	if code, _, _ := cli(t, "", "run", "-o", out, "-i", bad); code != 2 {
 		t.Errorf("no --workflow: code %d", code)
 	}
-	if code, _, _ := cli(t, "", "run", "--workflow", wf); code != 2 {
-		t.Errorf("no -o: code %d", code)
+	if code, _, stderr := cli(t, "", "run", "--workflow", wf, "-i", bad); code != 2 || !strings.Contains(stderr, "no output file") {
+		t.Errorf("picture without -o: code %d %s", code, stderr)
 	}
 	noOut := writeFile(t, "noout.json", `{"1": {"class_type": "LoadTensor", "inputs": {}}}`)
 	code, _, stderr = cli(t, "", "run", "--workflow", noOut, "-o", out)
