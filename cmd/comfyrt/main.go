@@ -43,6 +43,7 @@ func commands() []command {
 		{"pack", "validate, inspect, install and list stream packs", cmdPack},
 		{"test", "run the tests of packs and workflows, compare frames, write JUnit XML", cmdTest},
 		{"serve", "serve live streams (Livepeer ai-runner and BYOC APIs over trickle)", cmdServe},
+		{"bench", "run the end-to-end benchmarks (B2 media path vs ffmpeg, B8 text detection vs a plain ORT loop)", cmdBench},
 	}
 }
 

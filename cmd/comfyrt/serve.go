@@ -12,8 +12,10 @@ import (
 	"syscall"
 	"time"
 
+	"comfyrt/cmd/comfyrt/live"
 	"comfyrt/cmd/comfyrt/server"
 	"comfyrt/compiler"
+	"comfyrt/executor/media/av"
 	"comfyrt/graph"
 	"comfyrt/graph/diag"
 	"comfyrt/graph/validate"
@@ -29,9 +31,10 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			"and the BYOC contract (/stream/start|params|stop|status) over trickle, plus\n"+
 			"ComfyUI's /object_info and /prompt (validation only). Binds loopback unless\n"+
 			"--addr says otherwise; SIGINT/SIGTERM stop the streams and exit.\n\n"+
-			"Until the real-time executor is wired in, streams run in passthrough: each\n"+
-			"input segment is republished unchanged; workflows are still compiled and\n"+
-			"rejected when they do not compile.", stderr)
+			"Each stream's MPEG-TS input is decoded, run through its workflow on the\n"+
+			"real-time executor and encoded as H.264 MPEG-TS segments, each starting\n"+
+			"with an IDR; params updates are compiled first and swapped in at a frame\n"+
+			"boundary, the output passing the input through while a workflow loads.", stderr)
 	addr := fs.String("addr", "127.0.0.1:8000", "listen `address`")
 	var objectInfo multiFlag
 	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
@@ -80,15 +83,22 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
 		return exitUsage
 	}
+	logf := func(f string, a ...any) { fmt.Fprintf(stderr, "comfyrt serve: "+f+"\n", a...) }
+	av.SetLogLevel("error")
+	var runner server.StreamRunner = &live.Runner{Compiler: cfg, Logf: logf}
+	if !live.Available() { // built without cgo: no FFmpeg, republish segments unchanged
+		logf("warning: built without FFmpeg: streams run in passthrough")
+		runner = &server.Passthrough{Check: func(ctx context.Context, p server.Params) error { return compileCheck(ctx, cfg, p) }}
+	}
 	srv := server.New(server.Config{
-		Runner:          &server.Passthrough{Check: func(ctx context.Context, p server.Params) error { return compileCheck(ctx, cfg, p) }},
+		Runner:          runner,
 		Version:         version,
 		Capacity:        *capacity,
 		Token:           *token,
 		DefaultWorkflow: def,
 		Validate:        promptValidator(schemas, unlisted),
 		ObjectInfo:      objectInfoFunc(schemas),
-		Logf:            func(f string, a ...any) { fmt.Fprintf(stderr, "comfyrt serve: "+f+"\n", a...) },
+		Logf:            logf,
 	})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, IdleTimeout: 2 * time.Minute}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

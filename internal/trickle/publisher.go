@@ -112,10 +112,15 @@ func (p *Publisher) post(seq int) *pendingPost {
 		req.Header.Set(HeaderReset, "1")
 		p.reset = false
 	}
+	// A cancelled request must also unblock the transport's body copy,
+	// which waits on the pipe (an open segment writer would otherwise hold
+	// Close forever).
+	stop := context.AfterFunc(ctx, func() { pr.CloseWithError(ctx.Err()) })
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		defer close(pp.done)
+		defer stop()
 		resp, err := p.c.http.Do(req)
 		if err != nil {
 			pp.err = err

@@ -238,7 +238,9 @@ func TestChunksStreamLive(t *testing.T) {
 	p := newPeer(t, ServerConfig{}, Options{}, false)
 	url := p.channel("s")
 	ctx := testCtx(t)
-	sub := NewSubscriber(p.client, url, SeqNext)
+	// Seq 0, not SeqNext: the publisher's POST of segment 0 may reach the
+	// server before the subscriber's GET, and -1 would then mean segment 1.
+	sub := NewSubscriber(p.client, url, 0)
 	defer sub.Close()
 	pub := NewPublisher(p.client, url, PublisherOptions{})
 	defer pub.Close()

@@ -1,0 +1,877 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"comfyrt/compiler"
+	"comfyrt/compiler/engine"
+	"comfyrt/compiler/engine/ort"
+	"comfyrt/executor"
+	"comfyrt/executor/media"
+	"comfyrt/executor/media/av"
+	"comfyrt/nodes/builtin"
+)
+
+// `comfyrt bench` runs the end-to-end benchmarks of BENCHMARKS.md that
+// need a real clip, FFmpeg and ONNX Runtime:
+//
+//   - B2, the media path: decode → RGB → identity plan → YUV → x264
+//     (ultrafast, zerolatency) → null muxer through executor.Pipeline,
+//     against the ffmpeg CLI doing the same conversions and encode;
+//   - B8, a real model end to end: the text-highlight workflow
+//     (PP-OCRv4 TextDetection) through executor.Pipeline, against a plain
+//     sequential loop that decodes with the same av.Source, runs the same
+//     ONNX Runtime session (opened through the engine.Provider with the
+//     same options) with the same pre- and post-processing and overlay, and
+//     encodes with the same av.Sink settings.
+//
+// Each round runs ours then the peer (A B A B …) on the same clip with the
+// same thread caps; the first --warmup output frames of every run are
+// excluded and the figure is the rate over the remaining frames, up to the
+// end of the output (encoder flushed, container finished).
+
+const benchAbout = `Runs the end-to-end benchmarks B2 (media path vs the ffmpeg CLI) and B8
+(PP-OCRv4 text detection workflow vs a plain ONNX Runtime loop) of
+BENCHMARKS.md on synthetic clips made with the ffmpeg CLI (testsrc2, H.264)
+in a temporary folder, interleaving comfyrt and the peer round by round.
+Prints a table (machine, versions, peer command lines, fps, median ratio);
+--json writes the figures. Progress goes to stderr.`
+
+type benchConfig struct {
+	which      string
+	frames     int // measured frames per run (0: per-benchmark default)
+	warmup     int
+	rounds     int
+	threads    int
+	sizes      []benchSize
+	b8Size     int
+	jsonOut    string
+	cpuProfile string
+	keep       bool
+	modelsDir  string
+}
+
+type benchSize struct{ W, H int }
+
+func (s benchSize) String() string { return fmt.Sprintf("%dx%d", s.W, s.H) }
+
+func parseSizes(v string) ([]benchSize, error) {
+	var out []benchSize
+	for f := range strings.SplitSeq(v, ",") {
+		w, h, ok := strings.Cut(strings.TrimSpace(f), "x")
+		wi, err1 := strconv.Atoi(w)
+		hi, err2 := strconv.Atoi(h)
+		if !ok || err1 != nil || err2 != nil || wi < 16 || hi < 16 || wi%2 != 0 || hi%2 != 0 {
+			return nil, fmt.Errorf("bad size %q (want WxH, even, at least 16)", f)
+		}
+		out = append(out, benchSize{wi, hi})
+	}
+	return out, nil
+}
+
+// Figures, as --json writes them.
+
+type benchSide struct {
+	FPS     float64 `json:"fps"`
+	Frames  int     `json:"frames"`  // measured frames (after warm-up)
+	Seconds float64 `json:"seconds"` // measured wall time
+	// Per-frame output intervals after warm-up (ms); absent for the
+	// ffmpeg CLI, which reports no per-frame times.
+	P50ms float64 `json:"p50_ms,omitempty"`
+	P95ms float64 `json:"p95_ms,omitempty"`
+	P99ms float64 `json:"p99_ms,omitempty"`
+	// ModelMs is the mean time of the ORT Run per frame (B8 plain loop).
+	ModelMs float64 `json:"model_ms,omitempty"`
+	// Note says when the figure is not the standard one.
+	Note string `json:"note,omitempty"`
+}
+
+type benchRound struct {
+	Ours  benchSide `json:"ours"`
+	Peer  benchSide `json:"peer"`
+	Ratio float64   `json:"ratio"`
+}
+
+type benchCase struct {
+	ID       string       `json:"id"`
+	Size     string       `json:"size"`
+	Frames   int          `json:"frames"` // clip frames
+	Warmup   int          `json:"warmup"`
+	Ours     string       `json:"ours"`
+	Peer     string       `json:"peer"`
+	Rounds   []benchRound `json:"rounds"`
+	OursFPS  float64      `json:"ours_fps"` // medians over rounds
+	PeerFPS  float64      `json:"peer_fps"`
+	Ratio    float64      `json:"ratio"` // median of the per-round ratios
+	RatioMin float64      `json:"ratio_min"`
+	RatioMax float64      `json:"ratio_max"`
+	Target   float64      `json:"target"`
+	Met      bool         `json:"met"`
+	Profile  string       `json:"profile,omitempty"`
+}
+
+type benchReport struct {
+	Machine  string            `json:"machine"`
+	CPUs     int               `json:"cpus"`
+	Versions map[string]string `json:"versions"`
+	Threads  int               `json:"threads"`
+	Date     string            `json:"date"`
+	Command  string            `json:"command"`
+	B2       []benchCase       `json:"b2,omitempty"`
+	B8       *benchCase        `json:"b8,omitempty"`
+}
+
+func cmdBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("bench", "[b2|b8|all] [options]", benchAbout, stderr)
+	frames := fs.Int("frames", 0, "measured `frames` per run after the warm-up (default 600 for B2, 100 for B8)")
+	warmup := fs.Int("warmup", 50, "warm-up output `frames` excluded from every run")
+	rounds := fs.Int("rounds", 3, "interleaved `rounds` (comfyrt, then the peer)")
+	threads := fs.Int("threads", 2, "thread cap on both sides: decoder, x264 and ONNX Runtime intra-op `threads`")
+	sizes := fs.String("sizes", "512x512,1280x720", "B2 frame `sizes`, comma-separated")
+	b8Size := fs.Int("b8-size", 512, "B8 frame size (`N`×N, a multiple of 32, at most 960)")
+	jsonOut := fs.String("json", "", "write the figures to `file` as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "profile an extra, unmeasured run of comfyrt per case into `prefix`.<case>.pprof")
+	keep := fs.Bool("keep", false, "keep the temporary folder with the clips")
+	modelsDir := fs.String("models-dir", "", "models `folder` (default: as comfyrt run)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	cfg := benchConfig{which: "all", frames: *frames, warmup: *warmup, rounds: *rounds, threads: *threads,
+		b8Size: *b8Size, jsonOut: *jsonOut, cpuProfile: *cpuProfile, keep: *keep, modelsDir: *modelsDir}
+	if len(pos) > 1 {
+		return usageError(stderr, fs, "at most one benchmark name (b2, b8 or all)")
+	}
+	if len(pos) == 1 {
+		cfg.which = strings.ToLower(pos[0])
+	}
+	switch cfg.which {
+	case "b2", "b8", "all":
+	default:
+		return usageError(stderr, fs, "unknown benchmark %q (want b2, b8 or all)", pos[0])
+	}
+	if cfg.frames < 0 || cfg.warmup < 0 || cfg.rounds < 1 || cfg.threads < 1 {
+		return usageError(stderr, fs, "--frames and --warmup must be 0 or more, --rounds and --threads at least 1")
+	}
+	if cfg.b8Size < 32 || cfg.b8Size%32 != 0 || cfg.b8Size > 960 {
+		return usageError(stderr, fs, "--b8-size must be a multiple of 32 within 32..960")
+	}
+	if cfg.sizes, err = parseSizes(*sizes); err != nil {
+		return usageError(stderr, fs, "--sizes: %v", err)
+	}
+	if cfg.modelsDir == "" {
+		cfg.modelsDir = defaultModelsDir()
+	}
+	rep, err := runBench(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt bench: %v\n", err)
+		return exitInvalid
+	}
+	rep.Command = "comfyrt bench " + strings.Join(args, " ")
+	printBench(stdout, rep)
+	if cfg.jsonOut != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err == nil {
+			err = os.WriteFile(cfg.jsonOut, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "comfyrt bench: --json: %v\n", err)
+			return exitUsage
+		}
+	}
+	return exitOK
+}
+
+func runBench(cfg benchConfig, stderr io.Writer) (*benchReport, error) {
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		return nil, errors.New("the ffmpeg CLI is needed (to make the clips and as B2's peer): " + err.Error())
+	}
+	// Probe the media back end before spending time on clips.
+	if _, err := av.OpenSource(os.DevNull, av.SourceOptions{}); errors.Is(err, av.ErrUnavailable) {
+		return nil, err
+	}
+	av.SetLogLevel("error")
+	rep := &benchReport{Machine: cpuModel(), CPUs: runtime.NumCPU(), Threads: cfg.threads,
+		Date:     time.Now().UTC().Format(time.RFC3339),
+		Versions: map[string]string{"go": runtime.Version(), "ffmpeg": ffmpegVersion(ffmpeg), "comfyrt": version}}
+	dir, err := os.MkdirTemp("", "comfyrt-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if cfg.keep {
+		fmt.Fprintf(stderr, "bench: clips in %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	if cfg.which == "b2" || cfg.which == "all" {
+		n := cfg.frames
+		if n == 0 {
+			n = 600
+		}
+		for _, sz := range cfg.sizes {
+			c, err := benchB2(cfg, ffmpeg, dir, sz, n, stderr)
+			if err != nil {
+				return nil, fmt.Errorf("B2 %s: %w", sz, err)
+			}
+			rep.B2 = append(rep.B2, *c)
+		}
+	}
+	if cfg.which == "b8" || cfg.which == "all" {
+		if err := ort.CheckInit(); err != nil {
+			return nil, fmt.Errorf("B8 needs ONNX Runtime: %w", err)
+		}
+		rep.Versions["onnxruntime"] = ort.New().Name()
+		n := cfg.frames
+		if n == 0 {
+			n = 100
+		}
+		c, err := benchB8(cfg, ffmpeg, dir, n, stderr)
+		if err != nil {
+			return nil, fmt.Errorf("B8: %w", err)
+		}
+		rep.B8 = c
+	}
+	return rep, nil
+}
+
+// makeClip writes an H.264 clip of n frames of FFmpeg's testsrc2 at 30 fps.
+func makeClip(ffmpeg, dir string, sz benchSize, n int) (string, error) {
+	p := filepath.Join(dir, fmt.Sprintf("testsrc2-%s-%d.mp4", sz, n))
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	out, err := exec.Command(ffmpeg, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+		fmt.Sprintf("testsrc2=size=%s:rate=30", sz), "-frames:v", strconv.Itoa(n),
+		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", p).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("making the clip: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return p, nil
+}
+
+// sinkOptions are the encoder settings of both sides: x264 ultrafast,
+// zerolatency, CRF 23 (x264's default, as the CLI's), keyint 250 (x264's
+// default, as the CLI's), the thread cap, the null muxer.
+func sinkOptions(threads int) av.SinkOptions {
+	return av.SinkOptions{Format: "null", Encoder: "libx264", Preset: "ultrafast", Tune: "zerolatency",
+		GOP: 250, Threads: threads}
+}
+
+// timedSink records when each frame was written and when the output was
+// finished (encoder flushed, trailer written).
+type timedSink struct {
+	media.Sink
+	at  []time.Time
+	end time.Time
+}
+
+func (s *timedSink) WriteFrame(f *media.Frame) error {
+	err := s.Sink.WriteFrame(f)
+	s.at = append(s.at, time.Now())
+	return err
+}
+
+func (s *timedSink) Close() error {
+	err := s.Sink.Close()
+	s.end = time.Now()
+	return err
+}
+
+// measure turns output times into the figure of one run: the rate over
+// the frames after the first warm ones, from the warm-th output to the end.
+func (s *timedSink) measure(warm int) (benchSide, error) {
+	n := len(s.at)
+	if n <= warm || warm < 1 && n == 0 {
+		return benchSide{}, fmt.Errorf("only %d frames out, warm-up is %d", n, warm)
+	}
+	var t0 time.Time
+	if warm > 0 {
+		t0 = s.at[warm-1]
+	} else {
+		t0 = s.at[0]
+		warm = 1 // the first frame's time is the start
+	}
+	el := s.end.Sub(t0)
+	side := benchSide{Frames: n - warm, Seconds: el.Seconds()}
+	if el > 0 {
+		side.FPS = float64(side.Frames) / el.Seconds()
+	}
+	iv := make([]float64, 0, n-warm)
+	for i := warm; i < n; i++ {
+		iv = append(iv, float64(s.at[i].Sub(s.at[i-1]))/1e6)
+	}
+	slices.Sort(iv)
+	side.P50ms, side.P95ms, side.P99ms = quantile(iv, 0.50), quantile(iv, 0.95), quantile(iv, 0.99)
+	return side, nil
+}
+
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted)-1) + 0.5)
+	return round3(sorted[min(i, len(sorted)-1)])
+}
+
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
+
+// runOurs runs clip through executor.Pipeline with plan: every frame (a
+// file: Block admission), no fps cap, the thread caps on the decoder and
+// the encoder.
+func runOurs(clip string, pl *compiler.Plan, threads, warm int, profile string) (benchSide, error) {
+	src, err := av.OpenSource(clip, av.SourceOptions{Threads: threads})
+	if err != nil {
+		pl.Close()
+		return benchSide{}, err
+	}
+	snk, err := av.CreateSink("null", src.Info(), sinkOptions(threads))
+	if err != nil {
+		pl.Close()
+		src.Close()
+		return benchSide{}, err
+	}
+	n := int(src.Info().Frames)
+	ts := &timedSink{Sink: snk, at: make([]time.Time, 0, max(n, 16)+16)}
+	p, err := executor.New(executor.Config[*compiler.Plan]{Source: src, Sink: ts, Plan: pl,
+		MaxFPS: -1, Queue: executor.Block, OnError: executor.DropFrame})
+	if err != nil {
+		pl.Close()
+		src.Close()
+		snk.Close()
+		return benchSide{}, err
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			p.Close()
+			return benchSide{}, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			p.Close()
+			return benchSide{}, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	runErr := p.Run(context.Background())
+	closeErr := p.Close()
+	if err := errors.Join(runErr, closeErr); err != nil {
+		return benchSide{}, err
+	}
+	st := p.Stats()
+	if st.DroppedTotal() > 0 || st.Errors() > 0 {
+		return benchSide{}, fmt.Errorf("%d frames dropped, %d errors", st.DroppedTotal(), st.Errors())
+	}
+	return ts.measure(warm)
+}
+
+// compilePlan compiles a workflow file for w×h frames with the bench's
+// engine settings (CPU, the thread cap).
+func compilePlan(cfg benchConfig, rel string, w, h int, stderr io.Writer) (*compiler.Plan, error) {
+	name := findUp(rel)
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	dev, th, md := "cpu", cfg.threads, cfg.modelsDir
+	ef := &engineFlags{device: &dev, threads: &th, modelsDir: &md}
+	pl, err := compileFile(name, data, nil, "", w, h, ef, stderr)
+	if err == nil && pl == nil {
+		err = fmt.Errorf("%s does not compile (see above)", name)
+	}
+	return pl, err
+}
+
+// b2Peer is the ffmpeg CLI command line of B2 (BENCHMARKS.md), with the
+// x264 thread cap matched; the progress options only report frame counts
+// on fd 3 (so that warm-up can be excluded as on our side).
+func b2Peer(ffmpeg, clip string, threads int) []string {
+	t := strconv.Itoa(threads)
+	return []string{ffmpeg, "-nostdin", "-hide_banner", "-v", "error", "-nostats", "-progress", "pipe:3", "-stats_period", "0.02",
+		"-threads", t, "-i", clip, "-vf", "format=rgb24,format=yuv420p",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-threads", t, "-f", "null", "-"}
+}
+
+// runFFmpeg runs the peer and measures it from its progress reports: from
+// the first report with at least warm frames out to the process's end.
+func runFFmpeg(argv []string, warm, total int) (benchSide, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return benchSide{}, err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.ExtraFiles = []*os.File{w}
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		r.Close()
+		w.Close()
+		return benchSide{}, err
+	}
+	w.Close()
+	var (
+		mu     sync.Mutex
+		t0     time.Time
+		f0     = -1
+		last   int
+		readWG sync.WaitGroup
+	)
+	readWG.Add(1)
+	go func() {
+		defer readWG.Done()
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			v, ok := strings.CutPrefix(sc.Text(), "frame=")
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				continue
+			}
+			mu.Lock()
+			last = n
+			if f0 < 0 && n >= max(warm, 1) {
+				f0, t0 = n, now
+			}
+			mu.Unlock()
+		}
+	}()
+	err = cmd.Wait()
+	end := time.Now()
+	readWG.Wait()
+	r.Close()
+	if err != nil {
+		return benchSide{}, fmt.Errorf("ffmpeg: %v: %s", err, strings.TrimSpace(errOut.String()))
+	}
+	if f0 < 0 || last < total {
+		return benchSide{}, fmt.Errorf("ffmpeg reported %d frames (of %d), warm-up %d", last, total, warm)
+	}
+	side := benchSide{Frames: last - f0, Seconds: end.Sub(t0).Seconds()}
+	if side.Frames == 0 {
+		// The run ended before a progress report past the warm-up (a tiny
+		// clip): measure the whole run.
+		side = benchSide{Frames: last, Seconds: end.Sub(start).Seconds(), Note: "whole run: too short to exclude warm-up"}
+	}
+	if side.Seconds > 0 {
+		side.FPS = float64(side.Frames) / side.Seconds
+	}
+	return side, nil
+}
+
+func shellJoin(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if strings.ContainsAny(a, " \t'\"$*?;&|<>()") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
+
+func benchB2(cfg benchConfig, ffmpeg, dir string, sz benchSize, frames int, stderr io.Writer) (*benchCase, error) {
+	total := cfg.warmup + frames
+	fmt.Fprintf(stderr, "bench: B2 %s: making a %d-frame clip…\n", sz, total)
+	clip, err := makeClip(ffmpeg, dir, sz, total)
+	if err != nil {
+		return nil, err
+	}
+	peer := b2Peer(ffmpeg, clip, cfg.threads)
+	display := slices.Clone(peer)
+	display[0] = "ffmpeg"
+	c := &benchCase{ID: "B2", Size: sz.String(), Frames: total, Warmup: cfg.warmup, Target: 0.9,
+		Ours: fmt.Sprintf("av.Source(threads=%d) → executor.Pipeline[identity-api.json] (Block, no fps cap) → av.Sink(libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", cfg.threads, cfg.threads),
+		Peer: shellJoin(display)}
+	if cfg.cpuProfile != "" {
+		// An extra run of ours under the profiler, outside the figures.
+		c.Profile = fmt.Sprintf("%s.b2-%s.pprof", cfg.cpuProfile, sz)
+		fmt.Fprintf(stderr, "bench: B2 %s: profiling comfyrt into %s…\n", sz, c.Profile)
+		pl, err := compilePlan(cfg, "workflows/identity-api.json", sz.W, sz.H, stderr)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := runOurs(clip, pl, cfg.threads, cfg.warmup, c.Profile); err != nil {
+			return nil, fmt.Errorf("comfyrt (profiled): %w", err)
+		}
+	}
+	for r := range cfg.rounds {
+		pl, err := compilePlan(cfg, "workflows/identity-api.json", sz.W, sz.H, stderr)
+		if err != nil {
+			return nil, err
+		}
+		ours, err := runOurs(clip, pl, cfg.threads, cfg.warmup, "")
+		if err != nil {
+			return nil, fmt.Errorf("comfyrt: %w", err)
+		}
+		theirs, err := runFFmpeg(peer, cfg.warmup, total)
+		if err != nil {
+			return nil, err
+		}
+		c.addRound(ours, theirs)
+		fmt.Fprintf(stderr, "bench: B2 %s round %d/%d: comfyrt %.1f fps, ffmpeg %.1f fps, ratio %.3f\n",
+			sz, r+1, cfg.rounds, ours.FPS, theirs.FPS, c.Rounds[r].Ratio)
+	}
+	c.summarise()
+	return c, nil
+}
+
+func (c *benchCase) addRound(ours, peer benchSide) {
+	ours.FPS, peer.FPS = round3(ours.FPS), round3(peer.FPS)
+	ours.Seconds, peer.Seconds = round3(ours.Seconds), round3(peer.Seconds)
+	ratio := 0.0
+	if peer.FPS > 0 {
+		ratio = round3(ours.FPS / peer.FPS)
+	}
+	c.Rounds = append(c.Rounds, benchRound{Ours: ours, Peer: peer, Ratio: ratio})
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func (c *benchCase) summarise() {
+	var o, p, r []float64
+	for _, x := range c.Rounds {
+		o, p, r = append(o, x.Ours.FPS), append(p, x.Peer.FPS), append(r, x.Ratio)
+	}
+	c.OursFPS, c.PeerFPS, c.Ratio = round3(median(o)), round3(median(p)), round3(median(r))
+	c.RatioMin, c.RatioMax = slices.Min(r), slices.Max(r)
+	c.Met = c.Ratio >= c.Target
+}
+
+// ---- B8 ----
+
+// detThreshold, growBy: the text-highlight workflow's TextDetection
+// threshold and GrowMask expand (tapered corners); the plain loop does the
+// same work.
+const (
+	b8Workflow   = "workflows/text-highlight-api.json"
+	detThreshold = 0.3
+	growBy       = 4
+)
+
+func benchB8(cfg benchConfig, ffmpeg, dir string, frames int, stderr io.Writer) (*benchCase, error) {
+	sz := benchSize{cfg.b8Size, cfg.b8Size}
+	total := cfg.warmup + frames
+	fmt.Fprintf(stderr, "bench: B8 %s: making a %d-frame clip…\n", sz, total)
+	clip, err := makeClip(ffmpeg, dir, sz, total)
+	if err != nil {
+		return nil, err
+	}
+	model := filepath.Join(cfg.modelsDir, builtin.TextDetModel)
+	if _, err := os.Stat(model); err != nil {
+		return nil, fmt.Errorf("model %s absent (run scripts/setup.sh): %w", builtin.TextDetModel, err)
+	}
+	c := &benchCase{ID: "B8", Size: sz.String(), Frames: total, Warmup: cfg.warmup, Target: 0.95,
+		Ours: fmt.Sprintf("av.Source(threads=%d) → executor.Pipeline[text-highlight-api.json: TextDetection (PP-OCRv4, ORT cpu, intra-op %d) → GrowMask → ImageBlend → ImageCompositeMasked] (Block, no fps cap) → av.Sink(libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", cfg.threads, cfg.threads, cfg.threads),
+		Peer: fmt.Sprintf("plain sequential loop: same av.Source → BGR/ImageNet normalisation into the ORT session's input → Run (same provider and engine options) → threshold %.1f → grow mask %d px (cross) → yellow multiply where masked → same av.Sink", detThreshold, growBy)}
+	if cfg.cpuProfile != "" {
+		// An extra run of ours under the profiler, outside the figures.
+		c.Profile = fmt.Sprintf("%s.b8-%s.pprof", cfg.cpuProfile, sz)
+		fmt.Fprintf(stderr, "bench: B8 %s: profiling comfyrt into %s…\n", sz, c.Profile)
+		pl, err := compileB8(cfg, dir, sz, stderr)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := runOurs(clip, pl, cfg.threads, cfg.warmup, c.Profile); err != nil {
+			return nil, fmt.Errorf("comfyrt (profiled): %w", err)
+		}
+	}
+	for r := range cfg.rounds {
+		pl, err := compileB8(cfg, dir, sz, stderr)
+		if err != nil {
+			return nil, err
+		}
+		ours, err := runOurs(clip, pl, cfg.threads, cfg.warmup, "")
+		if err != nil {
+			return nil, fmt.Errorf("comfyrt: %w", err)
+		}
+		plain, err := runPlainDet(clip, model, cfg.threads, cfg.warmup)
+		if err != nil {
+			return nil, fmt.Errorf("plain loop: %w", err)
+		}
+		c.addRound(ours, plain)
+		fmt.Fprintf(stderr, "bench: B8 %s round %d/%d: comfyrt %.2f fps, plain loop %.2f fps (ORT Run %.1f ms/frame), ratio %.3f\n",
+			sz, r+1, cfg.rounds, ours.FPS, plain.FPS, plain.ModelMs, c.Rounds[r].Ratio)
+	}
+	c.summarise()
+	return c, nil
+}
+
+// compileB8 compiles the text-highlight workflow for sz (a copy with the
+// highlight colour's picture resized when sz is not its 512×512).
+func compileB8(cfg benchConfig, dir string, sz benchSize, stderr io.Writer) (*compiler.Plan, error) {
+	if sz.W == 512 && sz.H == 512 {
+		return compilePlan(cfg, b8Workflow, sz.W, sz.H, stderr)
+	}
+	data, err := os.ReadFile(findUp(b8Workflow))
+	if err != nil {
+		return nil, err
+	}
+	var wf map[string]map[string]any
+	if err := json.Unmarshal(data, &wf); err != nil {
+		return nil, err
+	}
+	for _, n := range wf {
+		if n["class_type"] == "EmptyImage" {
+			in, _ := n["inputs"].(map[string]any)
+			if in != nil {
+				in["width"], in["height"] = sz.W, sz.H
+			}
+		}
+	}
+	p := filepath.Join(dir, fmt.Sprintf("text-highlight-%s.json", sz))
+	if data, err = json.Marshal(wf); err == nil {
+		err = os.WriteFile(p, data, 0o644)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return compilePlan(cfg, p, sz.W, sz.H, stderr)
+}
+
+// runPlainDet is B8's peer: one goroutine decoding, running the model with
+// the same pre- and post-processing as TextDetection and the same overlay
+// as the workflow, and encoding.
+func runPlainDet(clip, model string, threads, warm int) (benchSide, error) {
+	src, err := av.OpenSource(clip, av.SourceOptions{Threads: threads})
+	if err != nil {
+		return benchSide{}, err
+	}
+	defer src.Close()
+	info := src.Info()
+	w, h := info.Width, info.Height
+	if w%32 != 0 || h%32 != 0 || max(w, h) > 960 {
+		// TextDetection would resize; this loop does not.
+		return benchSide{}, fmt.Errorf("plain loop needs sides that are multiples of 32 up to 960, got %dx%d", w, h)
+	}
+	prov := ort.New()
+	decl, _, err := prov.Inspect(model)
+	if err != nil {
+		return benchSide{}, err
+	}
+	if len(decl) != 1 {
+		return benchSide{}, fmt.Errorf("model inputs %v", decl)
+	}
+	// TextDetection's engine options: the devices and intra-op threads of
+	// the plan (compiler.Config.Engine), with the input's concrete shape.
+	sess, err := prov.Open(model, engine.Options{Devices: []string{engine.CPU}, IntraOpThreads: threads,
+		Shapes: map[string][]int{decl[0].Name: {1, 3, h, w}}})
+	if err != nil {
+		return benchSide{}, err
+	}
+	defer sess.Close()
+	bufs, ok := sess.(engine.Buffers)
+	if !ok {
+		return benchSide{}, errors.New("session has no buffers of its own")
+	}
+	in, out := bufs.InputBuffers(), bufs.OutputBuffers()
+	if len(in[0].Data) != 3*w*h || len(out[0].Data) < w*h {
+		return benchSide{}, fmt.Errorf("session tensors %v → %v for %dx%d", sess.Inputs(), sess.Outputs(), w, h)
+	}
+	snk, err := av.CreateSink("null", info, sinkOptions(threads))
+	if err != nil {
+		return benchSide{}, err
+	}
+	ts := &timedSink{Sink: snk, at: make([]time.Time, 0, max(int(info.Frames), 16)+16)}
+	// PaddleOCR's normalisation of BGR pixels, as tables per channel.
+	mean, std := [3]float32{0.485, 0.456, 0.406}, [3]float32{0.229, 0.224, 0.225}
+	var lut [3][256]float32
+	for c := range 3 {
+		for v := range 256 {
+			lut[c][v] = (float32(v)/255 - mean[c]) / std[c]
+		}
+	}
+	n := w * h
+	mask, tmp := make([]uint8, n), make([]uint8, n)
+	var f media.Frame
+	var modelTime time.Duration
+	var runs int
+	for {
+		err := src.ReadFrame(context.Background(), &f)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			ts.Close()
+			return benchSide{}, err
+		}
+		x, rgb := in[0].Data, f.RGB
+		b, g, r := x[:n], x[n:2*n], x[2*n:3*n]
+		for i := range n {
+			px := rgb[3*i : 3*i+3 : 3*i+3]
+			b[i], g[i], r[i] = lut[0][px[2]], lut[1][px[1]], lut[2][px[0]]
+		}
+		t := time.Now()
+		if err := sess.Run(in, out); err != nil {
+			ts.Close()
+			return benchSide{}, err
+		}
+		if runs++; runs > warm {
+			modelTime += time.Since(t)
+		}
+		for i, v := range out[0].Data[:n] {
+			if v > detThreshold {
+				mask[i] = 1
+			} else {
+				mask[i] = 0
+			}
+		}
+		for range growBy {
+			dilateCross(tmp, mask, w, h)
+			mask, tmp = tmp, mask
+		}
+		// ImageBlend multiply by yellow (1,1,0), composited where masked:
+		// blue goes to 0 there.
+		for i, m := range mask {
+			if m != 0 {
+				rgb[3*i+2] = 0
+			}
+		}
+		if err := ts.WriteFrame(&f); err != nil {
+			ts.Close()
+			return benchSide{}, err
+		}
+	}
+	if err := ts.Close(); err != nil {
+		return benchSide{}, err
+	}
+	side, err := ts.measure(warm)
+	if m := runs - warm; m > 0 {
+		side.ModelMs = round3(float64(modelTime) / float64(m) / 1e6)
+	}
+	return side, err
+}
+
+// dilateCross sets dst to the grey dilation of src with a 3×3 cross (as
+// ComfyUI's GrowMask with tapered corners, one step).
+func dilateCross(dst, src []uint8, w, h int) {
+	for y := range h {
+		row := src[y*w : (y+1)*w]
+		var up, down []uint8
+		if y > 0 {
+			up = src[(y-1)*w : y*w]
+		}
+		if y < h-1 {
+			down = src[(y+1)*w : (y+2)*w]
+		}
+		d := dst[y*w : (y+1)*w]
+		for x := range w {
+			v := row[x]
+			if x > 0 {
+				v = max(v, row[x-1])
+			}
+			if x < w-1 {
+				v = max(v, row[x+1])
+			}
+			if up != nil {
+				v = max(v, up[x])
+			}
+			if down != nil {
+				v = max(v, down[x])
+			}
+			d[x] = v
+		}
+	}
+}
+
+// ---- report ----
+
+func cpuModel() string {
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return runtime.GOARCH
+}
+
+func ffmpegVersion(ffmpeg string) string {
+	out, err := exec.Command(ffmpeg, "-hide_banner", "-version").Output()
+	if err != nil {
+		return "unknown"
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	line = strings.TrimPrefix(line, "ffmpeg version ")
+	if i := strings.Index(line, " Copyright"); i > 0 {
+		line = line[:i]
+	}
+	return strings.TrimSpace(line)
+}
+
+func printBench(w io.Writer, r *benchReport) {
+	fmt.Fprintf(w, "machine   %s, %d CPUs; thread cap %d (decoder, x264, ORT intra-op)\n", r.Machine, r.CPUs, r.Threads)
+	keys := make([]string, 0, len(r.Versions))
+	for k := range r.Versions {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var vs []string
+	for _, k := range keys {
+		vs = append(vs, k+" "+r.Versions[k])
+	}
+	fmt.Fprintf(w, "versions  %s\n", strings.Join(vs, "; "))
+	fmt.Fprintf(w, "command   %s\n\n", r.Command)
+	cases := slices.Clone(r.B2)
+	if r.B8 != nil {
+		cases = append(cases, *r.B8)
+	}
+	if len(cases) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%-4s %-9s %6s %10s %10s %7s %13s %6s %-4s %s\n", "id", "size", "frames", "ours fps", "peer fps", "ratio", "ratio min–max", "target", "met", "ours per-frame ms p50/p95/p99 (round 1)")
+	for _, c := range cases {
+		met := "no"
+		if c.Met {
+			met = "yes"
+		}
+		p := c.Rounds[0].Ours
+		fmt.Fprintf(w, "%-4s %-9s %6d %10.2f %10.2f %7.3f %6.3f–%-6.3f %6.2f %-4s %.2f/%.2f/%.2f\n", c.ID, c.Size, c.Rounds[0].Ours.Frames,
+			c.OursFPS, c.PeerFPS, c.Ratio, c.RatioMin, c.RatioMax, c.Target, met, p.P50ms, p.P95ms, p.P99ms)
+	}
+	fmt.Fprintln(w)
+	for _, c := range cases {
+		fmt.Fprintf(w, "%s %s (%d rounds, ours then peer; %d warm-up frames excluded of %d):\n", c.ID, c.Size, len(c.Rounds), c.Warmup, c.Frames)
+		fmt.Fprintf(w, "  ours: %s\n  peer: %s\n", c.Ours, c.Peer)
+		for i, x := range c.Rounds {
+			extra := ""
+			if x.Peer.ModelMs > 0 {
+				extra = fmt.Sprintf(" (ORT Run %.1f ms/frame)", x.Peer.ModelMs)
+			}
+			fmt.Fprintf(w, "  round %d: ours %.2f fps, peer %.2f fps%s, ratio %.3f\n", i+1, x.Ours.FPS, x.Peer.FPS, extra, x.Ratio)
+		}
+		if c.Profile != "" {
+			fmt.Fprintf(w, "  CPU profile of ours (an extra run, not in the figures): %s\n", c.Profile)
+		}
+	}
+}

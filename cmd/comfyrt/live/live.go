@@ -1,0 +1,651 @@
+// Package live is the executor-backed server.StreamRunner of comfyrt
+// serve: it decodes a stream's input segments as one continuous MPEG-TS
+// stream, runs the compiled workflow on every admitted frame with
+// executor.Pipeline, encodes H.264 into MPEG-TS and cuts the output into
+// segments that each start with an IDR (LIVEPEER.md §1.9, scenario 18).
+//
+// # Design
+//
+// Input: the input segments are consecutive pieces of one TS stream. A
+// feeder goroutine copies each segment's bytes into an OS pipe whose read
+// end av.OpenSource reads as "pipe:N", so decoding runs across segment
+// boundaries; empty, truncated and missing segments are skipped (the
+// demuxer resynchronises on the next packets), and the input's end (EOF)
+// closes the pipe, which ends the stream cleanly. Timestamps are made
+// strictly increasing across input discontinuities (monoSource).
+//
+// Output: one av sink encodes continuously into a second pipe, with a
+// keyframe forced every SegmentDuration of PTS (keySink). A splitter
+// goroutine parses the TS packets (PAT, PMT, then the video PID's PES
+// starts with random_access_indicator) and starts a new output segment at
+// every keyframe, led by the PAT and PMT. Output PTS are the input's, so
+// they stay monotonic across segments and across workflow swaps; the
+// input's audio is copied through when there is any.
+//
+// Workflows: Prepare compiles (graph.Load + compiler.Compile at the
+// params' size). The stream starts its executor with an empty plan, which
+// passes the frames through, and a loader goroutine prepares each
+// workflow off the frame path (rebuilt at the stream's size adopting the
+// running plan's unchanged static steps, static steps run, one warm-up
+// frame) before handing it to the executor, which swaps it in at a frame
+// boundary. While a workflow loads the previous one keeps running (or the
+// passthrough, for the first), so the output never stops (scenario 15).
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"comfyrt/cmd/comfyrt/server"
+	"comfyrt/compiler"
+	"comfyrt/executor"
+	"comfyrt/executor/media/av"
+	"comfyrt/graph"
+	"comfyrt/nodes/value"
+)
+
+// Runner runs streams on the executor. Its fields are read only; it is
+// safe for concurrent use.
+type Runner struct {
+	// Compiler is the compile configuration (schemas, registry, engines);
+	// Width and Height are taken from each stream's params.
+	Compiler compiler.Config
+	// SegmentDuration is the output segment (and GOP) length (default
+	// 2 s, as ai-runner's GOP_SECS).
+	SegmentDuration time.Duration
+	// MaxFPS caps the processed frame rate (default executor's, 24).
+	MaxFPS float64
+	// Budget is the executor's latency budget (0: none).
+	Budget time.Duration
+	// Encoder and Preset of the H.264 encoder (av's defaults: libx264,
+	// superfast, zerolatency).
+	Encoder, Preset string
+	// Logf logs (nil: quiet).
+	Logf func(format string, args ...any)
+}
+
+var _ server.StreamRunner = (*Runner)(nil)
+
+func (r *Runner) logf(format string, args ...any) {
+	if r.Logf != nil {
+		r.Logf(format, args...)
+	}
+}
+
+// prepared is a compiled workflow waiting to run.
+type prepared struct {
+	mu     sync.Mutex
+	plan   *compiler.Plan
+	prompt *graph.Prompt
+	cfg    compiler.Config
+}
+
+func (p *prepared) Close() error {
+	p.mu.Lock()
+	pl := p.plan
+	p.plan = nil
+	p.mu.Unlock()
+	if pl != nil {
+		return pl.Close()
+	}
+	return nil
+}
+
+// take hands the plan over (nil when already closed).
+func (p *prepared) take() *compiler.Plan {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pl := p.plan
+	p.plan = nil
+	return pl
+}
+
+// Prepare compiles the params' workflow at their frame size. Errors are
+// diag.Lists where the compiler gives them.
+func (r *Runner) Prepare(_ context.Context, p server.Params) (server.Prepared, error) {
+	cfg := r.Compiler
+	wf, diags := graph.Load("params.prompt", p.Workflow, graph.Options{Schemas: cfg.Schemas})
+	if wf == nil || wf.Prompt == nil || diags.HasErrors() {
+		return nil, diags
+	}
+	cfg.Width, cfg.Height = p.Width, p.Height
+	pl, err := compiler.Compile(wf.Prompt, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{plan: pl, prompt: wf.Prompt, cfg: cfg}, nil
+}
+
+// Open starts the stream; it returns at once.
+func (r *Runner) Open(_ context.Context, sio server.StreamIO, first server.Prepared) (server.Stream, error) {
+	fp, ok := first.(*prepared)
+	if !ok {
+		first.Close()
+		return nil, fmt.Errorf("live: workflow not prepared by this runner (%T)", first)
+	}
+	w, h := sio.Width, sio.Height
+	if w <= 0 || h <= 0 {
+		w, h = compiler.DefaultWidth, compiler.DefaultHeight
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &stream{r: r, io: sio, w: w, h: h, ctx: ctx, cancel: cancel,
+		done: make(chan struct{}), notify: make(chan struct{}, 1), queued: fp}
+	s.segDur = r.SegmentDuration
+	if s.segDur <= 0 {
+		s.segDur = 2 * time.Second
+	}
+	s.loading.Store(true)
+	s.notify <- struct{}{}
+	s.wg.Add(1)
+	go s.run()
+	return s, nil
+}
+
+// stream is one running stream.
+type stream struct {
+	r      *Runner
+	io     server.StreamIO
+	w, h   int
+	segDur time.Duration
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	done   chan struct{}
+	err    error // set before done closes
+
+	loading atomic.Bool
+	notify  chan struct{} // a workflow is queued
+
+	mu      sync.Mutex
+	queued  *prepared                     // the next workflow to load
+	initial *compiler.Plan                // loaded before the executor started
+	pipe    *executor.Pipeline[*livePlan] // nil until the source opened
+	ended   bool                          // no more swaps
+	segsOut int64
+}
+
+func (s *stream) Swap(_ context.Context, p server.Prepared) error {
+	pp, ok := p.(*prepared)
+	if !ok {
+		p.Close()
+		return fmt.Errorf("live: workflow not prepared by this runner (%T)", p)
+	}
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		pp.Close()
+		return errors.New("live: the stream ended")
+	}
+	if s.queued != nil {
+		s.queued.Close() // superseded before it loaded
+	}
+	s.queued = pp
+	s.loading.Store(true)
+	s.mu.Unlock()
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *stream) Stats() server.StreamStats {
+	s.mu.Lock()
+	p := s.pipe
+	s.mu.Unlock()
+	st := server.StreamStats{Loading: s.loading.Load()}
+	if p != nil {
+		es := p.Stats()
+		st.FramesIn, st.FramesOut, st.FramesDropped = es.FramesIn, es.FramesOut, es.DroppedTotal()
+		// The executor keeps P50/P95/P99; P95 stands for P90.
+		st.LatencyP50, st.LatencyP90, st.LatencyP99 = es.Latency.P50, es.Latency.P95, es.Latency.P99
+	}
+	return st
+}
+
+func (s *stream) Done() <-chan struct{} { return s.done }
+
+func (s *stream) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+func (s *stream) Close() error {
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *stream) run() {
+	defer s.wg.Done()
+	defer close(s.done)
+	err := s.serve()
+	if err != nil && s.ctx.Err() == nil {
+		s.err = err
+		s.r.logf("stream %s: %v", s.io.ID, err)
+	}
+}
+
+// serve runs the stream until the input ends, an error, or Close.
+func (s *stream) serve() (err error) {
+	ctx, stop := context.WithCancel(s.ctx)
+	defer stop()
+
+	// The loader prepares workflows from the start, while the source opens.
+	loaderDone := make(chan struct{})
+	go func() { defer close(loaderDone); s.loader(ctx) }()
+	defer func() {
+		stop()
+		<-loaderDone
+		s.mu.Lock()
+		s.ended = true
+		if s.queued != nil {
+			s.queued.Close()
+			s.queued = nil
+		}
+		if s.initial != nil {
+			s.initial.Close()
+			s.initial = nil
+		}
+		s.mu.Unlock()
+		s.loading.Store(false)
+	}()
+
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer inR.Close()
+	var fed atomic.Int64
+	feedDone := make(chan error, 1)
+	go func() { feedDone <- s.feed(ctx, inW, &fed) }()
+	defer func() {
+		stop()
+		if ferr := <-feedDone; err == nil && ferr != nil {
+			err = fmt.Errorf("input: %w", ferr)
+		}
+	}()
+
+	src, err := av.OpenSource(fmt.Sprintf("pipe:%d", inR.Fd()), av.SourceOptions{
+		Format: "mpegts", Width: s.w, Height: s.h, Audio: true,
+		Options: map[string]string{"analyzeduration": "1000000"},
+	})
+	if err != nil {
+		stop()
+		if ferr := <-feedDone; ferr != nil {
+			feedDone <- nil
+			return fmt.Errorf("input: %w", ferr)
+		}
+		feedDone <- nil
+		if fed.Load() == 0 || s.ctx.Err() != nil {
+			return nil // the input ended (or the stream stopped) before any media
+		}
+		return err
+	}
+	info := src.Info()
+
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		src.Close()
+		return err
+	}
+	defer outR.Close()
+	var outErr error
+	splitDone := make(chan struct{})
+	go func() {
+		defer close(splitDone)
+		if err := s.split(outR); err != nil {
+			outErr = err
+			stop()
+			_, _ = io.Copy(io.Discard, outR) // keep the encoder unblocked
+		}
+	}()
+	sinkClosed := false
+	defer func() {
+		if !sinkClosed {
+			outW.Close()
+		}
+		<-splitDone
+		if err == nil && outErr != nil {
+			err = outErr
+		}
+	}()
+
+	fps := info.FrameRate.Float()
+	if fps <= 0 || fps > 120 {
+		fps = 30
+	}
+	maxFPS := s.r.MaxFPS
+	if maxFPS == 0 {
+		maxFPS = executor.DefaultMaxFPS
+	}
+	if maxFPS > 0 {
+		fps = min(fps, maxFPS)
+	}
+	sinkOpts := av.SinkOptions{
+		Format: "mpegts", Encoder: s.r.Encoder, Preset: s.r.Preset,
+		// Keyframes are forced at segment boundaries; the GOP is a backstop.
+		GOP:     max(1, int(3*s.segDur.Seconds()*fps)),
+		Options: map[string]string{"flush_packets": "1"},
+	}
+	if s.r.Encoder == "" || s.r.Encoder == "libx264" {
+		sinkOpts.EncoderOptions = map[string]string{"x264-params": "scenecut=0"}
+	}
+	if info.HasAudio {
+		sinkOpts.AudioFrom = src
+	}
+	sink, err := av.CreateSink(fmt.Sprintf("pipe:%d", outW.Fd()), info, sinkOpts)
+	if err != nil && info.HasAudio {
+		s.r.logf("stream %s: audio not passed through: %v", s.io.ID, err)
+		sinkOpts.AudioFrom = nil
+		sink, err = av.CreateSink(fmt.Sprintf("pipe:%d", outW.Fd()), info, sinkOpts)
+	}
+	if err != nil {
+		src.Close()
+		return fmt.Errorf("output: %w", err)
+	}
+
+	events := make(chan executor.Event, 64)
+	evDone := make(chan struct{})
+	go func() { defer close(evDone); s.logEvents(events) }()
+
+	s.mu.Lock()
+	first := &livePlan{p: s.initial}
+	s.initial = nil
+	pipe, err := executor.New(executor.Config[*livePlan]{
+		Source: newMonoSource(src),
+		Sink:   &keySink{Sink: sink, force: sink.ForceKeyFrame, interval: s.segDur},
+		Plan:   first, MaxFPS: s.r.MaxFPS, Budget: s.r.Budget,
+		WarmupFrames: -1, // the loader warmed the plans up
+		OnError:      executor.PassThrough, Queue: executor.LatestWins, Events: events,
+	})
+	if err == nil {
+		err = pipe.Start(ctx)
+	}
+	if err == nil {
+		s.pipe = pipe
+		if first.p != nil && s.queued == nil {
+			s.loading.Store(false)
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		if pipe != nil {
+			pipe.Close()
+		} else {
+			first.Close()
+			src.Close()
+			sink.Close()
+		}
+		close(events)
+		<-evDone
+		return err
+	}
+
+	select {
+	case <-pipe.Done():
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+	stop()
+	<-loaderDone // no swap after this
+	cerr := pipe.Close()
+	close(events)
+	<-evDone
+	outW.Close() // the splitter reads to the end and completes the last segment
+	sinkClosed = true
+	if perr := pipe.Err(); perr != nil && !errors.Is(perr, context.Canceled) {
+		return perr
+	}
+	if cerr != nil && s.ctx.Err() == nil && outErr == nil {
+		s.r.logf("stream %s: close: %v", s.io.ID, cerr)
+	}
+	return nil
+}
+
+// feed copies the input segments into w until the input ends or ctx is
+// done, then closes w (the decoder then sees the end of the stream).
+// Empty, truncated and failed segments are skipped.
+func (s *stream) feed(ctx context.Context, w *os.File, fed *atomic.Int64) error {
+	defer w.Close()
+	unhook := context.AfterFunc(ctx, func() { w.Close() })
+	defer unhook()
+	fails := 0
+	buf := make([]byte, 32<<10)
+	for {
+		_, rc, err := s.io.Input.NextSegment(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			if fails++; fails > 5 {
+				return err
+			}
+			s.r.logf("stream %s: input: %v (retrying)", s.io.ID, err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
+		fails = 0
+		closeSeg := context.AfterFunc(ctx, func() { rc.Close() })
+		for {
+			n, rerr := rc.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					closeSeg()
+					rc.Close()
+					return nil // the decoder is gone: the stream is ending
+				}
+				fed.Add(int64(n))
+			}
+			if rerr != nil {
+				break // end of segment, or a truncated one: go on with the next
+			}
+		}
+		closeSeg()
+		rc.Close()
+	}
+}
+
+// split cuts the encoder's TS into output segments. It returns an error
+// only when the output is gone (the stream must stop).
+func (s *stream) split(r io.Reader) error {
+	var cur io.WriteCloser
+	fatal := func(err error) error {
+		if errors.Is(err, server.ErrOutputClosed) {
+			return err
+		}
+		s.r.logf("stream %s: output segment: %v", s.io.ID, err)
+		return nil
+	}
+	sp := newSplitter(
+		func() error {
+			w, err := s.io.Output.NewSegment(s.ctx)
+			if err != nil {
+				if s.ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("%w: %v", server.ErrOutputClosed, err)
+			}
+			cur = w
+			return nil
+		},
+		func(b []byte) error {
+			if cur == nil {
+				return nil
+			}
+			if _, err := cur.Write(b); err != nil {
+				cur.Close()
+				cur = nil // the rest of this segment is lost
+				return fatal(err)
+			}
+			return nil
+		},
+		func() error {
+			if cur == nil {
+				return nil
+			}
+			err := cur.Close()
+			cur = nil
+			s.mu.Lock()
+			s.segsOut++
+			n := s.segsOut
+			s.mu.Unlock()
+			if s.io.Data != nil {
+				s.io.Data.WriteLine(map[string]any{"type": "segment", "seq": n - 1})
+			}
+			if err != nil {
+				return fatal(err)
+			}
+			return nil
+		})
+	err := copySplit(sp, r)
+	if cur != nil {
+		cur.Close()
+	}
+	return err
+}
+
+// loader prepares queued workflows and hands them to the executor.
+func (s *stream) loader(ctx context.Context) {
+	var cur *compiler.Plan // the plan handed over last
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.notify:
+		}
+		s.mu.Lock()
+		p := s.queued
+		s.queued = nil
+		s.mu.Unlock()
+		if p == nil {
+			continue
+		}
+		pl := s.load(p, cur)
+		if pl == nil {
+			s.idle()
+			continue
+		}
+		s.mu.Lock()
+		if s.ended {
+			s.mu.Unlock()
+			pl.Close()
+			return
+		}
+		pipe := s.pipe
+		if pipe == nil {
+			// The executor has not started: it starts with this plan.
+			if s.initial != nil {
+				s.initial.Close()
+			}
+			s.initial = pl
+			s.mu.Unlock()
+			cur = pl
+			continue // loading stays true until the executor runs it
+		}
+		s.mu.Unlock()
+		if err := pipe.Swap(ctx, &livePlan{p: pl}); err != nil {
+			pl.Close()
+			return
+		}
+		cur = pl
+		s.idle()
+	}
+}
+
+// idle clears the loading flag unless another workflow is queued.
+func (s *stream) idle() {
+	s.mu.Lock()
+	if s.queued == nil && s.pipe != nil {
+		s.loading.Store(false)
+	}
+	s.mu.Unlock()
+}
+
+// load makes p's plan ready to run at the stream's size: rebuilt from the
+// running plan when there is one (unchanged static steps and their
+// results are adopted), static steps run and one warm-up frame. A plan
+// whose static steps or warm-up fail is still returned: the executor
+// retries on frames and falls back to passthrough (errors are logged).
+func (s *stream) load(p *prepared, cur *compiler.Plan) *compiler.Plan {
+	pl := p.take()
+	if pl == nil {
+		return nil
+	}
+	t0 := time.Now()
+	cfg := p.cfg
+	cfg.Width, cfg.Height = s.w, s.h
+	sizeOK := !pl.HasFrameInput() || frameSize(pl.FrameSpec()) == [2]int{s.w, s.h}
+	if cur != nil || !sizeOK {
+		if np, err := compiler.Rebuild(p.prompt, cfg, cur); err == nil {
+			pl.Close()
+			pl = np
+		} else {
+			s.r.logf("stream %s: rebuild: %v", s.io.ID, err)
+		}
+	}
+	if err := pl.RunStatic(); err != nil {
+		s.r.logf("stream %s: workflow static steps: %v", s.io.ID, err)
+		return pl
+	}
+	var frame value.Tensor
+	if pl.HasFrameInput() {
+		sp := pl.FrameSpec()
+		frame = value.NewTensor(sp.Shape...)
+	}
+	if err := pl.RunFrame(frame); err != nil {
+		s.r.logf("stream %s: workflow warm-up: %v", s.io.ID, err)
+	}
+	s.r.logf("stream %s: workflow loaded in %v", s.io.ID, time.Since(t0).Round(time.Millisecond))
+	return pl
+}
+
+func frameSize(sp value.Spec) [2]int {
+	if len(sp.Shape) != 4 {
+		return [2]int{}
+	}
+	return [2]int{sp.Shape[2], sp.Shape[1]}
+}
+
+// logEvents logs the executor's notable events.
+func (s *stream) logEvents(ch <-chan executor.Event) {
+	var nodeErrs int
+	for ev := range ch {
+		switch ev.Kind {
+		case executor.EventNodeError:
+			if nodeErrs++; nodeErrs <= 3 || nodeErrs%100 == 0 {
+				s.r.logf("stream %s: frame %d: %v", s.io.ID, ev.Frame, ev.Err)
+			}
+		case executor.EventPassthrough:
+			s.r.logf("stream %s: passthrough after errors: %v", s.io.ID, ev.Err)
+		case executor.EventSourceError, executor.EventSinkError:
+			s.r.logf("stream %s: %s: %v", s.io.ID, ev.Kind, ev.Err)
+		case executor.EventSwapped:
+			nodeErrs = 0
+		}
+	}
+}
+
+// Available reports whether this build can decode and encode (it has
+// FFmpeg, i.e. was built with cgo); without it every stream would fail.
+func Available() bool {
+	_, err := av.OpenSource("", av.SourceOptions{})
+	return !errors.Is(err, av.ErrUnavailable)
+}

@@ -1,0 +1,537 @@
+package live_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"comfyrt/cmd/comfyrt/live"
+	"comfyrt/cmd/comfyrt/server"
+	"comfyrt/compiler"
+	"comfyrt/executor/media"
+	"comfyrt/executor/media/av"
+	"comfyrt/internal/trickle"
+	"comfyrt/nodes"
+	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/schema"
+)
+
+const (
+	invertWF   = `{"1":{"class_type":"LoadTensor","inputs":{}},"2":{"class_type":"ImageInvert","inputs":{"image":["1",0]}},"3":{"class_type":"SaveTensor","inputs":{"images":["2",0]}}}`
+	identityWF = `{"1":{"class_type":"LoadTensor","inputs":{}},"2":{"class_type":"SaveTensor","inputs":{"images":["1",0]}}}`
+	badWF      = `{"1":{"class_type":"Nope","inputs":{}}}`
+	size       = 384
+	fps        = 30
+)
+
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				n := runtime.Stack(buf, true)
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+func needAV(t *testing.T) {
+	t.Helper()
+	if _, err := av.OpenSource("/nonexistent", av.SourceOptions{}); errors.Is(err, av.ErrUnavailable) {
+		t.Skip("built without FFmpeg")
+	}
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		t.Skip("no ffprobe")
+	}
+}
+
+func compilerConfig(t *testing.T) compiler.Config {
+	s := schema.NewSet()
+	s.Merge(builtin.Schemas())
+	r := nodes.NewRegistry()
+	builtin.Register(r)
+	unl, err := builtin.FolderLists(s, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compiler.Config{Schemas: s, Registry: r, Unlisted: unl}
+}
+
+// inputSegments encodes n synthetic stamped frames (frame i carries stamp
+// i) as one MPEG-TS stream with a keyframe every second and cuts it into
+// 1 s segments at the keyframes.
+func inputSegments(t *testing.T, n int) [][]byte {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	done := make(chan error, 1)
+	go func() {
+		defer w.Close()
+		syn := &media.Synthetic{W: size, H: size, N: int64(n)}
+		snk, err := av.CreateSink(fmt.Sprintf("pipe:%d", w.Fd()), syn.Info(), av.SinkOptions{Format: "mpegts", Preset: "ultrafast", GOP: fps})
+		if err != nil {
+			done <- err
+			return
+		}
+		var f media.Frame
+		for syn.ReadFrame(context.Background(), &f) == nil {
+			if err := snk.WriteFrame(&f); err != nil {
+				snk.Close()
+				done <- err
+				return
+			}
+		}
+		done <- snk.Close()
+	}()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	segs := live.SplitTS(data)
+	if len(segs) < n/fps {
+		t.Fatalf("%d input segments for %d frames", len(segs), n)
+	}
+	return segs
+}
+
+// env is an orchestrator's trickle server plus comfyrt's server with the
+// executor runner.
+type env struct {
+	t      *testing.T
+	orch   *trickle.Server
+	orchHS *httptest.Server
+	hs     *httptest.Server
+	client *trickle.Client
+	mu     sync.Mutex
+	logs   []string
+}
+
+func newEnv(t *testing.T) *env {
+	checkGoroutines(t)
+	e := &env{t: t}
+	e.orch = trickle.NewServer(trickle.ServerConfig{BasePath: "/ai/trickle/"})
+	e.orchHS = httptest.NewServer(e.orch)
+	logf := func(f string, a ...any) {
+		e.mu.Lock()
+		e.logs = append(e.logs, fmt.Sprintf(f, a...))
+		e.mu.Unlock()
+		t.Logf(f, a...)
+	}
+	srv := server.New(server.Config{
+		Runner:         &live.Runner{Compiler: compilerConfig(t), SegmentDuration: time.Second, Preset: "ultrafast", Logf: logf},
+		Version:        "test",
+		StatusInterval: 200 * time.Millisecond, CheckInterval: 50 * time.Millisecond,
+		Trickle: trickle.Options{RetryDelay: 10 * time.Millisecond},
+		Logf:    logf,
+	})
+	e.hs = httptest.NewServer(srv.Handler())
+	e.client = trickle.NewClient(trickle.Options{RetryDelay: 10 * time.Millisecond})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		e.hs.Close()
+		e.client.CloseIdleConnections()
+		e.orch.Close()
+		e.orchHS.Close()
+	})
+	return e
+}
+
+func (e *env) channels(mid string) string {
+	e.orch.CreateChannel(mid, "video/MP2T")
+	e.orch.CreateChannel(mid+"-out", "video/MP2T")
+	e.orch.CreateChannel(mid+"-control", "application/json")
+	e.orch.CreateChannel(mid+"-events", "application/json")
+	return e.orchHS.URL + "/ai/trickle/" + mid
+}
+
+func (e *env) start(base, params string) {
+	e.t.Helper()
+	body := fmt.Sprintf(`{"subscribe_url":%q,"publish_url":%q,"control_url":%q,"events_url":%q,"model_id":"comfyui","params":%s,"gateway_request_id":"g1","manifest_id":"m1","stream_id":"s1"}`,
+		base, base+"-out", base+"-control", base+"-events", params)
+	resp, err := http.Post(e.hs.URL+"/live-video-to-video", "application/json", strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		e.t.Fatalf("start: %d %s", resp.StatusCode, b)
+	}
+}
+
+func (e *env) health() string {
+	resp, err := http.Get(e.hs.URL + "/health")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var m map[string]string
+	json.NewDecoder(resp.Body).Decode(&m)
+	return m["status"]
+}
+
+func (e *env) waitHealth(want string, d time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(d)
+	for e.health() != want {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("health %s, want %s", e.health(), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// collect reads a channel's segments until it ends; wait returns them.
+func (e *env) collect(url string) (wait func() [][]byte) {
+	sub := trickle.NewSubscriber(e.client, url, 0)
+	var segs [][]byte
+	done := make(chan struct{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	go func() {
+		defer close(done)
+		for {
+			seg, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			b, _ := io.ReadAll(seg)
+			seg.Close()
+			if len(b) > 0 {
+				segs = append(segs, b)
+			}
+		}
+	}()
+	e.t.Cleanup(func() { cancel(); sub.Close(); <-done })
+	return func() [][]byte {
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			e.t.Fatal("output channel did not end")
+		}
+		return segs
+	}
+}
+
+// eventsWith reads the events channel and reports whether one contains s.
+func (e *env) events(url string) (saw func(s string) bool) {
+	sub := trickle.NewSubscriber(e.client, url, 0)
+	var mu sync.Mutex
+	var all []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			seg, err := sub.Next(context.Background())
+			if err != nil {
+				return
+			}
+			b, _ := io.ReadAll(seg)
+			seg.Close()
+			mu.Lock()
+			all = append(all, string(b))
+			mu.Unlock()
+		}
+	}()
+	e.t.Cleanup(func() { sub.Close(); <-done })
+	return func(s string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, a := range all {
+			if strings.Contains(a, s) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// publish streams one input segment over d, in small chunks, as a live
+// gateway does (its bytes arrive while the segment is produced).
+func publish(t *testing.T, p *trickle.Publisher, seg []byte, d time.Duration) {
+	t.Helper()
+	w, err := p.Next()
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	const parts = 15
+	step := (len(seg) + parts - 1) / parts
+	for off := 0; off < len(seg); off += step {
+		if _, err := w.Write(seg[off:min(off+step, len(seg))]); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+		time.Sleep(d / parts)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+}
+
+type outFrame struct {
+	seg      int
+	pts      int64
+	key      bool
+	inverted bool
+	stamp    int64
+}
+
+// probe checks one output segment with ffprobe (first frame a keyframe,
+// frame PTS) and decodes it with av (content).
+func probe(t *testing.T, dir string, i int, seg []byte) []outFrame {
+	t.Helper()
+	name := filepath.Join(dir, fmt.Sprintf("out%03d.ts", i))
+	if err := os.WriteFile(name, seg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_frames",
+		"-show_entries", "frame=key_frame,pts,pict_type", "-of", "csv=p=0", name).Output()
+	if err != nil {
+		t.Fatalf("ffprobe segment %d: %v", i, err)
+	}
+	var frames []outFrame
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) < 3 {
+			continue
+		}
+		pts, _ := strconv.ParseInt(f[1], 10, 64)
+		frames = append(frames, outFrame{seg: i, key: f[0] == "1", pts: pts})
+	}
+	if len(frames) == 0 {
+		t.Fatalf("segment %d: no frames", i)
+	}
+	src, err := av.OpenSource(name, av.SourceOptions{})
+	if err != nil {
+		t.Fatalf("segment %d: %v", i, err)
+	}
+	defer src.Close()
+	var f media.Frame
+	k := 0
+	for src.ReadFrame(context.Background(), &f) == nil && k < len(frames) {
+		// The synthetic picture's green is the row number: 100 on row
+		// 100 (155 inverted); the mean over the row resists coding noise.
+		sum := 0
+		for x := 0; x < f.Width; x++ {
+			sum += int(f.RGB[(100*f.Width+x)*3+1])
+		}
+		frames[k].inverted = sum/f.Width > 128
+		frames[k].stamp = media.ReadStamp(&f, frames[k].inverted)
+		k++
+	}
+	if k != len(frames) {
+		t.Errorf("segment %d: decoded %d of %d frames", i, k, len(frames))
+	}
+	return frames
+}
+
+// Scenarios 14, 15, 17, 18 with the executor: real MPEG-TS in, the invert
+// workflow, every output segment starts with an IDR and decodes alone,
+// PTS monotonic across segments, stamps read back inverted, an invalid
+// update leaves the workflow running, a valid one takes effect without a
+// gap, input EOS ends the stream.
+func TestExecutorStream(t *testing.T) {
+	needAV(t)
+	e := newEnv(t)
+	segs := inputSegments(t, 10*fps)
+	base := e.channels("m1")
+	saw := e.events(base + "-events")
+	out := e.collect(base + "-out")
+	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, invertWF, size, size))
+	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
+	ctrl := trickle.NewPublisher(e.client, base+"-control", trickle.PublisherOptions{ContentType: "application/json"})
+	defer ctrl.Close()
+	pace := 700 * time.Millisecond
+	for i, seg := range segs {
+		if i == 3 {
+			// Stats reach the server: latency quantiles, drops, not loading.
+			resp, err := http.Get(e.hs.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(m), `comfyrt_stream_latency_seconds{stream="s1",quantile="0.5"} 0.`) {
+				t.Errorf("no latency in metrics:\n%s", m)
+			}
+			if !strings.Contains(string(m), `comfyrt_health{status="OK"} 1`) {
+				t.Errorf("health not OK while streaming:\n%s", m)
+			}
+		}
+		if i == 4 {
+			ctrl.Write([]byte(`{"prompt":` + badWF + `}`))
+			waitFor(t, "the rejected update's error event", 5*time.Second, func() bool { return saw("running workflow stays") })
+			ctrl.Write([]byte(fmt.Sprintf(`{"prompt":%q,"width":%d,"height":%d}`, identityWF, size, size)))
+		}
+		publish(t, in, seg, pace)
+	}
+	in.Close() // input EOS: the stream ends
+	got := out()
+	e.waitHealth("IDLE", 10*time.Second)
+
+	if len(got) < 4 {
+		t.Fatalf("%d output segments", len(got))
+	}
+	dir := t.TempDir()
+	var all []outFrame
+	for i, seg := range got {
+		fr := probe(t, dir, i, seg)
+		if !fr[0].key {
+			t.Errorf("segment %d does not start with a keyframe", i)
+		}
+		all = append(all, fr...)
+	}
+	inv, plain, switches := 0, 0, 0
+	for i, f := range all {
+		if f.inverted {
+			inv++
+		} else {
+			plain++
+		}
+		if i == 0 {
+			continue
+		}
+		p := all[i-1]
+		if f.pts <= p.pts {
+			t.Errorf("pts %d after %d (segments %d, %d)", f.pts, p.pts, p.seg, f.seg)
+		}
+		// Startup excepted (the frames buffered while the demuxer probes
+		// come at once and the latest wins), no gap above half a second.
+		if f.pts-all[0].pts > 90000 && f.pts-p.pts > 90000/2 {
+			t.Errorf("output gap of %v between frames (segments %d, %d)", time.Duration(f.pts-p.pts)*time.Second/90000, p.seg, f.seg)
+		}
+		if f.stamp <= p.stamp {
+			t.Errorf("stamp %d after %d (inverted %v)", f.stamp, p.stamp, f.inverted)
+		}
+		if f.inverted != p.inverted {
+			switches++
+		}
+	}
+	t.Logf("%d output segments, %d frames: %d inverted, %d plain, first stamp %d, last %d", len(got), len(all), inv, plain, all[0].stamp, all[len(all)-1].stamp)
+	if !all[0].inverted || all[len(all)-1].inverted || switches != 1 {
+		t.Errorf("want inverted frames, then plain ones after the update: first inverted %v, last inverted %v, %d switches", all[0].inverted, all[len(all)-1].inverted, switches)
+	}
+	if len(all) < 3*fps { // -race and a loaded machine process fewer
+		t.Errorf("only %d output frames for %d input frames", len(all), 10*fps)
+	}
+}
+
+// A stream whose input is not MPEG-TS fails; the next stream on the same
+// server works.
+func TestStreamAfterBadOne(t *testing.T) {
+	needAV(t)
+	e := newEnv(t)
+	segs := inputSegments(t, 3*fps)
+	params := fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, invertWF, size, size)
+
+	bad := e.channels("bad")
+	badOut := e.collect(bad + "-out")
+	e.start(bad, params)
+	in := trickle.NewPublisher(e.client, bad, trickle.PublisherOptions{})
+	for i := 0; i < 3; i++ {
+		in.Write(bytes.Repeat([]byte("not a transport stream "), 4000))
+	}
+	in.Close()
+	badOut()
+	e.waitHealth("IDLE", 20*time.Second)
+
+	good := e.channels("good")
+	out := e.collect(good + "-out")
+	e.start(good, params)
+	in = trickle.NewPublisher(e.client, good, trickle.PublisherOptions{})
+	for _, seg := range segs {
+		publish(t, in, seg, 300*time.Millisecond)
+	}
+	in.Close()
+	got := out()
+	if len(got) == 0 {
+		t.Fatal("no output from the second stream")
+	}
+	fr := probe(t, t.TempDir(), 0, got[0])
+	if !fr[0].key || !fr[0].inverted {
+		t.Errorf("second stream's first frame: key %v inverted %v", fr[0].key, fr[0].inverted)
+	}
+}
+
+// Audio is passed through: testdata/media/sample.mp4 (H.264 + AAC) as
+// MPEG-TS in, video and audio out.
+func TestAudioPassthrough(t *testing.T) {
+	needAV(t)
+	ts, err := exec.Command("ffmpeg", "-v", "error", "-i", filepath.Join("..", "..", "..", "testdata", "media", "sample.mp4"),
+		"-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "mpegts", "-").Output()
+	if err != nil {
+		t.Skipf("ffmpeg: %v", err)
+	}
+	segs := live.SplitTS(ts)
+	if len(segs) == 0 {
+		t.Fatal("no keyframe in the sample")
+	}
+	e := newEnv(t)
+	base := e.channels("a1")
+	out := e.collect(base + "-out")
+	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, invertWF, size, size))
+	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{})
+	for _, seg := range segs {
+		publish(t, in, seg, 5*time.Second/time.Duration(len(segs)))
+	}
+	in.Close()
+	got := out()
+	if len(got) == 0 {
+		t.Fatal("no output")
+	}
+	name := filepath.Join(t.TempDir(), "all.ts")
+	os.WriteFile(name, bytes.Join(got, nil), 0o644)
+	o, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height", "-of", "csv=p=0", name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(o)
+	t.Logf("%d output segments; streams:\n%s", len(got), s)
+	if !strings.Contains(s, "h264,video,384,384") || !strings.Contains(s, "audio") {
+		t.Errorf("output streams: %s", s)
+	}
+	for i, seg := range got {
+		if fr := probe(t, t.TempDir(), i, seg); !fr[0].key {
+			t.Errorf("segment %d does not start with a keyframe", i)
+		}
+	}
+}
