@@ -5,7 +5,7 @@ GO        ?= go
 BIN       := bin/comfyrt
 PKGS      := ./...
 # Packages with goroutines run under the race detector.
-RACE_PKGS := ./graph/... ./nodes/... ./internal/... ./executor/... ./compiler/... ./streampack/... ./cmd/comfyrt/server/
+RACE_PKGS := ./graph/... ./nodes/... ./internal/... ./executor/... ./compiler/... ./streampack/... ./cmd/comfyrt/server/ ./cmd/comfyrt/live/
 FUZZTIME  ?= 30s
 
 .PHONY: all setup build run test check vet fuzz bench clean example-pack
