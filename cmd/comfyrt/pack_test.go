@@ -105,7 +105,8 @@ func TestTestCommand(t *testing.T) {
 	}
 
 	// A workflow with its .test.json: one passing picture, one wrong
-	// expectation, one clip (skipped until the video executor).
+	// expectation, one clip through the video executor (its expected
+	// frames written by --update first, then checked), one missing clip.
 	dir := t.TempDir()
 	wfData, _ := os.ReadFile(filepath.Join(pack, "workflows", "grade.json"))
 	wf := filepath.Join(dir, "grade.json")
@@ -117,19 +118,30 @@ func TestTestCommand(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "grade.test.json"), []byte(`{"tests": [
 		{"name": "good", "inputs": ["input.png"], "expected": ["grade.png"], "tolerance": {"psnr": 40}},
 		{"name": "wrong", "inputs": ["input.png"], "expected": ["lumakey.png"], "tolerance": {}},
-		{"name": "clip", "clip": "clip.mp4", "expected": []}
+		{"name": "clip", "clip": "clip.mp4", "expected": ["clip0.png", "clip1.png", "clip2.png"]},
+		{"name": "noclip", "clip": "none.mp4", "expected": []}
 	]}`), 0o644)
+	needAV(t)
+	clip, _ := os.ReadFile(stampedClip(t, 5))
+	os.WriteFile(filepath.Join(dir, "clip.mp4"), clip, 0o644)
+	// Write the clip's expected frames, then check against them.
+	clipSpec := filepath.Join(dir, "clip.test.json")
+	os.WriteFile(filepath.Join(dir, "clip.json"), wfData, 0o644)
+	os.WriteFile(clipSpec, []byte(`{"tests": [{"name": "clip", "clip": "clip.mp4", "expected": ["clip0.png", "clip1.png", "clip2.png"]}]}`), 0o644)
+	if code, out, errs := cli(t, "", "test", "--pack", pack, "--update", filepath.Join(dir, "clip.json")); code != exitOK {
+		t.Fatalf("--update on the clip: %d\n%s%s", code, out, errs)
+	}
 	code, out, errs = cli(t, "", "test", "--pack", pack, "--junit", junit, wf)
 	if code != exitInvalid {
 		t.Fatalf("want exit 1 (one failure): %d\n%s%s", code, out, errs)
 	}
-	for _, want := range []string{"PASS  grade.json/good", "FAIL  grade.json/wrong", "PSNR", "SKIP  grade.json/clip", "needs the video executor (issue 4)", "1 passed, 1 failed, 1 skipped"} {
+	for _, want := range []string{"PASS  grade.json/good", "FAIL  grade.json/wrong", "PSNR", "PASS  grade.json/clip", "grade.json/noclip", "none.mp4", "2 passed, 2 failed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
 	data, _ = os.ReadFile(junit)
-	if err := xml.Unmarshal(data, &doc); err != nil || doc.Fails != 1 || doc.Skipped != 1 {
+	if err := xml.Unmarshal(data, &doc); err != nil || doc.Tests != 4 {
 		t.Fatalf("junit: %v %+v\n%s", err, doc, data)
 	}
 	if code, _, _ := cli(t, "", "test"); code != exitUsage {

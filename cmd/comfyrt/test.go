@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -13,6 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"comfyrt/compiler"
+	"comfyrt/executor"
+	"comfyrt/executor/media"
+	"comfyrt/executor/media/av"
 	"comfyrt/nodes/value"
 	"comfyrt/streampack"
 )
@@ -23,9 +28,10 @@ import (
 // tests, the pack itself loaded) or a workflow FILE.json with a
 // FILE.test.json beside it: {"tests": [...]} in the manifest's test form,
 // paths relative to that file's folder (the workflow field may be left
-// out). Picture inputs run now, each as one frame through the compiler's
-// single-frame path (Plan.RunFrame); clip inputs need the video executor
-// (issue 4) and are reported as skipped.
+// out). Picture inputs run each as one frame through the compiler's
+// single-frame path (Plan.RunFrame); a clip input runs through the video
+// executor (every frame, in order, no frame-rate cap) and expected[i] is
+// compared with output frame i.
 
 // testResult is one test's outcome.
 type testResult struct {
@@ -57,8 +63,9 @@ func cmdTest(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"Runs the tests of packs (their manifest's tests) and of workflows with a\n"+
 			"FILE.test.json beside them: each input picture goes through the workflow as\n"+
 			"one frame and the frame output is compared with the expected picture (PSNR\n"+
-			"and max-abs thresholds). Clip inputs need the video executor (issue 4) and\n"+
-			"are skipped for now.\n\n"+
+			"and max-abs thresholds). A clip input runs through the video executor, every\n"+
+			"frame in order, and output frame i is compared with expected[i]. --update\n"+
+			"writes the expected pictures from the current outputs.\n\n"+
 			"Exit status: 0 when every test passes (skips allowed), 1 when one fails,\n"+
 			"2 for usage errors.", stderr)
 	var packs multiFlag
@@ -169,7 +176,11 @@ func collectTests(target string) ([]testCase, error) {
 				}
 				c.expected = append(c.expected, f)
 			}
-			c.clip = t.Clip
+			if t.Clip != "" {
+				if c.clip, err = p.Path(t.Clip); err != nil {
+					return nil, err
+				}
+			}
 			out = append(out, c)
 		}
 		if len(out) == 0 {
@@ -197,7 +208,10 @@ func collectTests(target string) ([]testCase, error) {
 		if t.Name == "" {
 			t.Name = fmt.Sprintf("%s#%d", filepath.Base(target), i+1)
 		}
-		c := testCase{suite: filepath.Base(target), test: t, workflow: target, clip: t.Clip}
+		c := testCase{suite: filepath.Base(target), test: t, workflow: target}
+		if t.Clip != "" {
+			c.clip = rel(t.Clip)
+		}
 		if t.Workflow != "" {
 			c.workflow = rel(t.Workflow)
 		}
@@ -224,11 +238,10 @@ func runTestCase(c testCase, ef *engineFlags, update bool) (r testResult) {
 		}
 		r.Duration = time.Since(start)
 	}()
-	if c.clip != "" {
-		r.Status, r.Message = "skip", "clip input "+c.test.Clip+": needs the video executor (issue 4)"
-		return r
-	}
 	tol := c.test.Tolerance.WithDefaults()
+	if c.clip != "" {
+		return runClipCase(c, ef, update, tol, r)
+	}
 	data, err := os.ReadFile(c.workflow)
 	if err != nil {
 		r.Status, r.Message = "error", err.Error()
@@ -463,3 +476,105 @@ func writeJUnit(name string, results []testResult) error {
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+// firstFrames is a Sink that keeps copies of the first n frames and counts
+// the rest.
+type firstFrames struct {
+	n      int
+	frames []media.Frame
+	total  int
+}
+
+func (s *firstFrames) WriteFrame(f *media.Frame) error {
+	s.total++
+	if len(s.frames) < s.n {
+		var g media.Frame
+		g.CopyFrom(f)
+		s.frames = append(s.frames, g)
+	}
+	return nil
+}
+
+func (s *firstFrames) Close() error { return nil }
+
+// runClipCase runs a clip through the video executor and compares output
+// frame i with expected[i].
+func runClipCase(c testCase, ef *engineFlags, update bool, tol streampack.Tolerance, r testResult) testResult {
+	data, err := os.ReadFile(c.workflow)
+	if err != nil {
+		r.Status, r.Message = "error", err.Error()
+		return r
+	}
+	av.SetLogLevel("error")
+	src, err := av.OpenSource(c.clip, av.SourceOptions{})
+	if err != nil {
+		r.Status, r.Message = "error", fmt.Sprintf("clip %s: %v", c.test.Clip, err)
+		return r
+	}
+	info := src.Info()
+	var diags bytes.Buffer
+	pl, err := compileFile(c.workflow, data, nil, filepath.Dir(c.workflow), info.Width, info.Height, ef, &diags)
+	if err != nil || pl == nil {
+		src.Close()
+		r.Status = "fail"
+		r.Message = fmt.Sprintf("workflow %s does not compile: %v%s", filepath.Base(c.workflow), errOr(err), strings.TrimSpace(diags.String()))
+		return r
+	}
+	sink := &firstFrames{n: len(c.expected)}
+	p, err := executor.New(executor.Config[*compiler.Plan]{Source: src, Sink: sink, Plan: pl, MaxFPS: -1, Queue: executor.Block, WarmupFrames: -1})
+	if err != nil {
+		r.Status, r.Message = "error", err.Error()
+		return r
+	}
+	runErr := p.Run(context.Background())
+	_ = p.Close()
+	st := p.Stats()
+	if runErr != nil || st.NodeErrors > 0 {
+		r.Status, r.Message = "fail", fmt.Sprintf("clip %s: %v (%d node errors)", c.test.Clip, runErr, st.NodeErrors)
+		return r
+	}
+	if len(sink.frames) < len(c.expected) {
+		r.Status, r.Message = "fail", fmt.Sprintf("clip %s: %d output frames, %d expected", c.test.Clip, sink.total, len(c.expected))
+		return r
+	}
+	var msgs []string
+	failed := false
+	for i, f := range sink.frames {
+		t := value.NewTensor(1, f.Height, f.Width, 3)
+		value.FromRGB8(t.Data, f.RGB)
+		got := value.OfTensor(value.Image, t)
+		if update {
+			if err := writePicture(c.expected[i], got); err != nil {
+				r.Status, r.Message = "error", err.Error()
+				return r
+			}
+		}
+		want, err := readPicture(c.expected[i])
+		if err != nil {
+			r.Status, r.Message = "error", err.Error()
+			return r
+		}
+		psnr, maxAbs, err := compareFrames(got, want)
+		if err != nil {
+			failed = true
+			msgs = append(msgs, fmt.Sprintf("frame %d: %v", i, err))
+			continue
+		}
+		ok := psnr >= tol.PSNR && maxAbs <= tol.MaxAbs
+		r.Frames = append(r.Frames, frameResult{Input: fmt.Sprintf("%s#%d", c.test.Clip, i), PSNR: psnr, MaxAbs: maxAbs, OK: ok})
+		if !ok {
+			failed = true
+			msgs = append(msgs, fmt.Sprintf("frame %d vs %s: PSNR %s (want ≥ %.1f), max |Δ| %.4f (want ≤ %.4f)",
+				i, filepath.Base(c.expected[i]), fmtPSNR(psnr), tol.PSNR, maxAbs, tol.MaxAbs))
+		}
+	}
+	r.Status = "pass"
+	if failed {
+		r.Status = "fail"
+	}
+	if len(msgs) == 0 {
+		msgs = append(msgs, fmt.Sprintf("%d frames, %d compared", sink.total, len(sink.frames)))
+	}
+	r.Message = strings.Join(msgs, "; ")
+	return r
+}
