@@ -43,8 +43,6 @@ func newSplitter(newSeg func() error, write func([]byte) error, end func() error
 	return &splitter{newSeg: newSeg, write: write, end: end, pmtPID: -1, videoPID: -1}
 }
 
-var errTSSync = errors.New("mpeg-ts: lost sync")
-
 // Write consumes TS bytes; segment callbacks run from here.
 func (s *splitter) Write(b []byte) (int, error) {
 	n := len(b)
