@@ -60,6 +60,9 @@ type Config struct {
 	Engines  engine.Provider
 	ModelDir string
 	Engine   engine.Options
+	// Confined marks an untrusted workflow (nodes.Config.Confined): files
+	// it names must lie inside InputDir and ModelDir.
+	Confined bool
 }
 
 func (c Config) frameSize() (w, h int) {

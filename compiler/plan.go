@@ -219,7 +219,7 @@ func (pl *Plan) build(prev *Plan) error {
 			continue
 		}
 		k, err := pl.cfg.Registry.New(nodes.Config{NodeID: n.ID, Class: n.Class, Widgets: cloneWidgets(t.widgetVals[n.ID]), InputDir: pl.cfg.InputDir,
-			Engines: pl.cfg.Engines, ModelDir: pl.cfg.ModelDir, Engine: pl.cfg.Engine})
+			Engines: pl.cfg.Engines, ModelDir: pl.cfg.ModelDir, Engine: pl.cfg.Engine, Confined: pl.cfg.Confined})
 		if err != nil {
 			diags.Add(pl.prepareDiag(n, "", err.Error()))
 			failed[n.ID] = true

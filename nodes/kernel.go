@@ -38,6 +38,12 @@ type Config struct {
 	// InputDir is the folder that file-reading nodes (LoadImage) resolve
 	// their file names against.
 	InputDir string
+	// Confined means the workflow is untrusted (it arrived over the
+	// network): the files it names must lie inside InputDir and ModelDir —
+	// absolute paths are refused, and so is every file when the folder is
+	// not configured. Names that climb out of a folder ("../x") are refused
+	// in any case.
+	Confined bool
 	// Engines opens the models of model-backed nodes (TextDetection,
 	// DepthAnythingTensorrt, ONNXImageModel); nil means no inference
 	// engine, and those nodes fail in Prepare saying so.

@@ -40,6 +40,7 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
 	capacity := fs.Int("capacity", 1, "concurrent streams (with 1, a new ai-runner start replaces the running stream)")
 	token := fs.String("token", os.Getenv("AUTH_TOKEN"), "bearer `token` required on control endpoints (default $AUTH_TOKEN)")
+	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files of network workflows are read from (none: static images refused)")
 	workflow := fs.String("workflow", "", "default workflow `FILE` for streams whose params name none")
 	ef := addEngineFlags(fs)
 	rest, err := parseInterleaved(fs, args)
@@ -62,7 +63,9 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
 		return exitUsage
 	}
-	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted}
+	// Workflows arrive over the network: the files they name must lie in
+	// the configured input and models folders.
+	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, InputDir: *inputDir, Confined: true}
 	if err := ef.apply(&cfg); err != nil {
 		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
 		return exitUsage

@@ -49,6 +49,9 @@ func (k *loadImage) Prepare(in []value.Spec) ([]value.Spec, error) {
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
+	if k.cfg.Confined && k.cfg.InputDir == "" {
+		return nil, fmt.Errorf("input image %q: no input folder is configured for this server", name)
+	}
 	path, err := resolveInput(k.cfg.InputDir, name)
 	if err != nil {
 		return nil, err

@@ -31,11 +31,19 @@ func resolveModel(cfg nodes.Config, name string) (string, error) {
 		return "", errors.New("no model file named")
 	}
 	p := name
-	if !filepath.IsAbs(p) {
+	if filepath.IsAbs(p) {
+		if cfg.Confined {
+			return "", fmt.Errorf("model %q: absolute paths are not allowed here; name a file in the models folder", name)
+		}
+	} else {
 		if cfg.ModelDir == "" {
 			return "", fmt.Errorf("model %q: no models folder configured", name)
 		}
-		p = filepath.Join(cfg.ModelDir, filepath.FromSlash(name))
+		rel := filepath.FromSlash(name)
+		if !filepath.IsLocal(rel) {
+			return "", fmt.Errorf("model %q: not a file name inside the models folder", name)
+		}
+		p = filepath.Join(cfg.ModelDir, rel)
 	}
 	st, err := os.Stat(p)
 	if err != nil {

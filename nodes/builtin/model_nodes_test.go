@@ -267,3 +267,38 @@ func TestModelNodes_noEngine(t *testing.T) {
 		t.Errorf("no models folder: %v", err)
 	}
 }
+
+// TestResolveModel_Confinement: names that climb out of the models folder
+// are refused; absolute paths only when the workflow is confined.
+func TestResolveModel_Confinement(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "m.onnx")
+	if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "models")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resolveModel(nodes.Config{ModelDir: sub}, "../m.onnx"); err == nil {
+		t.Error("../ escaped the models folder")
+	}
+	if _, err := resolveModel(nodes.Config{ModelDir: sub}, f); err != nil {
+		t.Errorf("absolute path, not confined: %v", err)
+	}
+	if _, err := resolveModel(nodes.Config{ModelDir: sub, Confined: true}, f); err == nil {
+		t.Error("absolute path accepted for a confined workflow")
+	}
+}
+
+// TestLoadImage_ConfinedNoFolder: a confined workflow with no input folder
+// cannot read static images.
+func TestLoadImage_ConfinedNoFolder(t *testing.T) {
+	k, err := newLoadImage(nodes.Config{NodeID: "1", Class: "LoadImage", Confined: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Prepare([]value.Spec{value.ConstSpec(value.OfString("x.png"))}); err == nil || !strings.Contains(err.Error(), "no input folder") {
+		t.Fatalf("err = %v", err)
+	}
+}
