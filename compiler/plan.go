@@ -98,6 +98,7 @@ type Plan struct {
 	hasFrame  bool
 	frameSpec value.Spec
 	frameVal  value.Value
+	frameBuf  value.Tensor // FrameBuffer's, once asked for
 	slots     [][]float32
 	slotCap   []int
 	closed    atomic.Bool
@@ -642,6 +643,55 @@ func (pl *Plan) RunFrame(frame value.Tensor) error {
 		}
 	}
 	return nil
+}
+
+// FrameBuffer returns the plan's own frame tensor (IMAGE [1,H,W,3] of
+// FrameSpec), for callers that produce frames in place: write a whole
+// frame into it, then call RunFrameInPlace. When the plan has a single
+// frame-input step the buffer is that step's frame output (the frame, per
+// nodes.FrameInput), so the frame is not first built in a tensor of the
+// caller's and then copied in; otherwise it is a tensor the plan keeps for
+// the purpose. Its contents are undefined after a run (later steps may
+// reuse the memory). It stays the same for the plan's life; a plan from
+// Resize or Update has its own. It is the zero Tensor when the plan has no
+// frame input.
+func (pl *Plan) FrameBuffer() value.Tensor {
+	if !pl.hasFrame {
+		return value.Tensor{}
+	}
+	if pl.frameBuf.Data == nil {
+		pl.frameBuf = pl.frameInputBuffer()
+	}
+	return pl.frameBuf
+}
+
+// frameInputBuffer is the output frame of the only frame-input step when
+// there is one and its first output is the frame's size, else a new tensor.
+func (pl *Plan) frameInputBuffer() value.Tensor {
+	var fin *step
+	for _, s := range pl.frameRun {
+		if s.frameIn {
+			if fin != nil {
+				fin = nil // several: a step between them may reuse the first's buffer
+				break
+			}
+			fin = s
+		}
+	}
+	n := pl.frameSpec.Elems()
+	if fin != nil && len(fin.out) > 0 && fin.outBuf[0] >= 0 {
+		if t := fin.out[0].Tensor; fin.out[0].Kind == value.Image && value.EqualShapes(t.Shape, pl.frameSpec.Shape) && len(t.Data) == n {
+			return t
+		}
+	}
+	return value.NewTensor(pl.frameSpec.Shape...)
+}
+
+// RunFrameInPlace is RunFrame on FrameBuffer(): it runs the per-frame steps
+// on the frame the caller wrote there. It does not allocate in steady
+// state.
+func (pl *Plan) RunFrameInPlace() error {
+	return pl.RunFrame(pl.FrameBuffer())
 }
 
 // NumOutputs is the number of frame outputs.

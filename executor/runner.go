@@ -17,6 +17,7 @@ type runner[P Plan[P]] struct {
 	nOut        int
 	w, h        int          // the plan's frame size
 	in          value.Tensor // the frame as IMAGE [1,h,w,3]
+	inPlace     inPlacePlan  // the plan, when in is its FrameBuffer
 	consec      int          // consecutive failed frames
 	passthrough bool
 	ewma        float64 // expected plan time, ns
@@ -65,14 +66,37 @@ func (r *runner[P]) setPlan(pl P) {
 	r.pl = pl
 	r.hasIn, r.nOut = pl.HasFrameInput(), pl.NumOutputs()
 	r.w, r.h = 0, 0
-	if r.hasIn {
-		if s := pl.FrameSpec(); len(s.Shape) == 4 {
-			r.h, r.w = s.Shape[1], s.Shape[2]
+	wasInPlace := r.inPlace != nil
+	r.inPlace = nil
+	if !r.hasIn {
+		if wasInPlace {
+			r.in = value.Tensor{} // the previous plan's buffer
 		}
-		if n := r.w * r.h * 3; len(r.in.Data) != n || !value.EqualShapes(r.in.Shape, []int{1, r.h, r.w, 3}) {
-			r.in = value.NewTensor(1, r.h, r.w, 3)
+		return
+	}
+	if s := pl.FrameSpec(); len(s.Shape) == 4 {
+		r.h, r.w = s.Shape[1], s.Shape[2]
+	}
+	shape := []int{1, r.h, r.w, 3}
+	if ip, ok := any(pl).(inPlacePlan); ok {
+		if fb := ip.FrameBuffer(); len(fb.Data) == r.w*r.h*3 && value.EqualShapes(fb.Shape, shape) {
+			r.in, r.inPlace = fb, ip
+			return
 		}
 	}
+	if wasInPlace || len(r.in.Data) != r.w*r.h*3 || !value.EqualShapes(r.in.Shape, shape) {
+		r.in = value.NewTensor(shape...) // not the previous plan's buffer
+	}
+}
+
+// inPlacePlan is implemented by plans that take the frame in a buffer of
+// their own (compiler.Plan): the frame is converted from RGB8 straight
+// into it, which saves the plan copying it from r.in.
+type inPlacePlan interface {
+	// FrameBuffer is the plan's frame tensor, the same for its life.
+	FrameBuffer() value.Tensor
+	// RunFrameInPlace runs the per-frame steps on FrameBuffer's frame.
+	RunFrameInPlace() error
 }
 
 // resize replaces the plan by one for w×h frames.
@@ -198,6 +222,9 @@ func (r *runner[P]) run() (err error) {
 			err = &nodes.PanicError{Kernel: "plan", Phase: "RunFrame", Value: v, Stack: st[:min(len(st), 8<<10)]}
 		}
 	}()
+	if r.inPlace != nil {
+		return r.inPlace.RunFrameInPlace()
+	}
 	return r.pl.RunFrame(r.in)
 }
 

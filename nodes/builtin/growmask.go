@@ -11,6 +11,13 @@ import (
 // scipy's default "reflect" border mode repeats the edge sample, which for
 // a max or min over a 3×3 window is the same as ignoring what lies outside,
 // and so it is done here.
+//
+// Each round is row-wise: a horizontal 3-tap max (min) of every row into
+// k.rows, then the square takes the vertical 3-tap max of those, the cross
+// the max of the centre row's horizontal result and the samples above and
+// below. Go's min and max are order-independent over a set of float32
+// (NaN absorbs, −0 < +0), so the result is the 3×3 (or cross) window's,
+// as scipy computes it.
 type growMask struct {
 	base
 	b, h, w int
@@ -18,6 +25,7 @@ type growMask struct {
 	erode   bool
 	square  bool
 	scratch []float32
+	rows    []float32 // h·w: the horizontal pass of one picture
 }
 
 func newGrowMask(cfg nodes.Config) (nodes.Kernel, error) { return &growMask{base: base{cfg}}, nil }
@@ -33,7 +41,10 @@ func (k *growMask) Prepare(in []value.Spec) ([]value.Spec, error) {
 	k.b, k.h, k.w = b, h, w
 	k.erode, k.square = expand < 0, !tapered
 	k.rounds = int(min(max(expand, -expand), int64(h+w))) // more rounds change nothing
-	k.scratch = nil
+	k.scratch, k.rows = nil, nil
+	if k.rounds > 0 {
+		k.rows = make([]float32, h*w)
+	}
 	if k.rounds > 1 {
 		k.scratch = make([]float32, b*h*w)
 	}
@@ -73,25 +84,79 @@ func (k *growMask) Run(in, out []value.Value) error {
 // step is one round of dilation or erosion of one picture.
 func (k *growMask) step(dst, src []float32) {
 	h, w := k.h, k.w
+	rows := k.rows[:h*w]
 	for y := range h {
-		y0, y1 := max(y-1, 0), min(y+1, h-1)
-		for x := range w {
-			x0, x1 := max(x-1, 0), min(x+1, w-1)
-			v := src[y*w+x]
-			for yy := y0; yy <= y1; yy++ {
-				for xx := x0; xx <= x1; xx++ {
-					if !k.square && yy != y && xx != x {
-						continue // a corner of the cross footprint
-					}
-					s := src[yy*w+xx]
-					if k.erode {
-						v = min(v, s)
-					} else {
-						v = max(v, s)
-					}
-				}
-			}
-			dst[y*w+x] = v
+		r, s := rows[y*w:(y+1)*w], src[y*w:(y+1)*w]
+		if k.erode {
+			hmin3(r, s)
+		} else {
+			hmax3(r, s)
 		}
+	}
+	for y := range h {
+		d := dst[y*w : (y+1)*w]
+		y0, y1 := max(y-1, 0), min(y+1, h-1)
+		mid := rows[y*w : (y+1)*w]
+		var up, down []float32
+		if k.square {
+			up, down = rows[y0*w:(y0+1)*w], rows[y1*w:(y1+1)*w]
+		} else {
+			up, down = src[y0*w:(y0+1)*w], src[y1*w:(y1+1)*w]
+		}
+		if k.erode {
+			vmin3(d, up, mid, down)
+		} else {
+			vmax3(d, up, mid, down)
+		}
+	}
+}
+
+// hmax3 sets d[x] to the max of s[x-1..x+1] within the row.
+func hmax3(d, s []float32) {
+	n := len(s)
+	d = d[:n]
+	if n == 1 {
+		d[0] = s[0]
+		return
+	}
+	d[0] = max(s[0], s[1])
+	for x := 1; x < n-1; x++ {
+		t := s[x-1 : x+2 : x+2]
+		d[x] = max(t[0], t[1], t[2])
+	}
+	d[n-1] = max(s[n-2], s[n-1])
+}
+
+// hmin3 is hmax3 with min.
+func hmin3(d, s []float32) {
+	n := len(s)
+	d = d[:n]
+	if n == 1 {
+		d[0] = s[0]
+		return
+	}
+	d[0] = min(s[0], s[1])
+	for x := 1; x < n-1; x++ {
+		t := s[x-1 : x+2 : x+2]
+		d[x] = min(t[0], t[1], t[2])
+	}
+	d[n-1] = min(s[n-2], s[n-1])
+}
+
+// vmax3 sets d[x] to the max of a[x], b[x] and c[x].
+func vmax3(d, a, b, c []float32) {
+	n := len(d)
+	a, b, c = a[:n], b[:n], c[:n]
+	for x := range d {
+		d[x] = max(a[x], b[x], c[x])
+	}
+}
+
+// vmin3 is vmax3 with min.
+func vmin3(d, a, b, c []float32) {
+	n := len(d)
+	a, b, c = a[:n], b[:n], c[:n]
+	for x := range d {
+		d[x] = min(a[x], b[x], c[x])
 	}
 }

@@ -1,6 +1,10 @@
 package builtin
 
-import "testing"
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
 
 func TestGrowMask(t *testing.T) {
 	const h, w, cy, cx = 11, 13, 5, 4
@@ -45,5 +49,88 @@ func TestGrowMask(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// refGrowMask is the original GrowMask (the generic 3×3 window loop, round
+// after round), the reference the row-wise version must match bit for bit.
+func refGrowMask(src []float32, b, h, w int, expand int64, tapered bool) []float32 {
+	erode, square := expand < 0, !tapered
+	rounds := int(min(max(expand, -expand), int64(h+w)))
+	cur := append([]float32(nil), src...)
+	for range rounds {
+		next := make([]float32, len(cur))
+		for p := range b {
+			s, d := cur[p*h*w:(p+1)*h*w], next[p*h*w:(p+1)*h*w]
+			for y := range h {
+				y0, y1 := max(y-1, 0), min(y+1, h-1)
+				for x := range w {
+					x0, x1 := max(x-1, 0), min(x+1, w-1)
+					v := s[y*w+x]
+					for yy := y0; yy <= y1; yy++ {
+						for xx := x0; xx <= x1; xx++ {
+							if !square && yy != y && xx != x {
+								continue
+							}
+							if erode {
+								v = min(v, s[yy*w+xx])
+							} else {
+								v = max(v, s[yy*w+xx])
+							}
+						}
+					}
+					d[y*w+x] = v
+				}
+			}
+		}
+		cur = next
+	}
+	return cur
+}
+
+// TestGrowMaskReference compares GrowMask with the original implementation
+// on random masks (with NaN, ±0 and ±Inf sprinkled in), square and
+// tapered, growing and shrinking, on odd sizes including single rows and
+// columns.
+func TestGrowMaskReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	specials := []float32{float32(math.NaN()), float32(math.Copysign(0, -1)), 0, float32(math.Inf(1)), float32(math.Inf(-1)), 1}
+	sizes := [][3]int{{1, 1, 1}, {1, 1, 7}, {1, 7, 1}, {1, 2, 2}, {2, 5, 9}, {1, 17, 13}, {3, 8, 31}, {1, 40, 3}}
+	for _, sz := range sizes {
+		b, h, w := sz[0], sz[1], sz[2]
+		for _, sparse := range []bool{false, true} {
+			m := mkMask(b, h, w, func(int, int, int) float32 {
+				if sparse { // mostly 0 with a few blobs, as text masks are
+					if r.IntN(10) != 0 {
+						return 0
+					}
+					return 1
+				}
+				if r.IntN(20) == 0 {
+					return specials[r.IntN(len(specials))]
+				}
+				return r.Float32()
+			})
+			for _, expand := range []int64{0, 1, 2, 3, 5, -1, -2, -3, -4, 60, -60} {
+				for _, tapered := range []bool{true, false} {
+					got := runKernel(t, "GrowMask", m, i64(expand), boolean(tapered))[0].Tensor.Data
+					want := refGrowMask(m.Tensor.Data, b, h, w, expand, tapered)
+					for i := range want {
+						g, wv := got[i], want[i]
+						same := math.Float32bits(g) == math.Float32bits(wv) || (g != g && wv != wv)
+						if !same {
+							t.Fatalf("%dx%dx%d sparse=%v expand=%d tapered=%v: [%d] = %v, want %v", b, h, w, sparse, expand, tapered, i, g, wv)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkGrowMaskRef(b *testing.B) {
+	m := randomMask(3, 1, 512, 512)
+	for b.Loop() {
+		refGrowMask(m.Tensor.Data, 1, 512, 512, 5, true)
 	}
 }

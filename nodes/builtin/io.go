@@ -34,8 +34,18 @@ func (k *loadTensor) Run(in, out []value.Value) error {
 	if err := checkTensor(in[0], k.n, "frame"); err != nil {
 		return err
 	}
-	copy(out[0].Tensor.Data[:k.n], in[0].Tensor.Data)
+	copyFrame(out[0].Tensor.Data[:k.n], in[0].Tensor.Data)
 	return nil
+}
+
+// copyFrame copies src to dst unless they are the same memory (the
+// executor may decode straight into the frame input's output buffer; see
+// compiler.Plan.FrameBuffer), where the copy would only cost time.
+func copyFrame(dst, src []float32) {
+	if len(dst) > 0 && len(src) > 0 && &dst[0] == &src[0] {
+		return
+	}
+	copy(dst, src)
 }
 
 // frameOutput is the kernel of SaveTensor, PreviewImage and SaveImage: its

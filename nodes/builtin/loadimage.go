@@ -80,7 +80,7 @@ func (k *loadImage) Run(in, out []value.Value) error {
 		if len(in) != 1 || len(in[0].Tensor.Data) != len(out[0].Tensor.Data) {
 			return errors.New("frame: size changed since Prepare")
 		}
-		copy(out[0].Tensor.Data, in[0].Tensor.Data)
+		copyFrame(out[0].Tensor.Data, in[0].Tensor.Data)
 		clear(out[1].Tensor.Data)
 		return nil
 	}

@@ -84,7 +84,9 @@ type imagePipeline struct {
 	mb         int // model batch
 	oc, oh, ow int // output channels and size
 	outNHWC    bool
-	down       *resampler // frame picture → model size (3 channels)
+	down       *resampler // frame picture → model size (3 channels); nil when the sizes match
+	sameIn     bool       // the model input has the frame's size: no resize in
+	sameOut    bool       // the model output has the frame's size: no resize out
 	small      []float32  // mh·mw·3
 	post       []float32  // oh·ow·3 (image) or oh·ow (mask)
 	up3, up1   *resampler
@@ -175,26 +177,32 @@ func openPipeline(cfg nodes.Config, s pipelineSpec) (*imagePipeline, error) {
 		p.close()
 		return nil, err
 	}
-	p.down, err = newResampler(methodBilinear, 1, s.h, s.w, 3, mh, mw, false)
-	if err != nil {
-		p.close()
-		return nil, err
+	p.sameIn, p.sameOut = mh == s.h && mw == s.w, p.oh == s.h && p.ow == s.w
+	if !p.sameIn {
+		if p.down, err = newResampler(methodBilinear, 1, s.h, s.w, 3, mh, mw, false); err != nil {
+			p.close()
+			return nil, err
+		}
 	}
 	p.small = make([]float32, mh*mw*3)
 	if s.image {
 		p.post = make([]float32, p.oh*p.ow*3)
-		if p.up3, err = newResampler(methodBilinear, 1, p.oh, p.ow, 3, s.h, s.w, false); err != nil {
-			p.close()
-			return nil, err
+		if !p.sameOut {
+			if p.up3, err = newResampler(methodBilinear, 1, p.oh, p.ow, 3, s.h, s.w, false); err != nil {
+				p.close()
+				return nil, err
+			}
 		}
 	}
 	if s.mask {
 		if len(p.post) == 0 {
 			p.post = make([]float32, p.oh*p.ow)
 		}
-		if p.up1, err = newResampler(methodBilinear, 1, p.oh, p.ow, 1, s.h, s.w, false); err != nil {
-			p.close()
-			return nil, err
+		if !p.sameOut {
+			if p.up1, err = newResampler(methodBilinear, 1, p.oh, p.ow, 1, s.h, s.w, false); err != nil {
+				p.close()
+				return nil, err
+			}
 		}
 	}
 	return p, nil
@@ -243,7 +251,11 @@ func (p *imagePipeline) run(frame, img, mask []float32) error {
 	picIn, picModel := s.h*s.w*3, len(p.in[0].Data)/p.mb
 	for b0 := 0; b0 < s.b; b0 += p.mb {
 		for j := range p.mb {
-			p.down.run(p.small, frame[(b0+j)*picIn:(b0+j+1)*picIn])
+			if p.sameIn {
+				sameSizeBilinear(p.small, frame[(b0+j)*picIn:(b0+j+1)*picIn], s.w, 3)
+			} else {
+				p.down.run(p.small, frame[(b0+j)*picIn:(b0+j+1)*picIn])
+			}
 			p.layout(p.in[0].Data[j*picModel : (j+1)*picModel])
 		}
 		if err := p.sess.Run(p.in, p.out); err != nil {
@@ -256,7 +268,11 @@ func (p *imagePipeline) run(frame, img, mask []float32) error {
 			if img != nil {
 				p.gather(o, 3)
 				p.finish(p.post[:p.oh*p.ow*3])
-				p.up3.run(img[b*picIn:(b+1)*picIn], p.post[:p.oh*p.ow*3])
+				if p.sameOut {
+					sameSizeBilinear(img[b*picIn:(b+1)*picIn], p.post[:p.oh*p.ow*3], s.w, 3)
+				} else {
+					p.up3.run(img[b*picIn:(b+1)*picIn], p.post[:p.oh*p.ow*3])
+				}
 				if s.quantize {
 					quantize8(img[b*picIn : (b+1)*picIn])
 				}
@@ -265,7 +281,11 @@ func (p *imagePipeline) run(frame, img, mask []float32) error {
 				p.gather(o, 1)
 				p.finish(p.post[:p.oh*p.ow])
 				m := mask[b*s.h*s.w : (b+1)*s.h*s.w]
-				p.up1.run(m, p.post[:p.oh*p.ow])
+				if p.sameOut {
+					sameSizeBilinear(m, p.post[:p.oh*p.ow], s.w, 1)
+				} else {
+					p.up1.run(m, p.post[:p.oh*p.ow])
+				}
 				if s.quantize {
 					quantize8(m)
 				}
@@ -273,6 +293,30 @@ func (p *imagePipeline) run(frame, img, mask []float32) error {
 		}
 	}
 	return nil
+}
+
+// sameSizeBilinear is the bilinear resampler from w·c-sample rows to rows
+// of the same size, bit for bit, without its two passes. Its taps are then
+// (1, 0) on x and y: the vertical pass is 1·v = v exactly, and the
+// horizontal one accumulates (0 + 1·p) + 0·q, p the sample and q the next
+// one in the row (p itself at the last column). That is p except that −0
+// becomes +0 and a q of ±Inf or NaN makes NaN, so it is computed as such;
+// for finite samples it is a copy. dst and src have the same length, a
+// multiple of w·c.
+func sameSizeBilinear(dst, src []float32, w, c int) {
+	n := w * c
+	dst = dst[:len(src)]
+	var zero float32 // a variable, so that 0·q is not folded away
+	for y := 0; y+n <= len(src); y += n {
+		s, d := src[y:y+n:y+n], dst[y:y+n:y+n]
+		last := n - c
+		for i := 0; i < last; i++ {
+			d[i] = (zero + s[i]) + zero*s[i+c]
+		}
+		for i := last; i < n; i++ {
+			d[i] = (zero + s[i]) + zero*s[i]
+		}
+	}
 }
 
 // layout writes p.small (mh·mw RGB, 0..1) into one picture of the model

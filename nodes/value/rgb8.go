@@ -5,20 +5,46 @@ package value
 // zero, not rounded (SaveImage: np.clip(255.*i, 0, 255).astype(np.uint8)).
 // NaN becomes 0. dst and src must have the same length; ToRGB8 converts
 // min(len(dst), len(src)) samples.
+//
+// It is on the executor's per-frame path (every output frame), so the
+// loop is unrolled by 8 without bounds checks and each sample is converted
+// without data-dependent branches (see to8).
 func ToRGB8(dst []byte, src []float32) {
 	n := min(len(dst), len(src))
 	dst, src = dst[:n], src[:n]
-	for i, x := range src {
-		v := x * 255
-		switch {
-		case v >= 255:
-			dst[i] = 255
-		case v > 0:
-			dst[i] = byte(v)
-		default: // v <= 0 or NaN
-			dst[i] = 0
-		}
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		s := src[i : i+8 : i+8]
+		d := dst[i : i+8 : i+8]
+		d[0] = to8(s[0])
+		d[1] = to8(s[1])
+		d[2] = to8(s[2])
+		d[3] = to8(s[3])
+		d[4] = to8(s[4])
+		d[5] = to8(s[5])
+		d[6] = to8(s[6])
+		d[7] = to8(s[7])
 	}
+	for ; i < n; i++ {
+		dst[i] = to8(src[i])
+	}
+}
+
+// to8 converts one sample as ToRGB8 does. The truncating conversion is
+// done unconditionally (for v outside int32's range or NaN its result is
+// implementation-dependent, never a panic) and then overridden by integer
+// selects, which the compiler emits as conditional moves: images mix 0,
+// 255 and mid-range samples, which defeats branch prediction.
+func to8(x float32) byte {
+	v := x * 255
+	r := int32(v)
+	if v >= 255 {
+		r = 255
+	}
+	if !(v > 0) { // v <= 0 or NaN
+		r = 0
+	}
+	return byte(r)
 }
 
 // FromRGB8 converts 8-bit samples to floats exactly as ComfyUI loads
@@ -27,8 +53,22 @@ func ToRGB8(dst []byte, src []float32) {
 func FromRGB8(dst []float32, src []byte) {
 	n := min(len(dst), len(src))
 	dst, src = dst[:n], src[:n]
-	for i, b := range src {
-		dst[i] = rgb8Table[b]
+	t := &rgb8Table
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		s := src[i : i+8 : i+8]
+		d := dst[i : i+8 : i+8]
+		d[0] = t[s[0]]
+		d[1] = t[s[1]]
+		d[2] = t[s[2]]
+		d[3] = t[s[3]]
+		d[4] = t[s[4]]
+		d[5] = t[s[5]]
+		d[6] = t[s[6]]
+		d[7] = t[s[7]]
+	}
+	for ; i < n; i++ {
+		dst[i] = t[src[i]]
 	}
 }
 
