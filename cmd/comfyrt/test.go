@@ -268,29 +268,14 @@ func runTestCase(c testCase, ef *engineFlags, update bool) (r testResult) {
 			r.Status, r.Message = "fail", fmt.Sprintf("frame %s: %v", filepath.Base(in), err)
 			return r
 		}
-		if update {
-			if err := writePicture(c.expected[i], out); err != nil {
-				r.Status, r.Message = "error", err.Error()
-				return r
-			}
-		}
-		want, err := readPicture(c.expected[i])
+		msg, err := r.check(in, filepath.Base(in), c.expected[i], out, update, tol)
 		if err != nil {
 			r.Status, r.Message = "error", err.Error()
 			return r
 		}
-		psnr, maxAbs, err := compareFrames(out, want)
-		if err != nil {
+		if msg != "" {
 			failed = true
-			msgs = append(msgs, fmt.Sprintf("frame %s: %v", filepath.Base(in), err))
-			continue
-		}
-		ok := psnr >= tol.PSNR && maxAbs <= tol.MaxAbs
-		r.Frames = append(r.Frames, frameResult{Input: in, PSNR: psnr, MaxAbs: maxAbs, OK: ok})
-		if !ok {
-			failed = true
-			msgs = append(msgs, fmt.Sprintf("frame %s vs %s: PSNR %s (want ≥ %.1f), max |Δ| %.4f (want ≤ %.4f)",
-				filepath.Base(in), filepath.Base(c.expected[i]), fmtPSNR(psnr), tol.PSNR, maxAbs, tol.MaxAbs))
+			msgs = append(msgs, msg)
 		}
 	}
 	r.Status = "pass"
@@ -543,29 +528,14 @@ func runClipCase(c testCase, ef *engineFlags, update bool, tol streampack.Tolera
 		t := value.NewTensor(1, f.Height, f.Width, 3)
 		value.FromRGB8(t.Data, f.RGB)
 		got := value.OfTensor(value.Image, t)
-		if update {
-			if err := writePicture(c.expected[i], got); err != nil {
-				r.Status, r.Message = "error", err.Error()
-				return r
-			}
-		}
-		want, err := readPicture(c.expected[i])
+		msg, err := r.check(fmt.Sprintf("%s#%d", c.test.Clip, i), fmt.Sprintf("%d", i), c.expected[i], got, update, tol)
 		if err != nil {
 			r.Status, r.Message = "error", err.Error()
 			return r
 		}
-		psnr, maxAbs, err := compareFrames(got, want)
-		if err != nil {
+		if msg != "" {
 			failed = true
-			msgs = append(msgs, fmt.Sprintf("frame %d: %v", i, err))
-			continue
-		}
-		ok := psnr >= tol.PSNR && maxAbs <= tol.MaxAbs
-		r.Frames = append(r.Frames, frameResult{Input: fmt.Sprintf("%s#%d", c.test.Clip, i), PSNR: psnr, MaxAbs: maxAbs, OK: ok})
-		if !ok {
-			failed = true
-			msgs = append(msgs, fmt.Sprintf("frame %d vs %s: PSNR %s (want ≥ %.1f), max |Δ| %.4f (want ≤ %.4f)",
-				i, filepath.Base(c.expected[i]), fmtPSNR(psnr), tol.PSNR, maxAbs, tol.MaxAbs))
+			msgs = append(msgs, msg)
 		}
 	}
 	r.Status = "pass"
@@ -577,4 +547,32 @@ func runClipCase(c testCase, ef *engineFlags, update bool, tol streampack.Tolera
 	}
 	r.Message = strings.Join(msgs, "; ")
 	return r
+}
+
+// check compares an output frame with the expected picture (written from
+// the output first when update is set) and records the frame under input.
+// It returns a failure message naming the frame (empty when the frame is
+// within tolerance), or an error when the expected picture cannot be
+// written or read.
+func (r *testResult) check(input, name, expected string, got value.Value, update bool, tol streampack.Tolerance) (string, error) {
+	if update {
+		if err := writePicture(expected, got); err != nil {
+			return "", err
+		}
+	}
+	want, err := readPicture(expected)
+	if err != nil {
+		return "", err
+	}
+	psnr, maxAbs, err := compareFrames(got, want)
+	if err != nil {
+		return fmt.Sprintf("frame %s: %v", name, err), nil
+	}
+	ok := psnr >= tol.PSNR && maxAbs <= tol.MaxAbs
+	r.Frames = append(r.Frames, frameResult{Input: input, PSNR: psnr, MaxAbs: maxAbs, OK: ok})
+	if ok {
+		return "", nil
+	}
+	return fmt.Sprintf("frame %s vs %s: PSNR %s (want ≥ %.1f), max |Δ| %.4f (want ≤ %.4f)",
+		name, filepath.Base(expected), fmtPSNR(psnr), tol.PSNR, maxAbs, tol.MaxAbs), nil
 }
