@@ -47,6 +47,11 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./graph/validate
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./nodes/schema
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./internal/jsonx
+	$(GO) test -run='^$$' -fuzz=FuzzLocateAll -fuzztime=$(FUZZTIME) ./internal/jsonx
+	$(GO) test -run='^$$' -fuzz=FuzzCLIValidate -fuzztime=$(FUZZTIME) ./cmd/comfyrt
+	$(GO) test -run='^$$' -fuzz=FuzzParseManifest -fuzztime=$(FUZZTIME) ./streampack
+	$(GO) test -run='^$$' -fuzz=FuzzParseParams -fuzztime=$(FUZZTIME) ./cmd/comfyrt/server
+	$(GO) test -run='^$$' -fuzz=FuzzSplitter -fuzztime=$(FUZZTIME) ./cmd/comfyrt/live
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 $(PKGS) | tee bench.txt
