@@ -33,8 +33,10 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"runs without -i. With several frame outputs, output N goes to OUT-N.png.\n"+
 			"Static LoadImage files are read from --input-dir (default: the workflow's\n"+
 			"folder).\n\n"+
+			"SIGINT/SIGTERM finish the output and exit; a second one quits at once.\n\n"+
 			"Exit status: 0 on success, 1 when the workflow does not compile or the run\n"+
-			"fails, 2 for usage errors and unreadable files.", stderr)
+			"fails, 2 for usage errors and unreadable files, 130 when interrupted before\n"+
+			"the input ended.", stderr)
 	var objectInfo multiFlag
 	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable; later files win)")
 	wfFile := fs.String("workflow", "", "workflow `FILE` (API or UI format; default "+defaultWorkflow+")")

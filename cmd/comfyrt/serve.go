@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -153,7 +154,7 @@ func compileCheck(_ context.Context, cfg compiler.Config, p server.Params) error
 // promptValidator answers ComfyUI's POST /prompt with validation only:
 // {prompt_id, number, node_errors} or 400 {error, node_errors}.
 func promptValidator(schemas *schema.Set, unlisted map[string][]string) func([]byte) ([]byte, int) {
-	number := 0
+	var number atomic.Int64 // handlers run concurrently
 	return func(body []byte) ([]byte, int) {
 		fail := func(code diag.Code, msg, details string) ([]byte, int) {
 			b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": string(code), "message": msg, "details": details, "extra_info": map[string]any{}}, "node_errors": map[string]any{}})
@@ -185,8 +186,7 @@ func promptValidator(schemas *schema.Set, unlisted map[string][]string) func([]b
 		if id == "" {
 			id = newPromptID()
 		}
-		number++
-		b, _ := jsonx.Marshal(jsonx.Object{{Key: "prompt_id", Value: id}, {Key: "number", Value: number}, {Key: "node_errors", Value: ne}}, "")
+		b, _ := jsonx.Marshal(jsonx.Object{{Key: "prompt_id", Value: id}, {Key: "number", Value: number.Add(1)}, {Key: "node_errors", Value: ne}}, "")
 		return b, http.StatusOK
 	}
 }

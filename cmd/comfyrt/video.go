@@ -20,6 +20,13 @@ import (
 	"comfyrt/executor/media/av"
 )
 
+// exitInterrupted is the exit status of a run stopped by SIGINT/SIGTERM
+// before its input ended (128 + SIGINT, as shells report it).
+const exitInterrupted = 130
+
+// closeWait is how long an interrupted run waits for its output to finish.
+const closeWait = 10 * time.Second
+
 // Defaults of `comfyrt run` with no arguments: the default workflow on the
 // bundled sample clip, written to out.mp4.
 const (
@@ -109,6 +116,13 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	info := src.Info()
+	live := o.live == "yes" || (o.live == "auto" && info.Live)
+	var source media.Source = src
+	if live {
+		// A restarted publisher or a timestamp reset must not stall the
+		// stream behind the old timestamps.
+		source = media.NewMonotonic(src)
+	}
 	pl, err := compileFile(o.workflow, data, o.objectInfo, o.inputDir, info.Width, info.Height, o.ef, stderr)
 	if err != nil || pl == nil {
 		src.Close()
@@ -140,7 +154,7 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	}
 
 	queue := executor.Block // files: every frame, none dropped for lack of room
-	if o.live == "yes" || (o.live == "auto" && info.Live) {
+	if live {
 		queue = executor.LatestWins
 	}
 	budget := o.budget
@@ -153,7 +167,7 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	}
 	events := make(chan executor.Event, 64)
 	p, err := executor.New(executor.Config[*compiler.Plan]{
-		Source: src, Sink: sink, Plan: pl,
+		Source: source, Sink: sink, Plan: pl,
 		MaxFPS: o.maxFPS, Budget: budget, Queue: queue, OnError: policy, Events: events,
 	})
 	if err != nil {
@@ -185,10 +199,29 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	var runErr error
+	interrupted := false
 loop:
 	for {
 		select {
 		case <-p.Done():
+			break loop
+		case <-ctx.Done():
+			// SIGINT/SIGTERM: finish the output (the pipeline stops on the
+			// cancelled context). A second signal kills the process; a sink
+			// that stays blocked (a stalled network output) is given up on
+			// after closeWait.
+			interrupted = true
+			stop()
+			if tty {
+				fmt.Fprint(stderr, "\r\033[K")
+			}
+			fmt.Fprintln(stderr, "comfyrt run: interrupted; finishing the output (again to quit at once)")
+			select {
+			case <-p.Done():
+			case <-time.After(closeWait):
+				fmt.Fprintf(stderr, "comfyrt run: the output did not finish within %s; giving up\n", closeWait)
+				return exitInterrupted
+			}
 			break loop
 		case ev := <-events:
 			reportEvent(stderr, ev, tty)
@@ -214,22 +247,29 @@ loop:
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	fmt.Fprintf(stderr, "%s\n", statusLine(st, info, time.Since(start)))
+	var statsErr error
 	if o.statsJSON != "" {
 		b, err := st.JSON()
 		if err == nil {
 			err = os.WriteFile(o.statsJSON, append(b, '\n'), 0o644)
 		}
 		if err != nil {
+			statsErr = err
 			fmt.Fprintf(stderr, "comfyrt run: --stats-json: %v\n", err)
-			return exitUsage
 		}
 	}
 	if runErr == nil {
 		runErr = closeErr
 	}
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+	switch {
+	case runErr != nil && !errors.Is(runErr, context.Canceled):
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", runErr)
 		return exitInvalid
+	case interrupted:
+		fmt.Fprintf(stdout, "%s: interrupted after %d frames (%d dropped) from %s\n", o.out, st.FramesOut, st.DroppedTotal(), o.in)
+		return exitInterrupted
+	case statsErr != nil:
+		return exitUsage
 	}
 	fmt.Fprintf(stdout, "%s: %d frames (%d dropped) from %s\n", o.out, st.FramesOut, st.DroppedTotal(), o.in)
 	return exitOK

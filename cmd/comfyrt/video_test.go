@@ -301,3 +301,67 @@ func TestRunVideo_BadInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestRunVideo_Interrupt: SIGINT on a live input finishes the output and
+// exits 130; the output file is a valid video with the frames so far.
+func TestRunVideo_Interrupt(t *testing.T) {
+	needAV(t)
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "comfyrt")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	// A live source that never ends: udp on loopback with nobody sending
+	// would block in open, so feed a pipe slowly instead.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := filepath.Join(t.TempDir(), "in.ts")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", stampedClip(t, 90), "-c", "copy", "-f", "mpegts", ts).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	data, err := os.ReadFile(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out.ts")
+	cmd := exec.Command(bin, "run", "--workflow", writeFile(t, "invert.json", invertWF), "-i", "-", "--input-format", "mpegts",
+		"-o", out, "--live", "yes")
+	cmd.Stdin = pr
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	// Half the stream, then stall (the writer stays open).
+	if _, err := pw.Write(data[:len(data)/2]); err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	time.Sleep(1500 * time.Millisecond)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+			t.Fatalf("exit: %v (want %d)\n%s", err, exitInterrupted, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("did not stop after SIGINT\n%s", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "interrupted after") {
+		t.Errorf("stdout %q", stdout.String())
+	}
+	if n := len(decodeAll(t, out)); n == 0 {
+		t.Error("no frames in the output of an interrupted run")
+	}
+}

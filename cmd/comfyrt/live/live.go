@@ -12,7 +12,7 @@
 // boundaries; empty, truncated and missing segments are skipped (the
 // demuxer resynchronises on the next packets), and the input's end (EOF)
 // closes the pipe, which ends the stream cleanly. Timestamps are made
-// strictly increasing across input discontinuities (monoSource).
+// strictly increasing across input discontinuities (media.NewMonotonic).
 //
 // Output: one av sink encodes continuously into a second pipe, with a
 // keyframe forced every SegmentDuration of PTS (keySink). A splitter
@@ -45,6 +45,7 @@ import (
 	"comfyrt/cmd/comfyrt/server"
 	"comfyrt/compiler"
 	"comfyrt/executor"
+	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/graph"
 	"comfyrt/nodes/value"
@@ -364,7 +365,7 @@ func (s *stream) serve() (err error) {
 	first := &livePlan{p: s.initial}
 	s.initial = nil
 	pipe, err := executor.New(executor.Config[*livePlan]{
-		Source: newMonoSource(src),
+		Source: media.NewMonotonic(src),
 		Sink:   &keySink{Sink: sink, force: sink.ForceKeyFrame, interval: s.segDur},
 		Plan:   first, MaxFPS: s.r.MaxFPS, Budget: s.r.Budget,
 		WarmupFrames: -1, // the loader warmed the plans up

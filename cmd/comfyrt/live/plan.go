@@ -1,7 +1,6 @@
 package live
 
 import (
-	"context"
 	"time"
 
 	"comfyrt/compiler"
@@ -65,58 +64,6 @@ func (l *livePlan) Close() error {
 		return nil
 	}
 	return l.p.Close()
-}
-
-// monoSource makes the source's timestamps strictly increasing across
-// input discontinuities (a restarted publisher, a TS timestamp reset or a
-// jump): a frame whose PTS goes back, or forward by more than maxJump, is
-// placed one frame interval after the previous one and the offset is kept
-// for the frames after it. Output timestamps then stay monotonic across
-// segments whatever the input does.
-type monoSource struct {
-	media.Source
-	off, last int64
-	have      bool
-	dur       int64 // one frame interval in the time base
-	maxJump   int64
-}
-
-func newMonoSource(src media.Source) *monoSource {
-	info := src.Info()
-	tb := info.TimeBase
-	if tb.Num <= 0 || tb.Den <= 0 {
-		tb = media.Rational{Num: 1, Den: 90000}
-	}
-	fps := info.FrameRate.Float()
-	if fps <= 0 || fps > 240 {
-		fps = 30
-	}
-	ticks := float64(tb.Den) / float64(tb.Num) // per second
-	return &monoSource{Source: src, dur: max(1, int64(ticks/fps)), maxJump: int64(5 * ticks)}
-}
-
-func (m *monoSource) ReadFrame(ctx context.Context, f *media.Frame) error {
-	if err := m.Source.ReadFrame(ctx, f); err != nil {
-		return err
-	}
-	if f.TimeBase.Num <= 0 || f.TimeBase.Den <= 0 {
-		f.TimeBase = m.Source.Info().TimeBase
-	}
-	if f.PTS == media.NoPTS {
-		if !m.have {
-			f.PTS = 0
-		} else {
-			f.PTS = m.last + m.dur - m.off
-		}
-	}
-	pts := f.PTS + m.off
-	if m.have && (pts <= m.last || pts > m.last+m.maxJump) {
-		m.off = m.last + m.dur - f.PTS
-		pts = m.last + m.dur
-	}
-	m.have, m.last = true, pts
-	f.PTS = pts
-	return nil
 }
 
 // keySink forces a keyframe on the first frame and then every interval of

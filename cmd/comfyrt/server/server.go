@@ -557,7 +557,7 @@ func (s *Server) handleByocParams(w http.ResponseWriter, r *http.Request) {
 	}
 	prep, err := s.runner.Prepare(r.Context(), p)
 	if err != nil {
-		ss.events.push("ai_stream_events", map[string]any{"type": "error", "pipeline": s.cfg.Pipeline,
+		ss.eventQueue().push("ai_stream_events", map[string]any{"type": "error", "pipeline": s.cfg.Pipeline,
 			"message": "params update rejected: " + errText(err), "time": ms(time.Now())})
 		writeDetail(w, http.StatusBadRequest, errText(err))
 		return

@@ -89,6 +89,14 @@ func newSession(srv *Server, req startRequest) *session {
 	}
 }
 
+// eventQueue returns the session's events queue for other goroutines (nil
+// until the session is open; pushing to nil does nothing).
+func (s *session) eventQueue() *eventQueue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.events
+}
+
 func (s *session) snapshot() sessionInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,7 +106,10 @@ func (s *session) snapshot() sessionInfo {
 // open connects the trickle channels and starts the runner's stream.
 func (s *session) open(first Prepared) error {
 	c := s.srv.client
-	s.events = newEventQueue(c, s.req.EventsURL, s.srv.cfg.Pipeline)
+	ev := newEventQueue(c, s.req.EventsURL, s.srv.cfg.Pipeline)
+	s.mu.Lock()
+	s.events = ev
+	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.events.run() }()
 	s.trace("runner_receive_stream_request")
