@@ -249,24 +249,7 @@ func (s *scanner) object(depth int, track bool) {
 		s.i++
 		s.ws()
 		s.value(depth, track)
-		if s.bad {
-			return
-		}
-		s.ws()
-		if s.i >= len(s.data) {
-			s.bad = true
-			return
-		}
-		switch s.data[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case '}':
-			s.i++
-			s.buf = s.buf[:n]
-			return
-		default:
-			s.bad = true
+		if s.bad || s.sep('}', n) {
 			return
 		}
 	}
@@ -290,24 +273,7 @@ func (s *scanner) array(depth int, track bool) {
 			s.buf = strconv.AppendInt(s.buf, int64(k), 10)
 		}
 		s.value(depth, track)
-		if s.bad {
-			return
-		}
-		s.ws()
-		if s.i >= len(s.data) {
-			s.bad = true
-			return
-		}
-		switch s.data[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case ']':
-			s.i++
-			s.buf = s.buf[:n]
-			return
-		default:
-			s.bad = true
+		if s.bad || s.sep(']', n) {
 			return
 		}
 	}
@@ -339,4 +305,27 @@ func appendKeyPointer(buf, raw []byte, plain bool) []byte {
 		}
 	}
 	return buf
+}
+
+// sep reads what follows a member or an element: ',' (more follow; false)
+// or close (the container ends, the pointer buffer is cut back to n; true).
+// Anything else is a syntax error (true, with bad set).
+func (s *scanner) sep(close byte, n int) (done bool) {
+	s.ws()
+	if s.i >= len(s.data) {
+		s.bad = true
+		return true
+	}
+	switch s.data[s.i] {
+	case ',':
+		s.i++
+		s.ws()
+		return false
+	case close:
+		s.i++
+		s.buf = s.buf[:n]
+		return true
+	}
+	s.bad = true
+	return true
 }
