@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"comfyrt/compiler/engine"
 	"errors"
 	"fmt"
 
@@ -42,10 +43,9 @@ func (k *loadTensor) Run(in, out []value.Value) error {
 // executor may decode straight into the frame input's output buffer; see
 // compiler.Plan.FrameBuffer), where the copy would only cost time.
 func copyFrame(dst, src []float32) {
-	if len(dst) > 0 && len(src) > 0 && &dst[0] == &src[0] {
-		return
+	if !engine.SameBuffer(dst, src) {
+		copy(dst, src)
 	}
-	copy(dst, src)
 }
 
 // frameOutput is the kernel of SaveTensor, PreviewImage and SaveImage: its
