@@ -1,10 +1,10 @@
 package builtin
 
 import (
-	"comfyrt/compiler/engine"
 	"errors"
 	"fmt"
 
+	"comfyrt/compiler/engine"
 	"comfyrt/nodes"
 	"comfyrt/nodes/value"
 )
