@@ -28,8 +28,15 @@
 // workflow off the frame path (rebuilt at the stream's size adopting the
 // running plan's unchanged static steps, static steps run, one warm-up
 // frame) before handing it to the executor, which swaps it in at a frame
-// boundary. While a workflow loads the previous one keeps running (or the
-// passthrough, for the first), so the output never stops (scenario 15).
+// boundary. While a workflow loads the previous one keeps running, so the
+// output never stops (scenario 15); while the first one loads the stream
+// shows a flat grey loading frame (ai-runner's show_reloading_frame, the
+// default) or passes the input through (show_reloading_frame false).
+//
+// Failures inside the stream that do not end it (a workflow whose static
+// steps or warm-up fail while it loads, the executor falling back to
+// passthrough after repeated frame errors) are reported to the session
+// through StreamIO.OnError, which makes them error events.
 package live
 
 import (
@@ -85,6 +92,9 @@ type prepared struct {
 	plan   *compiler.Plan
 	prompt *graph.Prompt
 	cfg    compiler.Config
+	// showLoading: show a loading frame while the stream's first workflow
+	// loads (show_reloading_frame).
+	showLoading bool
 }
 
 func (p *prepared) Close() error {
@@ -120,7 +130,7 @@ func (r *Runner) Prepare(_ context.Context, p server.Params) (server.Prepared, e
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{plan: pl, prompt: wf.Prompt, cfg: cfg}, nil
+	return &prepared{plan: pl, prompt: wf.Prompt, cfg: cfg, showLoading: p.ShowReloadingFrame}, nil
 }
 
 // Open starts the stream; it returns at once.
@@ -135,7 +145,7 @@ func (r *Runner) Open(_ context.Context, sio server.StreamIO, first server.Prepa
 		w, h = compiler.DefaultWidth, compiler.DefaultHeight
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &stream{r: r, io: sio, w: w, h: h, ctx: ctx, cancel: cancel,
+	s := &stream{r: r, io: sio, w: w, h: h, ctx: ctx, cancel: cancel, showLoading: fp.showLoading,
 		done: make(chan struct{}), notify: make(chan struct{}, 1), queued: fp}
 	s.segDur = r.SegmentDuration
 	if s.segDur <= 0 {
@@ -154,6 +164,9 @@ type stream struct {
 	io     server.StreamIO
 	w, h   int
 	segDur time.Duration
+	// showLoading: loading frames instead of the passthrough until the
+	// first workflow runs.
+	showLoading bool
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -363,6 +376,9 @@ func (s *stream) serve() (err error) {
 
 	s.mu.Lock()
 	first := &livePlan{p: s.initial}
+	if first.p == nil && s.showLoading {
+		first = loadingPlan(s.w, s.h)
+	}
 	s.initial = nil
 	pipe, err := executor.New(executor.Config[*livePlan]{
 		Source: media.NewMonotonic(src),
@@ -602,8 +618,14 @@ func (s *stream) load(p *prepared, cur *compiler.Plan) *compiler.Plan {
 			s.r.logf("stream %s: rebuild: %v", s.io.ID, err)
 		}
 	}
+	if d := time.Duration(testLoadDelay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-s.ctx.Done():
+		}
+	}
 	if err := pl.RunStatic(); err != nil {
-		s.r.logf("stream %s: workflow static steps: %v", s.io.ID, err)
+		s.report(fmt.Sprintf("workflow static steps failed while it loaded (its frames fall back to passthrough): %v", err))
 		return pl
 	}
 	var frame value.Tensor
@@ -612,10 +634,24 @@ func (s *stream) load(p *prepared, cur *compiler.Plan) *compiler.Plan {
 		frame = value.NewTensor(sp.Shape...)
 	}
 	if err := pl.RunFrame(frame); err != nil {
-		s.r.logf("stream %s: workflow warm-up: %v", s.io.ID, err)
+		s.report(fmt.Sprintf("workflow warm-up failed: %v", err))
 	}
 	s.r.logf("stream %s: workflow loaded in %v", s.io.ID, time.Since(t0).Round(time.Millisecond))
 	return pl
+}
+
+// testLoadDelay delays every workflow load (tests: a slow load).
+var testLoadDelay atomic.Int64
+
+// report reports a failure inside the stream to the session (an error
+// event, which the session logs), without ending the stream; without a
+// session hook it is logged here.
+func (s *stream) report(msg string) {
+	if s.io.OnError != nil {
+		s.io.OnError(msg)
+		return
+	}
+	s.r.logf("stream %s: %s", s.io.ID, msg)
 }
 
 func frameSize(sp value.Spec) [2]int {
@@ -635,7 +671,7 @@ func (s *stream) logEvents(ch <-chan executor.Event) {
 				s.r.logf("stream %s: frame %d: %v", s.io.ID, ev.Frame, ev.Err)
 			}
 		case executor.EventPassthrough:
-			s.r.logf("stream %s: passthrough after errors: %v", s.io.ID, ev.Err)
+			s.report(fmt.Sprintf("the workflow fails on every frame, the stream passes its input through until the next update: %v", ev.Err))
 		case executor.EventSourceError, executor.EventSinkError:
 			s.r.logf("stream %s: %s: %v", s.io.ID, ev.Kind, ev.Err)
 		case executor.EventSwapped:

@@ -28,6 +28,7 @@ import (
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"
+	"comfyrt/nodes/value"
 )
 
 const (
@@ -68,8 +69,25 @@ func needAV(t *testing.T) {
 func compilerConfig(t *testing.T) compiler.Config {
 	s := schema.NewSet()
 	s.Merge(builtin.Schemas())
+	full := nodes.NewRegistry()
+	builtin.Register(full)
+	// The builtin classes, with EmptyImage failing at run for color
+	// failColor (a static step that compiles but fails while it loads).
 	r := nodes.NewRegistry()
-	builtin.Register(r)
+	for _, c := range full.Classes() {
+		f, _ := full.Lookup(c)
+		if c == "EmptyImage" {
+			inner := f
+			f = func(cfg nodes.Config) (nodes.Kernel, error) {
+				k, err := inner(cfg)
+				if err != nil || fmt.Sprint(cfg.Widgets["color"]) != strconv.Itoa(failColor) {
+					return k, err
+				}
+				return failKernel{k}, nil
+			}
+		}
+		r.MustRegister(c, f)
+	}
 	unl, err := builtin.FolderLists(s, "")
 	if err != nil {
 		t.Fatal(err)
@@ -534,4 +552,126 @@ func TestAudioPassthrough(t *testing.T) {
 			t.Errorf("segment %d does not start with a keyframe", i)
 		}
 	}
+}
+
+// failColor makes the test registry's EmptyImage fail at run.
+const failColor = 12345
+
+type failKernel struct{ nodes.Kernel }
+
+func (failKernel) Run(_, _ []value.Value) error { return errors.New("test kernel: static step failed") }
+
+// A workflow that compiles but whose static step fails while it loads (a
+// test EmptyImage that fails at run) is reported as an error event, and in
+// the status event's last_error; the stream goes on (its frames pass
+// through).
+func TestStaticStepFails(t *testing.T) {
+	needAV(t)
+	e := newEnv(t)
+	segs := inputSegments(t, 3*fps)
+	base := e.channels("f1")
+	saw := e.events(base + "-events")
+	out := e.collect(base + "-out")
+	wf := fmt.Sprintf(`{"1":{"class_type":"LoadTensor","inputs":{}},"2":{"class_type":"EmptyImage","inputs":{"width":%d,"height":%d,"batch_size":1,"color":%d}},"3":{"class_type":"ImageBlend","inputs":{"image1":["1",0],"image2":["2",0],"blend_factor":0.5,"blend_mode":"normal"}},"4":{"class_type":"SaveTensor","inputs":{"images":["3",0]}}}`, size, size, failColor)
+	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, wf, size, size))
+	waitFor(t, "the static step's error event", 10*time.Second, func() bool {
+		return saw(`"type":"error"`) && saw("static steps failed") && saw("test kernel: static step failed")
+	})
+	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
+	for _, seg := range segs {
+		publish(t, in, seg, 300*time.Millisecond)
+	}
+	waitFor(t, "a status event with the error", 10*time.Second, func() bool { return saw(`"last_error":"workflow static steps failed`) })
+	in.Close()
+	if got := out(); len(got) == 0 {
+		t.Fatal("no output")
+	}
+	e.waitHealth("IDLE", 10*time.Second)
+}
+
+// greens decodes a TS segment and returns, per frame, the mean green of
+// rows 50 and 200 (the synthetic picture has green = row number; a
+// loading frame is flat grey).
+func greens(t *testing.T, seg []byte) [][2]int {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "seg.ts")
+	if err := os.WriteFile(name, seg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := av.OpenSource(name, av.SourceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var res [][2]int
+	var f media.Frame
+	for src.ReadFrame(context.Background(), &f) == nil {
+		var g [2]int
+		for i, row := range []int{50, 200} {
+			sum := 0
+			for x := 0; x < f.Width; x++ {
+				sum += int(f.RGB[(row*f.Width+x)*3+1])
+			}
+			g[i] = sum / f.Width
+		}
+		res = append(res, g)
+	}
+	return res
+}
+
+// Scenario 15 on the first start: while a slow first workflow loads, the
+// output shows flat grey loading frames (show_reloading_frame, default
+// true), then the workflow's; with show_reloading_frame false it passes
+// the input through meanwhile.
+func TestLoadingFrame(t *testing.T) {
+	needAV(t)
+	defer live.SetLoadDelay(2500 * time.Millisecond)()
+	e := newEnv(t)
+	segs := inputSegments(t, 5*fps)
+	kinds := func(show string) (grey, plain, inverted int) {
+		base := e.channels("l" + show)
+		out := e.collect(base + "-out")
+		e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d,"show_reloading_frame":%s}`, invertWF, size, size, show))
+		in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
+		for _, seg := range segs {
+			publish(t, in, seg, 900*time.Millisecond)
+		}
+		in.Close()
+		last := ""
+		for _, seg := range out() {
+			for _, g := range greens(t, seg) {
+				k := ""
+				switch {
+				case abs(g[0]-127) < 12 && abs(g[1]-127) < 12:
+					k, grey = "grey", grey+1
+				case abs(g[0]-50) < 12 && abs(g[1]-200) < 12:
+					k, plain = "plain", plain+1
+				case abs(g[0]-205) < 12 && abs(g[1]-55) < 12:
+					k, inverted = "inverted", inverted+1
+				default:
+					t.Errorf("show_reloading_frame %s: frame greens %v", show, g)
+				}
+				if k != last && last == "inverted" {
+					t.Errorf("show_reloading_frame %s: %s frame after the workflow ran", show, k)
+				}
+				last = k
+			}
+		}
+		t.Logf("show_reloading_frame %s: %d grey, %d plain, %d inverted frames", show, grey, plain, inverted)
+		e.waitHealth("IDLE", 10*time.Second)
+		return
+	}
+	if grey, plain, inv := kinds("true"); grey == 0 || plain != 0 || inv == 0 {
+		t.Errorf("show_reloading_frame true: want grey frames then inverted ones")
+	}
+	if grey, plain, inv := kinds("false"); grey != 0 || plain == 0 || inv == 0 {
+		t.Errorf("show_reloading_frame false: want plain (passthrough) frames then inverted ones")
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

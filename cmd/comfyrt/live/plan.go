@@ -9,12 +9,28 @@ import (
 )
 
 // livePlan is what the stream's executor runs: a compiled plan, or none
-// (p == nil), which passes the input frames through unchanged. The stream
-// starts with none while its first workflow loads, so that the output
-// flows from the first input frame on.
+// (p == nil), which passes the input frames through unchanged, or shows a
+// loading frame (loading set). The stream starts with none or a loading
+// frame while its first workflow loads, so that the output flows from the
+// first input frame on.
 type livePlan struct {
-	p *compiler.Plan
+	p       *compiler.Plan
+	loading value.Value // the loading frame (IMAGE), when Kind is Image
 }
+
+// loadingGrey is the loading frame's level (a flat mid grey).
+const loadingGrey = 0.5
+
+// loadingPlan shows a flat grey w×h frame for every input frame.
+func loadingPlan(w, h int) *livePlan {
+	t := value.NewTensor(1, h, w, 3)
+	for i := range t.Data {
+		t.Data[i] = loadingGrey
+	}
+	return &livePlan{loading: value.Value{Kind: value.Image, Tensor: t}}
+}
+
+func (l *livePlan) isLoading() bool { return l.p == nil && l.loading.Kind == value.Image }
 
 func (l *livePlan) RunStatic() error {
 	if l.p == nil {
@@ -31,13 +47,21 @@ func (l *livePlan) RunFrame(frame value.Tensor) error {
 }
 
 func (l *livePlan) NumOutputs() int {
+	if l.isLoading() {
+		return 1
+	}
 	if l.p == nil {
 		return 0 // the executor passes the input through
 	}
 	return l.p.NumOutputs()
 }
 
-func (l *livePlan) Output(i int) value.Value { return l.p.Output(i) }
+func (l *livePlan) Output(i int) value.Value {
+	if l.p == nil {
+		return l.loading
+	}
+	return l.p.Output(i)
+}
 
 func (l *livePlan) HasFrameInput() bool { return l.p != nil && l.p.HasFrameInput() }
 
@@ -50,7 +74,7 @@ func (l *livePlan) FrameSpec() value.Spec {
 
 func (l *livePlan) Resize(w, h int) (*livePlan, error) {
 	if l.p == nil {
-		return &livePlan{}, nil
+		return &livePlan{loading: l.loading}, nil
 	}
 	np, err := l.p.Resize(w, h)
 	if err != nil {

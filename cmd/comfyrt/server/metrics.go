@@ -57,7 +57,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 			return strconv.FormatInt(ss.bytesOut.Load(), 10)
 		}},
 		{"comfyrt_stream_params_updates_total", "Params updates applied.", "counter", func(_ *session, i sessionInfo, _ StreamStats) string { return strconv.FormatInt(i.Updates, 10) }},
-		{"comfyrt_stream_errors_total", "Errors reported (rejected updates included).", "counter", func(_ *session, i sessionInfo, _ StreamStats) string { return strconv.FormatInt(i.Rejects, 10) }},
+		{"comfyrt_stream_errors_total", "Errors reported (rejected updates and workflow failures included).", "counter", func(_ *session, i sessionInfo, _ StreamStats) string { return strconv.FormatInt(i.Errors, 10) }},
 	}
 	infos := make([]sessionInfo, len(l))
 	stats := make([]StreamStats, len(l))

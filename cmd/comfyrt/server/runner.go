@@ -70,6 +70,12 @@ type StreamIO struct {
 	Data   DataSink // may be nil
 	// Width and Height are the requested output size (0: default).
 	Width, Height int
+	// OnError, when not nil, reports a failure inside the stream that
+	// does not end it: a workflow whose static steps or warm-up fail while
+	// it loads, a switch to passthrough after repeated frame errors. The
+	// session turns each into an error event and the status event's
+	// last_error. Safe from any goroutine; it does not block.
+	OnError func(msg string)
 }
 
 // StreamStats are a stream's counters as the runner sees them. Frame

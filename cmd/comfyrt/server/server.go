@@ -555,10 +555,14 @@ func (s *Server) handleByocParams(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if err := ss.fitSize(&p); err != nil {
+		ss.reject("params update rejected, the running workflow stays: " + err.Error())
+		writeDetail(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	prep, err := s.runner.Prepare(r.Context(), p)
 	if err != nil {
-		ss.eventQueue().push("ai_stream_events", map[string]any{"type": "error", "pipeline": s.cfg.Pipeline,
-			"message": "params update rejected: " + errText(err), "time": ms(time.Now())})
+		ss.reject("params update rejected, the running workflow stays: " + errText(err))
 		writeDetail(w, http.StatusBadRequest, errText(err))
 		return
 	}

@@ -54,13 +54,18 @@ func newEnv(t *testing.T, cfg Config) *env {
 	e := &env{t: t}
 	e.orch = trickle.NewServer(trickle.ServerConfig{BasePath: "/ai/trickle/"})
 	e.orchHS = httptest.NewServer(e.orch)
-	cfg.Runner = &Passthrough{Check: func(_ context.Context, p Params) error {
+	pass := &Passthrough{Check: func(_ context.Context, p Params) error {
 		e.checks.Add(1)
 		if bytes.Contains(p.Workflow, []byte("Nope")) {
 			return errors.New("invalid workflow: node 1: missing_node_type: Nope")
 		}
 		return nil
 	}}
+	if wrap, ok := cfg.Runner.(interface{ wrap(*Passthrough) }); ok {
+		wrap.wrap(pass)
+	} else {
+		cfg.Runner = pass
+	}
 	if cfg.DefaultWorkflow == nil {
 		cfg.DefaultWorkflow = []byte(`{"1":{"class_type":"LoadImage","inputs":{}}}`)
 	}
@@ -454,6 +459,13 @@ func TestBYOC(t *testing.T) {
 	if code, body, _ := e.do("POST", "/stream/params", `{"prompt":{"2":{"class_type":"LoadImage","inputs":{}}}}`, auth...); code != 200 {
 		t.Errorf("params: %d %s", code, body)
 	}
+	// The resolution cannot change within a stream: 400, the workflow stays.
+	if code, body, _ := e.do("POST", "/stream/params", `{"prompt":{"3":{"class_type":"LoadImage","inputs":{}}},"width":384}`, auth...); code != 400 || !strings.Contains(body, "Cannot change output resolution mid-stream") {
+		t.Errorf("params with another width: %d %s", code, body)
+	}
+	if code, body, _ := e.do("POST", "/stream/params", `{"prompt":{"3":{"class_type":"LoadImage","inputs":{}}},"width":512,"height":512}`, auth...); code != 200 {
+		t.Errorf("params at the stream's size: %d %s", code, body)
+	}
 	roundTrip(t, in, out, "after params")
 	// Capacity 2: a third stream is refused.
 	b2, b3 := e.channels("b2", false), e.channels("b3", false)
@@ -588,4 +600,111 @@ func TestParseParams(t *testing.T) {
 			}
 		})
 	}
+}
+
+// errRunner is the test Passthrough whose streams report a failure inside
+// the runner (StreamIO.OnError) right after they open, as the live runner
+// does for a workflow whose static steps fail while it loads.
+type errRunner struct {
+	*Passthrough
+	msg string
+}
+
+func (r *errRunner) wrap(p *Passthrough) { r.Passthrough = p }
+
+func (r *errRunner) Open(ctx context.Context, sio StreamIO, first Prepared) (Stream, error) {
+	st, err := r.Passthrough.Open(ctx, sio, first)
+	if err == nil && sio.OnError != nil {
+		sio.OnError(r.msg)
+	}
+	return st, err
+}
+
+// A failure the runner reports becomes an error event and the status
+// event's last_error; the stream goes on.
+func TestRunnerError(t *testing.T) {
+	const msg = "workflow static steps: LoadImage: missing.png: no such file"
+	e := newEnv(t, Config{Runner: &errRunner{msg: msg}})
+	base := e.channels("m1", false)
+	ev := e.events(base)
+	if code, body, _ := e.do("POST", "/live-video-to-video", liveBody(base, "{}")); code != 200 {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	got := ev.wait(t, "runner error", errorContaining(msg))
+	if got["pipeline"] == nil || got["time"] == nil {
+		t.Errorf("error event layout: %v", got)
+	}
+	ev.wait(t, "status with the runner's error", func(_ string, m map[string]any) bool {
+		inf, _ := m["inference_status"].(map[string]any)
+		le, _ := inf["last_error"].(string)
+		return m["type"] == "status" && strings.Contains(le, msg) && inf["last_error_time"] != nil
+	})
+	_, mb, _ := e.do("GET", "/metrics", "")
+	if !strings.Contains(mb, `comfyrt_stream_errors_total{stream="s1"} 1`) {
+		t.Errorf("metrics do not count the error:\n%s", mb)
+	}
+	_, sb, _ := e.do("GET", "/stream/status", "")
+	if !strings.Contains(sb, `"params_rejected":0`) || !strings.Contains(sb, "missing.png") {
+		t.Errorf("status: %s", sb)
+	}
+	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{})
+	defer in.Close()
+	out := trickle.NewSubscriber(e.client, base+"-out", trickle.SeqCurrent)
+	defer out.Close()
+	roundTrip(t, in, out, "still streaming")
+}
+
+// ai-runner's rule: the resolution cannot change within a stream. An
+// update with another size is rejected with its message and the running
+// workflow stays; one at the same size, or with none, is applied.
+func TestResolutionFixed(t *testing.T) {
+	e := newEnv(t, Config{})
+	base := e.channels("m1", false)
+	ev := e.events(base)
+	if code, body, _ := e.do("POST", "/live-video-to-video", liveBody(base, `{"prompt":{"1":{"class_type":"LoadImage","inputs":{}}},"width":512,"height":512}`)); code != 200 {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	st := ev.wait(t, "status", isType("status"))
+	inf, _ := st["inference_status"].(map[string]any)
+	first := inf["last_params_hash"]
+	ctrl := trickle.NewPublisher(e.client, base+"-control", trickle.PublisherOptions{ContentType: "application/json"})
+	defer ctrl.Close()
+	ctrl.Write([]byte(`{"prompt":{"2":{"class_type":"LoadImage","inputs":{}}},"width":384,"height":384}`))
+	ev.wait(t, "resolution error", errorContaining("Cannot change output resolution mid-stream"))
+	ctrl.Write([]byte(`{"prompt":{"2":{"class_type":"LoadImage","inputs":{}}},"height":640}`))
+	ev.wait(t, "resolution error (height)", errorContaining("asks for 512x640"))
+	_, sb, _ := e.do("GET", "/stream/status", "")
+	if !strings.Contains(sb, `"params_updates":0`) || !strings.Contains(sb, `"params_rejected":2`) || !strings.Contains(sb, fmt.Sprint(first)) {
+		t.Fatalf("after rejected size changes: %s", sb)
+	}
+	// Without a size, or at the stream's size: applied.
+	ctrl.Write([]byte(`{"prompt":{"3":{"class_type":"LoadImage","inputs":{}}}}`))
+	waitUpdates := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_, sb, _ := e.do("GET", "/stream/status", "")
+			if strings.Contains(sb, fmt.Sprintf(`"params_updates":%d`, n)) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("want %d updates: %s", n, sb)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitUpdates(1)
+	ctrl.Write([]byte(`{"prompt":{"4":{"class_type":"LoadImage","inputs":{}}},"width":512,"height":512}`))
+	waitUpdates(2)
+
+	// A stream opened without a size has the default one (512).
+	base2 := e.channels("m2", false)
+	ev2 := e.events(base2)
+	if code, body, _ := e.do("POST", "/live-video-to-video", strings.Replace(liveBody(base2, "{}"), `"s1"`, `"s2"`, 1)); code != 200 {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	ctrl2 := trickle.NewPublisher(e.client, base2+"-control", trickle.PublisherOptions{ContentType: "application/json"})
+	defer ctrl2.Close()
+	ctrl2.Write([]byte(`{"width":768}`))
+	ev2.wait(t, "resolution error", errorContaining("the stream is 512x512, the update asks for 768x512"))
 }

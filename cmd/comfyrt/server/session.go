@@ -41,7 +41,10 @@ type sessionInfo struct {
 	LastError        string
 	LastErrorTime    time.Time
 	Updates, Rejects int64
-	FPSIn, FPSOut    float64
+	// Errors counts every error reported (rejected updates, workflow
+	// failures inside the runner, the stop reason).
+	Errors        int64
+	FPSIn, FPSOut float64
 }
 
 // update is a compiled params update waiting for the actor.
@@ -56,6 +59,9 @@ type session struct {
 	srv   *Server
 	req   startRequest
 	start time.Time
+	// width and height are the stream's output size as opened (0: the
+	// default); they never change (ai-runner's rule).
+	width, height int
 
 	ctx    context.Context // cancelled to stop
 	cancel context.CancelFunc
@@ -84,6 +90,7 @@ func newSession(srv *Server, req startRequest) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &session{
 		srv: srv, req: req, start: time.Now(), ctx: ctx, cancel: cancel,
+		width: req.Params.Width, height: req.Params.Height,
 		done: make(chan struct{}), updates: make(chan update), errs: make(chan string, 8),
 		info: sessionInfo{State: "LOADING", StateSince: time.Now()},
 	}
@@ -115,7 +122,8 @@ func (s *session) open(first Prepared) error {
 	s.trace("runner_receive_stream_request")
 	s.sub = trickle.NewSubscriber(c, s.req.SubscribeURL, trickle.SeqCurrent)
 	s.out = trickle.NewPublisher(c, s.req.PublishURL, trickle.PublisherOptions{ContentType: "video/mp2t"})
-	sio := StreamIO{ID: s.req.ID, Input: &inputSource{s}, Output: &outputSink{s}, Width: s.req.Params.Width, Height: s.req.Params.Height}
+	sio := StreamIO{ID: s.req.ID, Input: &inputSource{s}, Output: &outputSink{s}, Width: s.width, Height: s.height,
+		OnError: s.reportError}
 	if s.req.DataURL != "" {
 		s.data = newDataQueue(c, s.req.DataURL, s.srv.cfg.DataFlush)
 		s.wg.Add(1)
@@ -267,7 +275,7 @@ func (s *session) apply(u update) {
 		s.mu.Unlock()
 		s.req.Params = u.params
 	} else {
-		s.reportError("params update failed: " + err.Error())
+		s.reject("params update failed: " + err.Error())
 	}
 	if u.reply != nil {
 		u.reply <- err
@@ -289,15 +297,59 @@ func (s *session) submit(ctx context.Context, p Params, prep Prepared) error {
 	}
 }
 
+// reportError records an error (the status event's last_error) and
+// publishes an error event. Safe from any goroutine (the runner reports
+// through it, StreamIO.OnError); it does not block.
 func (s *session) reportError(msg string) {
 	s.mu.Lock()
 	s.info.LastError, s.info.LastErrorTime = msg, time.Now()
-	s.info.Rejects++
+	s.info.Errors++
 	s.mu.Unlock()
 	s.srv.logf("stream %s: %s", s.req.ID, msg)
-	s.events.push("ai_stream_events", map[string]any{
+	s.eventQueue().push("ai_stream_events", map[string]any{
 		"type": "error", "pipeline": s.srv.cfg.Pipeline, "message": msg, "time": ms(time.Now()),
 	})
+}
+
+// reject reports a rejected params update (counted in params_rejected).
+// Safe from any goroutine.
+func (s *session) reject(msg string) {
+	s.mu.Lock()
+	s.info.Rejects++
+	s.mu.Unlock()
+	s.reportError(msg)
+}
+
+// defaultSize is ai-runner's default width and height (and the
+// compiler's): the size of a stream opened without one.
+const defaultSize = 512
+
+// fitSize applies ai-runner's rule to a params update (COMFYUI.md d):
+// the output resolution cannot change within a stream ("Cannot change
+// output resolution mid-stream"). A width or height the update leaves out
+// is the stream's; one it names must be the stream's.
+func (s *session) fitSize(p *Params) error {
+	eff := func(n int) int {
+		if n == 0 {
+			return defaultSize
+		}
+		return n
+	}
+	w, h := p.Width, p.Height
+	if (w != 0 && eff(w) != eff(s.width)) || (h != 0 && eff(h) != eff(s.height)) {
+		//lint:ignore ST1005 ai-runner's exact message, which gateways match on
+		return fmt.Errorf("Cannot change output resolution mid-stream (the stream is %dx%d, the update asks for %dx%d)",
+			eff(s.width), eff(s.height), eff(cmpOr(w, s.width)), eff(cmpOr(h, s.height)))
+	}
+	p.Width, p.Height = s.width, s.height
+	return nil
+}
+
+func cmpOr(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
 }
 
 // errorOutside reports an error found off the actor (control reader).
@@ -334,7 +386,7 @@ func (s *session) readControl() {
 			continue // a truncated or failed segment: the next one comes
 		}
 		if int64(len(data)) > limit {
-			s.errorOutside(fmt.Sprintf("control message rejected: larger than %d bytes", limit))
+			s.reject(fmt.Sprintf("control message rejected: larger than %d bytes", limit))
 			continue
 		}
 		data = bytes.TrimSpace(data)
@@ -343,7 +395,7 @@ func (s *session) readControl() {
 		}
 		var m map[string]any
 		if err := json.Unmarshal(data, &m); err != nil {
-			s.errorOutside("control message is not a JSON object: " + jsonErr(err))
+			s.reject("control message is not a JSON object: " + jsonErr(err))
 			continue
 		}
 		if _, ok := m["keep"]; ok && len(m) == 1 {
@@ -351,15 +403,19 @@ func (s *session) readControl() {
 		}
 		p, err := parseParams(data, s.srv.cfg.DefaultWorkflow, s.req.Kind == "live")
 		if err != nil {
-			s.errorOutside("params update rejected: " + err.Error())
+			s.reject("params update rejected: " + err.Error())
 			continue
 		}
 		if paramsHash(p.Raw) == s.hashNow() {
 			continue // resent params (e.g. after a control publisher restart)
 		}
+		if err := s.fitSize(&p); err != nil {
+			s.reject("params update rejected, the running workflow stays: " + err.Error())
+			continue
+		}
 		prep, err := s.srv.runner.Prepare(s.ctx, p)
 		if err != nil {
-			s.errorOutside("params update rejected, the running workflow stays: " + errText(err))
+			s.reject("params update rejected, the running workflow stays: " + errText(err))
 			continue
 		}
 		u := update{params: p, hash: paramsHash(p.Raw), prep: prep}

@@ -876,7 +876,11 @@ func TestNoLeaks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		snk, err := CreateSink(filepath.Join(dir, fmt.Sprintf("o%d.ts", i)), src.Info(), SinkOptions{AudioFrom: src, Preset: "ultrafast"})
+		codec := "auto" // copy
+		if i%2 == 1 {
+			codec = "aac" // the re-encoding path
+		}
+		snk, err := CreateSink(filepath.Join(dir, fmt.Sprintf("o%d.ts", i)), src.Info(), SinkOptions{AudioFrom: src, AudioCodec: codec, Preset: "ultrafast"})
 		if err != nil {
 			t.Fatal(err)
 		}

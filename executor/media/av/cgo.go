@@ -3,7 +3,7 @@
 package av
 
 /*
-#cgo pkg-config: libavformat libavcodec libavutil libswscale
+#cgo pkg-config: libavformat libavcodec libavutil libswscale libswresample
 #include <stdlib.h>
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
@@ -11,6 +11,9 @@ package av
 #include <libavutil/pixdesc.h>
 #include <libavutil/dict.h>
 #include <libswscale/swscale.h>
+#include <libswresample/swresample.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/channel_layout.h>
 
 enum { CRT_EFMT = -1, CRT_ESIZE = -2, CRT_ESWS = -3, CRT_ECROP = -4 };
 
@@ -69,6 +72,120 @@ static int crt_from_rgb(struct SwsContext **sws, const uint8_t *src, int sw, int
 static void crt_sws_free(struct SwsContext **sws) {
 	sws_freeContext(*sws);
 	*sws = NULL;
+}
+
+// crt_ar converts decoded audio frames of any sample format, layout and
+// rate to one output format (swresample, reconfigured whenever the input
+// changes) and buffers the result in a FIFO, from which the encoder takes
+// frames of exactly its frame size. go-astiav v0.16.0 wraps neither.
+typedef struct {
+	SwrContext *swr;
+	AVAudioFifo *fifo;
+	enum AVSampleFormat out_fmt;
+	int out_rate;
+	AVChannelLayout out_layout;
+	enum AVSampleFormat in_fmt;
+	int in_rate;
+	AVChannelLayout in_layout;
+	uint8_t **buf; // converted samples before they enter the FIFO
+	int cap;       // samples buf holds
+} crt_ar;
+
+static void crt_ar_free(crt_ar **pr) {
+	crt_ar *r = *pr;
+	if (!r) return;
+	swr_free(&r->swr);
+	if (r->fifo) av_audio_fifo_free(r->fifo);
+	if (r->buf) av_freep(&r->buf[0]);
+	av_freep(&r->buf);
+	av_channel_layout_uninit(&r->out_layout);
+	av_channel_layout_uninit(&r->in_layout);
+	av_freep(pr);
+}
+
+static crt_ar *crt_ar_new(int fmt, int rate, int channels) {
+	if (fmt < 0 || rate <= 0 || channels <= 0 || channels > 64) return NULL;
+	crt_ar *r = av_mallocz(sizeof(*r));
+	if (!r) return NULL;
+	r->out_fmt = fmt;
+	r->out_rate = rate;
+	av_channel_layout_default(&r->out_layout, channels);
+	r->in_fmt = AV_SAMPLE_FMT_NONE;
+	r->fifo = av_audio_fifo_alloc(fmt, channels, 4096);
+	if (!r->fifo) crt_ar_free(&r);
+	return r;
+}
+
+// crt_ar_convert runs swr on n input samples (in NULL: drain its delay)
+// into the FIFO.
+static int crt_ar_convert(crt_ar *r, const uint8_t **in, int n) {
+	if (!r->swr) return 0;
+	int out = swr_get_out_samples(r->swr, n);
+	if (out < 0) return out;
+	if (out == 0) return 0;
+	if (out > r->cap) {
+		if (r->buf) av_freep(&r->buf[0]);
+		av_freep(&r->buf);
+		r->cap = 0;
+		int ret = av_samples_alloc_array_and_samples(&r->buf, NULL, r->out_layout.nb_channels, out, r->out_fmt, 0);
+		if (ret < 0) return ret;
+		r->cap = out;
+	}
+	int got = swr_convert(r->swr, r->buf, out, in, n);
+	if (got < 0) return got;
+	if (got > 0 && av_audio_fifo_write(r->fifo, (void **)r->buf, got) < got) return AVERROR(ENOMEM);
+	return 0;
+}
+
+// crt_ar_push converts frame f into the FIFO; f NULL flushes the resampler.
+static int crt_ar_push(crt_ar *r, const AVFrame *f) {
+	if (!f) return crt_ar_convert(r, NULL, 0);
+	if (f->nb_samples <= 0) return 0;
+	if (f->format < 0 || f->sample_rate <= 0 || f->ch_layout.nb_channels <= 0) return AVERROR(EINVAL);
+	AVChannelLayout in;
+	int ret;
+	if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+		av_channel_layout_default(&in, f->ch_layout.nb_channels);
+	} else if ((ret = av_channel_layout_copy(&in, &f->ch_layout)) < 0) {
+		return ret;
+	}
+	if (!r->swr || f->format != r->in_fmt || f->sample_rate != r->in_rate ||
+			av_channel_layout_compare(&in, &r->in_layout) != 0) {
+		if ((ret = crt_ar_convert(r, NULL, 0)) < 0) goto end; // keep what the old one held
+		swr_free(&r->swr);
+		ret = swr_alloc_set_opts2(&r->swr, &r->out_layout, r->out_fmt, r->out_rate,
+			&in, f->format, f->sample_rate, 0, NULL);
+		if (ret >= 0) ret = swr_init(r->swr);
+		if (ret < 0) {
+			swr_free(&r->swr);
+			goto end;
+		}
+		r->in_fmt = f->format;
+		r->in_rate = f->sample_rate;
+		av_channel_layout_uninit(&r->in_layout);
+		if ((ret = av_channel_layout_copy(&r->in_layout, &in)) < 0) goto end;
+	}
+	ret = crt_ar_convert(r, (const uint8_t **)f->extended_data, f->nb_samples);
+end:
+	av_channel_layout_uninit(&in);
+	return ret;
+}
+
+static int crt_ar_size(crt_ar *r) { return av_audio_fifo_size(r->fifo); }
+
+// crt_ar_read moves n samples from the FIFO into out, a fresh buffer in the
+// output format (the encoder may still hold out's previous one).
+static int crt_ar_read(crt_ar *r, AVFrame *out, int n) {
+	if (n <= 0 || n > av_audio_fifo_size(r->fifo)) return AVERROR(EINVAL);
+	av_frame_unref(out);
+	out->format = r->out_fmt;
+	out->sample_rate = r->out_rate;
+	out->nb_samples = n;
+	int ret = av_channel_layout_copy(&out->ch_layout, &r->out_layout);
+	if (ret < 0) return ret;
+	if ((ret = av_frame_get_buffer(out, 0)) < 0) return ret;
+	if (av_audio_fifo_read(r->fifo, (void **)out->data, n) < n) return AVERROR_BUG;
+	return 0;
 }
 
 static int crt_dict_set(AVDictionary **d, const char *k, const char *v) {
@@ -242,6 +359,43 @@ func canHold(fc *astiav.FormatContext, id astiav.CodecID) bool {
 	}
 	return C.crt_query_codec(p, C.int(id)) != 0
 }
+
+// resampler converts decoded audio to the AAC encoder's format and cuts it
+// into frames of the encoder's size.
+type resampler struct{ r *C.crt_ar }
+
+func newResampler(f astiav.SampleFormat, rate, channels int) (*resampler, error) {
+	r := C.crt_ar_new(C.int(f), C.int(rate), C.int(channels))
+	if r == nil {
+		return nil, fmt.Errorf("cannot set up audio conversion to %s %d Hz %d channels", f, rate, channels)
+	}
+	return &resampler{r: r}, nil
+}
+
+// push converts f into the buffer; nil flushes the resampler's delay.
+func (r *resampler) push(f *astiav.Frame) error {
+	var p *C.AVFrame
+	if f != nil {
+		p = cFrame(f)
+	}
+	if ret := C.crt_ar_push(r.r, p); ret < 0 {
+		return astiav.Error(ret)
+	}
+	return nil
+}
+
+// buffered is how many converted samples wait.
+func (r *resampler) buffered() int { return int(C.crt_ar_size(r.r)) }
+
+// read puts the next n buffered samples into out (replacing its buffer).
+func (r *resampler) read(out *astiav.Frame, n int) error {
+	if ret := C.crt_ar_read(r.r, cFrame(out), C.int(n)); ret < 0 {
+		return astiav.Error(ret)
+	}
+	return nil
+}
+
+func (r *resampler) free() { C.crt_ar_free(&r.r) }
 
 // SetLogLevel sets FFmpeg's process-wide log level: "quiet", "panic",
 // "fatal", "error", "warning", "info", "verbose" or "debug" (FFmpeg's default

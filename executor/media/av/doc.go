@@ -1,7 +1,7 @@
 // Package av is the FFmpeg back end of executor/media: Source decodes files,
 // pipes and network streams into packed RGB24 frames, Sink encodes RGB24
 // frames (libx264 or h264_nvenc) and muxes them, copying the source's audio
-// through when asked. It is the only package that uses go-astiav and cgo for
+// through (or re-encoding it to AAC) when asked. It is the only package that uses go-astiav and cgo for
 // media (STYLE.md §8.3); built with CGO_ENABLED=0 it compiles to a stub whose
 // constructors return ErrUnavailable.
 //
@@ -14,6 +14,8 @@
 // SinkOptions.AudioFrom. The source then keeps the demuxed audio packets it
 // meets while reading video (a bounded queue, oldest dropped), and the sink
 // drains that queue on every WriteFrame: packets are copied when the output
-// container can hold the codec, otherwise the sink refuses at creation
-// (see SinkOptions.AudioFrom). Without AudioFrom the output has no audio.
+// container can hold the codec, otherwise decoded, converted (swresample and
+// an audio FIFO in the cgo helper, as go-astiav wraps neither) and encoded
+// to AAC (see SinkOptions.AudioCodec). Without AudioFrom the output has no
+// audio.
 package av

@@ -74,12 +74,21 @@ type SinkOptions struct {
 	// Options are extra muxer and protocol options (e.g. "listen": "1" for
 	// rtmp, "movflags": "+faststart").
 	Options map[string]string
-	// AudioFrom, when set, copies that source's audio into the output. The
+	// AudioFrom, when set, puts that source's audio into the output. The
 	// source must have been opened with SourceOptions.Audio. Both may be used
-	// from different goroutines. When the container cannot hold the source's
-	// audio codec, CreateSink returns an error (re-encoding to AAC is not
-	// implemented yet).
+	// from different goroutines. AudioCodec says how.
 	AudioFrom *Source
+	// AudioCodec is "auto" (or empty): copy the audio packets when the
+	// container can hold the source's codec, else re-encode to AAC (e.g. PCM
+	// or Opus into mp4, PCM or Vorbis into mpegts); "copy": copy or fail in
+	// CreateSink; "aac": always re-encode. Re-encoding uses FFmpeg's native
+	// AAC encoder at the source's sample rate (48 kHz when AAC has no such
+	// rate), mono for mono input and stereo otherwise; output timestamps
+	// count samples from the first decoded audio frame's.
+	AudioCodec string
+	// AudioBitrate is the AAC bit rate in bits per second when re-encoding
+	// (0: 64 kb/s per channel).
+	AudioBitrate int64
 }
 
 // Stats counts what a Source met.

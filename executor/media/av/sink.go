@@ -36,6 +36,8 @@ type Sink struct {
 	ast     *astiav.Stream
 	aWriter func(*astiav.Packet)
 	aErr    error
+	aac     *aacEncoder // re-encodes the audio when not copied
+	aEmit   func(*astiav.Packet) error
 
 	frames, packets int64
 }
@@ -177,18 +179,42 @@ func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, e
 			return nil, fmt.Errorf("av: sink %s: AudioFrom source has no audio kept (no audio stream, or opened without SourceOptions.Audio)", url)
 		}
 		q := src.audio
-		if !canHold(s.fc, q.par.CodecID()) {
-			return nil, fmt.Errorf("av: sink %s: %s cannot hold %s audio (re-encoding is not implemented; pick another container)", url, ofmt.Name(), q.par.CodecID())
+		fits := audioFits(s.fc, q.par.CodecID())
+		var reencode bool
+		switch opts.AudioCodec {
+		case "", "auto":
+			reencode = !fits
+		case "copy":
+			if !fits {
+				return nil, fmt.Errorf("av: sink %s: %s cannot hold %s audio (AudioCodec \"copy\"; use \"auto\" or \"aac\" to re-encode)", url, ofmt.Name(), q.par.CodecID())
+			}
+		case "aac":
+			reencode = true
+		default:
+			return nil, fmt.Errorf("av: sink %s: unknown AudioCodec %q (copy, aac or auto)", url, opts.AudioCodec)
 		}
 		s.ast = s.fc.NewStream(nil)
 		if s.ast == nil {
 			return nil, errors.New("av: cannot add audio stream")
 		}
-		if err := q.par.Copy(s.ast.CodecParameters()); err != nil {
-			return nil, fmt.Errorf("av: sink %s: audio parameters: %w", url, err)
+		if reencode {
+			if !audioFits(s.fc, astiav.CodecIDAac) {
+				return nil, fmt.Errorf("av: sink %s: %s can hold neither %s nor AAC audio", url, ofmt.Name(), q.par.CodecID())
+			}
+			if s.aac, err = newAACEncoder(q, ofmt.Flags().Has(astiav.IOFormatFlagGlobalheader), opts.AudioBitrate); err != nil {
+				return nil, fmt.Errorf("av: sink %s: re-encoding %s audio to AAC: %w", url, q.par.CodecID(), err)
+			}
+			if err := s.aac.enc.ToCodecParameters(s.ast.CodecParameters()); err != nil {
+				return nil, fmt.Errorf("av: sink %s: audio parameters: %w", url, err)
+			}
+			s.ast.SetTimeBase(s.aac.tb)
+		} else {
+			if err := q.par.Copy(s.ast.CodecParameters()); err != nil {
+				return nil, fmt.Errorf("av: sink %s: audio parameters: %w", url, err)
+			}
+			s.ast.CodecParameters().SetCodecTag(0)
+			s.ast.SetTimeBase(q.tb)
 		}
-		s.ast.CodecParameters().SetCodecTag(0)
-		s.ast.SetTimeBase(q.tb)
 		s.audio = q
 		q.mu.Lock()
 		q.taken = true
@@ -225,7 +251,10 @@ func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, e
 		return nil, fmt.Errorf("av: sink %s: frame buffer: %w", url, err)
 	}
 	s.pkt = astiav.AllocPacket()
-	if s.audio != nil {
+	if s.aac != nil {
+		s.aWriter = s.transcodeAudio
+		s.aEmit = s.writeAAC
+	} else if s.audio != nil {
 		s.aWriter = s.writeAudio
 	}
 	return s, nil
@@ -318,6 +347,23 @@ func (s *Sink) writeAudio(p *astiav.Packet) {
 	}
 }
 
+// transcodeAudio decodes p and writes the AAC packets that come out.
+func (s *Sink) transcodeAudio(p *astiav.Packet) {
+	if s.aErr != nil {
+		return
+	}
+	s.aErr = s.aac.decode(p, s.aEmit)
+}
+
+func (s *Sink) writeAAC(p *astiav.Packet) error {
+	p.SetStreamIndex(s.ast.Index())
+	p.RescaleTs(s.aac.tb, s.ast.TimeBase())
+	if err := s.fc.WriteInterleavedFrame(p); err != nil {
+		return fmt.Errorf("av: write audio: %w", err)
+	}
+	return nil
+}
+
 // Close flushes the encoder, finalises the container and releases
 // everything; it returns the first error met doing so.
 func (s *Sink) Close() error {
@@ -334,6 +380,11 @@ func (s *Sink) Close() error {
 		}
 		if err := s.drainPackets(); err != nil && first == nil {
 			first = err
+		}
+		if s.aac != nil {
+			if err := s.aac.flush(s.aEmit); err != nil && first == nil {
+				first = fmt.Errorf("av: %s: %w", s.aac, err)
+			}
 		}
 		if err := s.fc.WriteTrailer(); err != nil && first == nil {
 			first = fmt.Errorf("av: write trailer: %w", err)
@@ -363,6 +414,10 @@ func (s *Sink) free() {
 		}
 		s.fc.Free()
 		s.fc = nil
+	}
+	if s.aac != nil {
+		s.aac.free()
+		s.aac = nil
 	}
 	if s.audio != nil {
 		s.audio.mu.Lock()
