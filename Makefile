@@ -52,6 +52,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseManifest -fuzztime=$(FUZZTIME) ./streampack
 	$(GO) test -run='^$$' -fuzz=FuzzParseParams -fuzztime=$(FUZZTIME) ./cmd/comfyrt/server
 	$(GO) test -run='^$$' -fuzz=FuzzSplitter -fuzztime=$(FUZZTIME) ./cmd/comfyrt/live
+	$(GO) test -run='^$$' -fuzz=FuzzToRGB8 -fuzztime=$(FUZZTIME) ./nodes/value
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 $(PKGS) | tee bench.txt
