@@ -12,7 +12,9 @@ package value
 func ToRGB8(dst []byte, src []float32) {
 	n := min(len(dst), len(src))
 	dst, src = dst[:n], src[:n]
-	i := 0
+	// toRGB8SIMD converts a prefix with vector instructions where the CPU
+	// has them (rgb8_amd64.s) and returns its length; the rest is done here.
+	i := toRGB8SIMD(dst, src)
 	for ; i+8 <= n; i += 8 {
 		s := src[i : i+8 : i+8]
 		d := dst[i : i+8 : i+8]
@@ -54,7 +56,9 @@ func FromRGB8(dst []float32, src []byte) {
 	n := min(len(dst), len(src))
 	dst, src = dst[:n], src[:n]
 	t := &rgb8Table
-	i := 0
+	// fromRGB8SIMD converts a prefix with vector instructions where the CPU
+	// has them (rgb8_amd64.s) and returns its length; the rest is done here.
+	i := fromRGB8SIMD(dst, src)
 	for ; i+8 <= n; i += 8 {
 		s := src[i : i+8 : i+8]
 		d := dst[i : i+8 : i+8]
