@@ -3,6 +3,12 @@
 //	comfyrt validate [--object-info FILE]... [--format text|json] FILE...
 //	comfyrt convert  [--object-info FILE]... [--strict] FILE
 //	comfyrt nodes    [--object-info FILE]... [--format text|json]
+//	comfyrt compile  [--explain] [--dot] FILE
+//	comfyrt run      [--workflow FILE] [-i IN] [-o OUT] ...
+//	comfyrt pack     validate|inspect|install|list ...
+//	comfyrt test     [--pack PATH]... [--junit FILE] TARGET...
+//	comfyrt serve    [--addr ADDR] [--pack PATH]... [--capacity N] [--token T]
+//	comfyrt bench    [b2|b7|b8|all]
 //
 // cmd/comfyrt is wiring only: it is the one place that picks concrete
 // engines, media back ends and stream packs.
@@ -39,11 +45,11 @@ func commands() []command {
 		{"convert", "convert a UI-format workflow to an API-format prompt", cmdConvert},
 		{"nodes", "list every known node class (built-in and --object-info)", cmdNodes},
 		{"compile", "compile a workflow into a per-frame plan and print it", cmdCompile},
-		{"run", "run a workflow once on a picture (PNG/JPEG in, PNG out)", cmdRun},
+		{"run", "run a workflow on video (file, pipe or URL in and out) or once on a picture", cmdRun},
 		{"pack", "validate, inspect, install and list stream packs", cmdPack},
 		{"test", "run the tests of packs and workflows, compare frames, write JUnit XML", cmdTest},
 		{"serve", "serve live streams (Livepeer ai-runner and BYOC APIs over trickle)", cmdServe},
-		{"bench", "run the end-to-end benchmarks (B2 media path vs ffmpeg, B8 text detection vs a plain ORT loop)", cmdBench},
+		{"bench", "run the end-to-end benchmarks (B2 media path vs ffmpeg, B7 stream density, B8 text detection vs a plain ORT loop)", cmdBench},
 	}
 }
 

@@ -35,7 +35,8 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			"Each stream's MPEG-TS input is decoded, run through its workflow on the\n"+
 			"real-time executor and encoded as H.264 MPEG-TS segments, each starting\n"+
 			"with an IDR; params updates are compiled first and swapped in at a frame\n"+
-			"boundary, the output passing the input through while a workflow loads.", stderr)
+			"boundary: the previous workflow keeps running while a new one loads, and a\n"+
+			"grey loading frame is shown while the first one loads (show_reloading_frame).", stderr)
 	addr := fs.String("addr", "127.0.0.1:8000", "listen `address`")
 	var objectInfo multiFlag
 	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
