@@ -550,7 +550,7 @@ func benchB2(cfg benchConfig, ffmpeg, dir string, sz benchSize, frames int, stde
 	display := slices.Clone(peer)
 	display[0] = "ffmpeg"
 	c := &benchCase{ID: "B2", Size: sz.String(), Frames: total, Warmup: cfg.warmup, Target: 0.9,
-		Ours: fmt.Sprintf("av.Source(threads=%d) → executor.Pipeline[identity-api.json] (Block, no fps cap) → av.Sink(libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", cfg.threads, cfg.threads),
+		Ours: fmt.Sprintf("av.Source(threads=%d) → executor.Pipeline[identity-api.json] (Block, no fps cap) → av.Sink(RGB24→BGR24 byte swap, swscale BGR24→yuv420p, libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", cfg.threads, cfg.threads),
 		Peer: shellJoin(display)}
 	if cfg.cpuProfile != "" {
 		// An extra run of ours under the profiler, outside the figures.

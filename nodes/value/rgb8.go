@@ -83,3 +83,20 @@ var rgb8Table = func() (t [256]float32) {
 	}
 	return t
 }()
+
+// SwapRB writes the packed 3-byte pixels of src to dst with the first and
+// third bytes of each exchanged (RGB24 ↔ BGR24); dst may be src. It
+// converts min(len(dst), len(src))/3 whole pixels. The media back end uses
+// it because swscale's fast path from packed 24-bit pixels to 4:2:0 YUV
+// starts from BGR24.
+func SwapRB(dst, src []byte) {
+	n := min(len(dst), len(src))
+	n -= n % 3
+	dst, src = dst[:n], src[:n]
+	i := swapRBSIMD(dst, src)
+	for ; i+3 <= n; i += 3 {
+		p := src[i : i+3 : i+3]
+		q := dst[i : i+3 : i+3]
+		q[0], q[1], q[2] = p[2], p[1], p[0]
+	}
+}

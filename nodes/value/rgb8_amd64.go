@@ -46,3 +46,24 @@ func toRGB8AVX2(dst *byte, src *float32, n int)
 //
 //go:noescape
 func fromRGB8AVX2(dst *float32, src *byte, n int)
+
+// swapRBSIMD swaps the pixels of the longest prefix it can with SSSE3
+// (15 bytes, five pixels, per step; each step reads and writes 16 bytes, so
+// it stops while at least 16 remain) and returns that prefix's length.
+// dst and src have the same length, a multiple of 3.
+func swapRBSIMD(dst, src []byte) int {
+	if len(src) < 16 || !useAVX2 {
+		return 0
+	}
+	steps := (len(src) - 1) / 15 // 15·steps + 1 ≤ len: the 16th byte of the last step exists
+	swapRBSSSE3(&dst[0], &src[0], steps)
+	return 15 * steps
+}
+
+// swapRBSSSE3 runs steps steps of SwapRB from src to dst: 15·steps+1 bytes
+// of each must be valid. The 16th byte of each step's store is the next
+// pixel's first byte unchanged; the next step (or SwapRB's tail) rewrites
+// it, and it is read before it is written, so dst may be src.
+//
+//go:noescape
+func swapRBSSSE3(dst, src *byte, steps int)

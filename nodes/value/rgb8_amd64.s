@@ -143,3 +143,26 @@ floop:
 	JNZ       floop
 	VZEROUPPER
 	RET
+
+// PSHUFB mask reversing the bytes of each of five 3-byte pixels; byte 15
+// stays.
+DATA swaprbmask<>+0(SB)/8, $0x0708030405000102
+DATA swaprbmask<>+8(SB)/8, $0x0f0c0d0e090a0b06
+GLOBL swaprbmask<>(SB), RODATA|NOPTR, $16
+
+// func swapRBSSSE3(dst, src *byte, steps int)
+TEXT ·swapRBSSSE3(SB), NOSPLIT, $0-24
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  steps+16(FP), CX
+	MOVOU swaprbmask<>(SB), X1
+
+sloop:
+	MOVOU  (SI), X0
+	PSHUFB X1, X0
+	MOVOU  X0, (DI)
+	ADDQ   $15, SI
+	ADDQ   $15, DI
+	DECQ   CX
+	JNZ    sloop
+	RET

@@ -1,6 +1,7 @@
 package value
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -189,5 +190,57 @@ func BenchmarkFromRGB8Ref_720p(b *testing.B) {
 	b.SetBytes(int64(len(f)))
 	for b.Loop() {
 		refFromRGB8(f, px)
+	}
+}
+
+// TestSwapRB checks SwapRB (the SSSE3 steps and the Go tail) against a
+// plain per-pixel swap for every length up to 200 bytes at several
+// offsets, copying and in place, and that bytes past the last whole pixel
+// stay untouched.
+func TestSwapRB(t *testing.T) {
+	src := make([]byte, 256)
+	for i := range src {
+		src[i] = byte(i*7 + 3)
+	}
+	for off := range 4 {
+		for n := 0; n <= 200; n++ {
+			s := src[off : off+n]
+			want := make([]byte, n+8)
+			for i := range want {
+				want[i] = 0xAA
+			}
+			whole := n - n%3
+			for i := 0; i < whole; i += 3 {
+				want[i], want[i+1], want[i+2] = s[i+2], s[i+1], s[i]
+			}
+			got := make([]byte, n+8)
+			for i := range got {
+				got[i] = 0xAA
+			}
+			SwapRB(got[:n], s)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("off %d n %d: got %v want %v", off, n, got, want)
+			}
+			in := append([]byte(nil), s...)
+			SwapRB(in, in)
+			if !bytes.Equal(in[:whole], want[:whole]) || !bytes.Equal(in[whole:], s[whole:]) {
+				t.Fatalf("off %d n %d in place: got %v want %v", off, n, in, want[:n])
+			}
+		}
+	}
+	// Different lengths: the shorter decides.
+	dst := make([]byte, 6)
+	SwapRB(dst, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9})
+	if !bytes.Equal(dst, []byte{3, 2, 1, 6, 5, 4}) {
+		t.Fatalf("short dst: %v", dst)
+	}
+}
+
+func BenchmarkSwapRB720p(b *testing.B) {
+	src := make([]byte, 1280*720*3)
+	dst := make([]byte, len(src))
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		SwapRB(dst, src)
 	}
 }

@@ -945,3 +945,149 @@ func TestMain(m *testing.M) {
 	SetLogLevel("error")
 	os.Exit(m.Run())
 }
+
+// TestScalerThreads: swscale's slice threads split the output rows, each
+// reading the whole input, so the pictures are byte for byte those of one
+// thread — both directions, unscaled, scaled and cropped, several formats.
+func TestScalerThreads(t *testing.T) {
+	const W, H = 256, 144
+	rgb := make([]byte, W*H*3)
+	seed := uint32(1)
+	for y := range H {
+		for x := range W {
+			seed = seed*1664525 + 1013904223
+			i := 3 * (y*W + x)
+			rgb[i] = byte(x + y)
+			rgb[i+1] = byte(128+100*math.Sin(float64(x)/7)*math.Cos(float64(y)/5)) + byte(seed>>29)
+			rgb[i+2] = byte(255 * y / H)
+		}
+	}
+	frameOf := func(w, h int, pf astiav.PixelFormat) *astiav.Frame {
+		f := astiav.AllocFrame()
+		f.SetWidth(w)
+		f.SetHeight(h)
+		f.SetPixelFormat(pf)
+		if err := f.AllocBuffer(0); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	bytesOf := func(f *astiav.Frame) []byte {
+		b, err := f.Data().Bytes(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name   string
+		pf     astiav.PixelFormat
+		ow, oh int // encoder frame size (scaled when not W×H)
+		crop   [4]int
+		dw, dh int // RGB size read back
+	}{
+		{"yuv420p", astiav.PixelFormatYuv420P, W, H, [4]int{0, 0, W, H}, W, H},
+		{"yuv420p scaled and cropped", astiav.PixelFormatYuv420P, 320, 180, [4]int{40, 0, 180, 180}, 96, 96},
+		{"nv12", astiav.PixelFormatNv12, W, H, [4]int{0, 0, W, H}, W, H},
+		{"yuv444p", astiav.PixelFormatYuv444P, 200, 100, [4]int{10, 6, 160, 90}, 320, 180},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var yuv, back [][]byte
+			for _, threads := range []int{1, 2, 3, 0} {
+				sc := scaler{threads: threads}
+				f := frameOf(tc.ow, tc.oh, tc.pf)
+				if err := sc.fromRGB(rgb, W, H, f); err != nil {
+					t.Fatalf("threads %d: fromRGB: %v", threads, err)
+				}
+				yuv = append(yuv, bytesOf(f))
+				c := tc.crop
+				dst := make([]byte, tc.dw*tc.dh*3)
+				if err := sc.toRGB(f, c[0], c[1], c[2], c[3], dst, tc.dw, tc.dh); err != nil {
+					t.Fatalf("threads %d: toRGB: %v", threads, err)
+				}
+				back = append(back, dst)
+				f.Free()
+				sc.free()
+			}
+			for i := 1; i < len(yuv); i++ {
+				if !bytes.Equal(yuv[i], yuv[0]) {
+					t.Errorf("fromRGB with threads #%d differs from one thread", i)
+				}
+				if !bytes.Equal(back[i], back[0]) {
+					t.Errorf("toRGB with threads #%d differs from one thread", i)
+				}
+			}
+			// The round trip is close to the picture where no scaling happened.
+			if tc.ow == W && tc.oh == H && tc.dw == W && tc.dh == H {
+				var sum int
+				for i := range rgb {
+					d := int(rgb[i]) - int(back[0][i])
+					sum += d * d
+				}
+				mse := float64(sum) / float64(len(rgb))
+				if mse > 80 { // 36–42: 4:2:0 chroma and the wrap of red; swapped channels give thousands
+					t.Errorf("round trip MSE %.1f", mse)
+				}
+			}
+		})
+	}
+}
+
+// TestFromRGBFastPath compares the BGR24 → 4:2:0 converter fromRGB uses
+// for same-size yuv420p with swscale's general RGB24 path on real frames
+// (the sample clip): luma within one code, chroma close (box instead of
+// bilinear filter).
+func TestFromRGBFastPath(t *testing.T) {
+	src, err := OpenSource(sampleClip, SourceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var f media.Frame
+	for i := 0; i < 10; i++ {
+		if err := src.ReadFrame(context.Background(), &f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, h := f.Width, f.Height
+	out := [2][]byte{}
+	for i, fast := range []bool{false, true} {
+		sc := scaler{threads: 1}
+		y := astiav.AllocFrame()
+		y.SetWidth(w)
+		y.SetHeight(h)
+		y.SetPixelFormat(astiav.PixelFormatYuv420P)
+		if err := y.AllocBuffer(1); err != nil {
+			t.Fatal(err)
+		}
+		if err := sc.fromPacked(f.RGB, w, h, y, fast); err != nil {
+			t.Fatal(err)
+		}
+		b, err := y.Data().Bytes(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = b
+		y.Free()
+		sc.free()
+	}
+	n := w * h
+	stat := func(a, b []byte) (maxd int, mse float64) {
+		var sum int
+		for i := range a {
+			d := int(a[i]) - int(b[i])
+			sum += d * d
+			maxd = max(maxd, d, -d)
+		}
+		return maxd, float64(sum) / float64(len(a))
+	}
+	ym, ye := stat(out[0][:n], out[1][:n])
+	cm, ce := stat(out[0][n:], out[1][n:])
+	t.Logf("luma max %d MSE %.3f; chroma max %d MSE %.3f", ym, ye, cm, ce)
+	if ym > 1 || ye > 0.75 { // 1 and 0.52 measured: rounding differs by one code on about half the pixels
+		t.Errorf("luma differs: max %d MSE %.3f", ym, ye)
+	}
+	if cm > 24 || ce > 2 { // 14 and 0.48 measured: edges, where box and bilinear filters differ
+		t.Errorf("chroma differs: max %d MSE %.3f", cm, ce)
+	}
+}

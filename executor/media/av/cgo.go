@@ -11,6 +11,7 @@ package av
 #include <libavutil/pixdesc.h>
 #include <libavutil/dict.h>
 #include <libswscale/swscale.h>
+#include <libavutil/opt.h>
 #include <libswresample/swresample.h>
 #include <libavutil/audio_fifo.h>
 #include <libavutil/channel_layout.h>
@@ -29,9 +30,85 @@ static int crt_check(const AVFrame *f, int input) {
 	return 0;
 }
 
+// crt_sws is a swscale context cached for one conversion (rebuilt when the
+// sizes or formats change) with its slice-thread count, and a frame that
+// wraps the caller's packed RGB24 buffer for the length of one call.
+typedef struct {
+	struct SwsContext *ctx;
+	int sw, sh, sf, dw, dh, df, nt; // the context's conversion and thread count
+	int threads; // 0: one per CPU
+	AVFrame *rgb;
+} crt_sws;
+
+static void crt_sws_free(crt_sws **ps) {
+	crt_sws *s = *ps;
+	if (!s) return;
+	sws_freeContext(s->ctx);
+	av_frame_free(&s->rgb);
+	av_freep(ps);
+}
+
+static crt_sws *crt_sws_new(int threads) {
+	crt_sws *s = av_mallocz(sizeof(*s));
+	if (!s) return NULL;
+	s->threads = threads < 0 ? 0 : threads;
+	s->rgb = av_frame_alloc();
+	if (!s->rgb) crt_sws_free(&s);
+	return s;
+}
+
+// crt_sws_get returns the context for this conversion: bilinear, with
+// s->threads slice threads (swscale splits the output rows between them and
+// every thread reads the whole input, so the result does not depend on the
+// count).
+static struct SwsContext *crt_sws_get(crt_sws *s, int sw, int sh, int sf, int dw, int dh, int df, int nt) {
+	if (s->ctx && s->sw == sw && s->sh == sh && s->sf == sf && s->dw == dw && s->dh == dh && s->df == df && s->nt == nt)
+		return s->ctx;
+	sws_freeContext(s->ctx);
+	s->ctx = sws_alloc_context();
+	if (!s->ctx) return NULL;
+	if (av_opt_set_int(s->ctx, "srcw", sw, 0) < 0 || av_opt_set_int(s->ctx, "srch", sh, 0) < 0 ||
+		av_opt_set_int(s->ctx, "src_format", sf, 0) < 0 || av_opt_set_int(s->ctx, "dstw", dw, 0) < 0 ||
+		av_opt_set_int(s->ctx, "dsth", dh, 0) < 0 || av_opt_set_int(s->ctx, "dst_format", df, 0) < 0 ||
+		av_opt_set_int(s->ctx, "sws_flags", SWS_BILINEAR, 0) < 0 ||
+		av_opt_set_int(s->ctx, "threads", nt, 0) < 0 ||
+		sws_init_context(s->ctx, NULL, NULL) < 0) {
+		sws_freeContext(s->ctx);
+		s->ctx = NULL;
+		return NULL;
+	}
+	s->sw = sw; s->sh = sh; s->sf = sf; s->dw = dw; s->dh = dh; s->df = df; s->nt = nt;
+	return s->ctx;
+}
+
+static void crt_nofree(void *opaque, uint8_t *data) { (void)opaque; (void)data; }
+
+// crt_sws_run converts src into dst with sws_scale_frame, which needs
+// reference-counted frames. One of them is s->rgb wrapping the caller's
+// buffer (Go memory, not owned): every reference to it is dropped before
+// this returns, as cgo requires.
+static int crt_sws_run(crt_sws *s, struct SwsContext *c, AVFrame *dst, const AVFrame *src) {
+	int r = sws_scale_frame(c, dst, src);
+	sws_frame_end(c);
+	av_frame_unref(s->rgb);
+	return r;
+}
+
+static int crt_wrap_rgb(AVFrame *w, uint8_t *data, int width, int height, int fmt) {
+	av_frame_unref(w);
+	w->buf[0] = av_buffer_create(data, (size_t)width * height * 3, crt_nofree, NULL, 0);
+	if (!w->buf[0]) return AVERROR(ENOMEM);
+	w->format = fmt;
+	w->width = width;
+	w->height = height;
+	w->data[0] = data;
+	w->linesize[0] = width * 3;
+	return 0;
+}
+
 // crt_to_rgb crops f to (cx, cy, cw, ch) and scales that to dw×dh packed
 // RGB24 at dst (dw*3 bytes a row). f is modified (cropped); unref it after.
-static int crt_to_rgb(struct SwsContext **sws, AVFrame *f, int cx, int cy, int cw, int ch,
+static int crt_to_rgb(crt_sws *s, AVFrame *f, int cx, int cy, int cw, int ch,
 		uint8_t *dst, int dw, int dh) {
 	int r = crt_check(f, 1);
 	if (r < 0) return r;
@@ -43,35 +120,46 @@ static int crt_to_rgb(struct SwsContext **sws, AVFrame *f, int cx, int cy, int c
 		r = av_frame_apply_cropping(f, AV_FRAME_CROP_UNALIGNED);
 		if (r < 0) return r;
 	}
-	*sws = sws_getCachedContext(*sws, f->width, f->height, f->format, dw, dh, AV_PIX_FMT_RGB24,
-		SWS_BILINEAR, NULL, NULL, NULL);
-	if (!*sws) return CRT_ESWS;
-	uint8_t *dd[4] = {dst, NULL, NULL, NULL};
-	int dl[4] = {dw * 3, 0, 0, 0};
-	r = sws_scale(*sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dd, dl);
-	return r == dh ? 0 : CRT_ESWS;
+	struct SwsContext *c = crt_sws_get(s, f->width, f->height, f->format, dw, dh, AV_PIX_FMT_RGB24, s->threads);
+	if (!c) return CRT_ESWS;
+	if (s->threads == 1) {
+		uint8_t *dd[4] = {dst, NULL, NULL, NULL};
+		int dl[4] = {dw * 3, 0, 0, 0};
+		r = sws_scale(c, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dd, dl);
+		return r == dh ? 0 : CRT_ESWS;
+	}
+	r = crt_wrap_rgb(s->rgb, dst, dw, dh, AV_PIX_FMT_RGB24);
+	if (r < 0) return r;
+	r = crt_sws_run(s, c, s->rgb, f);
+	return r < 0 ? CRT_ESWS : 0;
 }
 
 // crt_from_rgb makes dst writable (the encoder may still hold its buffer)
-// and scales the sw×sh packed RGB24 picture at src into it.
-static int crt_from_rgb(struct SwsContext **sws, const uint8_t *src, int sw, int sh, AVFrame *dst) {
+// and scales the sw×sh packed picture at src (RGB24, or BGR24 when bgr is
+// set) into it.
+static int crt_from_rgb(crt_sws *s, uint8_t *src, int bgr, int sw, int sh, AVFrame *dst) {
+	int sf = bgr ? AV_PIX_FMT_BGR24 : AV_PIX_FMT_RGB24;
 	if (sw <= 0 || sh <= 0 || sw > 16384 || sh > 16384) return CRT_ESIZE;
 	int r = crt_check(dst, 0);
 	if (r < 0) return r;
 	r = av_frame_make_writable(dst);
 	if (r < 0) return r;
-	*sws = sws_getCachedContext(*sws, sw, sh, AV_PIX_FMT_RGB24, dst->width, dst->height, dst->format,
-		SWS_BILINEAR, NULL, NULL, NULL);
-	if (!*sws) return CRT_ESWS;
-	const uint8_t *sd[4] = {src, NULL, NULL, NULL};
-	int sl[4] = {sw * 3, 0, 0, 0};
-	r = sws_scale(*sws, sd, sl, 0, sh, dst->data, dst->linesize);
-	return r == dst->height ? 0 : CRT_ESWS;
-}
-
-static void crt_sws_free(struct SwsContext **sws) {
-	sws_freeContext(*sws);
-	*sws = NULL;
+	// The BGR24 → 4:2:0 converter is one fast pass; under swscale 5.1's
+	// slice threads its bytes differ from one thread's (TestScalerThreads),
+	// so it runs on this thread.
+	int nt = bgr ? 1 : s->threads;
+	struct SwsContext *c = crt_sws_get(s, sw, sh, sf, dst->width, dst->height, dst->format, nt);
+	if (!c) return CRT_ESWS;
+	if (nt == 1) {
+		const uint8_t *sd[4] = {src, NULL, NULL, NULL};
+		int sl[4] = {sw * 3, 0, 0, 0};
+		r = sws_scale(c, sd, sl, 0, sh, dst->data, dst->linesize);
+		return r == dst->height ? 0 : CRT_ESWS;
+	}
+	r = crt_wrap_rgb(s->rgb, src, sw, sh, sf);
+	if (r < 0) return r;
+	r = crt_sws_run(s, c, dst, s->rgb);
+	return r < 0 ? CRT_ESWS : 0;
 }
 
 // crt_ar converts decoded audio frames of any sample format, layout and
@@ -231,6 +319,8 @@ import (
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
+
+	"comfyrt/nodes/value"
 )
 
 // errNoPixelFormat and friends are the conversion errors the helper turns
@@ -260,10 +350,24 @@ func helperErr(r C.int) error {
 
 func cFrame(f *astiav.Frame) *C.AVFrame { return (*C.AVFrame)(f.UnsafePointer()) }
 
-// scaler owns a cached swscale context.
-type scaler struct{ c *C.struct_SwsContext }
+// scaler owns a cached swscale context. threads is its slice-thread count
+// (0: one per CPU, as the ffmpeg CLI's filters); set it before first use.
+type scaler struct {
+	s       *C.crt_sws
+	threads int
+	bgr     []byte // fromRGB's BGR24 copy
+}
 
-func (s *scaler) free() { C.crt_sws_free(&s.c) }
+func (s *scaler) free() { C.crt_sws_free(&s.s) }
+
+func (s *scaler) ctx() (*C.crt_sws, error) {
+	if s.s == nil {
+		if s.s = C.crt_sws_new(C.int(s.threads)); s.s == nil {
+			return nil, errors.New("av: out of memory")
+		}
+	}
+	return s.s, nil
+}
 
 // toRGB converts src (cropped to the rectangle) into dst, a dw×dh RGB24
 // buffer. src is modified; the caller unrefs it.
@@ -271,17 +375,46 @@ func (s *scaler) toRGB(src *astiav.Frame, cx, cy, cw, ch int, dst []byte, dw, dh
 	if len(dst) < dw*dh*3 || dw <= 0 || dh <= 0 {
 		return errFrameSize
 	}
-	return helperErr(C.crt_to_rgb(&s.c, cFrame(src), C.int(cx), C.int(cy), C.int(cw), C.int(ch),
+	c, err := s.ctx()
+	if err != nil {
+		return err
+	}
+	return helperErr(C.crt_to_rgb(c, cFrame(src), C.int(cx), C.int(cy), C.int(cw), C.int(ch),
 		(*C.uint8_t)(unsafe.Pointer(&dst[0])), C.int(dw), C.int(dh)))
 }
 
 // fromRGB converts the sw×sh RGB24 picture src into dst (allocated, with
 // format and size set).
+//
+// swscale (FFmpeg 5.1) converts BGR24, not RGB24, to 4:2:0 YUV of the same
+// even size with a special-cased converter (box-filtered chroma, the same
+// BT.601 matrix) that costs about half the general path at 720p; for those
+// conversions the picture is first swapped to BGR in s.bgr.
 func (s *scaler) fromRGB(src []byte, sw, sh int, dst *astiav.Frame) error {
+	return s.fromPacked(src, sw, sh, dst, true)
+}
+
+// fromPacked is fromRGB, taking the BGR24 path only when fast is set.
+func (s *scaler) fromPacked(src []byte, sw, sh int, dst *astiav.Frame, fast bool) error {
 	if sw <= 0 || sh <= 0 || len(src) < sw*sh*3 {
 		return errFrameSize
 	}
-	return helperErr(C.crt_from_rgb(&s.c, (*C.uint8_t)(unsafe.Pointer(&src[0])), C.int(sw), C.int(sh), cFrame(dst)))
+	c, err := s.ctx()
+	if err != nil {
+		return err
+	}
+	bgr := 0
+	if pf := dst.PixelFormat(); fast && (pf == astiav.PixelFormatYuv420P || pf == astiav.PixelFormatYuvj420P) &&
+		dst.Width() == sw && dst.Height() == sh && sw%2 == 0 && sh%2 == 0 {
+		n := sw * sh * 3
+		if cap(s.bgr) < n {
+			s.bgr = make([]byte, n)
+		}
+		s.bgr = s.bgr[:n]
+		value.SwapRB(s.bgr, src[:n])
+		src, bgr = s.bgr, 1
+	}
+	return helperErr(C.crt_from_rgb(c, (*C.uint8_t)(unsafe.Pointer(&src[0])), C.int(bgr), C.int(sw), C.int(sh), cFrame(dst)))
 }
 
 // cDict is a C AVDictionary built from Go strings.

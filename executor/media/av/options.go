@@ -37,7 +37,8 @@ type SourceOptions struct {
 	// Audio keeps the demuxed audio packets for a Sink created with
 	// SinkOptions.AudioFrom set to this source.
 	Audio bool
-	// Threads is the decoder's thread count (0: FFmpeg's choice).
+	// Threads is the decoder's thread count and the slice-thread count of
+	// the conversion to RGB24 (0: FFmpeg's choice; one per CPU for swscale).
 	Threads int
 	// MaxErrors is how many consecutive decode errors end the stream with a
 	// FatalError (default 50).
@@ -67,7 +68,8 @@ type SinkOptions struct {
 	// GOP is the keyframe interval in frames (0: 2 s at the stream's frame
 	// rate, or 60).
 	GOP int
-	// Threads is the encoder's thread count (0: FFmpeg's choice).
+	// Threads is the encoder's thread count and the slice-thread count of
+	// the conversion from RGB24 (0: FFmpeg's choice; one per CPU for swscale).
 	Threads int
 	// EncoderOptions are extra private encoder options (e.g. "x264-params").
 	EncoderOptions map[string]string

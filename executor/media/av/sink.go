@@ -110,6 +110,7 @@ func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, e
 	if opts.Bitrate > 0 {
 		s.cc.SetBitRate(opts.Bitrate)
 	}
+	s.sc.threads = max(opts.Threads, 0)
 	if opts.Threads > 0 {
 		s.cc.SetThreadCount(opts.Threads)
 	}

@@ -143,6 +143,7 @@ func OpenSource(url string, opts SourceOptions) (_ *Source, err error) {
 	if err := cp.ToCodecContext(s.cc); err != nil {
 		return nil, fmt.Errorf("av: open %s: decoder parameters: %w", url, err)
 	}
+	s.sc.threads = max(opts.Threads, 0)
 	if opts.Threads > 0 {
 		s.cc.SetThreadCount(opts.Threads)
 	}
