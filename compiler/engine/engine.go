@@ -131,6 +131,11 @@ type Options struct {
 	// CacheDir is the root folder of compiled-engine caches (TensorRT);
 	// a session uses the subfolder CacheKey(...). Empty disables caching.
 	CacheDir string
+	// Exclusive: never share the loaded model with other sessions. By
+	// default a Provider may share one loaded model between sessions
+	// opened from the same content with the same options; each session
+	// keeps its own buffers.
+	Exclusive bool
 }
 
 // Threads returns IntraOpThreads, or the core count when it is 0.

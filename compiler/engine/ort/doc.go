@@ -34,6 +34,15 @@
 // Run, which allocates nothing. The session's buffers are exposed through
 // engine.Buffers.
 //
+// Sessions opened from the same model content (by sha256) with the same
+// options and bound input shapes share one ONNX Runtime session: it is
+// loaded, optimised and probed once, and destroyed when the last of them
+// is closed. Each engine session keeps its own tensors and I/O binding, so
+// sessions that share a model may Run concurrently (on its one intra-op
+// thread pool); one session is not safe for concurrent use.
+// engine.Options.Exclusive opts out.
+// SharedSessions reports the cache.
+//
 // # Devices
 //
 // engine.Options.Devices lists execution providers in preference order:

@@ -18,10 +18,13 @@ static int probe_lib(const char *name) {
 import "C"
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,7 +41,7 @@ var env struct {
 	done    bool // CheckInit ran
 	err     error
 	libPath string
-	live    int // open sessions
+	live    int // engine sessions open or being opened
 }
 
 // CheckInit loads the ONNX Runtime library and creates the process-global
@@ -69,8 +72,8 @@ func checkInitLocked() error {
 	return nil
 }
 
-// Shutdown destroys the environment. It fails while sessions are open;
-// after it, CheckInit may initialise again.
+// Shutdown destroys the environment. It fails while sessions are open or
+// being opened; after it, CheckInit may initialise again.
 func Shutdown() error {
 	env.mu.Lock()
 	defer env.mu.Unlock()
@@ -80,6 +83,10 @@ func Shutdown() error {
 	}
 	if env.live > 0 {
 		return fmt.Errorf("onnxruntime: shutdown with %d sessions open", env.live)
+	}
+	// Every reference is held by a counted session; this is a safeguard.
+	if models, refs := SharedSessions(); models > 0 {
+		return fmt.Errorf("onnxruntime: shutdown with %d shared sessions (%d references)", models, refs)
 	}
 	env.done = false
 	return ort.DestroyEnvironment()
@@ -130,56 +137,72 @@ func open(path string, opts engine.Options) (_ *session, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckInit(); err != nil {
+	// The session counts from here on, so that Shutdown fails while it
+	// is being opened.
+	env.mu.Lock()
+	if err = checkInitLocked(); err == nil {
+		env.live++
+	}
+	env.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
+	s := &session{counted: true}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	declIn, declOut, err := modelInfo(path)
+	sum := sha256.Sum256(data)
+	declIn, declOut, err := declared(sum, path)
 	if err != nil {
 		return nil, err
 	}
-	ins, err := engine.BindShapes(declIn, opts.Shapes)
-	if err != nil {
+	if s.ins, err = engine.BindShapes(declIn, opts.Shapes); err != nil {
 		return nil, err
 	}
-	so, err := sessionOptions(data, ins, devices, opts)
-	if err != nil {
+	if s.inT, s.inBuf, err = s.alloc(s.ins); err != nil {
 		return nil, err
 	}
-	defer so.Destroy()
-
-	s := &session{ins: ins}
-	defer func() {
+	key := sessionKey(sum, devices, s.ins, opts)
+	s.sh, err = acquire(key, opts.Exclusive, sum, declIn, declOut, func(sh *shared) error {
+		so, err := sessionOptions(hex.EncodeToString(sum[:]), s.ins, devices, opts)
 		if err != nil {
-			s.release()
+			return err
 		}
-	}()
-	inNames, outNames := names(declIn), names(declOut)
-	s.dyn, err = ort.NewDynamicAdvancedSessionWithONNXData(data, inNames, outNames, so)
-	if err != nil {
-		return nil, deviceError(devices, err)
-	}
-	s.inT, s.inBuf, err = s.alloc(ins)
-	if err != nil {
-		return nil, err
-	}
-	s.outs, err = outputShapes(s, declOut)
-	if err != nil {
-		return nil, err
-	}
-	s.outT, s.outBuf, err = s.alloc(s.outs)
+		defer so.Destroy()
+		dyn, err := ort.NewDynamicAdvancedSessionWithONNXData(data, names(declIn), names(declOut), so)
+		if err != nil {
+			return deviceError(devices, err)
+		}
+		outs, err := outputShapes(dyn, s.inT, declOut)
+		if err != nil {
+			dyn.Destroy()
+			return err
+		}
+		sh.dyn, sh.outs = dyn, outs
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if s.bind, err = s.dyn.CreateIoBinding(); err != nil {
+	s.outs = make([]engine.TensorInfo, len(s.sh.outs))
+	for i, o := range s.sh.outs {
+		s.outs[i] = engine.TensorInfo{Name: o.Name, DType: o.DType, Shape: slices.Clone(o.Shape)}
+	}
+	if s.outT, s.outBuf, err = s.alloc(s.outs); err != nil {
+		return nil, err
+	}
+	if s.bind, err = s.sh.dyn.CreateIoBinding(); err != nil {
 		return nil, err
 	}
 	for i, t := range s.inT {
-		if err := s.bind.BindInput(ins[i].Name, t); err != nil {
-			return nil, fmt.Errorf("binding input %s: %w", ins[i].Name, err)
+		if err := s.bind.BindInput(s.ins[i].Name, t); err != nil {
+			return nil, fmt.Errorf("binding input %s: %w", s.ins[i].Name, err)
 		}
 	}
 	for i, t := range s.outT {
@@ -187,10 +210,6 @@ func open(path string, opts engine.Options) (_ *session, err error) {
 			return nil, fmt.Errorf("binding output %s: %w", s.outs[i].Name, err)
 		}
 	}
-	env.mu.Lock()
-	env.live++
-	env.mu.Unlock()
-	s.counted = true
 	return s, nil
 }
 
@@ -273,7 +292,7 @@ func names(infos []engine.TensorInfo) []string {
 
 // sessionOptions sets threads, spinning and the execution providers in
 // preference order.
-func sessionOptions(data []byte, ins []engine.TensorInfo, devices []string, opts engine.Options) (*ort.SessionOptions, error) {
+func sessionOptions(modelSHA256 string, ins []engine.TensorInfo, devices []string, opts engine.Options) (*ort.SessionOptions, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, err
@@ -328,8 +347,7 @@ func sessionOptions(data []byte, ins []engine.TensorInfo, devices []string, opts
 			}
 			m := map[string]string{"device_id": strconv.Itoa(opts.DeviceID)}
 			if opts.CacheDir != "" {
-				sum := engine.SHA256(data)
-				dir := filepath.Join(opts.CacheDir, engine.CacheKey(sum, ins, engine.TensorRT, ort.GetVersion()))
+				dir := filepath.Join(opts.CacheDir, engine.CacheKey(modelSHA256, ins, engine.TensorRT, ort.GetVersion()))
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					to.Destroy()
 					return nil, fmt.Errorf("tensorrt engine cache: %w", err)
@@ -405,9 +423,12 @@ func deviceError(devices []string, err error) error {
 	return err
 }
 
-// session is one loaded model with its C-memory buffers.
+// session is one engine session: a reference to a loaded model, which it
+// may share with other sessions, and its own C-memory buffers and I/O
+// binding. It is not safe for concurrent use; distinct sessions may Run
+// concurrently, sharing a model or not.
 type session struct {
-	dyn           *ort.DynamicAdvancedSession
+	sh            *shared
 	bind          *ort.IoBinding
 	ins, outs     []engine.TensorInfo
 	inT, outT     []*ort.Tensor[float32]
@@ -448,7 +469,7 @@ func (s *session) alloc(infos []engine.TensorInfo) ([]*ort.Tensor[float32], []en
 
 // outputShapes returns the outputs' concrete shapes, running the model
 // once on the (zeroed) inputs when a declared dimension is dynamic.
-func outputShapes(s *session, declared []engine.TensorInfo) ([]engine.TensorInfo, error) {
+func outputShapes(dyn *ort.DynamicAdvancedSession, inT []*ort.Tensor[float32], declared []engine.TensorInfo) ([]engine.TensorInfo, error) {
 	dynamic := false
 	for _, d := range declared {
 		dynamic = dynamic || d.Dynamic()
@@ -456,12 +477,12 @@ func outputShapes(s *session, declared []engine.TensorInfo) ([]engine.TensorInfo
 	if !dynamic {
 		return declared, nil
 	}
-	in := make([]ort.Value, len(s.inT))
-	for i, t := range s.inT {
+	in := make([]ort.Value, len(inT))
+	for i, t := range inT {
 		in[i] = t
 	}
 	out := make([]ort.Value, len(declared))
-	if err := s.dyn.Run(in, out); err != nil {
+	if err := dyn.Run(in, out); err != nil {
 		return nil, fmt.Errorf("probe run for the output shapes: %w", err)
 	}
 	res := make([]engine.TensorInfo, len(declared))
@@ -498,7 +519,7 @@ func (s *session) Run(in, out []engine.Tensor) error {
 			copy(s.inBuf[i].Data, t.Data)
 		}
 	}
-	if err := s.dyn.RunWithBinding(s.bind); err != nil {
+	if err := s.sh.dyn.RunWithBinding(s.bind); err != nil {
 		return fmt.Errorf("onnxruntime: run: %w", err)
 	}
 	for i, t := range out {
@@ -509,7 +530,8 @@ func (s *session) Run(in, out []engine.Tensor) error {
 	return nil
 }
 
-// Close releases the session, its tensors and their memory.
+// Close releases the session's binding, tensors and their memory, and
+// its reference to the model, which is destroyed with the last one.
 func (s *session) Close() error {
 	if s.closed {
 		return nil
@@ -517,6 +539,7 @@ func (s *session) Close() error {
 	s.closed = true
 	s.release()
 	if s.counted {
+		s.counted = false
 		env.mu.Lock()
 		env.live--
 		env.mu.Unlock()
@@ -530,10 +553,6 @@ func (s *session) release() {
 		s.bind.Destroy()
 		s.bind = nil
 	}
-	if s.dyn != nil {
-		s.dyn.Destroy()
-		s.dyn = nil
-	}
 	for _, t := range append(s.inT, s.outT...) {
 		if t != nil {
 			t.Destroy()
@@ -544,4 +563,8 @@ func (s *session) release() {
 		C.free(p)
 	}
 	s.cmem = nil
+	if s.sh != nil {
+		s.sh.unref()
+		s.sh = nil
+	}
 }

@@ -36,3 +36,6 @@ func (p *Provider) Open(path string, opts engine.Options) (engine.Session, error
 func (p *Provider) Inspect(path string) (inputs, outputs []engine.TensorInfo, err error) {
 	return nil, nil, errNoCgo
 }
+
+// SharedSessions returns 0, 0 in this build.
+func SharedSessions() (models, refs int) { return 0, 0 }
