@@ -37,7 +37,11 @@ func (e *NodeError) Error() string {
 	if e.NodeID == "" {
 		return fmt.Sprintf("frame %d: %v", e.Frame, e.Err)
 	}
-	return fmt.Sprintf("frame %d: node %s (%s): %v", e.Frame, e.NodeID, e.ClassType, e.Err)
+	err := e.Err
+	if se, ok := err.(*compiler.StepError); ok && se.NodeID == e.NodeID {
+		err = se.Err // it would name the node again
+	}
+	return fmt.Sprintf("frame %d: node %s (%s): %v", e.Frame, e.NodeID, e.ClassType, err)
 }
 
 // Unwrap returns the plan's error.

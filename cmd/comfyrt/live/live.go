@@ -37,6 +37,16 @@
 // steps or warm-up fail while it loads, the executor falling back to
 // passthrough after repeated frame errors) are reported to the session
 // through StreamIO.OnError, which makes them error events.
+//
+// Restarts: when the executor falls back to passthrough, the stream
+// restarts its workflow as ai-runner's process guardian restarts its
+// pipeline: after RestartDelay it compiles the same workflow afresh (new
+// kernels and static results, nothing adopted from the failed plan),
+// loads it and swaps it in, and reports the restart (StreamIO.OnRestart:
+// the restart event and the status event's restart fields) with the last
+// errors as its logs. At most MaxRestarts times per workflow; then the
+// stream passes its input through until the next params update, which
+// starts the count again.
 package live
 
 import (
@@ -74,8 +84,32 @@ type Runner struct {
 	// Encoder and Preset of the H.264 encoder (av's defaults: libx264,
 	// superfast, zerolatency).
 	Encoder, Preset string
+	// RestartDelay is the wait before a workflow that fell back to
+	// passthrough is restarted (default 2 s).
+	RestartDelay time.Duration
+	// MaxRestarts is the number of restarts of one workflow before the
+	// stream gives up until the next update (0: 3, ai-runner's; negative:
+	// never restart).
+	MaxRestarts int
 	// Logf logs (nil: quiet).
 	Logf func(format string, args ...any)
+}
+
+func (r *Runner) restartDelay() time.Duration {
+	if r.RestartDelay > 0 {
+		return r.RestartDelay
+	}
+	return 2 * time.Second
+}
+
+func (r *Runner) maxRestarts() int {
+	switch {
+	case r.MaxRestarts < 0:
+		return 0
+	case r.MaxRestarts == 0:
+		return 3
+	}
+	return r.MaxRestarts
 }
 
 var _ server.StreamRunner = (*Runner)(nil)
@@ -95,6 +129,10 @@ type prepared struct {
 	// showLoading: show a loading frame while the stream's first workflow
 	// loads (show_reloading_frame).
 	showLoading bool
+	// restart: a fresh compile of the running workflow after it failed
+	// (loaded without adopting anything from the running plan).
+	restart     int // the stream's restart count it makes, 0 for updates
+	restartLogs []string
 }
 
 func (p *prepared) Close() error {
@@ -183,6 +221,13 @@ type stream struct {
 	pipe    *executor.Pipeline[*livePlan] // nil until the source opened
 	ended   bool                          // no more swaps
 	segsOut int64
+	// The running workflow's source (for restarts), the restarts it had
+	// and the stream's restart count.
+	curPrompt *graph.Prompt
+	curCfg    compiler.Config
+	tries     int
+	restarts  int
+	gaveUp    bool
 }
 
 func (s *stream) Swap(_ context.Context, p server.Prepared) error {
@@ -555,11 +600,21 @@ func (s *stream) loader(ctx context.Context) {
 		if p == nil {
 			continue
 		}
-		pl := s.load(p, cur)
+		from := cur
+		if p.restart > 0 {
+			from = nil // afresh: nothing adopted from the failed plan
+		}
+		pl := s.load(p, from)
 		if pl == nil {
 			s.idle()
 			continue
 		}
+		s.mu.Lock()
+		s.curPrompt, s.curCfg = p.prompt, p.cfg
+		if p.restart == 0 {
+			s.tries, s.gaveUp = 0, false // an update starts the count again
+		}
+		s.mu.Unlock()
 		s.mu.Lock()
 		if s.ended {
 			s.mu.Unlock()
@@ -584,7 +639,64 @@ func (s *stream) loader(ctx context.Context) {
 		}
 		cur = pl
 		s.idle()
+		if p.restart > 0 && s.io.OnRestart != nil {
+			s.io.OnRestart(p.restart, p.restartLogs)
+		}
 	}
+}
+
+// scheduleRestart restarts the running workflow after RestartDelay (see
+// the package documentation), unless an update is queued by then, the
+// stream ended or the workflow used its restarts. logs are the errors
+// that led to it. Called from the events goroutine.
+func (s *stream) scheduleRestart(logs []string) {
+	s.mu.Lock()
+	if s.ended || s.curPrompt == nil || s.queued != nil {
+		s.mu.Unlock()
+		return
+	}
+	if s.tries >= s.r.maxRestarts() {
+		gave := s.gaveUp
+		s.gaveUp = true
+		n := s.tries
+		s.mu.Unlock()
+		if !gave && n > 0 {
+			s.report(fmt.Sprintf("the workflow failed again after %d restarts; the stream passes its input through until the next update", n))
+		}
+		return
+	}
+	s.tries++
+	prompt, cfg := s.curPrompt, s.curCfg
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-time.After(s.r.restartDelay()):
+		case <-s.ctx.Done():
+			return
+		}
+		pl, err := compiler.Compile(prompt, cfg)
+		if err != nil {
+			s.report(fmt.Sprintf("restart: the workflow no longer compiles: %v", err))
+			return
+		}
+		s.mu.Lock()
+		if s.ended || s.queued != nil {
+			s.mu.Unlock()
+			pl.Close()
+			return
+		}
+		s.restarts++
+		s.queued = &prepared{plan: pl, prompt: prompt, cfg: cfg, restart: s.restarts, restartLogs: logs}
+		s.loading.Store(true)
+		s.mu.Unlock()
+		s.r.logf("stream %s: restarting the workflow (restart %d)", s.io.ID, s.restarts)
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}()
 }
 
 // idle clears the loading flag unless another workflow is queued.
@@ -661,17 +773,33 @@ func frameSize(sp value.Spec) [2]int {
 	return [2]int{sp.Shape[2], sp.Shape[1]}
 }
 
-// logEvents logs the executor's notable events.
+// restartLogLines is the number of recent errors a restart reports.
+const restartLogLines = 10
+
+// logEvents logs the executor's notable events and restarts the workflow
+// when the executor falls back to passthrough.
 func (s *stream) logEvents(ch <-chan executor.Event) {
 	var nodeErrs int
+	var recent []string // the last errors, for a restart's logs
+	note := func(msg string) {
+		if len(recent) == restartLogLines {
+			recent = append(recent[:0], recent[1:]...)
+		}
+		recent = append(recent, time.Now().UTC().Format(time.RFC3339Nano)+" "+msg)
+	}
 	for ev := range ch {
 		switch ev.Kind {
 		case executor.EventNodeError:
+			note(ev.Err.Error()) // a NodeError: it names the frame and node
 			if nodeErrs++; nodeErrs <= 3 || nodeErrs%100 == 0 {
-				s.r.logf("stream %s: frame %d: %v", s.io.ID, ev.Frame, ev.Err)
+				s.r.logf("stream %s: %v", s.io.ID, ev.Err)
 			}
 		case executor.EventPassthrough:
-			s.report(fmt.Sprintf("the workflow fails on every frame, the stream passes its input through until the next update: %v", ev.Err))
+			msg := fmt.Sprintf("the workflow fails on every frame, the stream passes its input through: %v", ev.Err)
+			note(msg)
+			s.report(msg)
+			s.scheduleRestart(append([]string(nil), recent...))
+			recent = recent[:0]
 		case executor.EventSourceError, executor.EventSinkError:
 			s.r.logf("stream %s: %s: %v", s.io.ID, ev.Kind, ev.Err)
 		case executor.EventSwapped:

@@ -12,10 +12,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,10 +82,18 @@ func compilerConfig(t *testing.T) compiler.Config {
 			inner := f
 			f = func(cfg nodes.Config) (nodes.Kernel, error) {
 				k, err := inner(cfg)
-				if err != nil || fmt.Sprint(cfg.Widgets["color"]) != strconv.Itoa(failColor) {
+				if err != nil {
 					return k, err
 				}
-				return failKernel{k}, nil
+				switch fmt.Sprint(cfg.Widgets["color"]) {
+				case strconv.Itoa(failColor):
+					return failKernel{k}, nil
+				case strconv.Itoa(brokenColor):
+					if broken.Load() {
+						return failKernel{k}, nil
+					}
+				}
+				return k, nil
 			}
 		}
 		r.MustRegister(c, f)
@@ -150,7 +160,10 @@ type env struct {
 	logs   []string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the runner adjusted by tune.
+func newEnvWith(t *testing.T, tune func(*live.Runner)) *env {
 	checkGoroutines(t)
 	e := &env{t: t}
 	e.orch = trickle.NewServer(trickle.ServerConfig{BasePath: "/ai/trickle/"})
@@ -161,8 +174,13 @@ func newEnv(t *testing.T) *env {
 		e.mu.Unlock()
 		t.Logf(f, a...)
 	}
+	runner := &live.Runner{Compiler: compilerConfig(t), SegmentDuration: time.Second, Preset: "ultrafast", Logf: logf,
+		RestartDelay: 50 * time.Millisecond, MaxRestarts: 2}
+	if tune != nil {
+		tune(runner)
+	}
 	srv := server.New(server.Config{
-		Runner:         &live.Runner{Compiler: compilerConfig(t), SegmentDuration: time.Second, Preset: "ultrafast", Logf: logf},
+		Runner:         runner,
 		Version:        "test",
 		StatusInterval: 200 * time.Millisecond, CheckInterval: 50 * time.Millisecond,
 		Trickle: trickle.Options{RetryDelay: 10 * time.Millisecond},
@@ -554,8 +572,15 @@ func TestAudioPassthrough(t *testing.T) {
 	}
 }
 
-// failColor makes the test registry's EmptyImage fail at run.
-const failColor = 12345
+// failColor makes the test registry's EmptyImage fail at run;
+// brokenColor makes the kernels made while broken is set fail at run (a
+// kernel whose state went bad: only a fresh one works).
+const (
+	failColor   = 12345
+	brokenColor = 0x00303A
+)
+
+var broken atomic.Bool
 
 type failKernel struct{ nodes.Kernel }
 
@@ -579,9 +604,17 @@ func TestStaticStepFails(t *testing.T) {
 	})
 	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
 	for _, seg := range segs {
-		publish(t, in, seg, 300*time.Millisecond)
+		publish(t, in, seg, time.Second)
 	}
 	waitFor(t, "a status event with the error", 10*time.Second, func() bool { return saw(`"last_error":"workflow static steps failed`) })
+	// The executor falls back to passthrough; the runner restarts the
+	// workflow MaxRestarts (2) times, each failing again, then gives up.
+	waitFor(t, "two restarts, then giving up", 10*time.Second, func() bool {
+		return saw(`"type":"restart"`) && saw(`"restart_count":2`) && saw("failed again after 2 restarts")
+	})
+	if saw(`"restart_count":3`) {
+		t.Error("more restarts than MaxRestarts")
+	}
 	in.Close()
 	if got := out(); len(got) == 0 {
 		t.Fatal("no output")
@@ -674,4 +707,69 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// A workflow whose kernels went bad (they fail on every frame) falls back
+// to passthrough; the runner restarts it afresh, the new kernels work, and
+// the restart is reported: a restart event with the errors as its logs,
+// the status event's restart_count, last_restart_time and (once)
+// last_restart_logs, and /metrics.
+func TestRestartRecovers(t *testing.T) {
+	needAV(t)
+	broken.Store(true)
+	defer broken.Store(false)
+	// A restart delay long enough for the test to mend the kernels once it
+	// sees the passthrough.
+	e := newEnvWith(t, func(r *live.Runner) { r.RestartDelay = 1500 * time.Millisecond })
+	segs := inputSegments(t, 6*fps)
+	base := e.channels("r1")
+	saw := e.events(base + "-events")
+	out := e.collect(base + "-out")
+	wf := fmt.Sprintf(`{"1":{"class_type":"LoadTensor","inputs":{}},"2":{"class_type":"EmptyImage","inputs":{"width":%d,"height":%d,"batch_size":1,"color":%d}},"3":{"class_type":"ImageBlend","inputs":{"image1":["1",0],"image2":["2",0],"blend_factor":0.5,"blend_mode":"normal"}},"4":{"class_type":"SaveTensor","inputs":{"images":["3",0]}}}`, size, size, brokenColor)
+	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, wf, size, size))
+	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		for _, seg := range segs {
+			publish(t, in, seg, time.Second)
+		}
+	}()
+	waitFor(t, "the passthrough error", 10*time.Second, func() bool { return saw("fails on every frame") })
+	broken.Store(false) // kernels made from now on work
+	waitFor(t, "a restart event", 15*time.Second, func() bool {
+		return saw(`"type":"restart"`) && saw(`"restart_count":1`) && saw(`"restart_logs":["`) && saw("test kernel: static step failed")
+	})
+	waitFor(t, "a status event with the restart", 15*time.Second, func() bool {
+		return saw(`"last_restart_logs":["`) && saw(`"last_restart_time":1`)
+	})
+	resp, err := http.Get(e.hs.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(m), "comfyrt_stream_restarts_total{") || !regexp.MustCompile(`comfyrt_stream_restarts_total\{[^}]*\} 1\b`).Match(m) {
+		t.Errorf("metrics without the restart:\n%s", m)
+	}
+	<-pubDone
+	in.Close()
+	got := out()
+	if len(got) < 3 {
+		t.Fatalf("%d output segments", len(got))
+	}
+	// Passthrough keeps row 200's green at 200; the restarted workflow
+	// blends it with green 0x30: (200+48)/2 = 124.
+	last := greens(t, got[len(got)-1])
+	if len(last) == 0 {
+		t.Fatal("no frames in the last segment")
+	}
+	for i, g := range last {
+		if g[1] < 114 || g[1] > 134 {
+			t.Fatalf("last segment frame %d: row 200 green %d, want about 124 (the workflow runs again)", i, g[1])
+		}
+	}
+	if saw(`"restart_count":2`) {
+		t.Error("restarted twice: the first restart should have recovered")
+	}
 }

@@ -186,6 +186,10 @@ func (s *session) emitStatus(paramsSent *bool) {
 		lastParams = s.req.Params.Raw
 		*paramsSent = true
 	}
+	var restartLogs any // the recent log lines, a list as ai-runner's
+	if l := s.takeRestartLogs(); l != nil {
+		restartLogs = l
+	}
 	var lastErr any
 	if info.LastError != "" {
 		lastErr = info.LastError
@@ -216,9 +220,9 @@ func (s *session) emitStatus(paramsSent *bool) {
 			"last_params_hash":        info.ParamsHash,
 			"last_error_time":         msOrNil(info.LastErrorTime),
 			"last_error":              lastErr,
-			"last_restart_time":       nil,
-			"last_restart_logs":       nil,
-			"restart_count":           0,
+			"last_restart_time":       msOrNil(info.LastRestart),
+			"last_restart_logs":       restartLogs,
+			"restart_count":           info.Restarts,
 		},
 		"last_status_timestamp": ms(now),
 		"timestamp":             ms(now),

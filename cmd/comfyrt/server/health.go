@@ -5,12 +5,13 @@ import "time"
 // Thresholds of the per-stream state machine (ai-runner's
 // process_guardian, LIVEPEER.md §2.4).
 type Thresholds struct {
-	Startup     time.Duration // ONLINE right after a load or update (2 s)
-	LoadGrace   time.Duration // no output yet after a load: DEGRADED_INFERENCE until this, then ERROR (30 s, comfyui)
-	Gap         time.Duration // input/output gap for DEGRADED_* (2 s)
-	Stall       time.Duration // output stalled behind input for this long: ERROR (5 s)
-	RecentError time.Duration // an error this recent: DEGRADED_INFERENCE (15 s)
-	MinInputFPS float64       // below: DEGRADED_INPUT (15)
+	Startup       time.Duration // ONLINE right after a load or update (2 s)
+	LoadGrace     time.Duration // no output yet after a load: DEGRADED_INFERENCE until this, then ERROR (30 s, comfyui)
+	Gap           time.Duration // input/output gap for DEGRADED_* (2 s)
+	Stall         time.Duration // output stalled behind input for this long: ERROR (5 s)
+	RecentError   time.Duration // an error this recent: DEGRADED_INFERENCE (15 s)
+	RecentRestart time.Duration // a restart this recent: DEGRADED_INFERENCE (60 s)
+	MinInputFPS   float64       // below: DEGRADED_INPUT (15)
 }
 
 func (t *Thresholds) defaults() {
@@ -24,6 +25,7 @@ func (t *Thresholds) defaults() {
 	def(&t.Gap, 2*time.Second)
 	def(&t.Stall, 5*time.Second)
 	def(&t.RecentError, 15*time.Second)
+	def(&t.RecentRestart, 60*time.Second)
 	if t.MinInputFPS <= 0 {
 		t.MinInputFPS = 15
 	}
@@ -31,9 +33,9 @@ func (t *Thresholds) defaults() {
 
 // stateInput is what the state machine looks at.
 type stateInput struct {
-	Now, Start, LastInput, LastOutput, LastUpdate, LastError time.Time
-	FPSIn, FPSOut                                            float64
-	HaveFrames                                               bool // the runner counts frames
+	Now, Start, LastInput, LastOutput, LastUpdate, LastError, LastRestart time.Time
+	FPSIn, FPSOut                                                         float64
+	HaveFrames                                                            bool // the runner counts frames
 }
 
 // streamState is ai-runner's internal state of a running stream: ONLINE,
@@ -63,7 +65,7 @@ func streamState(in stateInput, th Thresholds) string {
 	if in.LastInput.Sub(in.LastOutput) > time.Second && since(in.LastOutput) > th.Stall {
 		return "ERROR"
 	}
-	if since(in.LastError) < th.RecentError {
+	if since(in.LastError) < th.RecentError || since(in.LastRestart) < th.RecentRestart {
 		return "DEGRADED_INFERENCE"
 	}
 	if since(in.LastInput) > th.Gap || (in.HaveFrames && in.FPSIn < th.MinInputFPS) {
@@ -80,7 +82,8 @@ func (s *session) evaluate(now time.Time) string {
 	st := s.stream.Stats()
 	in := stateInput{
 		Now: now, Start: s.start, LastUpdate: info.LastParamsUpdate, LastError: info.LastErrorTime,
-		FPSIn: info.FPSIn, FPSOut: info.FPSOut, HaveFrames: st.FramesIn > 0,
+		LastRestart: info.LastRestart,
+		FPSIn:       info.FPSIn, FPSOut: info.FPSOut, HaveFrames: st.FramesIn > 0,
 	}
 	if n := s.lastInput.Load(); n != 0 {
 		in.LastInput = time.Unix(0, n)

@@ -58,6 +58,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 		}},
 		{"comfyrt_stream_params_updates_total", "Params updates applied.", "counter", func(_ *session, i sessionInfo, _ StreamStats) string { return strconv.FormatInt(i.Updates, 10) }},
 		{"comfyrt_stream_errors_total", "Errors reported (rejected updates and workflow failures included).", "counter", func(_ *session, i sessionInfo, _ StreamStats) string { return strconv.FormatInt(i.Errors, 10) }},
+		{"comfyrt_stream_restarts_total", "Restarts of the workflow after it fell back to passthrough.", "counter", func(_ *session, i sessionInfo, _ StreamStats) string { return strconv.Itoa(i.Restarts) }},
 	}
 	infos := make([]sessionInfo, len(l))
 	stats := make([]StreamStats, len(l))

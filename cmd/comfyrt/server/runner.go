@@ -76,6 +76,12 @@ type StreamIO struct {
 	// session turns each into an error event and the status event's
 	// last_error. Safe from any goroutine; it does not block.
 	OnError func(msg string)
+	// OnRestart, when not nil, reports that the runner restarted the
+	// stream's workflow after it failed: count is the stream's restart
+	// count so far, logs the errors that led to it. The session turns it
+	// into a restart event and the status event's restart fields. Safe
+	// from any goroutine; it does not block.
+	OnRestart func(count int, logs []string)
 }
 
 // StreamStats are a stream's counters as the runner sees them. Frame

@@ -45,6 +45,11 @@ type sessionInfo struct {
 	// failures inside the runner, the stop reason).
 	Errors        int64
 	FPSIn, FPSOut float64
+	// Restarts is the runner's restart count, LastRestart its time and
+	// RestartLogs the last restart's logs until a status event sent them.
+	Restarts    int
+	LastRestart time.Time
+	RestartLogs []string
 }
 
 // update is a compiled params update waiting for the actor.
@@ -123,7 +128,7 @@ func (s *session) open(first Prepared) error {
 	s.sub = trickle.NewSubscriber(c, s.req.SubscribeURL, trickle.SeqCurrent)
 	s.out = trickle.NewPublisher(c, s.req.PublishURL, trickle.PublisherOptions{ContentType: "video/mp2t"})
 	sio := StreamIO{ID: s.req.ID, Input: &inputSource{s}, Output: &outputSink{s}, Width: s.width, Height: s.height,
-		OnError: s.reportError}
+		OnError: s.reportError, OnRestart: s.reportRestart}
 	if s.req.DataURL != "" {
 		s.data = newDataQueue(c, s.req.DataURL, s.srv.cfg.DataFlush)
 		s.wg.Add(1)
@@ -309,6 +314,30 @@ func (s *session) reportError(msg string) {
 	s.eventQueue().push("ai_stream_events", map[string]any{
 		"type": "error", "pipeline": s.srv.cfg.Pipeline, "message": msg, "time": ms(time.Now()),
 	})
+}
+
+// reportRestart records a restart of the stream's workflow by the runner
+// and publishes ai-runner's restart event. Safe from any goroutine.
+func (s *session) reportRestart(count int, logs []string) {
+	now := time.Now()
+	s.mu.Lock()
+	s.info.Restarts, s.info.LastRestart, s.info.RestartLogs = count, now, logs
+	s.mu.Unlock()
+	s.srv.logf("stream %s: workflow restarted (restart %d)", s.req.ID, count)
+	s.eventQueue().push("ai_stream_events", map[string]any{
+		"type": "restart", "pipeline": s.srv.cfg.Pipeline, "restart_count": count,
+		"restart_time": ms(now), "restart_logs": logs,
+	})
+}
+
+// takeRestartLogs returns the last restart's logs once (then nil), as
+// ai-runner's status event sends last_restart_logs.
+func (s *session) takeRestartLogs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.info.RestartLogs
+	s.info.RestartLogs = nil
+	return l
 }
 
 // reject reports a rejected params update (counted in params_rejected).
