@@ -1091,3 +1091,83 @@ func TestFromRGBFastPath(t *testing.T) {
 		t.Errorf("chroma differs: max %d MSE %.3f", cm, ce)
 	}
 }
+
+// TestAudioTimestampReset: an input whose timestamps start again (two
+// MPEG-TS copies of the sample, concatenated, as a live publisher that
+// restarts) keeps its audio: the video is rebased by media.NewMonotonic
+// and the copied (or re-encoded) audio by the sink, so the output has all
+// the frames and nearly all the audio packets, with increasing dts.
+func TestAudioTimestampReset(t *testing.T) {
+	needTool(t, "ffmpeg")
+	needTool(t, "ffprobe")
+	dir := t.TempDir()
+	part := filepath.Join(dir, "part.ts")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", sample(t), "-c", "copy", "-f", "mpegts", part).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "twice.ts")
+	if err := os.WriteFile(in, append(append([]byte(nil), b...), b...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantAudio := 2 * probeAudioPackets(t, part)
+	for _, tc := range []struct{ ext, codec string }{{"ts", "copy"}, {"mp4", "copy"}, {"mkv", "aac"}} {
+		t.Run(tc.ext+"-"+tc.codec, func(t *testing.T) {
+			raw, err := OpenSource(in, SourceOptions{Audio: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			src := media.NewMonotonic(raw)
+			out := filepath.Join(t.TempDir(), "out."+tc.ext)
+			snk, err := CreateSink(out, raw.Info(), SinkOptions{AudioFrom: raw, AudioCodec: tc.codec, Preset: "ultrafast"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var f media.Frame
+			n := 0
+			for {
+				err := src.ReadFrame(context.Background(), &f)
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := snk.WriteFrame(&f); err != nil {
+					t.Fatalf("frame %d: %v", n, err)
+				}
+				n++
+			}
+			if err := snk.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if pts, _ := probeFrames(t, out); len(pts) != n || n < 90 {
+				t.Fatalf("video frames %d, wrote %d", len(pts), n)
+			}
+			got := probeAudioPackets(t, out)
+			t.Logf("%d video frames, %d of %d audio packets", n, got, wantAudio)
+			if got < wantAudio*85/100 {
+				t.Fatalf("audio packets out %d, in %d", got, wantAudio)
+			}
+			dts, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "packet=dts", "-of", "csv=p=0", out).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := int64(-1 << 62)
+			for i, l := range strings.Fields(string(dts)) {
+				v, err := strconv.ParseInt(strings.TrimSuffix(l, ","), 10, 64)
+				if err != nil {
+					continue
+				}
+				if v <= last {
+					t.Fatalf("audio packet %d: dts %d after %d", i, v, last)
+				}
+				last = v
+			}
+		})
+	}
+}

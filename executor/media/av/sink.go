@@ -38,6 +38,7 @@ type Sink struct {
 	aErr    error
 	aac     *aacEncoder // re-encodes the audio when not copied
 	aEmit   func(*astiav.Packet) error
+	aMono   tsRebase // keeps the audio's timestamps increasing
 
 	frames, packets int64
 }
@@ -342,6 +343,7 @@ func (s *Sink) drainPackets() error {
 func (s *Sink) writeAudio(p *astiav.Packet) {
 	p.SetStreamIndex(s.ast.Index())
 	p.RescaleTs(s.audio.tb, s.ast.TimeBase())
+	s.aMono.apply(p, s.ast.TimeBase())
 	p.SetPos(-1)
 	if err := s.fc.WriteInterleavedFrame(p); err != nil && s.aErr == nil {
 		s.aErr = fmt.Errorf("av: write audio: %w", err)
@@ -359,6 +361,7 @@ func (s *Sink) transcodeAudio(p *astiav.Packet) {
 func (s *Sink) writeAAC(p *astiav.Packet) error {
 	p.SetStreamIndex(s.ast.Index())
 	p.RescaleTs(s.aac.tb, s.ast.TimeBase())
+	s.aMono.apply(p, s.ast.TimeBase())
 	if err := s.fc.WriteInterleavedFrame(p); err != nil {
 		return fmt.Errorf("av: write audio: %w", err)
 	}
@@ -429,3 +432,42 @@ func (s *Sink) free() {
 
 var _ media.Sink = (*Sink)(nil)
 var _ media.Source = (*Source)(nil)
+
+// tsRebase keeps a stream's packet timestamps increasing across input
+// discontinuities (a live publisher that restarts its timestamps, a
+// concatenation), as media.NewMonotonic does for the video frames: a
+// packet whose dts goes backwards, or jumps more than 5 s ahead, moves
+// the offset so that it follows the previous packet by its duration. Both
+// streams are rebased at the same input point, so they stay in step.
+type tsRebase struct {
+	have      bool
+	last, off int64 // in the output stream's time base
+}
+
+func (r *tsRebase) apply(p *astiav.Packet, tb astiav.Rational) {
+	dts := p.Dts()
+	if dts == astiav.NoPtsValue {
+		dts = p.Pts()
+	}
+	if dts == astiav.NoPtsValue {
+		return // the muxer fills it in
+	}
+	d := dts + r.off
+	if r.have {
+		maxJump := int64(5)
+		if tb.Num() > 0 {
+			maxJump = 5 * int64(tb.Den()) / int64(tb.Num())
+		}
+		if d <= r.last || d > r.last+maxJump {
+			r.off = r.last + max(p.Duration(), 1) - dts
+			d = dts + r.off
+		}
+	}
+	r.have, r.last = true, d
+	if r.off != 0 {
+		p.SetDts(d)
+		if pts := p.Pts(); pts != astiav.NoPtsValue {
+			p.SetPts(pts + r.off)
+		}
+	}
+}
