@@ -63,6 +63,9 @@ type Config struct {
 	// Confined marks an untrusted workflow (nodes.Config.Confined): files
 	// it names must lie inside InputDir and ModelDir.
 	Confined bool
+	// Static, when not nil, shares static results with the other plans
+	// compiled with it (see StaticCache).
+	Static *StaticCache
 }
 
 func (c Config) frameSize() (w, h int) {

@@ -80,6 +80,12 @@ type step struct {
 	links    []link
 	outBuf   []int // per-frame buffer per tensor output, -1 otherwise
 	done     *atomic.Bool
+	// shared is the Config.Static entry holding out, referenced by this
+	// plan: out is then read only, and kernel is nil when another plan
+	// ran the step. Set by RunStatic when it publishes (Rebuild may read
+	// it meanwhile).
+	shared atomic.Pointer[staticEntry]
+	cached bool // its results come from a StaticCache; no kernel
 }
 
 // Plan is a compiled workflow. Its structure (steps, order, buffers,
@@ -213,11 +219,30 @@ func (pl *Plan) build(prev *Plan) error {
 			failed[n.ID] = true
 			continue
 		}
-		if old := prevSigs[s.sig]; s.static && old != nil && old.kernel.ownedBy(prev) && specsEqual(old.inSpecs, s.inSpecs) {
-			s.kernel, s.outSpecs, s.out, s.done, s.adopted = old.kernel, old.outSpecs, old.out, old.done, true
-			s.in = make([]value.Value, len(s.inSpecs))
-			adopted = append(adopted, s)
-			continue
+		if old := prevSigs[s.sig]; s.static && old != nil && specsEqual(old.inSpecs, s.inSpecs) {
+			switch {
+			case old.cached:
+				// prev took it from a StaticCache: so does this plan.
+				e := old.shared.Load()
+				e.acquire()
+				pl.useShared(s, e)
+				continue
+			case old.kernel.ownedBy(prev):
+				s.kernel, s.outSpecs, s.out, s.done, s.adopted = old.kernel, old.outSpecs, old.out, old.done, true
+				if e := old.shared.Load(); e != nil { // prev published it
+					e.acquire()
+					s.shared.Store(e)
+				}
+				s.in = make([]value.Value, len(s.inSpecs))
+				adopted = append(adopted, s)
+				continue
+			}
+		}
+		if s.static && !s.frameIn && pl.cfg.Static != nil {
+			if e := pl.cfg.Static.get(pl.staticKey(s)); e != nil {
+				pl.useShared(s, e)
+				continue
+			}
 		}
 		k, err := pl.cfg.Registry.New(nodes.Config{NodeID: n.ID, Class: n.Class, Widgets: cloneWidgets(t.widgetVals[n.ID]), InputDir: pl.cfg.InputDir,
 			Engines: pl.cfg.Engines, ModelDir: pl.cfg.ModelDir, Engine: pl.cfg.Engine, Confined: pl.cfg.Confined})
@@ -260,6 +285,9 @@ func (pl *Plan) build(prev *Plan) error {
 		for _, s := range pl.steps {
 			if s.kernel != nil && !s.adopted {
 				closeKernel(s.kernel.k)
+			}
+			if e := s.shared.Load(); e != nil {
+				e.release()
 			}
 		}
 		sortDiags(diags)
@@ -421,7 +449,7 @@ func (pl *Plan) assignBuffers() {
 		pl.slots[b] = make([]float32, c)
 	}
 	for _, s := range pl.steps {
-		if s.adopted {
+		if s.adopted || s.cached {
 			continue
 		}
 		s.out = make([]value.Value, len(s.outSpecs))
@@ -590,8 +618,23 @@ func (pl *Plan) RunStatic() error {
 			return &StepError{NodeID: s.node.ID, Class: s.node.Class, Err: err}
 		}
 		s.done.Store(true)
+		if c := pl.cfg.Static; c != nil && s.shared.Load() == nil && !s.frameIn && shareable(s.outSpecs) {
+			if e := c.publish(pl.staticKey(s), s.outSpecs, s.out); e != nil {
+				s.shared.Store(e)
+			}
+		}
 	}
 	return nil
+}
+
+// useShared makes s take its results from e (a reference already taken).
+func (pl *Plan) useShared(s *step, e *staticEntry) {
+	s.kernel, s.cached = nil, true
+	s.shared.Store(e)
+	s.outSpecs, s.out = e.outSpecs, e.out
+	s.in = make([]value.Value, len(s.inSpecs))
+	s.done = new(atomic.Bool)
+	s.done.Store(true)
 }
 
 func (pl *Plan) staticDone() bool {
@@ -767,6 +810,9 @@ func (pl *Plan) Close() error {
 			if err := closeKernel(s.kernel.k); err != nil {
 				errs = append(errs, fmt.Errorf("node %s: %w", s.node, err))
 			}
+		}
+		if e := s.shared.Load(); e != nil {
+			e.release()
 		}
 	}
 	return errors.Join(errs...)

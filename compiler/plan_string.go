@@ -86,7 +86,11 @@ func (pl *Plan) renderStep(b *strings.Builder, s *step, explain bool) {
 	if s.adopted {
 		tag += " [reused]"
 	}
-	fmt.Fprintf(b, "  #%s %s%s kernel=%T%s\n", s.node.ID, s.node.Class, title(s.node), s.kernel.k, tag)
+	if s.cached {
+		fmt.Fprintf(b, "  #%s %s%s results shared by another plan [shared]\n", s.node.ID, s.node.Class, title(s.node))
+	} else {
+		fmt.Fprintf(b, "  #%s %s%s kernel=%T%s\n", s.node.ID, s.node.Class, title(s.node), s.kernel.k, tag)
+	}
 	if explain {
 		fmt.Fprintf(b, "    why: %s\n", s.reason)
 	}

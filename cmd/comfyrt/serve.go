@@ -36,7 +36,11 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			"real-time executor and encoded as H.264 MPEG-TS segments, each starting\n"+
 			"with an IDR; params updates are compiled first and swapped in at a frame\n"+
 			"boundary: the previous workflow keeps running while a new one loads, and a\n"+
-			"grey loading frame is shown while the first one loads (show_reloading_frame).", stderr)
+			"grey loading frame is shown while the first one loads (show_reloading_frame).\n"+
+			"A workflow that fails on every frame passes the input through and is\n"+
+			"restarted afresh after --restart-delay, at most --max-restarts times until\n"+
+			"the next update (restart events, restart_count in status events). Streams\n"+
+			"opening the same model with the same options share its loaded session.", stderr)
 	addr := fs.String("addr", "127.0.0.1:8000", "listen `address`")
 	var objectInfo multiFlag
 	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
@@ -44,6 +48,8 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	token := fs.String("token", os.Getenv("AUTH_TOKEN"), "bearer `token` required on control endpoints (default $AUTH_TOKEN)")
 	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files of network workflows are read from (none: static images refused)")
 	workflow := fs.String("workflow", "", "default workflow `FILE` for streams whose params name none")
+	restartDelay := fs.Duration("restart-delay", 2*time.Second, "wait before restarting a workflow that fell back to passthrough")
+	maxRestarts := fs.Int("max-restarts", 3, "restarts of one workflow before the stream passes through until the next update (0: never)")
 	ef := addEngineFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -51,6 +57,9 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(rest) > 0 {
 		return usageError(stderr, fs, "unexpected argument %q", rest[0])
+	}
+	if *restartDelay <= 0 || *maxRestarts < 0 {
+		return usageError(stderr, fs, "--restart-delay must be positive and --max-restarts 0 or more")
 	}
 	if *capacity < 1 {
 		return usageError(stderr, fs, "--capacity must be 1 or more")
@@ -67,7 +76,8 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Workflows arrive over the network: the files they name must lie in
 	// the configured input and models folders.
-	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, InputDir: *inputDir, Confined: true}
+	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, InputDir: *inputDir, Confined: true,
+		Static: compiler.NewStaticCache()} // streams running the same workflow share its static results
 	if err := ef.apply(&cfg); err != nil {
 		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
 		return exitUsage
@@ -90,7 +100,11 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	logf := func(f string, a ...any) { fmt.Fprintf(stderr, "comfyrt serve: "+f+"\n", a...) }
 	av.SetLogLevel("error")
-	var runner server.StreamRunner = &live.Runner{Compiler: cfg, Logf: logf}
+	mr := *maxRestarts
+	if mr <= 0 {
+		mr = -1 // live.Runner: negative is never
+	}
+	var runner server.StreamRunner = &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: *restartDelay, MaxRestarts: mr}
 	if !live.Available() { // built without cgo: no FFmpeg, republish segments unchanged
 		logf("warning: built without FFmpeg: streams run in passthrough")
 		runner = &server.Passthrough{Check: func(ctx context.Context, p server.Params) error { return compileCheck(ctx, cfg, p) }}

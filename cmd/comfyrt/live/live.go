@@ -41,7 +41,9 @@
 // Restarts: when the executor falls back to passthrough, the stream
 // restarts its workflow as ai-runner's process guardian restarts its
 // pipeline: after RestartDelay it compiles the same workflow afresh (new
-// kernels and static results, nothing adopted from the failed plan),
+// kernels, nothing adopted from the failed plan; static results that are
+// plain data may still come from compiler.Config.Static, which only holds
+// results of steps that ran without error),
 // loads it and swaps it in, and reports the restart (StreamIO.OnRestart:
 // the restart event and the status event's restart fields) with the last
 // errors as its logs. At most MaxRestarts times per workflow; then the

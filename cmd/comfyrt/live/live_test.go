@@ -102,7 +102,7 @@ func compilerConfig(t *testing.T) compiler.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return compiler.Config{Schemas: s, Registry: r, Unlisted: unl}
+	return compiler.Config{Schemas: s, Registry: r, Unlisted: unl, Static: compiler.NewStaticCache()}
 }
 
 // inputSegments encodes n synthetic stamped frames (frame i carries stamp
