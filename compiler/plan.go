@@ -619,12 +619,24 @@ func (pl *Plan) RunStatic() error {
 		}
 		s.done.Store(true)
 		if c := pl.cfg.Static; c != nil && s.shared.Load() == nil && !s.frameIn && shareable(s.outSpecs) {
-			if e := c.publish(pl.staticKey(s), s.outSpecs, s.out); e != nil {
-				s.shared.Store(e)
-			}
+			pl.publish(c, s)
 		}
 	}
 	return nil
+}
+
+// publish offers s's results to c, under the lock Close takes, so that a
+// plan closed meanwhile publishes nothing (its reference would never be
+// released).
+func (pl *Plan) publish(c *StaticCache, s *step) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.closed.Load() {
+		return
+	}
+	if e := c.publish(pl.staticKey(s), s.outSpecs, s.out); e != nil {
+		s.shared.Store(e)
+	}
 }
 
 // useShared makes s take its results from e (a reference already taken).

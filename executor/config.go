@@ -113,8 +113,9 @@ type Config[P Plan[P]] struct {
 	// Queue is the admission discipline (LatestWins unless benchmarking).
 	Queue QueuePolicy
 	// Events, when not nil, receives drops, errors and state changes.
-	// Sends never block: an event that does not fit is counted in
-	// Stats.EventsLost.
+	// Per-frame events (drops, errors) never block: one that does not fit
+	// is counted in Stats.EventsLost; state changes (passthrough, swapped,
+	// warmed up, first frame) wait up to a second for room first.
 	Events chan<- Event
 	// Now is the clock (time.Now when nil); frames' Captured must come
 	// from the same clock.

@@ -269,10 +269,27 @@ func (p *Pipeline[P]) emit(ev Event) {
 	ev.Time = p.now()
 	select {
 	case p.cfg.Events <- ev:
+		return
 	default:
-		p.stats.eventsLost.Add(1)
 	}
+	// State changes (rare, and acted upon: a restart follows a
+	// passthrough) wait a little for room; per-frame events never wait.
+	switch ev.Kind {
+	case EventPassthrough, EventSwapped, EventWarmedUp, EventFirstFrame:
+		t := time.NewTimer(stateEventWait)
+		defer t.Stop()
+		select {
+		case p.cfg.Events <- ev:
+			return
+		case <-t.C:
+		}
+	}
+	p.stats.eventsLost.Add(1)
 }
+
+// stateEventWait bounds how long a state-change event waits for room in
+// Config.Events.
+const stateEventWait = time.Second
 
 func (p *Pipeline[P]) drop(f *media.Frame, r DropReason) {
 	p.stats.dropped[r].Add(1)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -104,7 +105,10 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if mr <= 0 {
 		mr = -1 // live.Runner: negative is never
 	}
-	var runner server.StreamRunner = &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: *restartDelay, MaxRestarts: mr}
+	// Each stream's decoder, conversions and encoder get a share of the
+	// CPUs rather than a thread per CPU each.
+	threads := max(1, runtime.NumCPU() / *capacity)
+	var runner server.StreamRunner = &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: *restartDelay, MaxRestarts: mr, Threads: threads}
 	if !live.Available() { // built without cgo: no FFmpeg, republish segments unchanged
 		logf("warning: built without FFmpeg: streams run in passthrough")
 		runner = &server.Passthrough{Check: func(ctx context.Context, p server.Params) error { return compileCheck(ctx, cfg, p) }}

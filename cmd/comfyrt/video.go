@@ -135,7 +135,7 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	if !pl.HasFrameInput() {
 		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input: every output frame is the same picture\n", o.workflow)
 	}
-	sinkOpts := av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder}
+	sinkOpts := av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder, RebaseAudio: live}
 	if info.HasAudio {
 		sinkOpts.AudioFrom = src
 	}

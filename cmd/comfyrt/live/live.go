@@ -86,6 +86,10 @@ type Runner struct {
 	// Encoder and Preset of the H.264 encoder (av's defaults: libx264,
 	// superfast, zerolatency).
 	Encoder, Preset string
+	// Threads is each stream's thread count for its decoder, its two
+	// swscale conversions and its encoder (0: FFmpeg's choice, about one
+	// per CPU each, which many streams multiply).
+	Threads int
 	// RestartDelay is the wait before a workflow that fell back to
 	// passthrough is restarted (default 2 s).
 	RestartDelay time.Duration
@@ -135,6 +139,7 @@ type prepared struct {
 	// (loaded without adopting anything from the running plan).
 	restart     int // the stream's restart count it makes, 0 for updates
 	restartLogs []string
+	gen         uint64 // stream.gen when the restart was scheduled
 }
 
 func (p *prepared) Close() error {
@@ -230,6 +235,12 @@ type stream struct {
 	tries     int
 	restarts  int
 	gaveUp    bool
+	// gen counts params updates (Swap): a restart scheduled before one is
+	// dropped. swapping counts plans handed to the executor whose
+	// EventSwapped has not come yet: a passthrough meanwhile was the plan
+	// being replaced, which is not restarted.
+	gen      uint64
+	swapping int
 }
 
 func (s *stream) Swap(_ context.Context, p server.Prepared) error {
@@ -248,6 +259,7 @@ func (s *stream) Swap(_ context.Context, p server.Prepared) error {
 		s.queued.Close() // superseded before it loaded
 	}
 	s.queued = pp
+	s.gen++
 	s.loading.Store(true)
 	s.mu.Unlock()
 	select {
@@ -339,7 +351,7 @@ func (s *stream) serve() (err error) {
 	}()
 
 	src, err := av.OpenSource(fmt.Sprintf("pipe:%d", inR.Fd()), av.SourceOptions{
-		Format: "mpegts", Width: s.w, Height: s.h, Audio: true,
+		Format: "mpegts", Width: s.w, Height: s.h, Audio: true, Threads: s.r.Threads,
 		Options: map[string]string{"analyzeduration": "1000000"},
 	})
 	if err != nil {
@@ -395,7 +407,8 @@ func (s *stream) serve() (err error) {
 		fps = min(fps, maxFPS)
 	}
 	sinkOpts := av.SinkOptions{
-		Format: "mpegts", Encoder: s.r.Encoder, Preset: s.r.Preset,
+		Format: "mpegts", Encoder: s.r.Encoder, Preset: s.r.Preset, Threads: s.r.Threads,
+		RebaseAudio: true, // the frames go through media.NewMonotonic
 		// Keyframes are forced at segment boundaries; the GOP is a backstop.
 		GOP:     max(1, int(3*s.segDur.Seconds()*fps)),
 		Options: map[string]string{"flush_packets": "1"},
@@ -602,6 +615,14 @@ func (s *stream) loader(ctx context.Context) {
 		if p == nil {
 			continue
 		}
+		s.mu.Lock()
+		stale := p.restart > 0 && p.gen != s.gen
+		s.mu.Unlock()
+		if stale { // an update came after it was scheduled
+			p.Close()
+			s.idle()
+			continue
+		}
 		from := cur
 		if p.restart > 0 {
 			from = nil // afresh: nothing adopted from the failed plan
@@ -634,9 +655,13 @@ func (s *stream) loader(ctx context.Context) {
 			cur = pl
 			continue // loading stays true until the executor runs it
 		}
+		s.swapping++
 		s.mu.Unlock()
 		if err := pipe.Swap(ctx, &livePlan{p: pl}); err != nil {
 			pl.Close()
+			s.mu.Lock()
+			s.swapping--
+			s.mu.Unlock()
 			return
 		}
 		cur = pl
@@ -653,7 +678,7 @@ func (s *stream) loader(ctx context.Context) {
 // that led to it. Called from the events goroutine.
 func (s *stream) scheduleRestart(logs []string) {
 	s.mu.Lock()
-	if s.ended || s.curPrompt == nil || s.queued != nil {
+	if s.ended || s.curPrompt == nil || s.queued != nil || s.swapping > 0 {
 		s.mu.Unlock()
 		return
 	}
@@ -668,8 +693,11 @@ func (s *stream) scheduleRestart(logs []string) {
 		return
 	}
 	s.tries++
-	prompt, cfg := s.curPrompt, s.curCfg
+	prompt, cfg, gen := s.curPrompt, s.curCfg, s.gen
 	s.mu.Unlock()
+	// A private model session: the failed plan's (shared) one may be what
+	// went wrong.
+	cfg.Engine.Exclusive = true
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -678,19 +706,26 @@ func (s *stream) scheduleRestart(logs []string) {
 		case <-s.ctx.Done():
 			return
 		}
+		current := func() bool { return !s.ended && s.queued == nil && s.gen == gen }
+		s.mu.Lock()
+		ok := current()
+		s.mu.Unlock()
+		if !ok {
+			return
+		}
 		pl, err := compiler.Compile(prompt, cfg)
 		if err != nil {
 			s.report(fmt.Sprintf("restart: the workflow no longer compiles: %v", err))
 			return
 		}
 		s.mu.Lock()
-		if s.ended || s.queued != nil {
+		if !current() {
 			s.mu.Unlock()
 			pl.Close()
 			return
 		}
 		s.restarts++
-		s.queued = &prepared{plan: pl, prompt: prompt, cfg: cfg, restart: s.restarts, restartLogs: logs}
+		s.queued = &prepared{plan: pl, prompt: prompt, cfg: cfg, restart: s.restarts, restartLogs: logs, gen: gen}
 		s.loading.Store(true)
 		s.mu.Unlock()
 		s.r.logf("stream %s: restarting the workflow (restart %d)", s.io.ID, s.restarts)
@@ -806,6 +841,11 @@ func (s *stream) logEvents(ch <-chan executor.Event) {
 			s.r.logf("stream %s: %s: %v", s.io.ID, ev.Kind, ev.Err)
 		case executor.EventSwapped:
 			nodeErrs = 0
+			s.mu.Lock()
+			if s.swapping > 0 {
+				s.swapping--
+			}
+			s.mu.Unlock()
 		}
 	}
 }

@@ -612,6 +612,7 @@ func TestStaticStepFails(t *testing.T) {
 	waitFor(t, "two restarts, then giving up", 10*time.Second, func() bool {
 		return saw(`"type":"restart"`) && saw(`"restart_count":2`) && saw("failed again after 2 restarts")
 	})
+	time.Sleep(500 * time.Millisecond) // ten restart delays: room for a third
 	if saw(`"restart_count":3`) {
 		t.Error("more restarts than MaxRestarts")
 	}
@@ -771,5 +772,46 @@ func TestRestartRecovers(t *testing.T) {
 	}
 	if saw(`"restart_count":2`) {
 		t.Error("restarted twice: the first restart should have recovered")
+	}
+}
+
+// A params update that arrives while a restart waits its delay wins: the
+// restart is dropped (no restart event), and the update's workflow runs
+// (its frames come out inverted).
+func TestUpdateCancelsRestart(t *testing.T) {
+	needAV(t)
+	e := newEnvWith(t, func(r *live.Runner) { r.RestartDelay = 1500 * time.Millisecond })
+	segs := inputSegments(t, 5*fps)
+	base := e.channels("u1")
+	saw := e.events(base + "-events")
+	out := e.collect(base + "-out")
+	wf := fmt.Sprintf(`{"1":{"class_type":"LoadTensor","inputs":{}},"2":{"class_type":"EmptyImage","inputs":{"width":%d,"height":%d,"batch_size":1,"color":%d}},"3":{"class_type":"ImageBlend","inputs":{"image1":["1",0],"image2":["2",0],"blend_factor":0.5,"blend_mode":"normal"}},"4":{"class_type":"SaveTensor","inputs":{"images":["3",0]}}}`, size, size, failColor)
+	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, wf, size, size))
+	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
+	ctrl := trickle.NewPublisher(e.client, base+"-control", trickle.PublisherOptions{ContentType: "application/json"})
+	defer ctrl.Close()
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		for _, seg := range segs {
+			publish(t, in, seg, time.Second)
+		}
+	}()
+	waitFor(t, "the passthrough error", 10*time.Second, func() bool { return saw("fails on every frame") })
+	ctrl.Write([]byte(fmt.Sprintf(`{"prompt":%q,"width":%d,"height":%d}`, invertWF, size, size)))
+	<-pubDone
+	in.Close()
+	got := out()
+	if saw(`"type":"restart"`) {
+		t.Error("the restart scheduled before the update still ran")
+	}
+	if len(got) < 2 {
+		t.Fatalf("%d output segments", len(got))
+	}
+	fr := probe(t, t.TempDir(), len(got)-1, got[len(got)-1])
+	for i, f := range fr {
+		if !f.inverted {
+			t.Fatalf("last segment frame %d not inverted: the update did not run", i)
+		}
 	}
 }

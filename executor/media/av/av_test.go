@@ -996,7 +996,9 @@ func TestScalerThreads(t *testing.T) {
 			for _, threads := range []int{1, 2, 3, 0} {
 				sc := scaler{threads: threads}
 				f := frameOf(tc.ow, tc.oh, tc.pf)
-				if err := sc.fromRGB(rgb, W, H, f); err != nil {
+				// The general path (fast false): the BGR24 converter for
+				// same-size yuv420p always runs on one thread.
+				if err := sc.fromPacked(rgb, W, H, f, false); err != nil {
 					t.Fatalf("threads %d: fromRGB: %v", threads, err)
 				}
 				yuv = append(yuv, bytesOf(f))
@@ -1123,7 +1125,7 @@ func TestAudioTimestampReset(t *testing.T) {
 			defer raw.Close()
 			src := media.NewMonotonic(raw)
 			out := filepath.Join(t.TempDir(), "out."+tc.ext)
-			snk, err := CreateSink(out, raw.Info(), SinkOptions{AudioFrom: raw, AudioCodec: tc.codec, Preset: "ultrafast"})
+			snk, err := CreateSink(out, raw.Info(), SinkOptions{AudioFrom: raw, AudioCodec: tc.codec, Preset: "ultrafast", RebaseAudio: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1168,6 +1170,36 @@ func TestAudioTimestampReset(t *testing.T) {
 				}
 				last = v
 			}
+			// Both streams end together: the reset moved them alike.
+			a, v := probeStream(t, out, "a"), probeStream(t, out, "v")
+			t.Logf("audio %.3f–%.3f s, video %.3f–%.3f s", a.start, a.end, v.start, v.end)
+			if d := math.Abs(a.end - v.end); d > 0.25 {
+				t.Errorf("audio ends at %.3f s, video at %.3f s", a.end, v.end)
+			}
 		})
+	}
+	// Without RebaseAudio the reset makes the audio write fail (the
+	// muxer refuses a step back), which is what the option is for.
+	raw, err := OpenSource(in, SourceOptions{Audio: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	src := media.NewMonotonic(raw)
+	snk, err := CreateSink(filepath.Join(t.TempDir(), "out.ts"), raw.Info(), SinkOptions{AudioFrom: raw, Preset: "ultrafast"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f media.Frame
+	var werr error
+	for werr == nil {
+		if err := src.ReadFrame(context.Background(), &f); err != nil {
+			break
+		}
+		werr = snk.WriteFrame(&f)
+	}
+	snk.Close()
+	if werr == nil || !strings.Contains(werr.Error(), "write audio") {
+		t.Errorf("without RebaseAudio: %v, want the audio write to fail", werr)
 	}
 }

@@ -57,10 +57,11 @@ static crt_sws *crt_sws_new(int threads) {
 	return s;
 }
 
-// crt_sws_get returns the context for this conversion: bilinear, with
-// s->threads slice threads (swscale splits the output rows between them and
-// every thread reads the whole input, so the result does not depend on the
-// count).
+// crt_sws_get returns the context for this conversion: bilinear, with nt
+// slice threads. swscale splits the output rows between them and every
+// thread reads the whole input, so for its general path the result does
+// not depend on the count (TestScalerThreads); its BGR24 → 4:2:0 special
+// converter is the exception (see crt_from_rgb).
 static struct SwsContext *crt_sws_get(crt_sws *s, int sw, int sh, int sf, int dw, int dh, int df, int nt) {
 	if (s->ctx && s->sw == sw && s->sh == sh && s->sf == sf && s->dw == dw && s->dh == dh && s->df == df && s->nt == nt)
 		return s->ctx;

@@ -38,7 +38,7 @@ type SourceOptions struct {
 	// SinkOptions.AudioFrom set to this source.
 	Audio bool
 	// Threads is the decoder's thread count and the slice-thread count of
-	// the conversion to RGB24 (0: FFmpeg's choice; one per CPU for swscale).
+	// the conversion to RGB24 (0: FFmpeg's choice, about one thread per CPU each).
 	Threads int
 	// MaxErrors is how many consecutive decode errors end the stream with a
 	// FatalError (default 50).
@@ -69,7 +69,7 @@ type SinkOptions struct {
 	// rate, or 60).
 	GOP int
 	// Threads is the encoder's thread count and the slice-thread count of
-	// the conversion from RGB24 (0: FFmpeg's choice; one per CPU for swscale).
+	// the conversion from RGB24 (0: FFmpeg's choice, about one thread per CPU each).
 	Threads int
 	// EncoderOptions are extra private encoder options (e.g. "x264-params").
 	EncoderOptions map[string]string
@@ -91,6 +91,14 @@ type SinkOptions struct {
 	// AudioBitrate is the AAC bit rate in bits per second when re-encoding
 	// (0: 64 kb/s per channel).
 	AudioBitrate int64
+	// RebaseAudio keeps the audio's timestamps increasing across input
+	// discontinuities with the rule media.NewMonotonic applies to the
+	// frames (a step back, or more than 5 s ahead, continues right after
+	// the previous packet), for live inputs whose frames go through
+	// NewMonotonic: without it such an input's audio fails to write at a
+	// timestamp reset. Off, audio timestamps are written as they come (a
+	// file's long audio gap stays a gap).
+	RebaseAudio bool
 }
 
 // Stats counts what a Source met.

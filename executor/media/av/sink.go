@@ -32,13 +32,14 @@ type Sink struct {
 	started bool
 	key     bool // force the next frame to be an IDR
 
-	audio   *audioQueue
-	ast     *astiav.Stream
-	aWriter func(*astiav.Packet)
-	aErr    error
-	aac     *aacEncoder // re-encodes the audio when not copied
-	aEmit   func(*astiav.Packet) error
-	aMono   tsRebase // keeps the audio's timestamps increasing
+	audio       *audioQueue
+	ast         *astiav.Stream
+	aWriter     func(*astiav.Packet)
+	aErr        error
+	aac         *aacEncoder // re-encodes the audio when not copied
+	aEmit       func(*astiav.Packet) error
+	aMono       tsRebase // keeps the audio's timestamps increasing
+	rebaseAudio bool     // SinkOptions.RebaseAudio
 
 	frames, packets int64
 }
@@ -60,7 +61,7 @@ func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, e
 			return nil, errors.New("av: sink to stdout needs a format (e.g. mpegts)")
 		}
 	}
-	s := &Sink{}
+	s := &Sink{rebaseAudio: opts.RebaseAudio}
 	defer func() {
 		if err != nil {
 			s.free()
@@ -343,7 +344,9 @@ func (s *Sink) drainPackets() error {
 func (s *Sink) writeAudio(p *astiav.Packet) {
 	p.SetStreamIndex(s.ast.Index())
 	p.RescaleTs(s.audio.tb, s.ast.TimeBase())
-	s.aMono.apply(p, s.ast.TimeBase())
+	if s.rebaseAudio {
+		s.aMono.apply(p, s.ast.TimeBase())
+	}
 	p.SetPos(-1)
 	if err := s.fc.WriteInterleavedFrame(p); err != nil && s.aErr == nil {
 		s.aErr = fmt.Errorf("av: write audio: %w", err)
@@ -361,7 +364,9 @@ func (s *Sink) transcodeAudio(p *astiav.Packet) {
 func (s *Sink) writeAAC(p *astiav.Packet) error {
 	p.SetStreamIndex(s.ast.Index())
 	p.RescaleTs(s.aac.tb, s.ast.TimeBase())
-	s.aMono.apply(p, s.ast.TimeBase())
+	if s.rebaseAudio {
+		s.aMono.apply(p, s.ast.TimeBase())
+	}
 	if err := s.fc.WriteInterleavedFrame(p); err != nil {
 		return fmt.Errorf("av: write audio: %w", err)
 	}
@@ -435,10 +440,13 @@ var _ media.Source = (*Source)(nil)
 
 // tsRebase keeps a stream's packet timestamps increasing across input
 // discontinuities (a live publisher that restarts its timestamps, a
-// concatenation), as media.NewMonotonic does for the video frames: a
-// packet whose dts goes backwards, or jumps more than 5 s ahead, moves
-// the offset so that it follows the previous packet by its duration. Both
-// streams are rebased at the same input point, so they stay in step.
+// concatenation), with the rule media.NewMonotonic applies to the video
+// frames: a packet whose dts goes backwards, or jumps more than 5 s ahead,
+// moves the offset so that it follows the previous packet by its
+// duration. At a timestamp reset both streams continue right after their
+// last timestamps, which were within about a frame of each other in an
+// interleaved input, so they stay in step to that precision; a forward
+// jump of about 5 s can be rebased in one stream and not the other.
 type tsRebase struct {
 	have      bool
 	last, off int64 // in the output stream's time base
