@@ -1,6 +1,8 @@
 package builtin
 
 import (
+	"math"
+
 	"comfyrt/nodes"
 	"comfyrt/nodes/value"
 )
@@ -18,6 +20,10 @@ import (
 // below. Go's min and max are order-independent over a set of float32
 // (NaN absorbs, −0 < +0), so the result is the 3×3 (or cross) window's,
 // as scipy computes it.
+//
+// A picture whose samples are all exactly 0 or 1 (a thresholded mask, such
+// as TextDetection's) runs the same rounds on bit sets (binaryGrow), with
+// the same result.
 type growMask struct {
 	base
 	b, h, w int
@@ -26,6 +32,8 @@ type growMask struct {
 	square  bool
 	scratch []float32
 	rows    []float32 // h·w: the horizontal pass of one picture
+	words   int       // 64-sample words per row of the binary path
+	bits    [3][]uint64
 }
 
 func newGrowMask(cfg nodes.Config) (nodes.Kernel, error) { return &growMask{base: base{cfg}}, nil }
@@ -42,11 +50,16 @@ func (k *growMask) Prepare(in []value.Spec) ([]value.Spec, error) {
 	k.erode, k.square = expand < 0, !tapered
 	k.rounds = int(min(max(expand, -expand), int64(h+w))) // more rounds change nothing
 	k.scratch, k.rows = nil, nil
+	k.bits = [3][]uint64{}
 	if k.rounds > 0 {
 		k.rows = make([]float32, h*w)
+		k.words = (w + 63) / 64
+		for i := range k.bits {
+			k.bits[i] = make([]uint64, h*k.words)
+		}
 	}
 	if k.rounds > 1 {
-		k.scratch = make([]float32, b*h*w)
+		k.scratch = make([]float32, h*w)
 	}
 	return []value.Spec{value.MaskSpec(b, h, w)}, nil
 }
@@ -61,7 +74,19 @@ func (k *growMask) Run(in, out []value.Value) error {
 		copy(dst, src)
 		return nil
 	}
-	// Ping-pong so that the last round writes dst.
+	pic := k.h * k.w
+	for p := range k.b {
+		s, d := src[p*pic:(p+1)*pic], dst[p*pic:(p+1)*pic]
+		if !k.binaryGrow(d, s) {
+			k.rounds3(d, s)
+		}
+	}
+	return nil
+}
+
+// rounds3 runs the rounds on one picture, ping-ponging with k.scratch so
+// that the last round writes dst.
+func (k *growMask) rounds3(dst, src []float32) {
 	a, b := dst, k.scratch
 	if k.rounds%2 == 0 {
 		a, b = k.scratch, dst
@@ -72,13 +97,106 @@ func (k *growMask) Run(in, out []value.Value) error {
 		if r%2 == 1 {
 			next = b
 		}
-		pic := k.h * k.w
-		for p := range k.b {
-			k.step(next[p*pic:(p+1)*pic], cur[p*pic:(p+1)*pic])
-		}
+		k.step(next, cur)
 		cur = next
 	}
-	return nil
+}
+
+// binaryGrow runs the rounds on a binary picture as bit sets, and
+// reports false, writing nothing, when the picture is not binary: some
+// sample is neither +0 nor 1 exactly (by bit pattern: −0 and NaN take the
+// general way, which keeps them as scipy would). t is the value that
+// spreads (1 when dilating, 0 when eroding: the erosion of a mask is the
+// complement of the dilation of its complement, borders ignored alike),
+// one bit per sample, 64 samples a word, so that a round is a few word
+// operations per 64 samples.
+func (k *growMask) binaryGrow(dst, src []float32) bool {
+	t, other := float32(1), float32(0)
+	var tBits uint32 = 0x3f800000
+	if k.erode {
+		t, other, tBits = 0, 1, 0
+	}
+	h, w, nw := k.h, k.w, k.words
+	cur, next, hr := k.bits[0], k.bits[1], k.bits[2]
+	for y := range h {
+		row, s := cur[y*nw:(y+1)*nw], src[y*w:(y+1)*w]
+		for i := range row {
+			var word uint64
+			var odd uint32 // bits of samples other than +0 and 1
+			chunk := s[i*64 : min((i+1)*64, w)]
+			for j, v := range chunk {
+				b := math.Float32bits(v)
+				x := b
+				if x == 0x3f800000 {
+					x = 0
+				}
+				odd |= x // nonzero unless b is +0 or 1
+				var bit uint64
+				if b == tBits {
+					bit = 1
+				}
+				word |= bit << j
+			}
+			if odd != 0 {
+				return false
+			}
+			row[i] = word
+		}
+	}
+	tail := ^uint64(0) >> (uint(nw*64-w) & 63) // the last word's samples
+	for range k.rounds {
+		if k.square {
+			for y := range h {
+				horiz3(hr[y*nw:(y+1)*nw], cur[y*nw:(y+1)*nw], tail)
+			}
+			for y := range h {
+				d, mid := next[y*nw:(y+1)*nw], hr[y*nw:(y+1)*nw]
+				up, down := hr[max(y-1, 0)*nw:][:nw], hr[min(y+1, h-1)*nw:][:nw]
+				for i := range d {
+					d[i] = up[i] | mid[i] | down[i]
+				}
+			}
+		} else {
+			for y := range h {
+				d := next[y*nw : (y+1)*nw]
+				horiz3(d, cur[y*nw:(y+1)*nw], tail)
+				up, down := cur[max(y-1, 0)*nw:][:nw], cur[min(y+1, h-1)*nw:][:nw]
+				for i := range d {
+					d[i] |= up[i] | down[i]
+				}
+			}
+		}
+		cur, next = next, cur
+	}
+	vals := [2]float32{other, t}
+	for y := range h {
+		row, d := cur[y*nw:(y+1)*nw], dst[y*w:(y+1)*w]
+		for i, word := range row {
+			chunk := d[i*64 : min((i+1)*64, w)]
+			for j := range chunk {
+				chunk[j] = vals[word>>j&1]
+			}
+		}
+	}
+	return true
+}
+
+// horiz3 sets each bit of d to the OR of the bit and its two neighbours
+// in s (one row of samples, 64 a word; bits past the row's end stay 0).
+func horiz3(d, s []uint64, tail uint64) {
+	n := len(s)
+	d = d[:n]
+	for i, v := range s {
+		x := v | v<<1 | v>>1
+		if i > 0 {
+			x |= s[i-1] >> 63
+		}
+		if i < n-1 {
+			x |= s[i+1] << 63
+		}
+		d[i] = x
+	}
+	d[n-1] &= tail
 }
 
 // step is one round of dilation or erosion of one picture.

@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"comfyrt/nodes/value"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -98,13 +99,30 @@ func TestGrowMaskReference(t *testing.T) {
 	sizes := [][3]int{{1, 1, 1}, {1, 1, 7}, {1, 7, 1}, {1, 2, 2}, {2, 5, 9}, {1, 17, 13}, {3, 8, 31}, {1, 40, 3}}
 	for _, sz := range sizes {
 		b, h, w := sz[0], sz[1], sz[2]
-		for _, sparse := range []bool{false, true} {
-			m := mkMask(b, h, w, func(int, int, int) float32 {
-				if sparse { // mostly 0 with a few blobs, as text masks are
+		// grey; sparse binary (mostly 0, as text masks are: the binary
+		// path when dilating); dense binary (mostly 1: the binary path when
+		// eroding); mixed (binary and grey pictures in one batch, −0 in a
+		// binary one: both paths in one Run).
+		// dyadic: 0, 1 and powers of two whose bits lie within 1's (0.5,
+		// 0.25…), which must not pass for binary.
+		for _, kind := range []string{"grey", "sparse", "dense", "mixed", "dyadic"} {
+			sparse := kind != "grey"
+			m := mkMask(b, h, w, func(p, _, _ int) float32 {
+				switch {
+				case kind == "sparse" || kind == "mixed" && p%2 == 0:
 					if r.IntN(10) != 0 {
 						return 0
 					}
 					return 1
+				case kind == "dense":
+					if r.IntN(10) != 0 {
+						return 1
+					}
+					return 0
+				case kind == "mixed" && r.IntN(50) == 0:
+					return float32(math.Copysign(0, -1))
+				case kind == "dyadic":
+					return []float32{0, 0, 0, 1, 1, 0.5, 0.25, 1.0 / 1024}[r.IntN(8)]
 				}
 				if r.IntN(20) == 0 {
 					return specials[r.IntN(len(specials))]
@@ -125,6 +143,33 @@ func TestGrowMaskReference(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkGrowMask512: expand 4, tapered, at 512×512 on a grey mask (the
+// rounds) and on a binary one (distances), as text-highlight runs it.
+func BenchmarkGrowMask512(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, kind := range []string{"grey", "binary"} {
+		m := mkMask(1, 512, 512, func(int, int, int) float32 {
+			if kind == "grey" {
+				return r.Float32()
+			}
+			if r.IntN(30) == 0 {
+				return 1
+			}
+			return 0
+		})
+		b.Run(kind, func(b *testing.B) {
+			k := kernel(b, "GrowMask")
+			in := []value.Value{m, i64(4), boolean(true)}
+			out := prepare(b, k, in)
+			for b.Loop() {
+				if err := k.Run(in, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
