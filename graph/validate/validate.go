@@ -116,6 +116,7 @@ type validator struct {
 	warns diag.List            // warnings of validated nodes
 	stack []step               // the recursion, for cycles
 	names *spell.Index         // class names, for hints (lazy)
+	near  map[string]string    // class hints found so far in this prompt
 }
 
 const (
@@ -293,9 +294,14 @@ func (v *validator) missingClass(n *graph.Node) *diag.Diagnostic {
 	d.Extra = map[string]any{"node_id": n.ID, "class_type": toDiag(raw), "node_title": title}
 	if n.HasClassType {
 		if v.names == nil {
-			v.names = v.s.NameIndex()
+			v.names, v.near = v.s.NameIndex(), map[string]string{}
 		}
-		if near := v.names.Nearest(n.ClassType); near != "" {
+		near, ok := v.near[n.ClassType]
+		if !ok { // workflows repeat their missing classes
+			near = v.names.Nearest(n.ClassType)
+			v.near[n.ClassType] = near
+		}
+		if near != "" {
 			d.Extra[diag.HintKey] = fmt.Sprintf("did you mean %q?", near)
 		}
 	}
