@@ -582,6 +582,12 @@ const (
 
 var broken atomic.Bool
 
+// blendWF blends each frame half and half with an EmptyImage of color (a
+// static step; failColor and brokenColor make it fail).
+func blendWF(color int) string {
+	return fmt.Sprintf(`{"1":{"class_type":"LoadTensor","inputs":{}},"2":{"class_type":"EmptyImage","inputs":{"width":%d,"height":%d,"batch_size":1,"color":%d}},"3":{"class_type":"ImageBlend","inputs":{"image1":["1",0],"image2":["2",0],"blend_factor":0.5,"blend_mode":"normal"}},"4":{"class_type":"SaveTensor","inputs":{"images":["3",0]}}}`, size, size, color)
+}
+
 type failKernel struct{ nodes.Kernel }
 
 func (failKernel) Run(_, _ []value.Value) error { return errors.New("test kernel: static step failed") }
@@ -597,7 +603,7 @@ func TestStaticStepFails(t *testing.T) {
 	base := e.channels("f1")
 	saw := e.events(base + "-events")
 	out := e.collect(base + "-out")
-	wf := fmt.Sprintf(`{"1":{"class_type":"LoadTensor","inputs":{}},"2":{"class_type":"EmptyImage","inputs":{"width":%d,"height":%d,"batch_size":1,"color":%d}},"3":{"class_type":"ImageBlend","inputs":{"image1":["1",0],"image2":["2",0],"blend_factor":0.5,"blend_mode":"normal"}},"4":{"class_type":"SaveTensor","inputs":{"images":["3",0]}}}`, size, size, failColor)
+	wf := blendWF(failColor)
 	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, wf, size, size))
 	waitFor(t, "the static step's error event", 10*time.Second, func() bool {
 		return saw(`"type":"error"`) && saw("static steps failed") && saw("test kernel: static step failed")
@@ -726,7 +732,7 @@ func TestRestartRecovers(t *testing.T) {
 	base := e.channels("r1")
 	saw := e.events(base + "-events")
 	out := e.collect(base + "-out")
-	wf := fmt.Sprintf(`{"1":{"class_type":"LoadTensor","inputs":{}},"2":{"class_type":"EmptyImage","inputs":{"width":%d,"height":%d,"batch_size":1,"color":%d}},"3":{"class_type":"ImageBlend","inputs":{"image1":["1",0],"image2":["2",0],"blend_factor":0.5,"blend_mode":"normal"}},"4":{"class_type":"SaveTensor","inputs":{"images":["3",0]}}}`, size, size, brokenColor)
+	wf := blendWF(brokenColor)
 	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, wf, size, size))
 	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
 	pubDone := make(chan struct{})
@@ -785,7 +791,7 @@ func TestUpdateCancelsRestart(t *testing.T) {
 	base := e.channels("u1")
 	saw := e.events(base + "-events")
 	out := e.collect(base + "-out")
-	wf := fmt.Sprintf(`{"1":{"class_type":"LoadTensor","inputs":{}},"2":{"class_type":"EmptyImage","inputs":{"width":%d,"height":%d,"batch_size":1,"color":%d}},"3":{"class_type":"ImageBlend","inputs":{"image1":["1",0],"image2":["2",0],"blend_factor":0.5,"blend_mode":"normal"}},"4":{"class_type":"SaveTensor","inputs":{"images":["3",0]}}}`, size, size, failColor)
+	wf := blendWF(failColor)
 	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, wf, size, size))
 	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
 	ctrl := trickle.NewPublisher(e.client, base+"-control", trickle.PublisherOptions{ContentType: "application/json"})
