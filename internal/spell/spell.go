@@ -48,6 +48,13 @@ type Index struct {
 type entry struct {
 	name   string
 	folded []rune
+	hist   []bucketCount // folded's runes by histogram bucket
+}
+
+// bucketCount is one bucket of a candidate's rune histogram.
+type bucketCount struct {
+	b uint8
+	n int16
 }
 
 // NewIndex prepares candidates for Index.Nearest.
@@ -58,7 +65,17 @@ func NewIndex(candidates []string) *Index {
 			continue
 		}
 		r := appendRunes(nil, c, true)
-		ix.byLen[len(r)] = append(ix.byLen[len(r)], entry{c, r})
+		var h [histSize]int16
+		for _, x := range r {
+			h[x%histSize]++
+		}
+		var hist []bucketCount
+		for b, n := range h {
+			if n > 0 {
+				hist = append(hist, bucketCount{uint8(b), n})
+			}
+		}
+		ix.byLen[len(r)] = append(ix.byLen[len(r)], entry{c, r, hist})
 	}
 	return ix
 }
@@ -69,14 +86,51 @@ func (ix *Index) Nearest(x string) string {
 		return ""
 	}
 	q := newQuery(x)
-	for n := q.n - q.limit; n <= q.n+q.limit; n++ {
-		for _, e := range ix.byLen[n] {
-			if e.name != x {
-				q.consider(e.name, e.folded)
+	// Lengths nearest x's first, so that a close candidate found early
+	// prunes the rest; pruning keeps ties, so the order does not change
+	// the answer. (Lengths of the folded runes, which distances compare.)
+	n := len(q.lx)
+	scan := func(l int) {
+		for i := range ix.byLen[l] {
+			if e := &ix.byLen[l][i]; e.name != x {
+				q.considerEntry(e)
 			}
 		}
 	}
+	scan(n)
+	for off := 1; off <= q.limit; off++ {
+		scan(n - off)
+		scan(n + off)
+	}
 	return q.best
+}
+
+// considerEntry is consider for an indexed candidate, with its histogram
+// ready and the best distance so far as the cut-off: a candidate that
+// cannot tie the best is skipped.
+func (q *query) considerEntry(e *entry) {
+	cut := min(q.limit, q.bestD)
+	if d := len(e.folded) - len(q.lx); d > cut || -d > cut {
+		return
+	}
+	common := 0
+	for _, bc := range e.hist {
+		common += int(min(q.hist[bc.b], bc.n))
+	}
+	if l1 := len(q.lx) + len(e.folded) - 2*common; (l1+1)/2 > cut {
+		return
+	}
+	d := distanceRunes(q.lx, e.folded, cut)
+	if d > cut {
+		return
+	}
+	exact := Distance(q.x, e.name, -1)
+	switch {
+	case q.best == "", d < q.bestD,
+		d == q.bestD && exact < q.bestEx,
+		d == q.bestD && exact == q.bestEx && e.name < q.best:
+		q.best, q.bestD, q.bestEx = e.name, d, exact
+	}
 }
 
 // query is one Nearest search: x lower-cased, its limit, the best so far.
