@@ -238,18 +238,38 @@ func TestName(t *testing.T) {
 // ppocr returns the PP-OCRv4 detection model fetched by setup, or skips.
 func ppocr(t testing.TB) string {
 	t.Helper()
+	p := ppocrPath()
+	if p == "" {
+		t.Skip("PP-OCRv4 model absent (run scripts/setup.sh)")
+	}
+	return p
+}
+
+// ppocrPath finds .cache/models/ch_PP-OCRv4_det_infer.onnx in the working
+// folder or above it, or $COMFYRT_MODELS; "" when absent.
+func ppocrPath() string {
+	const name = "ch_PP-OCRv4_det_infer.onnx"
+	if d := os.Getenv("COMFYRT_MODELS"); d != "" {
+		if p := filepath.Join(d, name); fileExists(p) {
+			return p
+		}
+	}
 	dir, _ := os.Getwd()
 	for {
-		p := filepath.Join(dir, ".cache", "models", "ch_PP-OCRv4_det_infer.onnx")
-		if _, err := os.Stat(p); err == nil {
+		if p := filepath.Join(dir, ".cache", "models", name); fileExists(p) {
 			return p
 		}
 		up := filepath.Dir(dir)
 		if up == dir {
-			t.Skip("PP-OCRv4 model absent (run scripts/setup.sh)")
+			return ""
 		}
 		dir = up
 	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // TestPPOCRLoad opens the real PP-OCRv4 detection model at 512×512 and
