@@ -24,7 +24,7 @@ const invertWF = `{"1": {"class_type": "LoadTensor", "inputs": {}}, "2": {"class
 // needAV skips when FFmpeg (cgo) or the ffprobe CLI is missing.
 func needAV(t *testing.T) {
 	t.Helper()
-	if _, err := av.OpenSource("/nonexistent.mp4", av.SourceOptions{}); errors.Is(err, av.ErrUnavailable) {
+	if !av.Available {
 		t.Skip("built without cgo: no FFmpeg")
 	}
 	if _, err := exec.LookPath("ffprobe"); err != nil {

@@ -852,7 +852,4 @@ func (s *stream) logEvents(ch <-chan executor.Event) {
 
 // Available reports whether this build can decode and encode (it has
 // FFmpeg, i.e. was built with cgo); without it every stream would fail.
-func Available() bool {
-	_, err := av.OpenSource("", av.SourceOptions{})
-	return !errors.Is(err, av.ErrUnavailable)
-}
+func Available() bool { return av.Available }

@@ -569,3 +569,5 @@ func (i *interrupter) free() {
 	C.free(unsafe.Pointer(i.p))
 	i.p = nil
 }
+
+const available = true

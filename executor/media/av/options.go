@@ -10,6 +10,10 @@ import (
 // without cgo (CGO_ENABLED=0): there is no FFmpeg then.
 var ErrUnavailable = errors.New("av: FFmpeg media support unavailable (built without cgo)")
 
+// Available reports whether this build has FFmpeg (it was built with cgo).
+// It is a build-time fact: nothing is opened to find out.
+const Available = available
+
 // ErrClosed is returned by calls on a closed Source or Sink.
 var ErrClosed = errors.New("av: closed")
 

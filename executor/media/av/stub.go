@@ -50,3 +50,5 @@ var _ media.Source = (*Source)(nil)
 
 // SetLogLevel does nothing without FFmpeg.
 func SetLogLevel(level string) {}
+
+const available = false

@@ -1,0 +1,106 @@
+// Package testkit holds helpers shared by tests: the built comfyrt binary
+// run as a real process. It is imported by _test.go files only (the
+// architecture test keeps production code from importing it).
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Root returns the repository root (the folder holding go.mod).
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+// Binary builds cmd/comfyrt once per test process and returns the path of
+// the executable. Tests that use it call Main from TestMain so that the
+// build folder is removed at the end. It skips under -short.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("builds the comfyrt binary (not in -short)")
+	}
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "comfyrt-bin-")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "comfyrt")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/comfyrt")
+		cmd.Dir = Root()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = errors.New("go build ./cmd/comfyrt: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if binErr != nil {
+		tb.Fatal(binErr)
+	}
+	return binPath
+}
+
+// Main runs the tests and removes the binary built by Binary.
+func Main(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// Result is what a finished process left.
+type Result struct {
+	Code           int
+	Stdout, Stderr string
+}
+
+// Run runs the built binary with args in dir (the test's own temporary
+// folder when dir is ""), stdin as its standard input, and waits at most
+// timeout for it; a process still running then is killed and the test fails.
+func Run(tb testing.TB, dir string, stdin []byte, timeout time.Duration, args ...string) Result {
+	tb.Helper()
+	bin := Binary(tb)
+	if dir == "" {
+		dir = tb.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		tb.Fatalf("comfyrt %v: still running after %v\nstderr:\n%s", args, timeout, errb.String())
+	}
+	res := Result{Stdout: out.String(), Stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		res.Code = ee.ExitCode()
+		if res.Code < 0 { // killed by a signal: a crash
+			tb.Fatalf("comfyrt %v: %v\nstderr:\n%s", args, err, errb.String())
+		}
+	default:
+		tb.Fatalf("comfyrt %v: %v", args, err)
+	}
+	return res
+}
