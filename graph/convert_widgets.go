@@ -100,9 +100,9 @@ func widgetSpecs(sn *schema.Node, n *UINode) []widgetSpec {
 // With a schema, the values are read in widget order; each widget takes
 // one slot even when its input is linked, a control_after_generate value
 // follows the widgets that have one, and the upload button of a class with
-// an upload combo takes the slot after all of them when the array holds it. Without a schema the names come
-// from the UI node's own inputs[] widget entries, when they account for
-// every value.
+// an upload combo takes the slot after all of them when the array holds
+// it. Without a schema the names come from the UI node's own inputs[]
+// widget entries, when they account for every value.
 func nameWidgets(sn *schema.Node, n *UINode, values []any, valueMap jsonx.Object, ptr func(string) string) widgetResult {
 	var r widgetResult
 	if sn == nil || (len(sn.Inputs) == 0 && (len(values) > 0 || len(valueMap) > 0)) {
