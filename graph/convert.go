@@ -90,7 +90,8 @@ type converter struct {
 //
 // Decisions where the frontend leaves a choice:
 //   - The upload button of image_upload (and other *_upload) combos takes
-//     a slot in widgets_values but is not emitted: the current frontend
+//     the slot after all the other widgets in widgets_values (the
+//     frontend creates it last) but is not emitted: the current frontend
 //     does not serialize it. Older frontends wrote "upload": "image", as
 //     every ComfyStream API file shows; ComfyUI ignores it either way.
 //   - _meta.title is the node's own title, else the class's display_name,

@@ -47,8 +47,9 @@ type widgetSpec struct {
 	Name string
 	In   *schema.Input
 	// Control: a control_after_generate value follows (spec flag or the
-	// legacy seed/noise_seed rule). Upload: an upload-button value follows
-	// (image_upload, video_upload, ... options).
+	// legacy seed/noise_seed rule). Upload: the class has an upload button
+	// (image_upload, video_upload, ... options), whose value comes after
+	// every other widget's.
 	Control bool
 	Upload  bool
 }
@@ -98,10 +99,10 @@ func widgetSpecs(sn *schema.Node, n *UINode) []widgetSpec {
 //
 // With a schema, the values are read in widget order; each widget takes
 // one slot even when its input is linked, a control_after_generate value
-// follows the widgets that have one, and an upload-button value follows
-// upload combos when the array holds it. Without a schema the names come
-// from the UI node's own inputs[] widget entries, when they account for
-// every value.
+// follows the widgets that have one, and the upload button of a class with
+// an upload combo takes the slot after all of them when the array holds
+// it. Without a schema the names come from the UI node's own inputs[]
+// widget entries, when they account for every value.
 func nameWidgets(sn *schema.Node, n *UINode, values []any, valueMap jsonx.Object, ptr func(string) string) widgetResult {
 	var r widgetResult
 	if sn == nil || (len(sn.Inputs) == 0 && (len(values) > 0 || len(valueMap) > 0)) {
@@ -124,6 +125,14 @@ func nameWidgets(sn *schema.Node, n *UINode, values []any, valueMap jsonx.Object
 		}
 		return r
 	}
+	// The upload button's value (image_upload, audio_upload, video_upload,
+	// … combos) comes after every other widget's: the frontend adds the
+	// button as one more input that input_order does not list, so it is
+	// created last (LoadImageMask ["example.png", "red", "image"]).
+	upload := false
+	for _, ws := range specs {
+		upload = upload || ws.Upload
+	}
 	vi := 0
 	for si, ws := range specs {
 		if vi >= len(values) {
@@ -136,6 +145,9 @@ func nameWidgets(sn *schema.Node, n *UINode, values []any, valueMap jsonx.Object
 		r.Named = append(r.Named, namedWidget{ws.Name, values[vi], ptr(strconv.Itoa(vi))})
 		vi++
 		remaining := len(specs) - si - 1
+		if upload {
+			remaining++
+		}
 		surplus := func() bool { return len(values)-vi > remaining }
 		if vi < len(values) {
 			switch {
@@ -147,9 +159,9 @@ func nameWidgets(sn *schema.Node, n *UINode, values []any, valueMap jsonx.Object
 				vi++
 			}
 		}
-		if ws.Upload && vi < len(values) && surplus() {
-			vi++
-		}
+	}
+	if upload && vi < len(values) {
+		vi++
 	}
 	for ; vi < len(values); vi++ {
 		r.Unnamed = append(r.Unnamed, fmt.Sprintf("%d=%s", vi, short(values[vi])))

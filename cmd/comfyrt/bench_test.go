@@ -101,7 +101,7 @@ func benchRatio(b *testing.B, data []byte, schemas *schema.Set, wantValid bool) 
 }
 
 func BenchmarkB4_Synthetic(b *testing.B) {
-	schemas, err := loadSchemas(nil)
+	schemas, err := loadSchemas(nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func BenchmarkB4_Synthetic(b *testing.B) {
 
 func BenchmarkB4_Corpus(b *testing.B) {
 	dir := testcorpus.Dir(b)
-	schemas, err := loadSchemas(testcorpus.ObjectInfo(b))
+	schemas, err := loadSchemas(testcorpus.ObjectInfo(b), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func BenchmarkB4_Corpus(b *testing.B) {
 // TestSynth checks the synthetic workflows are what the benchmark claims:
 // valid, in both formats, with N nodes.
 func TestSynth(t *testing.T) {
-	schemas, err := loadSchemas(nil)
+	schemas, err := loadSchemas(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

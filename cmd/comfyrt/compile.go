@@ -26,7 +26,7 @@ func kernelRegistry() *nodes.Registry {
 // compileFile loads a workflow file and compiles it. On failure it prints
 // the diagnostics in validate's text format to stdout and returns nil.
 func compileFile(name string, data []byte, objectInfo []string, inputDir string, w, h int, ef *engineFlags, stdout io.Writer) (*compiler.Plan, error) {
-	schemas, err := loadSchemas(objectInfo)
+	schemas, err := loadSchemas(objectInfo, os.Stderr) // warnings: stdout may carry the plan
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func cmdConvert(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(files) != 1 {
 		return usageError(stderr, fs, "expected exactly one workflow file, got %d", len(files))
 	}
-	schemas, err := loadSchemas(objectInfo)
+	schemas, err := loadSchemas(objectInfo, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt convert: %v\n", err)
 		return exitUsage

@@ -71,19 +71,27 @@ func flagExit(err error) int {
 }
 
 // loadSchemas returns the built-in node classes merged with the object_info
-// files (later files win over earlier ones and over built-ins).
-func loadSchemas(files []string) (*schema.Set, error) {
+// files (later files win over earlier ones), except that the classes
+// comfyrt runs with its own kernel keep their built-in (or stream-pack)
+// schema; where a file differs for one of them, a warning goes to warn (nil:
+// none). See mergeObjectInfo.
+func loadSchemas(files []string, warn io.Writer) (*schema.Set, error) {
 	s := schema.NewSet()
 	s.Merge(builtin.Schemas())
 	if err := mergePackSchemas(s); err != nil { // stream packs (pack.go)
 		return nil, err
 	}
+	if len(files) == 0 {
+		return s, nil
+	}
+	kernels := kernelRegistry()
+	kernel := func(class string) bool { _, ok := kernels.Lookup(class); return ok }
 	for _, f := range files {
 		fs, err := schema.LoadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("--object-info: %w", err)
 		}
-		s.Merge(fs)
+		mergeObjectInfo(s, fs, f, kernel, warn)
 	}
 	return s, nil
 }

@@ -26,7 +26,7 @@ func cmdNodes(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if *format != "text" && *format != "json" {
 		return usageError(stderr, fs, "--format must be text or json, not %q", *format)
 	}
-	schemas, err := loadSchemas(objectInfo)
+	schemas, err := loadSchemas(objectInfo, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt nodes: %v\n", err)
 		return exitUsage

@@ -65,7 +65,7 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if *capacity < 1 {
 		return usageError(stderr, fs, "--capacity must be 1 or more")
 	}
-	schemas, err := loadSchemas(objectInfo)
+	schemas, err := loadSchemas(objectInfo, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
 		return exitUsage

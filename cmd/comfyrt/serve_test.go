@@ -13,7 +13,7 @@ import (
 )
 
 func TestServePromptAndCompile(t *testing.T) {
-	schemas, err := loadSchemas(nil)
+	schemas, err := loadSchemas(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

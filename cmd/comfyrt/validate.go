@@ -32,7 +32,7 @@ func check(name string, data []byte, schemas *schema.Set, strict bool, unlisted 
 		c.diags.Dedupe()
 		return c
 	}
-	c.result = validate.Validate(wf.Prompt, schemas, validate.Options{Unlisted: unlisted})
+	c.result = validate.Validate(wf.Prompt, schemas, validate.Options{Unlisted: frameUnlisted(wf.Prompt, unlisted)})
 	graph.Locate(data, c.result.Diags)
 	c.diags = append(c.diags, c.result.Diags...)
 	c.diags.Dedupe()
@@ -64,7 +64,7 @@ func cmdValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(files) == 0 {
 		return usageError(stderr, fs, "no workflow files given")
 	}
-	schemas, err := loadSchemas(objectInfo)
+	schemas, err := loadSchemas(objectInfo, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt validate: %v\n", err)
 		return exitUsage
