@@ -11,8 +11,11 @@
 // (*FileError), when a module or model fails its size or sha256 check, a
 // path escapes the pack (.., absolute, a symlink leading out, a link entry
 // in an archive), an archive expands beyond Options.MaxBytes, the manifest
-// or WASM ABI version is not supported, or the pack needs another comfyrt
-// version. A Set holds several packs and refuses two that define the same
+// or WASM ABI version is not supported, the manifest gives a key twice in
+// one object, or the pack needs another comfyrt version; a refused archive
+// leaves nothing of its expansion behind. Seal writes the sizes and sha256
+// of a pack folder's files into its manifest (a manifest without them is
+// ErrUnsealed). A Set holds several packs and refuses two that define the same
 // class unless the operator gave one of them a namespace. A Loader caches
 // loaded packs so that every stream shares one copy (and one compiled copy
 // of each module).

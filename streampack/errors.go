@@ -26,6 +26,9 @@ var (
 	ErrDuplicateClass = errors.New("node class defined twice")
 	// ErrInvalidManifest: the manifest is malformed or inconsistent.
 	ErrInvalidManifest = errors.New("invalid manifest")
+	// ErrUnsealed: a module or model of the manifest has no sha256 yet
+	// (a pack source before Seal).
+	ErrUnsealed = errors.New("pack is not sealed")
 	// ErrNotInstalled: a model fetched by URL is not there yet.
 	ErrNotInstalled = errors.New("model not installed")
 

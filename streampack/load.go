@@ -353,7 +353,9 @@ func makeWritable(dir string) {
 }
 
 // extract expands a .tar.gz into a new folder, with the limits of opts.
-func extract(src string, opts Options) (dir string, err error) {
+// On any error the folder and everything written into it are removed (the
+// deferred clean-up reads the local dir: the results are "" by then).
+func extract(src string, opts Options) (_ string, err error) {
 	maxBytes, maxFiles := opts.MaxBytes, opts.MaxFiles
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
@@ -371,7 +373,7 @@ func extract(src string, opts Options) (dir string, err error) {
 		return "", &FileError{Pack: src, Err: fmt.Errorf("not a .tar.gz: %w", err)}
 	}
 	defer zr.Close()
-	dir, err = os.MkdirTemp(opts.ExtractDir, "comfyrt-pack-")
+	dir, err := os.MkdirTemp(opts.ExtractDir, "comfyrt-pack-")
 	if err != nil {
 		return "", &FileError{Pack: src, Err: err}
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"comfyrt/internal/jsonx"
 )
 
 // ManifestFile is the manifest's name at the root of a pack.
@@ -144,11 +146,28 @@ var (
 // (they are typos more often than extensions: a later format gets a new
 // manifest_version).
 func ParseManifest(data []byte) (*Manifest, error) {
+	m, err := decodeManifest(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decodeManifest decodes a manifest without checking its values: valid
+// JSON, no key given twice, a manifest_version this host reads, no unknown
+// field.
+func decodeManifest(data []byte) (*Manifest, error) {
 	var probe struct {
 		V *int `json:"manifest_version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidManifest, err)
+	}
+	if err := checkDuplicateKeys(data); err != nil {
+		return nil, err
 	}
 	if probe.V == nil {
 		return nil, fmt.Errorf("%w: no manifest_version", ErrInvalidManifest)
@@ -162,10 +181,77 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if err := dec.Decode(m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidManifest, err)
 	}
-	if err := m.check(); err != nil {
-		return nil, err
-	}
 	return m, nil
+}
+
+// checkDuplicateKeys refuses an object that gives a key twice, at any
+// depth of data (valid JSON, at most encoding/json's nesting depth).
+// encoding/json keeps the last silently: a reviewer reading the first would
+// approve one pack and comfyrt would install another.
+func checkDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := duplicateKeys(dec, data, ""); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+	}
+	return nil
+}
+
+// duplicateKeyError is a key given twice in one object: its JSON pointer
+// and the positions of both.
+type duplicateKeyError struct {
+	Key, Pointer string
+	First, Again jsonx.Pos
+}
+
+func (e *duplicateKeyError) Error() string {
+	return fmt.Sprintf("duplicate key %q at %s (line %d, column %d; first given at line %d, column %d)",
+		e.Key, e.Pointer, e.Again.Line, e.Again.Col, e.First.Line, e.First.Col)
+}
+
+// duplicateKeys reads one value from dec, whose JSON pointer is ptr.
+func duplicateKeys(dec *json.Decoder, data []byte, ptr string) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, ok := t.(json.Delim)
+	if !ok {
+		return nil
+	}
+	switch d {
+	case '{':
+		seen := map[string]int64{}
+		for dec.More() {
+			off := dec.InputOffset()
+			for off < int64(len(data)) && strings.IndexByte(" \t\r\n,", data[off]) >= 0 {
+				off++
+			}
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k, _ := kt.(string)
+			child := ptr + jsonx.Pointer(k)
+			if first, ok := seen[k]; ok {
+				fl, fc := jsonx.LineCol(data, first)
+				al, ac := jsonx.LineCol(data, off)
+				return &duplicateKeyError{Key: k, Pointer: child, First: jsonx.Pos{Line: fl, Col: fc}, Again: jsonx.Pos{Line: al, Col: ac}}
+			}
+			seen[k] = off
+			if err := duplicateKeys(dec, data, child); err != nil {
+				return err
+			}
+		}
+	case '[':
+		for i := 0; dec.More(); i++ {
+			if err := duplicateKeys(dec, data, ptr+"/"+strconv.Itoa(i)); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
 }
 
 func (m *Manifest) check() error {
@@ -223,8 +309,12 @@ func (m *Manifest) check() error {
 			checkChoice("device", o.Device, "default", "cpu", "cuda", "tensorrt")
 		}
 	}
+	var unsealed []string
 	for _, name := range sortedKeys(m.Modules) {
 		mod := m.Modules[name]
+		if mod.SHA256 == "" {
+			unsealed = append(unsealed, "modules."+name)
+		}
 		checkFile(bad, "modules."+name, mod.File, mod.SHA256, mod.Size)
 		if mod.ABI != ABIVersion {
 			errs = append(errs, fmt.Sprintf("modules.%s: %v %d (this comfyrt supports %d)", name, ErrABIVersion, mod.ABI, ABIVersion))
@@ -243,6 +333,9 @@ func (m *Manifest) check() error {
 	}
 	for _, name := range sortedKeys(m.Models) {
 		md := m.Models[name]
+		if md.SHA256 == "" {
+			unsealed = append(unsealed, "models."+name)
+		}
 		checkFile(bad, "models."+name, md.File, md.SHA256, md.Size)
 		if md.URL != "" && !strings.HasPrefix(md.URL, "https://") && !strings.HasPrefix(md.URL, "http://") {
 			bad("models.%s: url %q: want http(s)", name, md.URL)
@@ -282,6 +375,9 @@ func (m *Manifest) check() error {
 			bad("%s: tolerances must not be negative", where)
 		}
 	}
+	if len(unsealed) > 0 {
+		errs = append([]string{fmt.Sprintf("%v: %s have no sha256 and size yet", ErrUnsealed, strings.Join(unsealed, ", "))}, errs...)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
@@ -289,22 +385,35 @@ func (m *Manifest) check() error {
 }
 
 // manifestErrors joins the problems of a manifest into one error that
-// wraps ErrInvalidManifest, and ErrABIVersion when one is about the ABI.
+// wraps ErrInvalidManifest, and ErrUnsealed, ErrABIVersion and
+// ErrPathEscape when one of the problems is about them.
 func manifestErrors(errs []string) error {
-	msg := strings.Join(errs, "; ")
-	for _, sentinel := range []error{ErrABIVersion, ErrPathEscape} {
-		for _, e := range errs {
-			if strings.Contains(e, sentinel.Error()) {
-				return fmt.Errorf("%w: %w: %s", ErrInvalidManifest, sentinel, msg)
+	e := &manifestError{msg: strings.Join(errs, "; "), wraps: []error{ErrInvalidManifest}}
+	for _, sentinel := range []error{ErrUnsealed, ErrABIVersion, ErrPathEscape} {
+		for _, m := range errs {
+			if strings.Contains(m, sentinel.Error()) {
+				e.wraps = append(e.wraps, sentinel)
+				break
 			}
 		}
 	}
-	return fmt.Errorf("%w: %s", ErrInvalidManifest, msg)
+	return e
 }
+
+type manifestError struct {
+	msg   string
+	wraps []error
+}
+
+func (e *manifestError) Error() string   { return ErrInvalidManifest.Error() + ": " + e.msg }
+func (e *manifestError) Unwrap() []error { return e.wraps }
 
 func checkFile(bad func(string, ...any), where, file, sum string, size int64) {
 	if err := checkRel(file); err != nil {
 		bad("%s: %v", where, err)
+	}
+	if sum == "" {
+		return // unsealed: one error for them all (check)
 	}
 	if !hashRE.MatchString(sum) {
 		bad("%s: sha256 %q: want 64 lower-case hex digits", where, sum)

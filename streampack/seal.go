@@ -19,37 +19,38 @@ import (
 // Seal fills in the size and sha256 of every module and model of the pack
 // folder dir from the files there, rewrites its pack.json and checks the
 // result. It is the last step of building a pack (streampack/example/mkpack
-// uses it).
+// and 'comfyrt pack seal' use it); it builds nothing. A model with a URL
+// whose file is absent keeps the size and sha256 it has. Sealing a sealed
+// pack whose files did not change leaves pack.json as it is.
 func Seal(dir string) error {
 	mp := filepath.Join(dir, ManifestFile)
-	data, err := os.ReadFile(mp)
+	data, err := readLimited(mp, maxManifest)
 	if err != nil {
-		return err
-	}
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
 		return &FileError{Pack: dir, File: ManifestFile, Err: err}
 	}
-	sum := func(rel string) (string, int64, error) {
-		if err := checkRel(rel); err != nil {
-			return "", 0, err
-		}
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
-		if err != nil {
-			return "", 0, err
-		}
-		h := sha256.Sum256(b)
-		return hex.EncodeToString(h[:]), int64(len(b)), nil
+	m, err := decodeManifest(data)
+	if err != nil {
+		return &FileError{Pack: dir, File: ManifestFile, Err: err}
 	}
-	for n, mod := range m.Modules {
-		if mod.SHA256, mod.Size, err = sum(mod.File); err != nil {
-			return &FileError{Pack: dir, File: mod.File, Err: err}
+	for _, n := range sortedKeys(m.Modules) {
+		mod := m.Modules[n]
+		if mod.SHA256, mod.Size, err = hashFile(dir, mod.File); err != nil {
+			return &FileError{Pack: dir, File: mod.File, Err: fmt.Errorf("modules.%s: %w", n, err)}
 		}
 		m.Modules[n] = mod
 	}
-	for n, md := range m.Models {
-		if md.SHA256, md.Size, err = sum(md.File); err != nil {
-			return &FileError{Pack: dir, File: md.File, Err: err}
+	for _, n := range sortedKeys(m.Models) {
+		md := m.Models[n]
+		sum, size, err := hashFile(dir, md.File)
+		switch {
+		case err == nil:
+			md.SHA256, md.Size = sum, size
+		case md.URL != "" && errors.Is(err, fs.ErrNotExist) && md.SHA256 != "":
+			// Fetched by 'comfyrt pack install': the manifest's values stay.
+		case md.URL != "" && errors.Is(err, fs.ErrNotExist):
+			return &FileError{Pack: dir, File: md.File, Err: fmt.Errorf("models.%s: %w (download it from %s once to seal its size and sha256)", n, err, md.URL)}
+		default:
+			return &FileError{Pack: dir, File: md.File, Err: fmt.Errorf("models.%s: %w", n, err)}
 		}
 		m.Models[n] = md
 	}
@@ -57,13 +58,69 @@ func Seal(dir string) error {
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&m); err != nil {
+	if err := enc.Encode(m); err != nil {
 		return err
 	}
 	if _, err := ParseManifest(buf.Bytes()); err != nil {
 		return &FileError{Pack: dir, File: ManifestFile, Err: err}
 	}
-	return os.WriteFile(mp, buf.Bytes(), 0o644)
+	if bytes.Equal(buf.Bytes(), data) {
+		return nil
+	}
+	if err := writeFileAtomic(mp, buf.Bytes()); err != nil {
+		return &FileError{Pack: dir, File: ManifestFile, Err: err}
+	}
+	return nil
+}
+
+// hashFile returns the sha256 and size of the pack file at the manifest
+// path rel, streaming it.
+func hashFile(dir, rel string) (string, int64, error) {
+	if err := checkRel(rel); err != nil {
+		return "", 0, err
+	}
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return "", 0, err
+	} else if !st.Mode().IsRegular() {
+		return "", 0, errors.New("not a regular file")
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	if n == 0 {
+		return "", 0, errors.New("empty file")
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// writeFileAtomic replaces name with data through a temporary file in the
+// same folder, keeping name's permissions.
+func writeFileAtomic(name string, data []byte) error {
+	mode := fs.FileMode(0o644)
+	if st, err := os.Stat(name); err == nil {
+		mode = st.Mode().Perm()
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	err = errors.Join(err, f.Chmod(mode), f.Close())
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // InstallOptions configure Install.

@@ -23,7 +23,9 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	packLoader.Close() // removes the expansions of --pack archives
+	os.Exit(code)
 }
 
 // Exit codes shared by every command.

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -91,7 +93,7 @@ func selectPack(arg string) error {
 	initPackLoader()
 	p, err := packLoader.Load(path, ns)
 	if err != nil {
-		return err
+		return withSealHint(err, path)
 	}
 	for _, q := range cliPacks.Packs {
 		if q == p {
@@ -156,6 +158,7 @@ func registerPacks(r *nodes.Registry) {
 func cmdPack(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sub := map[string]func([]string, io.Writer, io.Writer) int{
 		"validate": packValidate, "inspect": packInspect, "install": packInstall, "list": packList,
+		"seal": packSeal,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
@@ -169,11 +172,12 @@ func cmdPack(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func packUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: comfyrt pack validate|inspect|install|list [options] [PACK...]")
+	fmt.Fprintln(w, "Usage: comfyrt pack validate|inspect|install|list|seal [options] [PACK...]")
 	fmt.Fprintln(w, "\n  validate PACK...           load each pack (folder or .tar.gz) and check it: manifest, paths,\n                             sizes and sha256, WASM modules (compiled, ABI checked), examples")
 	fmt.Fprintln(w, "  inspect [--format json] PACK  print a pack's manifest summary: classes, modules, models, tests")
 	fmt.Fprintln(w, "  install [--packs-dir DIR] PACK  copy a pack into the packs folder, fetching URL models (verified)")
 	fmt.Fprintln(w, "  list [--packs-dir DIR]     list installed packs")
+	fmt.Fprintln(w, "  seal DIR...                for pack authors: write the size and sha256 of every module and\n                             model file into the folder's pack.json (nothing is built)")
 	fmt.Fprintln(w, "\nThe packs folder defaults to $COMFYRT_PACKS.")
 }
 
@@ -195,7 +199,7 @@ func packValidate(args []string, stdout, stderr io.Writer) int {
 	for _, f := range files {
 		p, err := streampack.Load(f, streampack.Options{ComfyrtVersion: version, WASM: wasmEngine()})
 		if err != nil {
-			fmt.Fprintf(stdout, "%s: invalid: %v\n", f, err)
+			fmt.Fprintf(stdout, "%s: invalid: %v\n", f, withSealHint(err, f))
 			code = exitInvalid
 			continue
 		}
@@ -325,7 +329,7 @@ func packInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	p, err := streampack.Load(files[0], streampack.Options{ComfyrtVersion: version, NoWASM: true})
 	if err != nil {
-		fmt.Fprintf(stderr, "comfyrt pack inspect: %v\n", err)
+		fmt.Fprintf(stderr, "comfyrt pack inspect: %v\n", withSealHint(err, files[0]))
 		return exitInvalid
 	}
 	defer p.Close()
@@ -396,7 +400,7 @@ func packInstall(args []string, stdout, stderr io.Writer) int {
 		dest, err := streampack.Install(context.Background(), f, *dir, streampack.InstallOptions{
 			Options: streampack.Options{ComfyrtVersion: version}, Replace: *replace})
 		if err != nil {
-			fmt.Fprintf(stderr, "comfyrt pack install: %v\n", err)
+			fmt.Fprintf(stderr, "comfyrt pack install: %v\n", withSealHint(err, f))
 			code = exitInvalid
 			continue
 		}
@@ -432,6 +436,65 @@ func packList(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(dirs) == 0 {
 		fmt.Fprintf(stdout, "no packs in %s\n", *dir)
+	}
+	return code
+}
+
+// withSealHint adds to an unsealed pack's error how to seal it.
+func withSealHint(err error, src string) error {
+	if !errors.Is(err, streampack.ErrUnsealed) {
+		return err
+	}
+	if st, serr := os.Stat(src); serr == nil && st.IsDir() {
+		return fmt.Errorf("%w\n  the pack is unsealed: build its files, then run 'comfyrt pack seal %s' to write their sizes and sha256 into pack.json", err, src)
+	}
+	return fmt.Errorf("%w\n  the pack is unsealed: run 'comfyrt pack seal DIR' on the folder it was made from, then archive that folder again", err)
+}
+
+func packSeal(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("pack seal", "DIR...", "For pack authors: writes the size and sha256 of every module and model file\nthat pack.json lists into the pack.json of each folder. Nothing is built:\nbuild the files first. A model with a URL whose file is absent keeps the\nsize and sha256 it has. Sealing a sealed pack whose files did not change\nleaves pack.json as it is.\n\nExit status: 0 when every pack is sealed, 1 when one cannot be, 2 for usage errors.", stderr)
+	dirs, err := parseInterleaved(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(dirs) == 0 {
+		return usageError(stderr, fs, "no pack folder given")
+	}
+	code := exitOK
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			if err == nil {
+				err = errors.New("not a folder: seal the pack folder, then archive it")
+			}
+			fmt.Fprintf(stderr, "comfyrt pack seal: %s: %v\n", d, err)
+			code = exitInvalid
+			continue
+		}
+		mp := filepath.Join(d, streampack.ManifestFile)
+		before, _ := os.ReadFile(mp)
+		if err := streampack.Seal(d); err != nil {
+			fmt.Fprintf(stderr, "comfyrt pack seal: %v\n", err)
+			code = exitInvalid
+			continue
+		}
+		after, err := os.ReadFile(mp)
+		if err != nil {
+			fmt.Fprintf(stderr, "comfyrt pack seal: %v\n", err)
+			code = exitInvalid
+			continue
+		}
+		m, err := streampack.ParseManifest(after)
+		if err != nil {
+			fmt.Fprintf(stderr, "comfyrt pack seal: %s: %v\n", mp, err)
+			code = exitInvalid
+			continue
+		}
+		what := "sealed"
+		if bytes.Equal(before, after) {
+			what = "already sealed"
+		}
+		fmt.Fprintf(stdout, "%s: %s (%s %s: %d modules, %d models); check it with 'comfyrt pack validate %s'\n",
+			d, what, m.Name, m.Version, len(m.Modules), len(m.Models), d)
 	}
 	return code
 }
