@@ -69,6 +69,7 @@ func startServe(t *testing.T, args ...string) (base string, stop func() (error, 
 		time.Sleep(50 * time.Millisecond)
 	}
 	stopped := false
+	//lint:ignore ST1008 other tests already read (err, stderr) from stop
 	stop = func() (error, string) {
 		if stopped {
 			return nil, errb.String()
