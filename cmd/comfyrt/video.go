@@ -25,6 +25,10 @@ import (
 // before its input ended (128 + SIGINT, as shells report it).
 const exitInterrupted = 130
 
+// progressEvery is how often a run whose stderr is not a terminal (CI,
+// containers, logs) prints a plain progress line; tests shorten it.
+var progressEvery = 5 * time.Second
+
 // closeWait is how long an interrupted run waits for its output to finish.
 const closeWait = 10 * time.Second
 
@@ -206,7 +210,11 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	tty := isTerminal(stderr)
-	tick := time.NewTicker(500 * time.Millisecond)
+	every := 500 * time.Millisecond // the terminal's status line, redrawn in place
+	if !tty {
+		every = progressEvery // one plain line each time
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var runErr error
 	interrupted := false
@@ -238,6 +246,8 @@ loop:
 		case <-tick.C:
 			if tty {
 				fmt.Fprintf(stderr, "\r\033[K%s", statusLine(p.Stats(), info, time.Since(start)))
+			} else {
+				fmt.Fprintf(stderr, "comfyrt run: %s\n", statusLine(p.Stats(), info, time.Since(start)))
 			}
 		}
 	}
