@@ -121,6 +121,10 @@ func TestBinary_RunPicturePositionalJPEG(t *testing.T) {
 	if r.Code != 2 || !strings.Contains(r.Stderr, "unexpected argument") {
 		t.Errorf("WORKFLOW and --workflow: exit %d\n%s", r.Code, r.Stderr)
 	}
+	r = testkit.Run(t, dir, []byte(invertWF), time.Minute, "run", "-", "-i", "-", "-o", "x.mp4")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "cannot both be standard input") {
+		t.Errorf("workflow and input both '-': exit %d\n%s", r.Code, r.Stderr)
+	}
 }
 
 // TestBinary_RunMissingORTLibrary: a workflow with a model node, the model

@@ -68,6 +68,9 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(rest) > 0 {
 		return usageError(stderr, fs, "unexpected argument %q (give one workflow, as WORKFLOW or --workflow)", rest[0])
 	}
+	if *wfFile == "-" && *in == "-" {
+		return usageError(stderr, fs, "the workflow and the input cannot both be standard input ('-')")
+	}
 	wf, err := loadWorkflow(*wfFile, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
