@@ -28,13 +28,14 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"produced it. Files are processed frame by frame; live inputs keep only the\n"+
 			"newest frame when the plan is slower (latest frame wins) and drop frames that\n"+
 			"would miss --budget-ms. With no arguments it runs "+defaultWorkflow+" on\n"+
-			defaultClip+" (both built into the program, so this works from any folder)\n"+
-			"and writes "+defaultOut+". WORKFLOW (or --workflow) '-' reads standard input.\n\n"+
+			defaultClip+" (both built into the program: it works from any\n"+
+			"folder) and writes "+defaultOut+". The workflow '-' is read from standard input.\n"+
+			"A status line shows progress on a terminal; otherwise a plain line every 5 s.\n\n"+
 			"With a picture (-i IMAGE.png/.jpg, or -o OUT.png) it runs the workflow once on\n"+
-			"it and writes PNG (JPEG for OUT.jpg/.jpeg); a workflow without a frame input (EmptyImage, SolidMask, …)\n"+
-			"runs without -i. With several frame outputs, output N goes to OUT-N.png.\n"+
-			"Static LoadImage files are read from --input-dir (default: the workflow's\n"+
-			"folder).\n\n"+
+			"it and writes PNG (JPEG for OUT.jpg/.jpeg); a workflow without a frame input\n"+
+			"(EmptyImage, SolidMask, …) runs without -i. With several frame outputs,\n"+
+			"output N goes to OUT-N.png. Static LoadImage files are read from --input-dir\n"+
+			"(default: the workflow's folder).\n\n"+
 			"SIGINT/SIGTERM finish the output and exit; a second one quits at once.\n\n"+
 			"Exit status: 0 on success, 1 when the workflow does not compile or the run\n"+
 			"fails, 2 for usage errors and unreadable files, 130 when interrupted before\n"+
