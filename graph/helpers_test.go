@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -57,10 +55,7 @@ func corpusSchemas(tb testing.TB) *schema.Set {
 
 func readCorpus(tb testing.TB, rel string) any {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(testcorpus.Dir(tb), rel))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	data := testcorpus.Read(tb, rel)
 	v, err := jsonx.Decode(data)
 	if err != nil {
 		tb.Fatalf("%s: %v", rel, err)

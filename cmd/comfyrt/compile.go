@@ -6,8 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"comfyrt/compiler"
+	"comfyrt/compiler/engine"
+	"comfyrt/compiler/engine/ort"
 	"comfyrt/graph"
 	"comfyrt/graph/diag"
 	"comfyrt/nodes"
@@ -57,12 +60,44 @@ func compileFile(name string, data []byte, objectInfo []string, inputDir string,
 			return nil, err
 		}
 		graph.Locate(data, l)
+		l, why := engineUnavailable(l)
+		if why != "" {
+			fmt.Fprintf(stdout, "%s: %s\n", name, why)
+			if len(l) == 0 {
+				return nil, nil
+			}
+		}
 		c.diags = append(c.diags, l...)
 		c.diags.Dedupe()
 		c.printText(stdout)
 		return nil, nil
 	}
 	return pl, nil
+}
+
+// engineUnavailable takes the prepare_failed diagnostics of model nodes
+// that failed because ONNX Runtime cannot be loaded out of l, and returns
+// one message for them instead: which nodes need it, what is missing and
+// how to get it (not "Kernel rejected its inputs" per node).
+func engineUnavailable(l diag.List) (diag.List, string) {
+	var rest diag.List
+	var nodes []string
+	for _, d := range l {
+		if d.Code == compiler.PrepareFailed && strings.Contains(d.Details, engine.ErrUnavailable.Error()) {
+			nodes = append(nodes, fmt.Sprintf("node %s (%s)", d.NodeID, d.ClassType))
+			continue
+		}
+		rest = append(rest, d)
+	}
+	if len(nodes) == 0 {
+		return l, ""
+	}
+	err := ort.CheckInit() // the result of the load that failed: no second try
+	if err == nil {
+		return l, ""
+	}
+	msg := strings.TrimPrefix(err.Error(), engine.ErrUnavailable.Error()+": ")
+	return rest, fmt.Sprintf("%s runs a model with ONNX Runtime, which cannot be loaded: %s", strings.Join(nodes, ", "), msg)
 }
 
 func cmdCompile(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -4,7 +4,7 @@
 //	comfyrt convert  [--object-info FILE]... [--strict] FILE
 //	comfyrt nodes    [--object-info FILE]... [--format text|json]
 //	comfyrt compile  [--explain] [--dot] FILE
-//	comfyrt run      [--workflow FILE] [-i IN] [-o OUT] ...
+//	comfyrt run      [WORKFLOW | --workflow FILE] [-i IN] [-o OUT] ...
 //	comfyrt pack     validate|inspect|install|list ...
 //	comfyrt test     [--pack PATH]... [--junit FILE] TARGET...
 //	comfyrt serve    [--addr ADDR] [--pack PATH]... [--capacity N] [--token T]
@@ -20,6 +20,8 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+
+	"comfyrt/internal/spell"
 )
 
 func main() {
@@ -100,14 +102,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}
 	fmt.Fprintf(stderr, "comfyrt: unknown command %q", args[0])
 	if s := suggestCommand(args[0]); s != "" {
-		fmt.Fprintf(stderr, " (did you mean %q?)", s)
+		fmt.Fprintf(stderr, "; did you mean %s?", s)
 	}
 	fmt.Fprintln(stderr)
 	usage(stderr)
 	return exitUsage
 }
 
+// suggestCommand returns the command a mistyped name most likely meant:
+// the nearest by edit distance (the project's did-you-mean, as for node
+// classes), else the command it is a prefix of or starts with.
 func suggestCommand(name string) string {
+	names := []string{"help", "version"}
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	if s := spell.Nearest(name, names); s != "" {
+		return s
+	}
 	for _, c := range commands() {
 		if strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) {
 			return c.name

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	_ "image/jpeg" // JPEG input
+	"image/jpeg"
 	"image/png"
 	"io"
 	"os"
@@ -13,12 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"comfyrt"
 	"comfyrt/compiler"
 	"comfyrt/nodes/value"
 )
 
 func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "[--workflow FILE] [-i IN] [-o OUT] [--budget-ms N] [--max-fps N] [--width W --height H]\n"+
+	fs := newFlags("run", "[WORKFLOW | --workflow FILE] [-i IN] [-o OUT] [--budget-ms N] [--max-fps N] [--width W --height H]\n"+
 		"           [--device cpu|cuda|tensorrt] [--stats-json FILE] [--metrics-addr ADDR]",
 		"Runs a workflow on video: decodes IN (a file, '-' for standard input, or a\n"+
 			"udp://, srt:// or rtmp:// URL), runs the compiled plan on every admitted frame\n"+
@@ -27,21 +28,23 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"produced it. Files are processed frame by frame; live inputs keep only the\n"+
 			"newest frame when the plan is slower (latest frame wins) and drop frames that\n"+
 			"would miss --budget-ms. With no arguments it runs "+defaultWorkflow+" on\n"+
-			defaultClip+" and writes "+defaultOut+".\n\n"+
+			defaultClip+" (both built into the program: it works from any\n"+
+			"folder) and writes "+defaultOut+". The workflow '-' is read from standard input.\n"+
+			"A status line shows progress on a terminal; otherwise a plain line every 5 s.\n\n"+
 			"With a picture (-i IMAGE.png/.jpg, or -o OUT.png) it runs the workflow once on\n"+
-			"it and writes PNG; a workflow without a frame input (EmptyImage, SolidMask, …)\n"+
-			"runs without -i. With several frame outputs, output N goes to OUT-N.png.\n"+
-			"Static LoadImage files are read from --input-dir (default: the workflow's\n"+
-			"folder).\n\n"+
+			"it and writes PNG (JPEG for OUT.jpg/.jpeg); a workflow without a frame input\n"+
+			"(EmptyImage, SolidMask, …) runs without -i. With several frame outputs,\n"+
+			"output N goes to OUT-N.png. Static LoadImage files are read from --input-dir\n"+
+			"(default: the workflow's folder).\n\n"+
 			"SIGINT/SIGTERM finish the output and exit; a second one quits at once.\n\n"+
 			"Exit status: 0 on success, 1 when the workflow does not compile or the run\n"+
 			"fails, 2 for usage errors and unreadable files, 130 when interrupted before\n"+
 			"the input ended.", stderr)
 	var objectInfo multiFlag
 	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable; later files win)")
-	wfFile := fs.String("workflow", "", "workflow `FILE` (API or UI format; default "+defaultWorkflow+")")
-	in := fs.String("i", "", "input `IN`: video file, '-', URL, or a PNG/JPEG picture (default "+defaultClip+")")
-	out := fs.String("o", "", "output `OUT`: video file, '-', URL, or a PNG for a picture run (default "+defaultOut+")")
+	wfFile := fs.String("workflow", "", "workflow `FILE` (API or UI format; '-' for standard input; default the built-in "+defaultWorkflow+")")
+	in := fs.String("i", "", "input `IN`: video file, '-', URL, or a PNG/JPEG picture (default the built-in "+defaultClip+")")
+	out := fs.String("o", "", "output `OUT`: video file, '-', URL, or a PNG/JPEG for a picture run (default "+defaultOut+")")
 	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files are read from (default: the workflow's folder)")
 	budget := fs.Int("budget-ms", 0, "latency budget in `ms` for live inputs: a frame whose age plus the expected plan\ntime exceeds it is dropped before it starts (0: no budget)")
 	maxFPS := fs.Float64("max-fps", 24, "input frame-rate cap in `fps`, by timestamps, as the Livepeer live pipelines (0: none)")
@@ -60,8 +63,19 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return flagExit(err)
 	}
+	if len(rest) > 0 && *wfFile == "" {
+		*wfFile, rest = rest[0], rest[1:] // comfyrt run WORKFLOW
+	}
 	if len(rest) > 0 {
-		return usageError(stderr, fs, "unexpected argument %q (the workflow goes after --workflow)", rest[0])
+		return usageError(stderr, fs, "unexpected argument %q (give one workflow, as WORKFLOW or --workflow)", rest[0])
+	}
+	if *wfFile == "-" && *in == "-" {
+		return usageError(stderr, fs, "the workflow and the input cannot both be standard input ('-')")
+	}
+	wf, err := loadWorkflow(*wfFile, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitUsage
 	}
 	if *live != "auto" && *live != "yes" && *live != "no" {
 		return usageError(stderr, fs, "--live must be auto, yes or no")
@@ -73,15 +87,18 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, "--width, --height, --budget-ms and --max-fps must not be negative")
 	}
 	if !isPicture(*in) && !(*in == "" && isPicture(*out)) {
-		o := videoOpts{workflow: *wfFile, in: *in, out: *out, objectInfo: objectInfo, inputDir: *inputDir,
+		o := videoOpts{workflow: wf.name, wfData: wf.data, in: *in, out: *out, objectInfo: objectInfo, inputDir: *inputDir,
 			width: *width, height: *height, budget: time.Duration(*budget) * time.Millisecond, maxFPS: *maxFPS,
 			preset: *preset, encoder: *encoder, format: *format, inFormat: *inFormat,
 			statsJSON: *statsJSON, metricsAddr: *metricsAddr, onError: *onError, live: *live, ef: ef}
-		if o.workflow == "" {
-			o.workflow = findUp(defaultWorkflow)
-		}
 		if o.in == "" {
-			o.in = findUp(defaultClip)
+			clip, err := writeSampleClip()
+			if err != nil {
+				fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+				return exitUsage
+			}
+			defer os.Remove(clip)
+			o.in, o.inName = clip, defaultClip+" (built in)"
 		}
 		if o.out == "" {
 			o.out = defaultOut
@@ -90,21 +107,14 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			o.maxFPS = -1 // none
 		}
 		if o.inputDir == "" {
-			o.inputDir = fileDir(o.workflow)
+			o.inputDir = wf.dir
 		}
 		return runVideo(o, stdout, stderr)
-	}
-	if *wfFile == "" {
-		return usageError(stderr, fs, "no --workflow given")
 	}
 	if *out == "" {
 		return usageError(stderr, fs, "no output file given (-o OUT.png)")
 	}
-	data, err := os.ReadFile(*wfFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
-		return exitUsage
-	}
+	data := wf.data
 	var frame value.Tensor
 	w, h := 0, 0
 	if *in != "" {
@@ -117,9 +127,9 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	dir := *inputDir
 	if dir == "" {
-		dir = fileDir(*wfFile)
+		dir = wf.dir
 	}
-	pl, err := compileFile(*wfFile, data, objectInfo, dir, w, h, ef, stderr)
+	pl, err := compileFile(wf.name, data, objectInfo, dir, w, h, ef, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 		return exitUsage
@@ -129,13 +139,13 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer pl.Close()
 	if pl.HasFrameInput() && *in == "" {
-		return usageError(stderr, fs, "%s reads a frame (%s): give a picture with -i", *wfFile, strings.Join(frameInputs(pl), ", "))
+		return usageError(stderr, fs, "%s reads a frame (%s): give a picture with -i", wf.name, strings.Join(frameInputs(pl), ", "))
 	}
 	if !pl.HasFrameInput() && *in != "" {
-		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input; -i %s is not used\n", *wfFile, *in)
+		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input; -i %s is not used\n", wf.name, *in)
 	}
 	if pl.NumOutputs() == 0 {
-		fmt.Fprintf(stderr, "comfyrt run: %s has no frame output (SaveTensor, PreviewImage or SaveImage)\n", *wfFile)
+		fmt.Fprintf(stderr, "comfyrt run: %s has no frame output (SaveTensor, PreviewImage or SaveImage)\n", wf.name)
 		return exitInvalid
 	}
 	if err := pl.RunFrame(frame); err != nil {
@@ -155,6 +165,53 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: %s #%s %s\n", name, o.Class, o.NodeID, value.ShapeString(o.Value.Tensor.Shape))
 	}
 	return exitOK
+}
+
+// workflowSource is the workflow of a run: its name in messages, its
+// bytes and the folder static files are read from by default.
+type workflowSource struct {
+	name string
+	data []byte
+	dir  string
+}
+
+// loadWorkflow reads the workflow of a run: the file name, standard input
+// for "-", or the built-in default workflow for "".
+func loadWorkflow(name string, stdin io.Reader) (workflowSource, error) {
+	switch name {
+	case "":
+		return workflowSource{name: defaultWorkflow + " (built in)", data: comfyrt.DefaultWorkflow, dir: fileDir("-")}, nil
+	case "-":
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return workflowSource{}, fmt.Errorf("reading the workflow from standard input: %w", err)
+		}
+		return workflowSource{name: "<stdin>", data: data, dir: fileDir("-")}, nil
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return workflowSource{}, err
+	}
+	return workflowSource{name: name, data: data, dir: fileDir(name)}, nil
+}
+
+// writeSampleClip writes the built-in sample clip to a temporary file (the
+// media back end reads files and URLs) and returns its name; the caller
+// removes it.
+func writeSampleClip() (string, error) {
+	f, err := os.CreateTemp("", "comfyrt-sample-*.mp4")
+	if err != nil {
+		return "", fmt.Errorf("writing the built-in sample clip: %w", err)
+	}
+	_, err = f.Write(comfyrt.SampleClip)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("writing the built-in sample clip: %w", err)
+	}
+	return f.Name(), nil
 }
 
 // frameInputs names the frame-input nodes: "LoadTensor #1".
@@ -196,7 +253,8 @@ func readPicture(name string) (value.Tensor, error) {
 }
 
 // writePicture writes the first image of an IMAGE [B,H,W,3] (or a MASK
-// [B,H,W], as grey) as PNG, 8-bit values clip(255·x) truncated.
+// [B,H,W], as grey) as PNG, or as JPEG when name ends in .jpg or .jpeg,
+// 8-bit values clip(255·x) truncated.
 func writePicture(name string, v value.Value) error {
 	var h, w, c int
 	switch v.Kind {
@@ -232,7 +290,11 @@ func writePicture(name string, v value.Value) error {
 	if err != nil {
 		return err
 	}
-	if err := png.Encode(f, img); err != nil {
+	enc := png.Encode
+	if ext := strings.ToLower(filepath.Ext(name)); ext == ".jpg" || ext == ".jpeg" {
+		enc = func(w io.Writer, m image.Image) error { return jpeg.Encode(w, m, &jpeg.Options{Quality: 95}) }
+	}
+	if err := enc(f, img); err != nil {
 		f.Close()
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"comfyrt"
 	"comfyrt/compiler"
 	"comfyrt/executor"
 	"comfyrt/executor/media"
@@ -24,20 +25,27 @@ import (
 // before its input ended (128 + SIGINT, as shells report it).
 const exitInterrupted = 130
 
+// progressEvery is how often a run whose stderr is not a terminal (CI,
+// containers, logs) prints a plain progress line; tests shorten it.
+var progressEvery = 5 * time.Second
+
 // closeWait is how long an interrupted run waits for its output to finish.
 const closeWait = 10 * time.Second
 
 // Defaults of `comfyrt run` with no arguments: the default workflow on the
 // bundled sample clip, written to out.mp4.
+// Both are built into the program (package comfyrt).
 const (
-	defaultWorkflow = "workflows/default-api.json"
-	defaultClip     = "testdata/media/sample.mp4"
+	defaultWorkflow = comfyrt.DefaultWorkflowPath
+	defaultClip     = comfyrt.SampleClipPath
 	defaultOut      = "out.mp4"
 )
 
 // videoOpts are the video options of `comfyrt run`.
 type videoOpts struct {
 	workflow, in, out string
+	wfData            []byte // the workflow's bytes (read from workflow when nil)
+	inName            string // the input's name in messages (in when "")
 	objectInfo        []string
 	inputDir          string
 	width, height     int
@@ -103,10 +111,16 @@ func isTerminal(w io.Writer) bool {
 // runVideo decodes o.in, runs the plan on every admitted frame and encodes
 // o.out, until the input ends or SIGINT/SIGTERM.
 func runVideo(o videoOpts, stdout, stderr io.Writer) int {
-	data, err := os.ReadFile(o.workflow)
-	if err != nil {
-		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
-		return exitUsage
+	data := o.wfData
+	if data == nil {
+		var err error
+		if data, err = os.ReadFile(o.workflow); err != nil {
+			fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+			return exitUsage
+		}
+	}
+	if o.inName == "" {
+		o.inName = o.in
 	}
 	av.SetLogLevel("error")
 	srcOpts := av.SourceOptions{Width: o.width, Height: o.height, Format: o.inFormat, Audio: true}
@@ -196,7 +210,11 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	tty := isTerminal(stderr)
-	tick := time.NewTicker(500 * time.Millisecond)
+	every := 500 * time.Millisecond // the terminal's status line, redrawn in place
+	if !tty {
+		every = progressEvery // one plain line each time
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var runErr error
 	interrupted := false
@@ -228,6 +246,8 @@ loop:
 		case <-tick.C:
 			if tty {
 				fmt.Fprintf(stderr, "\r\033[K%s", statusLine(p.Stats(), info, time.Since(start)))
+			} else {
+				fmt.Fprintf(stderr, "comfyrt run: %s\n", statusLine(p.Stats(), info, time.Since(start)))
 			}
 		}
 	}
@@ -266,12 +286,12 @@ loop:
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", runErr)
 		return exitInvalid
 	case interrupted:
-		fmt.Fprintf(stdout, "%s: interrupted after %d frames (%d dropped) from %s\n", o.out, st.FramesOut, st.DroppedTotal(), o.in)
+		fmt.Fprintf(stdout, "%s: interrupted after %d frames (%d dropped) from %s\n", o.out, st.FramesOut, st.DroppedTotal(), o.inName)
 		return exitInterrupted
 	case statsErr != nil:
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "%s: %d frames (%d dropped) from %s\n", o.out, st.FramesOut, st.DroppedTotal(), o.in)
+	fmt.Fprintf(stdout, "%s: %d frames (%d dropped) from %s\n", o.out, st.FramesOut, st.DroppedTotal(), o.inName)
 	return exitOK
 }
 

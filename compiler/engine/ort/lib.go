@@ -20,12 +20,16 @@ const LibEnv = "COMFYRT_ORT_LIB"
 // ErrNoLibrary is returned (wrapped) when no library file is found.
 var ErrNoLibrary = errors.New("ONNX Runtime library not found")
 
+// getIt says how to get the library, for the not-found errors.
+const getIt = "to get it, run scripts/setup.sh in the comfyrt checkout (it downloads " + LibName +
+	" into .cache/ort/), or set " + LibEnv + " to the library file, or COMFYRT_CACHE to a folder holding ort/" + LibName
+
 // LibraryPath returns the path of the ONNX Runtime shared library, looked
 // up as the package documentation describes.
 func LibraryPath() (string, error) {
 	if p := os.Getenv(LibEnv); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("%w: %s=%s: %v", ErrNoLibrary, LibEnv, p, err)
+			return "", fmt.Errorf("%w: %s=%s: %v (%s must name the file %s; unset it to look in the usual places)", ErrNoLibrary, LibEnv, p, err, LibEnv, LibName)
 		}
 		return p, nil
 	}
@@ -65,6 +69,6 @@ func LibraryPath() (string, error) {
 			dir = up
 		}
 	}
-	return "", fmt.Errorf("%w: set %s or run scripts/setup.sh (looked for %s in the cache, next to the executable and in .cache/ort/ above it and above the working directory; first tried: %s)",
-		ErrNoLibrary, LibEnv, LibName, tried[0])
+	return "", fmt.Errorf("%w: %s is in none of $COMFYRT_CACHE/ort, the program's folder, or .cache/ort/ of any folder above the program or the working directory (first tried: %s); %s",
+		ErrNoLibrary, LibName, tried[0], getIt)
 }
