@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"os"
 	"path/filepath"
@@ -253,5 +254,44 @@ func TestFiles_ResolveModel(t *testing.T) {
 	_, err := resolveModel(nodes.Config{}, "m.onnx")
 	if err == nil || !strings.Contains(err.Error(), "$COMFYRT_MODELS") {
 		t.Errorf("no models folder: %v", err)
+	}
+}
+
+// TestFiles_PaletteTransparency: a palette PNG with a tRNS chunk has a
+// mask of 1 − alpha (ComfyUI's LoadImage: mode "P" with "transparency");
+// one without has the 64×64 zero mask.
+func TestFiles_PaletteTransparency(t *testing.T) {
+	for _, transparent := range []bool{true, false} {
+		pal := color.Palette{color.RGBA{10, 20, 30, 255}, color.RGBA{200, 100, 50, 255}}
+		if transparent {
+			pal = color.Palette{color.NRGBA{10, 20, 30, 0}, color.NRGBA{200, 100, 50, 128}}
+		}
+		img := image.NewPaletted(image.Rect(0, 0, 3, 2), pal)
+		for i := range img.Pix {
+			img.Pix[i] = uint8(i % 2)
+		}
+		dir := t.TempDir()
+		writePNG(t, filepath.Join(dir, "p.png"), img)
+		k := loadImageKernel(t, dir)
+		in := []value.Value{str("p.png")}
+		out := prepare(t, k, in)
+		if err := k.Run(in, out); err != nil {
+			t.Fatal(err)
+		}
+		if !transparent {
+			wantShape(t, out[1], 1, 64, 64)
+			continue
+		}
+		wantShape(t, out[1], 1, 2, 3)
+		for i, m := range out[1].Tensor.Data {
+			a := pal[img.Pix[i]].(color.NRGBA).A
+			if want := 1 - float32(a)/255; m != want {
+				t.Errorf("mask[%d] = %v, want 1 − %d/255 = %v", i, m, a, want)
+			}
+			r := pal[img.Pix[i]].(color.NRGBA).R
+			if got := out[0].Tensor.Data[3*i]; got != float32(r)/255 {
+				t.Errorf("red[%d] = %v, want %d/255", i, got, r)
+			}
+		}
 	}
 }

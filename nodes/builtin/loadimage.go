@@ -11,8 +11,9 @@ import (
 // loadImage mirrors nodes.py LoadImage for PNG and JPEG files: the picture
 // as RGB floats byte/255, [1,H,W,3]; its MASK output is 1 − alpha for
 // pictures with an alpha channel (PNG colour types 4 and 6, the ones Pillow
-// opens with an "A" band) and a 64×64 zero mask otherwise, whatever the
-// picture's size. The file is read in Prepare (the output shape depends on
+// opens with an "A" band, and palette PNGs with transparency; see
+// DecodePicture) and a 64×64 zero mask otherwise, whatever the picture's
+// size. The file is read in Prepare (the output shape depends on
 // it); Run copies the decoded picture, so the kernel is cheap to run again.
 //
 // It is also the kernel of PrimaryInputLoadImage, and both can stand for

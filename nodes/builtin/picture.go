@@ -41,8 +41,9 @@ var pngSignature = []byte("\x89PNG\r\n\x1a\n")
 // header claims first (image.DecodeConfig) and refuses a picture of more
 // than maxPixels pixels (0: DefaultMaxImagePixels) before decoding it. As
 // ComfyUI's LoadImage (Pillow), a picture has an alpha channel when it is a
-// PNG of colour type 4 (grey and alpha) or 6 (RGBA); palette and tRNS
-// transparency give none.
+// PNG of colour type 4 (grey and alpha) or 6 (RGBA), or a palette PNG with
+// a tRNS chunk (mode "P" with "transparency"); the tRNS transparency of a
+// grey or RGB PNG gives none.
 func DecodePicture(r io.Reader, maxPixels int64) (Picture, error) {
 	if maxPixels <= 0 {
 		maxPixels = DefaultMaxImagePixels
@@ -79,6 +80,16 @@ func DecodePicture(r io.Reader, maxPixels int64) (Picture, error) {
 	img, err := decode(io.MultiReader(&hdr, br))
 	if err != nil {
 		return Picture{}, fmt.Errorf("not a readable %s: %w", kind, err)
+	}
+	if pal, ok := img.(*image.Paletted); ok && kind == "PNG" && head[25] == 3 {
+		// Pillow's mode "P" with a "transparency" entry: Go's decoder
+		// turns the palette entries a tRNS chunk covers into NRGBA.
+		for _, c := range pal.Palette {
+			if _, ok := c.(color.NRGBA); ok {
+				hasAlpha = true
+				break
+			}
+		}
 	}
 	b := img.Bounds()
 	p := Picture{W: b.Dx(), H: b.Dy()}
