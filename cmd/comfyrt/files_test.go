@@ -333,3 +333,39 @@ func TestFiles_MissingModel(t *testing.T) {
 		}
 	}
 }
+
+// TestFiles_ValidateInputList: `validate --input-dir` offers LoadImage the
+// folder's regular files (links followed), as ComfyUI lists it
+// (os.path.isfile): a FIFO, a folder and a broken link are not choices.
+func TestFiles_ValidateInputList(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.Mkdir(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	filesWritePNG(t, filepath.Join(in, "ok.png"), filesRGBA())
+	if err := os.Symlink("ok.png", filepath.Join(in, "link.png")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("gone.png", filepath.Join(in, "broken.png")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(in, "fifo.png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(in, "sub.png"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, valid := range map[string]bool{"ok.png": true, "link.png": true, "broken.png": false, "fifo.png": false, "sub.png": false} {
+		filesWrite(t, filepath.Join(dir, "wf.json"), filesStaticWF(name))
+		r := testkit.Run(t, dir, nil, time.Minute, "validate", "--input-dir", in, "wf.json")
+		if r.Code == 2 {
+			t.Fatalf("validate: exit 2\n%s", r.Stderr)
+		}
+		// The LoadImage's own diagnostic (the frame input's may come and go).
+		refused := strings.Contains(r.Stdout+r.Stderr, "'"+name+"' not in [")
+		if refused == valid {
+			t.Errorf("LoadImage %s: refused %v, want %v\n%s%s", name, refused, !valid, r.Stdout, r.Stderr)
+		}
+	}
+}
