@@ -139,8 +139,14 @@ func resolveInput(name string) (string, error) {
 	return rel, nil
 }
 
-// modelHint says how to get the project's models.
-const modelHint = "run scripts/setup.sh to fetch the project's models, or point --models-dir or $COMFYRT_MODELS at a folder that has it"
+// modelHint says how to get model name: scripts/setup.sh fetches the
+// project's own (TextDetModel); others come from the user.
+func modelHint(name string) string {
+	if name == TextDetModel {
+		return "run scripts/setup.sh to fetch it (into .cache/models, or $COMFYRT_CACHE/models), or point --models-dir or $COMFYRT_MODELS at a folder that has it"
+	}
+	return "point --models-dir or $COMFYRT_MODELS at a folder that has it (scripts/setup.sh fetches only " + TextDetModel + ")"
+}
 
 // resolveModel returns the model file for a name relative to the models
 // folder (or absolute, for local workflows), checking that it is there
@@ -181,12 +187,12 @@ func resolveModel(cfg nodes.Config, name string) (string, error) {
 					Err: fmt.Errorf("model %q: the server has no models folder", name)}
 			}
 			return "", &nodes.FileError{Code: nodes.MissingFile, Summary: "Model file not found",
-				Err: fmt.Errorf("model %q: no models folder was found (looked for $COMFYRT_MODELS, $COMFYRT_CACHE/models and .cache/models); %s", name, modelHint)}
+				Err: fmt.Errorf("model %q: no models folder was found (looked for $COMFYRT_MODELS, $COMFYRT_CACHE/models and .cache/models); %s", name, modelHint(name))}
 		}
 		p = filepath.Join(cfg.ModelDir, rel)
 		if st, err = os.Stat(p); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				msg := fmt.Errorf("model %q: no such file in %s; %s", name, folderName(cfg, "models folder", cfg.ModelDir), modelHint)
+				msg := fmt.Errorf("model %q: no such file in %s; %s", name, folderName(cfg, "models folder", cfg.ModelDir), modelHint(name))
 				if cfg.Confined {
 					msg = fmt.Errorf("model %q: no such file in the server's models folder", name)
 				}
