@@ -369,3 +369,26 @@ func TestFiles_ValidateInputList(t *testing.T) {
 		}
 	}
 }
+
+// TestFiles_TestCommandAlphaMask: `comfyrt test` runs an input picture
+// with alpha as `run -i` does: a frame-input LoadImage's MASK is
+// 1 − alpha at the picture's size.
+func TestFiles_TestCommandAlphaMask(t *testing.T) {
+	dir := t.TempDir()
+	src := filesRGBA()
+	filesWritePNG(t, filepath.Join(dir, "rgba.png"), src)
+	want := image.NewGray(src.Bounds())
+	for y := range 3 {
+		for x := range 4 {
+			want.SetGray(x, y, color.Gray{255 - src.NRGBAAt(x, y).A})
+		}
+	}
+	filesWritePNG(t, filepath.Join(dir, "mask.png"), want)
+	filesWrite(t, filepath.Join(dir, "wf.json"), `{"1":{"class_type":"LoadImage","inputs":{"image":"ignored.png"}},
+"2":{"class_type":"MaskToImage","inputs":{"mask":["1",1]}},"3":{"class_type":"SaveImage","inputs":{"images":["2",0],"filename_prefix":"a"}}}`)
+	filesWrite(t, filepath.Join(dir, "wf.test.json"), `{"tests":[{"name":"alpha","inputs":["rgba.png"],"expected":["mask.png"]}]}`)
+	r := testkit.Run(t, dir, nil, time.Minute, "test", "wf.json")
+	if r.Code != 0 {
+		t.Errorf("comfyrt test: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
