@@ -66,6 +66,13 @@ type Config struct {
 	// Static, when not nil, shares static results with the other plans
 	// compiled with it (see StaticCache).
 	Static *StaticCache
+	// MaxImagePixels is nodes.Config.MaxImagePixels: the largest picture
+	// file-reading kernels (LoadImage) decode; 0 is their default.
+	MaxImagePixels int64
+	// FrameMask is nodes.Config.FrameMask: for a run on a picture with an
+	// alpha channel, its mask (1 − alpha, MASK [1,H,W]), which a LoadImage
+	// bound as the frame input outputs. Empty for video.
+	FrameMask value.Tensor
 }
 
 func (c Config) frameSize() (w, h int) {

@@ -12,7 +12,11 @@
 // input: loaders, constants, static images) from per-frame steps, orders
 // them topologically (ties by node id), binds kernels once (factory, then
 // Prepare with the input specs) and assigns per-frame tensor buffers,
-// reusing them where lifetimes do not overlap. Its error is a diag.List.
+// reusing them where lifetimes do not overlap. Its error is a diag.List: a
+// kernel that rejects its inputs gives prepare_failed, one whose file is
+// missing or unusable (a nodes.FileError) gives that error's own code
+// (missing_file, invalid_file). For a confined (network) workflow the
+// details never name the server's input or models folder.
 //
 // # The ComfyStream I/O contract
 //

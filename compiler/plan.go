@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -245,9 +246,10 @@ func (pl *Plan) build(prev *Plan) error {
 			}
 		}
 		k, err := pl.cfg.Registry.New(nodes.Config{NodeID: n.ID, Class: n.Class, Widgets: cloneWidgets(t.widgetVals[n.ID]), InputDir: pl.cfg.InputDir,
-			Engines: pl.cfg.Engines, ModelDir: pl.cfg.ModelDir, Engine: pl.cfg.Engine, Confined: pl.cfg.Confined})
+			Engines: pl.cfg.Engines, ModelDir: pl.cfg.ModelDir, Engine: pl.cfg.Engine, Confined: pl.cfg.Confined,
+			MaxImagePixels: pl.cfg.MaxImagePixels, FrameMask: pl.cfg.FrameMask})
 		if err != nil {
-			diags.Add(pl.prepareDiag(n, "", err.Error()))
+			diags.Add(pl.prepareErrDiag(n, err))
 			failed[n.ID] = true
 			continue
 		}
@@ -268,7 +270,7 @@ func (pl *Plan) build(prev *Plan) error {
 		}
 		outSpecs, err := nodes.SafePrepare(k, slices.Clone(s.inSpecs))
 		if err != nil {
-			diags.Add(pl.prepareDiag(n, "", err.Error()))
+			diags.Add(pl.prepareErrDiag(n, err))
 			failed[n.ID] = true
 			continue
 		}
@@ -355,7 +357,47 @@ func (r *kref) ownedBy(p *Plan) bool {
 
 func (pl *Plan) prepareDiag(n *Node, input, msg string) *diag.Diagnostic {
 	return &diag.Diagnostic{Code: PrepareFailed, NodeID: n.ID, ClassType: n.Class, NodeTitle: n.Title, Input: input,
-		Pointer: n.Pointer, Message: "Kernel rejected its inputs", Details: msg}
+		Pointer: n.Pointer, Message: "Kernel rejected its inputs", Details: pl.scrubFolders(msg)}
+}
+
+// prepareErrDiag is the diagnostic of a kernel's factory or Prepare error:
+// a nodes.FileError keeps its own code, message and input.
+func (pl *Plan) prepareErrDiag(n *Node, err error) *diag.Diagnostic {
+	d := pl.prepareDiag(n, "", err.Error())
+	var fe *nodes.FileError
+	if errors.As(err, &fe) && fe.Code != "" {
+		d.Code, d.Message, d.Input = fe.Code, fe.Summary, fe.Input
+	}
+	return d
+}
+
+// scrubFolders keeps the server's folders out of the messages of a
+// confined (network) workflow: a kernel's or an engine's text naming a
+// path in the input or models folder names it relative to that folder.
+func (pl *Plan) scrubFolders(msg string) string {
+	if !pl.cfg.Confined {
+		return msg
+	}
+	for _, f := range []struct{ dir, as string }{{pl.cfg.InputDir, "input/"}, {pl.cfg.ModelDir, "models/"}} {
+		if f.dir == "" {
+			continue
+		}
+		dirs := []string{filepath.Clean(f.dir)}
+		if abs, err := filepath.Abs(f.dir); err == nil && abs != dirs[0] {
+			dirs = append(dirs, abs)
+		}
+		if real, err := filepath.EvalSymlinks(f.dir); err == nil && !slices.Contains(dirs, real) {
+			dirs = append(dirs, real)
+		}
+		for _, d := range dirs {
+			if d == "." || d == string(filepath.Separator) {
+				continue
+			}
+			msg = strings.ReplaceAll(msg, d+string(filepath.Separator), f.as)
+			msg = strings.ReplaceAll(msg, d, strings.TrimSuffix(f.as, "/"))
+		}
+	}
+	return msg
 }
 
 // assignBuffers gives static tensor outputs their own storage and

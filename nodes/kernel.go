@@ -55,6 +55,16 @@ type Config struct {
 	// preference order, threads, spinning, the engine cache folder. The
 	// kernels add the input shapes.
 	Engine engine.Options
+	// MaxImagePixels is the largest picture (width × height) that
+	// file-reading nodes decode; a file whose header claims more is
+	// refused before anything is decoded. 0 means the kernels' default.
+	MaxImagePixels int64
+	// FrameMask, when it has data, is the MASK [1,H,W] of the frame's
+	// picture (1 − alpha), for a run on a picture with an alpha channel: a
+	// LoadImage bound as the frame input outputs it, as ComfyUI's LoadImage
+	// does for that file, in place of the 64×64 zero mask of a picture
+	// without alpha. Video frames have none.
+	FrameMask value.Tensor
 }
 
 // String names the node for messages: "ImageBlur #7".

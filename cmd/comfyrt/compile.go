@@ -28,7 +28,7 @@ func kernelRegistry() *nodes.Registry {
 
 // compileFile loads a workflow file and compiles it. On failure it prints
 // the diagnostics in validate's text format to stdout and returns nil.
-func compileFile(name string, data []byte, objectInfo []string, inputDir string, w, h int, ef *engineFlags, stdout io.Writer) (*compiler.Plan, error) {
+func compileFile(name string, data []byte, objectInfo []string, inputDir string, w, h int, ef *engineFlags, stdout io.Writer, opts ...func(*compiler.Config)) (*compiler.Plan, error) {
 	schemas, err := loadSchemas(objectInfo, os.Stderr) // warnings: stdout may carry the plan
 	if err != nil {
 		return nil, err
@@ -52,6 +52,9 @@ func compileFile(name string, data []byte, objectInfo []string, inputDir string,
 		if err := ef.apply(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	pl, err := compiler.Compile(wf.Prompt, cfg)
 	if err != nil {

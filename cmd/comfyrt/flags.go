@@ -110,13 +110,17 @@ type engineFlags struct {
 	device    *string
 	modelsDir *string
 	threads   *int
+	// maxImagePixels is --max-image-pixels (nil: the default).
+	maxImagePixels *int64
 }
 
 func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 	return &engineFlags{
 		device:    fs.String("device", "cpu", "ONNX Runtime execution `providers` for model nodes, in preference order:\ncpu, cuda, tensorrt (comma-separated, e.g. cuda,cpu)"),
-		modelsDir: fs.String("models-dir", "", "models `folder` that model nodes load from (default: $COMFYRT_MODELS,\nelse .cache/models beside the program or the working directory, where make fetches them)"),
+		modelsDir: fs.String("models-dir", "", "models `folder` that model nodes load from (default: $COMFYRT_MODELS,\nelse $COMFYRT_CACHE/models, else .cache/models beside the program or the working directory, where make fetches them)"),
 		threads:   fs.Int("threads", 0, "intra-op threads per model session (0: one per core)"),
+		maxImagePixels: fs.Int64("max-image-pixels", builtin.DefaultMaxImagePixels,
+			"largest picture (width×height `pixels`) that LoadImage and -i decode; a file whose header claims more is refused"),
 	}
 }
 
@@ -137,15 +141,37 @@ func (e *engineFlags) apply(cfg *compiler.Config) error {
 		cfg.ModelDir = defaultModelsDir()
 	}
 	cfg.Engine = engine.Options{Devices: devs, IntraOpThreads: *e.threads}
+	if e.maxImagePixels != nil {
+		if *e.maxImagePixels <= 0 {
+			return fmt.Errorf("--max-image-pixels must be 1 or more")
+		}
+		cfg.MaxImagePixels = *e.maxImagePixels
+	}
 	return nil
 }
 
-// defaultModelsDir is $COMFYRT_MODELS, else the first .cache/models found
-// in the program's folder or the working directory or a folder above them
-// (where scripts/setup.sh puts the models), else "".
+// imagePixels is --max-image-pixels, or the default.
+func (e *engineFlags) imagePixels() int64 {
+	if e == nil || e.maxImagePixels == nil {
+		return builtin.DefaultMaxImagePixels
+	}
+	return *e.maxImagePixels
+}
+
+// defaultModelsDir is $COMFYRT_MODELS, else $COMFYRT_CACHE/models when it
+// is a folder (where scripts/setup.sh puts the models when COMFYRT_CACHE
+// is set, as it does the runtime library), else the first .cache/models
+// found in the program's folder or the working directory or a folder above
+// them (where scripts/setup.sh puts the models by default), else "".
 func defaultModelsDir() string {
 	if d := os.Getenv("COMFYRT_MODELS"); d != "" {
 		return d
+	}
+	if c := os.Getenv("COMFYRT_CACHE"); c != "" {
+		p := filepath.Join(c, "models")
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return p
+		}
 	}
 	var starts []string
 	if exe, err := os.Executable(); err == nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/draw"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"comfyrt"
 	"comfyrt/compiler"
+	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/value"
 )
 
@@ -115,10 +115,10 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, "no output file given (-o OUT.png)")
 	}
 	data := wf.data
-	var frame value.Tensor
+	var frame, frameMask value.Tensor
 	w, h := 0, 0
 	if *in != "" {
-		frame, err = readPicture(*in)
+		frame, frameMask, err = readPictureMask(*in, ef.imagePixels())
 		if err != nil {
 			fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 			return exitUsage
@@ -129,7 +129,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if dir == "" {
 		dir = wf.dir
 	}
-	pl, err := compileFile(wf.name, data, objectInfo, dir, w, h, ef, stderr)
+	pl, err := compileFile(wf.name, data, objectInfo, dir, w, h, ef, stderr, func(c *compiler.Config) { c.FrameMask = frameMask })
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 		return exitUsage
@@ -227,29 +227,32 @@ func frameInputs(pl *compiler.Plan) []string {
 // readPicture decodes a PNG or JPEG file into an IMAGE [1,H,W,3] (alpha
 // dropped, as PIL's convert("RGB")).
 func readPicture(name string) (value.Tensor, error) {
+	t, _, err := readPictureMask(name, 0)
+	return t, err
+}
+
+// readPictureMask is readPicture that also returns the picture's MASK
+// [1,H,W] (1 − alpha, as LoadImage) when it has an alpha channel (the zero
+// Tensor otherwise). A picture whose header claims more than maxPixels
+// pixels (0: the default) is refused before it is decoded.
+func readPictureMask(name string, maxPixels int64) (frame, mask value.Tensor, err error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return value.Tensor{}, err
+		return frame, mask, err
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		return frame, mask, fmt.Errorf("%s: not a regular file", name)
+	}
+	pic, err := builtin.DecodePicture(f, maxPixels)
 	if err != nil {
-		return value.Tensor{}, fmt.Errorf("%s: not a readable PNG or JPEG picture: %w", name, err)
+		return frame, mask, fmt.Errorf("%s: %w", name, err)
 	}
-	r := img.Bounds()
-	w, h := r.Dx(), r.Dy()
-	if w == 0 || h == 0 {
-		return value.Tensor{}, fmt.Errorf("%s: empty picture", name)
+	frame = value.Tensor{Shape: []int{1, pic.H, pic.W, 3}, Data: pic.RGB}
+	if pic.Mask != nil {
+		mask = value.Tensor{Shape: []int{1, pic.H, pic.W}, Data: pic.Mask}
 	}
-	nrgba := image.NewNRGBA(image.Rect(0, 0, w, h))
-	draw.Draw(nrgba, nrgba.Bounds(), img, r.Min, draw.Src)
-	rgb := make([]byte, 0, w*h*3)
-	for i := 0; i < len(nrgba.Pix); i += 4 {
-		rgb = append(rgb, nrgba.Pix[i], nrgba.Pix[i+1], nrgba.Pix[i+2])
-	}
-	t := value.NewTensor(1, h, w, 3)
-	value.FromRGB8(t.Data, rgb)
-	return t, nil
+	return frame, mask, nil
 }
 
 // writePicture writes the first image of an IMAGE [B,H,W,3] (or a MASK

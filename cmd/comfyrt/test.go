@@ -250,13 +250,14 @@ func runTestCase(c testCase, ef *engineFlags, update bool) (r testResult) {
 	failed := false
 	var msgs []string
 	for i, in := range c.inputs {
-		frame, err := readPicture(in)
+		frame, frameMask, err := readPictureMask(in, ef.imagePixels())
 		if err != nil {
 			r.Status, r.Message = "error", err.Error()
 			return r
 		}
 		var diags bytes.Buffer
-		pl, err := compileFile(c.workflow, data, nil, filepath.Dir(c.workflow), frame.Shape[2], frame.Shape[1], ef, &diags)
+		pl, err := compileFile(c.workflow, data, nil, filepath.Dir(c.workflow), frame.Shape[2], frame.Shape[1], ef, &diags,
+			func(c *compiler.Config) { c.FrameMask = frameMask }) // LoadImage's mask of a picture with alpha, as run
 		if err != nil || pl == nil {
 			r.Status = "fail"
 			r.Message = fmt.Sprintf("workflow %s does not compile: %v%s", filepath.Base(c.workflow), errOr(err), strings.TrimSpace(diags.String()))

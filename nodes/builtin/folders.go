@@ -27,7 +27,7 @@ func FolderLists(s *schema.Set, inputDir string) (map[string][]string, error) {
 			return nil, fmt.Errorf("input folder: %w", err)
 		}
 		for _, e := range ents {
-			if !e.IsDir() && imageExts[strings.ToLower(filepath.Ext(e.Name()))] {
+			if imageExts[strings.ToLower(filepath.Ext(e.Name()))] && isRegularFile(filepath.Join(inputDir, e.Name())) {
 				images = append(images, e.Name())
 			}
 		}
@@ -48,4 +48,12 @@ func FolderLists(s *schema.Set, inputDir string) (map[string][]string, error) {
 		unlisted[fi.Class] = append(unlisted[fi.Class], fi.Input)
 	}
 	return unlisted, nil
+}
+
+// isRegularFile reports whether p is a regular file, following links, as
+// ComfyUI lists its input folder (os.path.isfile): FIFOs, devices, folders
+// and broken links are not offered.
+func isRegularFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

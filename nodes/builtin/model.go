@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,37 +22,6 @@ import (
 // errNoEngine is returned by model-backed kernels when the CLI gave no
 // engine provider.
 var errNoEngine = errors.New("no inference engine: this build or configuration has no ONNX Runtime (build with cgo and run scripts/setup.sh)")
-
-// resolveModel returns the model file for a name relative to the models
-// folder (or absolute), checking that it exists.
-func resolveModel(cfg nodes.Config, name string) (string, error) {
-	if name == "" {
-		return "", errors.New("no model file named")
-	}
-	p := name
-	if filepath.IsAbs(p) {
-		if cfg.Confined {
-			return "", fmt.Errorf("model %q: absolute paths are not allowed here; name a file in the models folder", name)
-		}
-	} else {
-		if cfg.ModelDir == "" {
-			return "", fmt.Errorf("model %q: no models folder configured", name)
-		}
-		rel := filepath.FromSlash(name)
-		if !filepath.IsLocal(rel) {
-			return "", fmt.Errorf("model %q: not a file name inside the models folder", name)
-		}
-		p = filepath.Join(cfg.ModelDir, rel)
-	}
-	st, err := os.Stat(p)
-	if err != nil {
-		return "", fmt.Errorf("model file: %w", err)
-	}
-	if st.IsDir() {
-		return "", fmt.Errorf("model file %s is a folder", p)
-	}
-	return p, nil
-}
 
 // Output scalings of an image model.
 const (

@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"os"
@@ -120,7 +121,8 @@ func TestTextDetection_real(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rgb, _, h, w, err := decodePicture(data)
+	pic, err := DecodePicture(bytes.NewReader(data), 0)
+	rgb, h, w := pic.RGB, pic.H, pic.W
 	if err != nil {
 		t.Fatal(err)
 	}
