@@ -66,6 +66,12 @@ type Config struct {
 	// Static, when not nil, shares static results with the other plans
 	// compiled with it (see StaticCache).
 	Static *StaticCache
+	// MaxBytes is the plan's memory budget in bytes: the buffers of its
+	// tensor outputs, counted without per-frame reuse, plus the scratch its
+	// kernels declare (nodes.Scratcher). A plan over it is refused with
+	// plan_too_large, naming the node that took it over, before anything
+	// is allocated. 0 means no limit.
+	MaxBytes int64
 }
 
 func (c Config) frameSize() (w, h int) {
