@@ -213,3 +213,23 @@ func TestBudget_FormatBytes(t *testing.T) {
 		t.Error("specBytes overflowed")
 	}
 }
+
+// TestBudget_BuiltinScratchRefusedBeforePrepare: from a 512×512 frame the
+// second ×8 upscale needs 1.5 GiB of resampling rows before its 12 GiB
+// output; a 1 GiB budget refuses it on the scratch, which is never
+// allocated.
+func TestBudget_BuiltinScratchRefusedBeforePrepare(t *testing.T) {
+	cfg, _ := testConfig(t)
+	cfg.MaxBytes = 1 << 30
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Compile(loadString(t, scaleChain, cfg), cfg)
+	runtime.ReadMemStats(&after)
+	d := tooLarge(t, err)
+	if d.NodeID != "3" || d.Extra["scratch_bytes"] == nil {
+		t.Errorf("refused at node %s with %v, want node 3 on its scratch: %v", d.NodeID, d.Extra, d)
+	}
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 256<<20 {
+		t.Errorf("compiling the refused plan allocated %d bytes", grown)
+	}
+}
