@@ -102,6 +102,7 @@ type engineFlags struct {
 	device    *string
 	modelsDir *string
 	threads   *int
+	maxPlan   *byteSize // --max-plan-bytes (budget.go); nil: the default
 }
 
 func addEngineFlags(fs *flag.FlagSet) *engineFlags {
@@ -109,6 +110,7 @@ func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 		device:    fs.String("device", "cpu", "ONNX Runtime execution `providers` for model nodes, in preference order:\ncpu, cuda, tensorrt (comma-separated, e.g. cuda,cpu)"),
 		modelsDir: fs.String("models-dir", "", "models `folder` that model nodes load from (default: $COMFYRT_MODELS,\nelse .cache/models beside the program or the working directory, where make fetches them)"),
 		threads:   fs.Int("threads", 0, "intra-op threads per model session (0: one per core)"),
+		maxPlan:   maxPlanFlag(fs),
 	}
 }
 
@@ -129,6 +131,7 @@ func (e *engineFlags) apply(cfg *compiler.Config) error {
 		cfg.ModelDir = defaultModelsDir()
 	}
 	cfg.Engine = engine.Options{Devices: devs, IntraOpThreads: *e.threads}
+	cfg.MaxBytes = e.planBytes(1)
 	return nil
 }
 
