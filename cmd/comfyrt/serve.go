@@ -145,6 +145,9 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "comfyrt serve: listening on http://%s (capacity %d)\n", ln.Addr(), *capacity)
+	if cfg.MaxBytes > 0 {
+		logf("plan memory budget %s per stream (--max-plan-bytes)", compiler.FormatBytes(cfg.MaxBytes))
+	}
 	code := exitOK
 	select {
 	case <-ctx.Done():

@@ -179,3 +179,63 @@ func TestBudgetBodyDeadline(t *testing.T) {
 		t.Errorf("/prompt handled past the body deadline: %d %s", code, body)
 	}
 }
+
+// paramsSlowRunner is the test Passthrough whose Prepare waits for release
+// when the params hold "slow".
+type paramsSlowRunner struct {
+	*Passthrough
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (r *paramsSlowRunner) wrap(p *Passthrough) { r.Passthrough = p }
+
+func (r *paramsSlowRunner) Prepare(ctx context.Context, p Params) (Prepared, error) {
+	if _, ok := p.Raw["slow"]; ok {
+		r.entered <- struct{}{}
+		<-r.release
+	}
+	return r.Passthrough.Prepare(ctx, p)
+}
+
+// TestBudgetParamsOneCompileAtATime: a /stream/params update that arrives
+// while another of the same stream compiles is refused (429) without
+// compiling, so concurrent requests cannot hold many plans at once.
+func TestBudgetParamsOneCompileAtATime(t *testing.T) {
+	r := &paramsSlowRunner{entered: make(chan struct{}, 4), release: make(chan struct{})}
+	e := newEnv(t, Config{Runner: r})
+	base := e.channels("g1", false)
+	if code, body, _ := e.do("POST", "/stream/start", byocBody("g1", base, "{}")); code != 200 {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	first := make(chan int, 1)
+	go func() {
+		code, _, _ := e.do("POST", "/stream/params", `{"slow":1}`, "X-Stream-Id", "g1")
+		first <- code
+	}()
+	<-r.entered
+	second := make(chan string, 1)
+	go func() {
+		code, body, _ := e.do("POST", "/stream/params", `{"slow":2}`, "X-Stream-Id", "g1")
+		second <- fmt.Sprint(code, " ", body)
+	}()
+	select {
+	case got := <-second:
+		if !strings.HasPrefix(got, "429 ") {
+			t.Errorf("second update while the first compiles: %s, want 429", got)
+		}
+		close(r.release)
+	case <-r.entered:
+		t.Error("a second update of the stream compiled while the first was compiling")
+		close(r.release)
+		<-second
+	}
+	if code := <-first; code != 200 {
+		t.Errorf("first update: %d", code)
+	}
+	if code, body, _ := e.do("POST", "/stream/params", `{"width":512}`, "X-Stream-Id", "g1"); code != 200 {
+		t.Errorf("an update after the first finished: %d %s", code, body)
+	}
+	e.do("POST", "/stream/stop", "", "X-Stream-Id", "g1")
+	e.waitHealth("IDLE")
+}

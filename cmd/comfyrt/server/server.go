@@ -619,6 +619,12 @@ func (s *Server) handleByocParams(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if !ss.preparing.CompareAndSwap(false, true) {
+		w.Header().Set("Retry-After", "1")
+		writeDetail(w, http.StatusTooManyRequests, "another params update of this stream is being compiled")
+		return
+	}
+	defer ss.preparing.Store(false)
 	prep, err := s.runner.Prepare(r.Context(), p)
 	if err != nil {
 		ss.reject("params update rejected, the running workflow stays: " + errText(err))
