@@ -7,8 +7,10 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/png"
 	"io"
@@ -42,14 +44,46 @@ const budgetScale = `{
  "5": {"class_type": "SaveTensor", "inputs": {"images": ["4", 0]}}
 }`
 
+// budgetBomb blends the frame with a static picture whose PNG header
+// claims 100000×100000 pixels (decoding it would allocate 40 GB).
+const budgetBomb = `{
+ "1": {"class_type": "PrimaryInputLoadImage", "inputs": {"image": "frame.png"}},
+ "2": {"class_type": "LoadImage", "inputs": {"image": "bomb.png"}},
+ "3": {"class_type": "ImageBlend", "inputs": {"image1": ["1", 0], "image2": ["2", 0], "blend_factor": 0.5, "blend_mode": "normal"}},
+ "4": {"class_type": "SaveTensor", "inputs": {"images": ["3", 0]}}
+}`
+
+// budgetPNGBomb writes a PNG whose header claims w×h pixels and whose data
+// is a few bytes.
+func budgetPNGBomb(t *testing.T, path string, w, h uint32) {
+	t.Helper()
+	chunk := func(typ string, data []byte) []byte {
+		b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		b = append(b, typ...)
+		b = append(b, data...)
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit RGB
+	b := []byte("\x89PNG\r\n\x1a\n")
+	b = append(b, chunk("IHDR", ihdr)...)
+	b = append(b, chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00})...)
+	b = append(b, chunk("IEND", nil)...)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func writeBudgetFiles(t *testing.T) (dir string) {
 	t.Helper()
 	dir = t.TempDir()
-	for name, src := range map[string]string{"empty.json": budgetEmpty, "scale.json": budgetScale} {
+	for name, src := range map[string]string{"empty.json": budgetEmpty, "scale.json": budgetScale, "bomb.json": budgetBomb} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	budgetPNGBomb(t, filepath.Join(dir, "bomb.png"), 100000, 100000)
 	f, err := os.Create(filepath.Join(dir, "frame.png"))
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +108,8 @@ func TestBinary_BudgetCompileAndRunRefuse(t *testing.T) {
 			[]string{"node 1 (EmptyImage)", "plan_too_large", "IMAGE[4096,16384,16384,3]", "13194139533312 B"}},
 		{"compile scale chain", []string{"compile", "--max-plan-bytes", "256MiB", "scale.json"},
 			[]string{"node 3 (ImageScaleBy)", "plan_too_large", "IMAGE[1,4096,4096,3]", "256.0 MiB"}},
+		{"compile LoadImage bomb, default budget", []string{"compile", "bomb.json"},
+			[]string{"node 2 (LoadImage)", "plan_too_large", "scratch"}},
 		{"run EmptyImage, default budget", []string{"run", "--workflow", "empty.json", "-o", "out.png"},
 			[]string{"node 1 (EmptyImage)", "plan_too_large", "IMAGE[4096,16384,16384,3]"}},
 		{"run scale chain", []string{"run", "--workflow", "scale.json", "-i", "frame.png", "-o", "out.png", "--max-plan-bytes", "64MiB"},

@@ -1,7 +1,9 @@
 package builtin
 
 import (
+	"image"
 	"math"
+	"os"
 
 	"comfyrt/nodes/value"
 )
@@ -129,4 +131,39 @@ func (k *imageCompositeMasked) Scratch(in []value.Spec) (int64, error) {
 		n = addSat(n, mulSat(4, int64(bm), int64(hs), int64(ws)), resamplerScratch(methodBilinear, hm, wm, 1, hs, ws))
 	}
 	return n, nil
+}
+
+// Scratch is what reading the picture holds: the file, the decoded image
+// (at most 8 bytes a pixel, 16-bit RGBA), the RGB floats, the mask and the
+// conversion garbage of decodePicture (8 bytes a pixel), from
+// the size in the file's header (the header alone is read). A picture
+// bound as the frame needs none.
+func (k *loadImage) Scratch(in []value.Spec) (int64, error) {
+	if isFrameBinding(in) {
+		return 0, nil
+	}
+	a := newArgs(in, "image")
+	name := a.str(0)
+	if a.Err() != nil || (k.cfg.Confined && k.cfg.InputDir == "") {
+		return 0, nil
+	}
+	path, err := resolveInput(k.cfg.InputDir, name)
+	if err != nil {
+		return 0, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, nil
+	}
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return 0, nil
+	}
+	px := mulSat(int64(max(cfg.Width, 0)), int64(max(cfg.Height, 0)))
+	return addSat(st.Size(), mulSat(8+12+4+8, px)), nil
 }
