@@ -73,6 +73,12 @@ type Config struct {
 	// alpha channel, its mask (1 − alpha, MASK [1,H,W]), which a LoadImage
 	// bound as the frame input outputs. Empty for video.
 	FrameMask value.Tensor
+	// MaxBytes is the plan's memory budget in bytes: the buffers of its
+	// tensor outputs, counted without per-frame reuse, plus the scratch its
+	// kernels declare (nodes.Scratcher). A plan over it is refused with
+	// plan_too_large, naming the node that took it over, before anything
+	// is allocated. 0 means no limit.
+	MaxBytes int64
 }
 
 func (c Config) frameSize() (w, h int) {

@@ -30,6 +30,18 @@
 // nodes are static images. A workflow without a frame input (generators)
 // is all static. Only nodes that reach an output count.
 //
+// # Memory budget
+//
+// With Config.MaxBytes set, the build counts, step by step, the scratch a
+// kernel declares (nodes.Scratcher, asked before its Prepare) and the
+// buffers of its tensor outputs (from the specs Prepare returns, without
+// crediting buffer reuse). The step that takes the count over the budget
+// ends the build with a plan_too_large diagnostic naming the node, the
+// output's shape and bytes (or the scratch) and the totals — before any
+// later kernel prepares with that output, before any buffer is allocated
+// and before any static step runs. Measure sizes a plan the same way and
+// allocates no buffer; Plan.MemoryBytes is the count of a built plan.
+//
 // # Running a plan
 //
 // A Plan's structure never changes. RunStatic runs the static steps (once;

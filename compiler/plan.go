@@ -110,6 +110,8 @@ type Plan struct {
 	slotCap   []int
 	closed    atomic.Bool
 	mu        sync.Mutex // guards kernel ownership during Rebuild and Close
+	bytes     int64      // MemoryBytes
+	measure   bool       // Measure: build sizes the plan, then discards its kernels
 }
 
 // Compile checks p and builds its plan. The error, when not nil, is a
@@ -187,6 +189,9 @@ func (pl *Plan) build(prev *Plan) error {
 	}
 	var adopted []*step
 	failed := map[string]bool{}
+	bud := budget{max: pl.cfg.MaxBytes}
+	var tooLarge *diag.Diagnostic
+steps:
 	for _, s := range pl.steps {
 		n := s.node
 		s.sig = signature(n, sigs, pl.cfg.InputDir)
@@ -227,6 +232,9 @@ func (pl *Plan) build(prev *Plan) error {
 				e := old.shared.Load()
 				e.acquire()
 				pl.useShared(s, e)
+				if tooLarge = pl.chargeOutputs(&bud, s); tooLarge != nil {
+					break steps
+				}
 				continue
 			case old.kernel.ownedBy(prev):
 				s.kernel, s.outSpecs, s.out, s.done, s.adopted = old.kernel, old.outSpecs, old.out, old.done, true
@@ -236,12 +244,18 @@ func (pl *Plan) build(prev *Plan) error {
 				}
 				s.in = make([]value.Value, len(s.inSpecs))
 				adopted = append(adopted, s)
+				if tooLarge = pl.chargeOutputs(&bud, s); tooLarge != nil {
+					break steps
+				}
 				continue
 			}
 		}
 		if s.static && !s.frameIn && pl.cfg.Static != nil {
 			if e := pl.cfg.Static.get(pl.staticKey(s)); e != nil {
 				pl.useShared(s, e)
+				if tooLarge = pl.chargeOutputs(&bud, s); tooLarge != nil {
+					break steps
+				}
 				continue
 			}
 		}
@@ -268,6 +282,17 @@ func (pl *Plan) build(prev *Plan) error {
 				continue
 			}
 		}
+		// The scratch the kernel declares is counted before its Prepare
+		// allocates it.
+		scratch, err := nodes.SafeScratch(k, slices.Clone(s.inSpecs))
+		if err != nil {
+			diags.Add(pl.prepareDiag(n, "", err.Error()))
+			failed[n.ID] = true
+			continue
+		}
+		if tooLarge = pl.chargeScratch(&bud, s, scratch); tooLarge != nil {
+			break steps
+		}
 		outSpecs, err := nodes.SafePrepare(k, slices.Clone(s.inSpecs))
 		if err != nil {
 			diags.Add(pl.prepareErrDiag(n, err))
@@ -282,8 +307,17 @@ func (pl *Plan) build(prev *Plan) error {
 		s.outSpecs = cloneSpecs(outSpecs)
 		s.in = make([]value.Value, len(s.inSpecs))
 		s.done = new(atomic.Bool)
+		// Its outputs are counted before any later kernel prepares with
+		// them as inputs.
+		if tooLarge = pl.chargeOutputs(&bud, s); tooLarge != nil {
+			break steps
+		}
 	}
-	if len(diags) > 0 {
+	pl.bytes = bud.total
+	if tooLarge != nil {
+		diags.Add(tooLarge)
+	}
+	if len(diags) > 0 || pl.measure {
 		for _, s := range pl.steps {
 			if s.kernel != nil && !s.adopted {
 				closeKernel(s.kernel.k)
@@ -291,6 +325,9 @@ func (pl *Plan) build(prev *Plan) error {
 			if e := s.shared.Load(); e != nil {
 				e.release()
 			}
+		}
+		if len(diags) == 0 {
+			return nil
 		}
 		sortDiags(diags)
 		return diags

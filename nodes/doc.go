@@ -41,7 +41,9 @@
 //
 // FrameInput marks kernels that can stand for the stream's frame input,
 // FrameOutput those whose input is a frame output, Closer kernels that hold
-// resources. Whether a step is static (runs once) or per frame is a graph
+// resources, Scratcher kernels whose Prepare allocates scratch that grows
+// with their inputs: they declare its bytes before Prepare, so that the
+// compiler keeps the plan within its memory budget. Whether a step is static (runs once) or per frame is a graph
 // property the compiler decides: a step is static when none of its inputs
 // depends on the frame input.
 //

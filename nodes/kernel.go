@@ -100,6 +100,20 @@ type FrameOutput interface {
 	FrameOutput()
 }
 
+// Scratcher is implemented by kernels whose Prepare allocates scratch
+// memory (resampling rows, resized copies, lookup tables) whose size
+// follows from the input specs. Scratch returns, without allocating, the
+// bytes Prepare(in) would allocate, at least approximately from above; an
+// error means Prepare would reject in. The compiler calls it before Prepare
+// so that a plan over its memory budget is refused before the kernel
+// allocates (plan_too_large). Kernels whose scratch is small and fixed
+// need not implement it; the buffers of their outputs are counted from
+// the specs Prepare returns.
+type Scratcher interface {
+	Kernel
+	Scratch(in []value.Spec) (int64, error)
+}
+
 // Closer is implemented by kernels that hold resources (engine sessions,
 // files). The owner of the plan calls Close once, when the plan is
 // discarded.
@@ -112,7 +126,7 @@ type PanicError struct {
 	// Kernel names the kernel: its String() when it has one, else its Go
 	// type.
 	Kernel string
-	// Phase is "Prepare" or "Run".
+	// Phase is "Prepare", "Run" or "Scratch".
 	Phase string
 	// Value is what was passed to panic.
 	Value any
@@ -155,6 +169,21 @@ func SafePrepare(k Kernel, in []value.Spec) (out []value.Spec, err error) {
 		}
 	}()
 	return k.Prepare(in)
+}
+
+// SafeScratch asks k for its scratch bytes when it is a Scratcher (0
+// otherwise), turning a panic into a *PanicError (phase "Scratch").
+func SafeScratch(k Kernel, in []value.Spec) (n int64, err error) {
+	sc, ok := k.(Scratcher)
+	if !ok {
+		return 0, nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, newPanicError(k, "Scratch", r)
+		}
+	}()
+	return sc.Scratch(in)
 }
 
 func newPanicError(k Kernel, phase string, r any) *PanicError {

@@ -112,6 +112,7 @@ type engineFlags struct {
 	threads   *int
 	// maxImagePixels is --max-image-pixels (nil: the default).
 	maxImagePixels *int64
+	maxPlan        *byteSize // --max-plan-bytes (budget.go); nil: the default
 }
 
 func addEngineFlags(fs *flag.FlagSet) *engineFlags {
@@ -121,6 +122,7 @@ func addEngineFlags(fs *flag.FlagSet) *engineFlags {
 		threads:   fs.Int("threads", 0, "intra-op threads per model session (0: one per core)"),
 		maxImagePixels: fs.Int64("max-image-pixels", builtin.DefaultMaxImagePixels,
 			"largest picture (width×height `pixels`) that LoadImage and -i decode; a file whose header claims more is refused"),
+		maxPlan: maxPlanFlag(fs),
 	}
 }
 
@@ -147,6 +149,7 @@ func (e *engineFlags) apply(cfg *compiler.Config) error {
 		}
 		cfg.MaxImagePixels = *e.maxImagePixels
 	}
+	cfg.MaxBytes = e.planBytes(1)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -51,6 +52,7 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	workflow := fs.String("workflow", "", "default workflow `FILE` for streams whose params name none")
 	restartDelay := fs.Duration("restart-delay", 2*time.Second, "wait before restarting a workflow that fell back to passthrough")
 	maxRestarts := fs.Int("max-restarts", 3, "restarts of one workflow before the stream passes through until the next update (0: never)")
+	bodyTimeout := fs.Duration("body-timeout", 10*time.Second, "time a control request's body has to arrive before the request is cut off")
 	ef := addEngineFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -64,6 +66,9 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *capacity < 1 {
 		return usageError(stderr, fs, "--capacity must be 1 or more")
+	}
+	if *bodyTimeout <= 0 {
+		return usageError(stderr, fs, "--body-timeout must be positive")
 	}
 	schemas, err := loadSchemas(objectInfo, stderr)
 	if err != nil {
@@ -83,6 +88,9 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
 		return exitUsage
 	}
+	// Each stream's plan gets its share of the memory budget: a workflow
+	// that would not fit is refused (plan_too_large) before it allocates.
+	cfg.MaxBytes = ef.planBytes(*capacity)
 	var def []byte
 	if *workflow != "" {
 		if def, err = os.ReadFile(*workflow); err != nil {
@@ -119,7 +127,8 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		Capacity:        *capacity,
 		Token:           *token,
 		DefaultWorkflow: def,
-		Validate:        promptValidator(schemas, unlisted),
+		Validate:        promptValidator(schemas, unlisted, cfg),
+		BodyTimeout:     *bodyTimeout,
 		ObjectInfo:      objectInfoFunc(schemas),
 		Logf:            logf,
 	})
@@ -136,6 +145,9 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "comfyrt serve: listening on http://%s (capacity %d)\n", ln.Addr(), *capacity)
+	if cfg.MaxBytes > 0 {
+		logf("plan memory budget %s per stream (--max-plan-bytes)", compiler.FormatBytes(cfg.MaxBytes))
+	}
 	code := exitOK
 	select {
 	case <-ctx.Done():
@@ -171,8 +183,12 @@ func compileCheck(_ context.Context, cfg compiler.Config, p server.Params) error
 }
 
 // promptValidator answers ComfyUI's POST /prompt with validation only:
-// {prompt_id, number, node_errors} or 400 {error, node_errors}.
-func promptValidator(schemas *schema.Set, unlisted map[string][]string) func([]byte) ([]byte, int) {
+// {prompt_id, number, node_errors} or 400 {error, node_errors}. A valid
+// prompt is also sized as a plan (compiler.Measure, which allocates no
+// buffer and loads no model), so that one over the memory budget of cfg
+// is refused as the stream endpoints would (plan_too_large).
+func promptValidator(schemas *schema.Set, unlisted map[string][]string, cfg compiler.Config) func([]byte) ([]byte, int) {
+	cfg.Engines, cfg.Static = nil, nil
 	var number atomic.Int64 // handlers run concurrently
 	return func(body []byte) ([]byte, int) {
 		fail := func(code diag.Code, msg, details string) ([]byte, int) {
@@ -199,6 +215,23 @@ func promptValidator(schemas *schema.Set, unlisted map[string][]string) func([]b
 		if !res.Valid {
 			b, _ := jsonx.Marshal(resp, "")
 			return b, http.StatusBadRequest
+		}
+		if cfg.MaxBytes > 0 {
+			if _, err := compiler.Measure(wf.Prompt, cfg); err != nil {
+				var l, over diag.List
+				errors.As(err, &l)
+				for _, d := range l {
+					if d.Code == diag.PlanTooLarge {
+						over = append(over, d)
+					}
+				}
+				if len(over) > 0 {
+					graph.Locate(req.Prompt, over)
+					top := &diag.Diagnostic{Code: diag.PromptOutputsFailedValidation, Message: "Prompt outputs failed validation", Details: over.Error()}
+					b, _ := jsonx.Marshal(diag.ComfyResponse(top, over), "")
+					return b, http.StatusBadRequest
+				}
+			}
 		}
 		ne, _ := resp.Get("node_errors")
 		id := req.PromptID

@@ -18,7 +18,7 @@ func TestServePromptAndCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	unlisted, _ := builtin.FolderLists(schemas, "")
-	validate := promptValidator(schemas, unlisted)
+	validate := promptValidator(schemas, unlisted, compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, MaxBytes: 1 << 30})
 	wf, err := os.ReadFile("../../workflows/identity-api.json")
 	if err != nil {
 		t.Fatal(err)

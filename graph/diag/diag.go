@@ -77,6 +77,12 @@ const (
 	// MissingNodeImplementation: a class whose schema is known but which
 	// comfyrt cannot execute.
 	MissingNodeImplementation Code = "missing_node_implementation"
+	// PlanTooLarge: the plan's buffers and kernel scratch would exceed its
+	// memory budget, e.g. "node 2 (EmptyImage): output 0
+	// IMAGE[4096,16384,16384,3] is 12 TiB; the plan would hold 12 TiB, over
+	// its budget of 2 GiB". The plan is refused before anything is
+	// allocated.
+	PlanTooLarge Code = "plan_too_large"
 )
 
 // Severity tells errors from warnings.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,12 @@ type Config struct {
 	// gateway's update endpoint).
 	MaxBodyBytes    int64
 	MaxControlBytes int64
+	// BodyTimeout bounds the reading of a control endpoint's request body
+	// (default 10 s): a slow or unfinished body is cut off (408).
+	BodyTimeout time.Duration
+	// MaxPromptChecks bounds the /prompt requests validated at once
+	// (default 4); more are refused at once (429).
+	MaxPromptChecks int
 	// StatusInterval is the status event cadence (10 s); CheckInterval
 	// how often a stream's state is evaluated (1 s); InputTimeout stops a
 	// stream without input (60 s); StopTimeout bounds a replaced stream's
@@ -78,6 +85,9 @@ type Server struct {
 	// owned by the actor
 	sessions map[string]*session
 	draining bool
+	pending  int // starts admitted and compiling, not yet in sessions
+
+	promptSlots chan struct{} // MaxPromptChecks
 
 	active             atomic.Int64
 	ready              atomic.Bool
@@ -123,6 +133,10 @@ func New(cfg Config) *Server {
 	if cfg.MaxControlBytes <= 0 {
 		cfg.MaxControlBytes = 1 << 20
 	}
+	def(&cfg.BodyTimeout, 10*time.Second)
+	if cfg.MaxPromptChecks <= 0 {
+		cfg.MaxPromptChecks = 4
+	}
 	cfg.Thresholds.defaults()
 	if cfg.Runner == nil {
 		cfg.Runner = &Passthrough{}
@@ -133,6 +147,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg: cfg, runner: cfg.Runner, client: trickle.NewClient(cfg.Trickle),
 		ops: make(chan func()), quit: make(chan struct{}), sessions: map[string]*session{},
+		promptSlots: make(chan struct{}, cfg.MaxPromptChecks),
 	}
 	s.ready.Store(!cfg.Loading)
 	s.routes()
@@ -219,14 +234,23 @@ func (s *Server) startStream(ctx context.Context, req startRequest, replace bool
 	if !s.ready.Load() {
 		return fmt.Errorf("%w: the runner is loading", ErrFull)
 	}
+	// Capacity is checked before the workflow is compiled: a start that
+	// is refused compiles and allocates nothing. An admitted start holds
+	// a place while it compiles.
+	if err := s.reserve(req.ID, replace); err != nil {
+		s.rejected.Add(1)
+		return err
+	}
 	prep, err := s.runner.Prepare(ctx, req.Params)
 	if err != nil {
+		s.do(func() { s.pending-- })
 		return &paramsError{err}
 	}
 	ss := newSession(s, req)
 	var victims []*session
 	var admitErr error
 	err = s.do(func() {
+		s.pending--
 		if s.draining {
 			admitErr = ErrShuttingDown
 			return
@@ -273,6 +297,32 @@ func (s *Server) startStream(ctx context.Context, req startRequest, replace bool
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); ss.run() }()
 	return nil
+}
+
+// reserve admits a start before its workflow is compiled: it fails with
+// ErrFull when the streams running and the starts compiling fill the
+// capacity (a start that would replace a stream is admitted as long as no
+// other start is compiling), and with ErrShuttingDown while draining.
+func (s *Server) reserve(id string, replace bool) error {
+	var admitErr error
+	err := s.do(func() {
+		switch {
+		case s.draining:
+			admitErr = ErrShuttingDown
+			return
+		case s.sessions[id] != nil:
+		case len(s.sessions)+s.pending < s.cfg.Capacity:
+		case replace && s.cfg.Capacity == 1 && s.pending == 0:
+		default:
+			admitErr = fmt.Errorf("%w (%d of %d streams running, %d starting)", ErrFull, len(s.sessions), s.cfg.Capacity, s.pending)
+			return
+		}
+		s.pending++
+	})
+	if err != nil {
+		return err
+	}
+	return admitErr
 }
 
 func (s *Server) removeSession(ss *session) {
@@ -393,6 +443,9 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		// The body must arrive within BodyTimeout (readBody lifts the
+		// deadline once it has); recorders in tests do not support it.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 		h(w, r)
 	}
 }
@@ -404,11 +457,17 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			writeDetail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", mb.Limit))
+		} else if errors.Is(err, os.ErrDeadlineExceeded) {
+			w.Header().Set("Connection", "close")
+			writeDetail(w, http.StatusRequestTimeout, "the request body did not arrive in time")
 		} else {
 			writeDetail(w, http.StatusBadRequest, "reading the request body: "+err.Error())
 		}
 		return nil, false
 	}
+	// The body is in: lift the deadline, or the server's background read
+	// would hit it and cancel the request's context while it is handled.
+	http.NewResponseController(w).SetReadDeadline(time.Time{})
 	return b, true
 }
 
@@ -560,6 +619,12 @@ func (s *Server) handleByocParams(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if !ss.preparing.CompareAndSwap(false, true) {
+		w.Header().Set("Retry-After", "1")
+		writeDetail(w, http.StatusTooManyRequests, "another params update of this stream is being compiled")
+		return
+	}
+	defer ss.preparing.Store(false)
 	prep, err := s.runner.Prepare(r.Context(), p)
 	if err != nil {
 		ss.reject("params update rejected, the running workflow stays: " + errText(err))
@@ -646,6 +711,14 @@ func (s *Server) handlePrompt(w http.ResponseWriter, r *http.Request) {
 	}
 	body, ok := readBody(w, r)
 	if !ok {
+		return
+	}
+	select {
+	case s.promptSlots <- struct{}{}:
+		defer func() { <-s.promptSlots }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		writeDetail(w, http.StatusTooManyRequests, fmt.Sprintf("too many prompts being validated (at most %d at once)", s.cfg.MaxPromptChecks))
 		return
 	}
 	s.prompts.Add(1)

@@ -75,6 +75,9 @@ type session struct {
 
 	updates chan update
 	errs    chan string // errors found outside the actor (control reader)
+	// preparing is held while a /stream/params update compiles: one at a
+	// time per stream, so that concurrent requests cannot hold many plans.
+	preparing atomic.Bool
 
 	sub     *trickle.Subscriber
 	out     *trickle.Publisher

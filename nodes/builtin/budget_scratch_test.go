@@ -1,0 +1,138 @@
+package builtin
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"comfyrt/nodes"
+	"comfyrt/nodes/value"
+)
+
+// allocated returns the bytes Prepare allocates for specs.
+func allocated(t *testing.T, k nodes.Kernel, specs []value.Spec) int64 {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if _, err := k.Prepare(specs); err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	runtime.ReadMemStats(&after)
+	return int64(after.TotalAlloc - before.TotalAlloc)
+}
+
+// TestBudgetScratch_BoundsWhatPrepareAllocates: each Scratcher declares at
+// least what its Prepare allocates (less a little for small bookkeeping),
+// and not wildly more.
+func TestBudgetScratch_BoundsWhatPrepareAllocates(t *testing.T) {
+	img := func(b, h, w int) value.Spec { return value.ImageSpec(b, h, w) }
+	for _, c := range []struct {
+		name, class string
+		in          []value.Spec
+	}{
+		{"scale by 8 bilinear", "ImageScaleBy", []value.Spec{img(1, 64, 64), value.ConstSpec(str("bilinear")), value.ConstSpec(f64(8))}},
+		{"scale by 8 lanczos", "ImageScaleBy", []value.Spec{img(1, 64, 64), value.ConstSpec(str("lanczos")), value.ConstSpec(f64(8))}},
+		{"scale down area", "ImageScaleBy", []value.Spec{img(1, 1024, 1024), value.ConstSpec(str("area")), value.ConstSpec(f64(0.1))}},
+		{"scale to tall", "ImageScale", []value.Spec{img(1, 16, 2048), value.ConstSpec(str("bicubic")), value.ConstSpec(i64(16)), value.ConstSpec(i64(2048)), value.ConstSpec(str("disabled"))}},
+		{"blend resizes a batch", "ImageBlend", []value.Spec{img(1, 256, 256), img(16, 32, 32), value.ConstSpec(f64(0.5)), value.ConstSpec(str("normal"))}},
+		{"composite resizes", "ImageCompositeMasked", []value.Spec{img(1, 256, 256), img(4, 32, 32), value.ConstSpec(i64(0)), value.ConstSpec(i64(0)), value.ConstSpec(boolean(true)), value.MaskSpec(1, 64, 64)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			k := kernel(t, c.class)
+			sc, ok := k.(nodes.Scratcher)
+			if !ok {
+				t.Fatalf("%s is not a nodes.Scratcher", c.class)
+			}
+			declared, err := sc.Scratch(c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := allocated(t, k, c.in)
+			t.Logf("declared %d B, allocated %d B", declared, got)
+			if declared+4<<10 < got || declared > 8*got+64<<10 {
+				t.Errorf("declared %d B, Prepare allocated %d B", declared, got)
+			}
+		})
+	}
+}
+
+// TestBudgetScratch_HugeInputsDoNotOverflow: the declaration of a resize
+// to a size no machine holds is huge and positive, and computing it
+// allocates nothing of that size.
+func TestBudgetScratch_HugeInputsDoNotOverflow(t *testing.T) {
+	k := kernel(t, "ImageScaleBy").(nodes.Scratcher)
+	n, err := k.Scratch([]value.Spec{value.ImageSpec(4096, 131072, 131072), value.ConstSpec(str("lanczos")), value.ConstSpec(f64(8))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 1<<38 {
+		t.Errorf("scratch of an 8× lanczos upscale of 131072² is %d B", n)
+	}
+}
+
+// budgetPNGBomb writes a PNG whose header claims w×h pixels and whose data
+// is a few bytes: decoding it would allocate the whole picture.
+func budgetPNGBomb(t *testing.T, path string, w, h uint32) {
+	t.Helper()
+	chunk := func(typ string, data []byte) []byte {
+		b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		b = append(b, typ...)
+		b = append(b, data...)
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit RGB
+	b := []byte("\x89PNG\r\n\x1a\n")
+	b = append(b, chunk("IHDR", ihdr)...)
+	b = append(b, chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00})...)
+	b = append(b, chunk("IEND", nil)...)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBudgetScratch_LoadImage: LoadImage declares the decoded picture from
+// the file's header: about what Prepare allocates for a real picture, and
+// the full size for a file whose header claims 100000×100000 pixels
+// (which Prepare would try to allocate), read without decoding it.
+func TestBudgetScratch_LoadImage(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "a.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, image.NewNRGBA(image.Rect(0, 0, 300, 200))); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	budgetPNGBomb(t, filepath.Join(dir, "bomb.png"), 100000, 100000)
+	k, err := registry(t).New(nodes.Config{NodeID: "1", Class: "LoadImage", InputDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := k.(nodes.Scratcher)
+	in := []value.Spec{value.ConstSpec(str("a.png"))}
+	declared, err := sc.Scratch(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := allocated(t, k, in)
+	t.Logf("declared %d B, allocated %d B", declared, got)
+	if declared+4<<10 < got || declared > 8*got+64<<10 {
+		t.Errorf("declared %d B, Prepare allocated %d B", declared, got)
+	}
+	n, err := sc.Scratch([]value.Spec{value.ConstSpec(str("bomb.png"))})
+	if err != nil || n < 100000*100000*12 {
+		t.Errorf("the 100000² bomb declares %d B (%v)", n, err)
+	}
+	if n, _ := sc.Scratch([]value.Spec{value.ImageSpec(1, 512, 512)}); n != 0 {
+		t.Errorf("bound as the frame it declares %d B", n)
+	}
+}
