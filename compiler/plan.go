@@ -286,7 +286,7 @@ steps:
 		// allocates it.
 		scratch, err := nodes.SafeScratch(k, slices.Clone(s.inSpecs))
 		if err != nil {
-			diags.Add(pl.prepareDiag(n, "", err.Error()))
+			diags.Add(pl.prepareErrDiag(n, err))
 			failed[n.ID] = true
 			continue
 		}

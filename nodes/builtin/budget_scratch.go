@@ -164,5 +164,12 @@ func (k *loadImage) Scratch(in []value.Spec) (int64, error) {
 		}
 	}
 	px := mulSat(int64(max(cfg.Width, 0)), int64(max(cfg.Height, 0)))
+	limit := k.cfg.MaxImagePixels
+	if limit <= 0 {
+		limit = DefaultMaxImagePixels
+	}
+	if px > limit {
+		return 0, nil // Prepare refuses it before decoding, naming the limit
+	}
 	return addSat(size, mulSat(8+12+4+8, px)), nil
 }

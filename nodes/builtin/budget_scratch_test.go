@@ -128,7 +128,17 @@ func TestBudgetScratch_LoadImage(t *testing.T) {
 	if declared+4<<10 < got || declared > 8*got+64<<10 {
 		t.Errorf("declared %d B, Prepare allocated %d B", declared, got)
 	}
-	n, err := sc.Scratch([]value.Spec{value.ConstSpec(str("bomb.png"))})
+	// Over --max-image-pixels: Prepare refuses it before decoding (with
+	// the limit in its message), so it declares nothing.
+	if n, err := sc.Scratch([]value.Spec{value.ConstSpec(str("bomb.png"))}); err != nil || n != 0 {
+		t.Errorf("the 100000² bomb over the pixel limit declares %d B (%v)", n, err)
+	}
+	// With the pixel limit raised, the budget is what refuses it.
+	kb, err := registry(t).New(nodes.Config{NodeID: "1", Class: "LoadImage", InputDir: dir, MaxImagePixels: 1e11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := kb.(nodes.Scratcher).Scratch([]value.Spec{value.ConstSpec(str("bomb.png"))})
 	if err != nil || n < 100000*100000*12 {
 		t.Errorf("the 100000² bomb declares %d B (%v)", n, err)
 	}
