@@ -52,6 +52,9 @@ type Source struct {
 	frames, errs atomic.Int64
 
 	audio *audioQueue
+	// audioDst, when set, receives the audio packets instead of audio
+	// (a Chain's later programs feed the first one's queue).
+	audioDst *audioQueue
 }
 
 // OpenSource opens url ("-" is stdin; files, pipe:N, udp://, srt://,
@@ -292,7 +295,11 @@ func (s *Source) ReadFrame(ctx context.Context, f *media.Frame) error {
 		}
 		if s.pkt.StreamIndex() != s.vidx {
 			if s.audio != nil && s.pkt.StreamIndex() == s.audio.index {
-				s.audio.push(s.pkt)
+				if s.audioDst != nil {
+					s.audioDst.push(s.pkt)
+				} else {
+					s.audio.push(s.pkt)
+				}
 			}
 			s.pkt.Unref()
 			continue
