@@ -61,6 +61,9 @@ type Source struct {
 // rtmp://, … as FFmpeg supports) and prepares decoding of its best video
 // stream into frames of the size the options ask for.
 func OpenSource(url string, opts SourceOptions) (_ *Source, err error) {
+	// Capture devices and FFmpeg's own sources (v4l2, lavfi, …) are
+	// input formats once libavdevice has registered them.
+	devicesOnce.Do(astiav.RegisterAllDevices)
 	s := &Source{vidx: -1, timeout: opts.ReadTimeout, maxErrs: opts.MaxErrors}
 	if s.maxErrs <= 0 {
 		s.maxErrs = 50
@@ -176,6 +179,8 @@ func OpenSource(url string, opts SourceOptions) (_ *Source, err error) {
 	}
 	return s, nil
 }
+
+var devicesOnce sync.Once
 
 func isNetwork(url string) bool {
 	i := strings.Index(url, "://")
