@@ -5,6 +5,7 @@ package main
 // libavdevice sources with --frames/--duration.
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,5 +161,67 @@ func TestLiveinRunLavfi(t *testing.T) {
 	liveinRun(t, dir, nil, "--input-format", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "--duration", "1s", "-o", "d.mp4")
 	if n := len(liveinPTS(t, filepath.Join(dir, "d.mp4"))); n != 30 {
 		t.Errorf("--duration 1s at 30 fps: %d frames out", n)
+	}
+}
+
+// liveinDamagePES damages the PES headers of the video packets in the
+// middle third of a TS clip: five bytes from the packet length on
+// (length, flags, header length) are overwritten with a small timestamp
+// pattern, as a damaged live input may carry.
+func liveinDamagePES(d []byte) []byte {
+	d = append([]byte(nil), d...)
+	n := len(d) / 188
+	k := int64(0)
+	for p := n / 3; p < 2*n/3; p++ {
+		i := p * 188
+		if d[i] != 0x47 || d[i+1]&0x40 == 0 || d[i+3]&0x30 != 0x10 || d[i+4] != 0 || d[i+5] != 0 || d[i+6] != 1 || d[i+7]&0xf0 != 0xe0 {
+			continue // not a video PES start without adaptation field
+		}
+		ts := 1000 + 3000*k
+		k++
+		d[i+9] = 3<<4 | byte(ts>>30&7)<<1 | 1
+		d[i+10] = byte(ts >> 22)
+		d[i+11] = byte(ts>>15&0x7f)<<1 | 1
+		d[i+12] = byte(ts >> 7)
+		d[i+13] = byte(ts&0x7f)<<1 | 1
+	}
+	return d
+}
+
+// Damaged PES headers (frames without timestamps, timestamps back in
+// time) do not end the run: a file and a pipe (--live no too) keep going
+// with increasing timestamps.
+func TestLiveinRunDamagedPES(t *testing.T) {
+	liveinNeed(t)
+	dir := t.TempDir()
+	clip, err := os.ReadFile(liveinClip(t, dir, "clip.ts", 90, "libx264", "-f", "mpegts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := liveinDamagePES(clip)
+	if bytes.Equal(bad, clip) {
+		t.Fatal("no PES header damaged")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bad.ts"), bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		stdin []byte
+		args  []string
+	}{
+		{"file", nil, []string{"-i", "bad.ts"}},
+		{"pipe", bad, []string{"-i", "-", "--live", "no"}},
+	} {
+		liveinRun(t, dir, c.stdin, append(c.args, "-o", c.name+".ts")...)
+		pts := liveinPTS(t, filepath.Join(dir, c.name+".ts"))
+		if len(pts) < 60 {
+			t.Errorf("%s: %d of 90 frames out", c.name, len(pts))
+		}
+		for i := 1; i < len(pts); i++ {
+			if pts[i] <= pts[i-1] {
+				t.Fatalf("%s: pts %d after %d", c.name, pts[i], pts[i-1])
+			}
+		}
 	}
 }

@@ -139,7 +139,8 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	measured := o.live == "auto" && !isNetworkURL(o.in) && !isRegularFile(o.in, o.inFormat)
 	live := o.live == "yes" || (o.live == "auto" && isNetworkURL(o.in))
 	var source media.Source = src
-	if live || measured {
+	regular := isRegularFile(o.in, o.inFormat)
+	if live || measured || !regular {
 		// A restarted publisher or a timestamp reset must not stall the
 		// stream behind the old timestamps.
 		source = media.NewMonotonic(src)
@@ -159,7 +160,7 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	if !pl.HasFrameInput() {
 		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input: every output frame is the same picture\n", o.workflow)
 	}
-	sinkOpts := av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder, RebaseAudio: live || measured}
+	sinkOpts := av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder, RebaseAudio: live || measured || !regular}
 	if info.HasAudio {
 		sinkOpts.AudioFrom = audioFrom
 	}

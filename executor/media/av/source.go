@@ -50,6 +50,8 @@ type Source struct {
 	consec   int
 
 	frames, errs atomic.Int64
+	lastPTS      int64 // the last delivered frame's pts
+	havePTS      bool
 
 	audio *audioQueue
 	// audioDst, when set, receives the audio packets instead of audio
@@ -354,7 +356,15 @@ func (s *Source) deliver(f *media.Frame) error {
 		pts = s.frm.PktDts()
 	}
 	if pts == astiav.NoPtsValue {
+		// No timestamp (damaged or missing PES timestamps): one frame
+		// after the previous frame's, else none.
 		pts = media.NoPTS
+		if s.havePTS {
+			pts = s.lastPTS + s.frameTicks()
+		}
+	}
+	if pts != media.NoPTS {
+		s.lastPTS, s.havePTS = pts, true
 	}
 	w, h := s.info.Width, s.info.Height
 	sw, sh := s.frm.Width(), s.frm.Height()
@@ -371,6 +381,19 @@ func (s *Source) deliver(f *media.Frame) error {
 	s.consec = 0
 	f.PTS, f.TimeBase, f.Index, f.Captured = pts, s.tb, idx, captured
 	return nil
+}
+
+// frameTicks is one frame interval in the stream's time base (30 fps
+// when the rate is unknown).
+func (s *Source) frameTicks() int64 {
+	fps := s.info.FrameRate.Float()
+	if fps <= 0 || fps > 240 {
+		fps = 30
+	}
+	if s.tb.Num <= 0 || s.tb.Den <= 0 {
+		return 1
+	}
+	return max(1, int64(float64(s.tb.Den)/(float64(s.tb.Num)*fps)+0.5))
 }
 
 // Close releases the source, unblocking a pending ReadFrame.
