@@ -221,6 +221,8 @@ func (c *Chain) ReadFrame(ctx context.Context, f *media.Frame) error {
 		case r, ok = <-c.next:
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-c.stop:
+			return &media.FatalError{Err: ErrClosed}
 		}
 		if !ok {
 			<-c.pumpDone
