@@ -225,3 +225,25 @@ func TestLiveinRunDamagedPES(t *testing.T) {
 		}
 	}
 }
+
+// A pipe that is empty, not a video stream or not readable is a clear
+// usage error naming the input (not the chain's internal pipes).
+func TestLiveinRunPipeErrors(t *testing.T) {
+	liveinNeed(t)
+	wf := filepath.Join(testkit.Root(), "workflows", "identity-api.json")
+	for _, c := range []struct {
+		name  string
+		stdin []byte
+		in    string
+		want  string
+	}{
+		{"empty", nil, "-", "ended before any data"},
+		{"garbage", bytes.Repeat([]byte("not a video "), 1000), "-", "program 1 of the input"},
+		{"closed fd", nil, "pipe:9", "bad file descriptor"},
+	} {
+		r := testkit.Run(t, "", c.stdin, 60*time.Second, "run", "--workflow", wf, "-i", c.in, "-o", "out.ts")
+		if r.Code != 2 || !strings.Contains(r.Stderr, c.want) || !strings.Contains(r.Stderr, "input "+c.in+":") {
+			t.Errorf("%s: exit %d, want 2 and %q:\n%s", c.name, r.Code, c.want, r.Stderr)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -115,11 +116,11 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	srcOpts := av.SourceOptions{Width: o.width, Height: o.height, Format: o.inFormat, Audio: true}
 	var src media.Source
 	var audioFrom *av.Source
-	if o.in == "-" {
-		// Standard input goes through a Chain: a stream whose program
-		// changes (cat a.ts b_with_other_pids.ts) re-opens its demuxer
-		// and decoder there.
-		ch, err := av.OpenChain(os.Stdin, srcOpts)
+	if in := pipeInput(o.in); in != nil {
+		// Standard input and pipes go through a Chain: a stream whose
+		// program changes (cat a.ts b_with_other_pids.ts) re-opens its
+		// demuxer and decoder there.
+		ch, err := av.OpenChain(in, srcOpts)
 		if err != nil {
 			fmt.Fprintf(stderr, "comfyrt run: input %s: %v\n", o.in, err)
 			return exitUsage
@@ -409,5 +410,21 @@ func (l *limitSource) ReadFrame(ctx context.Context, f *media.Frame) error {
 		}
 	}
 	l.n++
+	return nil
+}
+
+// pipeInput returns the file behind "-", "pipe:" or "pipe:N" (nil for
+// other inputs).
+func pipeInput(in string) *os.File {
+	switch {
+	case in == "-" || in == "pipe:" || in == "pipe:0":
+		return os.Stdin
+	case strings.HasPrefix(in, "pipe:"):
+		fd, err := strconv.Atoi(in[len("pipe:"):])
+		if err != nil || fd < 0 {
+			return nil
+		}
+		return os.NewFile(uintptr(fd), in)
+	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -46,11 +47,14 @@ type Chain struct {
 	baseA    atomic.Int64
 	errsA    atomic.Int64
 	programs atomic.Int64
+	pumped   atomic.Int64 // bytes passed to the programs' pipes
 	closed   atomic.Bool
 
 	next     chan *os.File // read ends of the following programs' pipes
 	pumpDone chan struct{}
-	pumpErr  error // set before pumpDone closes
+	endMu    sync.Mutex
+	pumpErr  error // why the input ended (nil: its end), once ended
+	ended    bool  // the pump read the input to its end or failed
 	stop     chan struct{}
 	stopOnce sync.Once
 	wmu      sync.Mutex
@@ -70,7 +74,14 @@ func OpenChain(r io.Reader, opts SourceOptions) (_ *Chain, err error) {
 	go c.pump()
 	src, err := c.open(pr)
 	if err != nil {
+		ended, perr := c.inputEnd()
 		c.Close()
+		switch {
+		case perr != nil:
+			return nil, fmt.Errorf("av: reading input: %w", perr)
+		case ended && c.pumped.Load() == 0:
+			return nil, errors.New("av: the input ended before any data")
+		}
 		return nil, err
 	}
 	c.cur, c.curR, c.first = src, pr, src
@@ -88,10 +99,12 @@ func (c *Chain) open(r *os.File) (*Source, error) {
 	if c.first != nil {
 		opts.Width, opts.Height = c.info.Width, c.info.Height
 	}
-	src, err := OpenSource(fmt.Sprintf("pipe:%d", r.Fd()), opts)
+	url := fmt.Sprintf("pipe:%d", r.Fd())
+	src, err := OpenSource(url, opts)
 	if err != nil {
 		r.Close()
-		return nil, err
+		// The pipe is internal: name the input's program instead.
+		return nil, &chainError{msg: strings.Replace(err.Error(), "open "+url, fmt.Sprintf("program %d of the input", c.programs.Load()+1), 1), err: err}
 	}
 	if c.first != nil && src.audio != nil {
 		if c.audio != nil && sameAudio(c.audio, src.audio) {
@@ -142,6 +155,7 @@ func (c *Chain) pump() {
 		if w == nil {
 			return errChainClosed
 		}
+		c.pumped.Add(int64(len(b)))
 		if _, err := w.Write(b); err != nil {
 			if c.closed.Load() {
 				return errChainClosed
@@ -160,7 +174,9 @@ func (c *Chain) pump() {
 	if errors.Is(err, errChainClosed) {
 		err = nil
 	}
-	c.pumpErr = err
+	c.endMu.Lock()
+	c.pumpErr, c.ended = err, true
+	c.endMu.Unlock()
 	c.wmu.Lock()
 	if c.w != nil {
 		c.w.Close()
@@ -170,6 +186,15 @@ func (c *Chain) pump() {
 }
 
 var errChainClosed = errors.New("av: chain closed")
+
+// chainError is an OpenSource error renamed for the chain's input.
+type chainError struct {
+	msg string
+	err error
+}
+
+func (e *chainError) Error() string { return e.msg }
+func (e *chainError) Unwrap() error { return e.err }
 
 // Info describes the delivered stream (the first program's, at its output
 // size).
@@ -226,8 +251,8 @@ func (c *Chain) ReadFrame(ctx context.Context, f *media.Frame) error {
 		}
 		if !ok {
 			<-c.pumpDone
-			if c.pumpErr != nil {
-				return &media.FatalError{Err: fmt.Errorf("av: reading input: %w", c.pumpErr)}
+			if _, perr := c.inputEnd(); perr != nil {
+				return &media.FatalError{Err: fmt.Errorf("av: reading input: %w", perr)}
 			}
 			return io.EOF
 		}
@@ -242,6 +267,14 @@ func (c *Chain) ReadFrame(ctx context.Context, f *media.Frame) error {
 		c.curA.Store(src)
 		c.programs.Add(1)
 	}
+}
+
+// inputEnd reports whether the pump is done with the input, and its read
+// error.
+func (c *Chain) inputEnd() (bool, error) {
+	c.endMu.Lock()
+	defer c.endMu.Unlock()
+	return c.ended, c.pumpErr
 }
 
 // hasNext reports whether another program has begun.
