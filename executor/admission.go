@@ -2,6 +2,7 @@ package executor
 
 import (
 	"sync"
+	"time"
 
 	"comfyrt/executor/media"
 )
@@ -20,7 +21,29 @@ type admission struct {
 }
 
 func newAdmission(p QueuePolicy) *admission {
+	if p == Auto {
+		p = Block // until the source is found live (setPolicy)
+	}
 	return &admission{policy: p, q: make([]*media.Frame, 0, 1), notify: make(chan struct{}, 1), space: make(chan struct{}, 1)}
+}
+
+// setPolicy changes the discipline (Auto's Block → LatestWins). Frames
+// queued beyond the newest go to drop.
+func (a *admission) setPolicy(p QueuePolicy, drop func(*media.Frame)) {
+	a.mu.Lock()
+	a.policy = p
+	if p == LatestWins {
+		for len(a.q)-a.head > 1 {
+			drop(a.q[a.head])
+			a.q[a.head] = nil
+			a.head++
+		}
+	}
+	a.mu.Unlock()
+	select {
+	case a.space <- struct{}{}: // wake a Block push
+	default:
+	}
 }
 
 func (a *admission) signal() {
@@ -34,24 +57,24 @@ func (a *admission) signal() {
 // Under Block it waits for the slot to empty; when done closes first it
 // returns f itself, unqueued.
 func (a *admission) push(f *media.Frame, done <-chan struct{}) (replaced *media.Frame) {
-	if a.policy == Block {
-		for {
-			a.mu.Lock()
-			if len(a.q) == a.head {
-				a.q = append(a.q, f)
-				a.mu.Unlock()
-				a.signal()
-				return nil
-			}
+	for {
+		a.mu.Lock()
+		if a.policy != Block {
+			break // (locked)
+		}
+		if len(a.q) == a.head {
+			a.q = append(a.q, f)
 			a.mu.Unlock()
-			select {
-			case <-a.space:
-			case <-done:
-				return f
-			}
+			a.signal()
+			return nil
+		}
+		a.mu.Unlock()
+		select {
+		case <-a.space:
+		case <-done:
+			return f
 		}
 	}
-	a.mu.Lock()
 	if a.policy == LatestWins && len(a.q) > a.head {
 		replaced, a.q[a.head] = a.q[a.head], f
 	} else {
@@ -142,4 +165,33 @@ func (g *gate) admit(f *media.Frame, epoch int64) (bool, DropReason) {
 		g.lastPTS, g.havePTS = f.PTS, true
 	}
 	return true, 0
+}
+
+// liveMeter finds a source that delivers at real time (Auto): over each
+// window of at least a second of media it compares the time ReadFrame
+// waited with the media's duration.
+type liveMeter struct {
+	have        bool
+	start, last float64 // media times (s) of the window's first and last frame
+	wait        time.Duration
+}
+
+// add records a frame of media time t (seconds) whose ReadFrame took
+// took; it reports whether the window just completed shows a live
+// source (it waited for at least half of the media's duration).
+func (m *liveMeter) add(t float64, took time.Duration) bool {
+	if !m.have || t <= m.last || t-m.last > 5 {
+		// The first frame, or a discontinuity: start a window here.
+		m.have, m.start, m.last, m.wait = true, t, t, 0
+		return false
+	}
+	m.wait += took
+	m.last = t
+	span := t - m.start
+	if span < 1 {
+		return false
+	}
+	live := m.wait.Seconds() >= span/2
+	m.start, m.wait = t, 0
+	return live
 }

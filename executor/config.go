@@ -62,6 +62,16 @@ const (
 	// lack of room. It is for files and other sources that are not live,
 	// where reading faster than the plan must not cost frames.
 	Block
+	// Auto decides by measurement: it starts as Block (every frame kept,
+	// no frame-rate cap unless MaxFPS is set, no budget) and turns to
+	// LatestWins for good once the source is found to deliver at real
+	// time: over a second of media, ReadFrame waited for at least half of
+	// the media's duration (a file or a fast pipe decodes far quicker than
+	// its frames' duration). It then applies LiveMaxFPS and Budget and
+	// emits EventLive. A live source whose plan is slower than real time
+	// and whose frames pile up in front of the decoder (a pipe's writer
+	// waits) is paced like a file.
+	Auto
 )
 
 // Defaults.
@@ -112,6 +122,10 @@ type Config[P Plan[P]] struct {
 	MaxConsecutiveErrors int
 	// Queue is the admission discipline (LatestWins unless benchmarking).
 	Queue QueuePolicy
+	// LiveMaxFPS is the frame-rate cap an Auto queue applies once the
+	// source is found live, when MaxFPS is negative (none before); 0
+	// means DefaultMaxFPS, negative none.
+	LiveMaxFPS float64
 	// Events, when not nil, receives drops, errors and state changes.
 	// Per-frame events (drops, errors) never block: one that does not fit
 	// is counted in Stats.EventsLost; state changes (passthrough, swapped,
@@ -146,9 +160,12 @@ const (
 	EventFirstFrame
 	// EventSwapped: a new plan took over at a frame boundary.
 	EventSwapped
+	// EventLive: an Auto queue found its source live (it delivers at
+	// real time) and turned to LatestWins.
+	EventLive
 )
 
-var eventNames = [...]string{"drop", "node_error", "source_error", "sink_error", "passthrough", "warmed_up", "first_frame", "swapped"}
+var eventNames = [...]string{"drop", "node_error", "source_error", "sink_error", "passthrough", "warmed_up", "first_frame", "swapped", "live"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {

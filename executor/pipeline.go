@@ -50,6 +50,8 @@ type Pipeline[P Plan[P]] struct {
 	errMu  sync.Mutex
 	runErr error
 
+	live atomic.Bool // an Auto stream found its source live
+
 	plan P // the plan goroutine's, handed back when it exits
 	info media.StreamInfo
 }
@@ -108,7 +110,9 @@ func New[P Plan[P]](cfg Config[P]) (*Pipeline[P], error) {
 		finished: make(chan struct{}),
 		plan:     cfg.Plan,
 	}
-	p.budget.Store(int64(cfg.Budget))
+	if cfg.Queue != Auto {
+		p.budget.Store(int64(cfg.Budget)) // Auto: once the source is live
+	}
 	return p, nil
 }
 
@@ -275,7 +279,7 @@ func (p *Pipeline[P]) emit(ev Event) {
 	// State changes (rare, and acted upon: a restart follows a
 	// passthrough) wait a little for room; per-frame events never wait.
 	switch ev.Kind {
-	case EventPassthrough, EventSwapped, EventWarmedUp, EventFirstFrame:
+	case EventPassthrough, EventSwapped, EventWarmedUp, EventFirstFrame, EventLive:
 		t := time.NewTimer(stateEventWait)
 		defer t.Stop()
 		select {
@@ -310,9 +314,22 @@ func (p *Pipeline[P]) decodeLoop() {
 		g.interval = 1 / p.cfg.MaxFPS
 	}
 	epoch := p.epoch.UnixNano()
+	auto := p.cfg.Queue == Auto
+	var meter liveMeter
 	for {
 		f := p.get()
+		var t0 time.Time
+		if auto {
+			t0 = p.now()
+		}
 		err := p.cfg.Source.ReadFrame(p.ctx, f)
+		if auto && err == nil && f.PTS != media.NoPTS && f.TimeBase.Den > 0 && f.TimeBase.Num > 0 {
+			t := float64(f.PTS) * float64(f.TimeBase.Num) / float64(f.TimeBase.Den)
+			if meter.add(t, p.now().Sub(t0)) {
+				auto = false
+				p.goLive(&g)
+			}
+		}
 		if err != nil {
 			p.put(f)
 			if p.ctx.Err() != nil || errors.Is(err, io.EOF) {
@@ -339,6 +356,23 @@ func (p *Pipeline[P]) decodeLoop() {
 			p.drop(old, DropQueue)
 		}
 	}
+}
+
+// goLive turns an Auto stream live: latest frame wins, the live
+// frame-rate cap (unless MaxFPS set one) and the budget apply.
+func (p *Pipeline[P]) goLive(g *gate) {
+	p.adm.setPolicy(LatestWins, func(f *media.Frame) { p.drop(f, DropQueue) })
+	if p.cfg.MaxFPS < 0 {
+		switch fps := p.cfg.LiveMaxFPS; {
+		case fps == 0:
+			g.interval = 1.0 / DefaultMaxFPS
+		case fps > 0:
+			g.interval = 1 / fps
+		}
+	}
+	p.budget.Store(int64(p.cfg.Budget))
+	p.live.Store(true)
+	p.emit(Event{Kind: EventLive, Frame: -1, PTS: media.NoPTS})
 }
 
 // encodeLoop writes the plan's frames.

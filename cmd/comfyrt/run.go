@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -20,6 +21,7 @@ import (
 
 func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("run", "[WORKFLOW | --workflow FILE] [-i IN] [-o OUT] [--budget-ms N] [--max-fps N] [--width W --height H]\n"+
+		"           [--input-format FMT] [--frames N] [--duration D]\n"+
 		"           [--device cpu|cuda|tensorrt] [--stats-json FILE] [--metrics-addr ADDR]",
 		"Runs a workflow on video: decodes IN (a file, '-' for standard input, or a\n"+
 			"udp://, srt:// or rtmp:// URL), runs the compiled plan on every admitted frame\n"+
@@ -27,7 +29,11 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"copied through. Every output frame keeps the timestamp of the input frame that\n"+
 			"produced it. Files are processed frame by frame; live inputs keep only the\n"+
 			"newest frame when the plan is slower (latest frame wins) and drop frames that\n"+
-			"would miss --budget-ms. With no arguments it runs "+defaultWorkflow+" on\n"+
+			"would miss --budget-ms. A pipe or device is paced like a file while it delivers\n"+
+			"faster than real time and turns live once it arrives at real time. Devices and\n"+
+			"FFmpeg sources work with --input-format: v4l2 -i /dev/video0, lavfi -i\n"+
+			"testsrc2=size=320x240:rate=30 (stop with --frames or --duration).\n"+
+			"With no arguments it runs "+defaultWorkflow+" on\n"+
 			defaultClip+" (both built into the program: it works from any\n"+
 			"folder) and writes "+defaultOut+". The workflow '-' is read from standard input.\n"+
 			"A status line shows progress on a terminal; otherwise a plain line every 5 s.\n\n"+
@@ -47,7 +53,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "output `OUT`: video file, '-', URL, or a PNG/JPEG for a picture run (default "+defaultOut+")")
 	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files are read from (default: the workflow's folder)")
 	budget := fs.Int("budget-ms", 0, "latency budget in `ms` for live inputs: a frame whose age plus the expected plan\ntime exceeds it is dropped before it starts (0: no budget)")
-	maxFPS := fs.Float64("max-fps", 24, "input frame-rate cap in `fps`, by timestamps, as the Livepeer live pipelines (0: none)")
+	maxFPS := fs.Float64("max-fps", 24, "input frame-rate cap in `fps`, by timestamps, as the Livepeer live pipelines (0: none);\nit applies to live inputs, and to files only when given")
 	width := fs.Int("width", 0, "output `width`: scale to cover W×H and crop the centre (0: the input's)")
 	height := fs.Int("height", 0, "output `height` (0: the input's)")
 	preset := fs.String("preset", "", "x264 `preset` (default superfast)")
@@ -57,7 +63,9 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	statsJSON := fs.String("stats-json", "", "write the run's statistics to `FILE` at the end")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9090) while running")
 	onError := fs.String("on-error", "drop", "what a frame whose node fails becomes: `drop` or passthrough")
-	live := fs.String("live", "auto", "`mode` for the input: yes (latest frame wins, budget applies), no (every frame,\nthe decoder waits for the plan), auto (network inputs and pipes are live, files not)")
+	live := fs.String("live", "auto", "`mode` for the input: yes (latest frame wins, budget applies), no (every frame,\nthe decoder waits for the plan), auto (network inputs are live, files not; pipes and\ndevices by measurement: one that delivers faster than real time is paced like a file,\none that arrives at real time is live)")
+	frames := fs.Int64("frames", 0, "stop after `N` input frames (0: at the input's end)")
+	duration := fs.Duration("duration", 0, "stop after `D` of input media time, e.g. 10s (0: at the input's end)")
 	ef := addEngineFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -83,14 +91,17 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *onError != "drop" && *onError != "passthrough" {
 		return usageError(stderr, fs, "--on-error must be drop or passthrough")
 	}
-	if *width < 0 || *height < 0 || *budget < 0 || *maxFPS < 0 {
-		return usageError(stderr, fs, "--width, --height, --budget-ms and --max-fps must not be negative")
+	if *width < 0 || *height < 0 || *budget < 0 || *maxFPS < 0 || *frames < 0 || *duration < 0 {
+		return usageError(stderr, fs, "--width, --height, --budget-ms, --max-fps, --frames and --duration must not be negative")
 	}
+	maxFPSSet := false
+	fs.Visit(func(f *flag.Flag) { maxFPSSet = maxFPSSet || f.Name == "max-fps" })
 	if !isPicture(*in) && !(*in == "" && isPicture(*out)) {
 		o := videoOpts{workflow: wf.name, wfData: wf.data, in: *in, out: *out, objectInfo: objectInfo, inputDir: *inputDir,
 			width: *width, height: *height, budget: time.Duration(*budget) * time.Millisecond, maxFPS: *maxFPS,
 			preset: *preset, encoder: *encoder, format: *format, inFormat: *inFormat,
-			statsJSON: *statsJSON, metricsAddr: *metricsAddr, onError: *onError, live: *live, ef: ef}
+			statsJSON: *statsJSON, metricsAddr: *metricsAddr, onError: *onError, live: *live, ef: ef,
+			maxFPSSet: maxFPSSet, frames: *frames, duration: *duration}
 		if o.in == "" {
 			clip, err := writeSampleClip()
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -59,6 +60,9 @@ type videoOpts struct {
 	onError           string
 	live              string // auto, yes, no
 	ef                *engineFlags
+	maxFPSSet         bool          // --max-fps given: it applies to files too
+	frames            int64         // --frames: stop after this many input frames (0: none)
+	duration          time.Duration // --duration: stop after this much input media time (0: none)
 }
 
 // findUp returns rel joined to the working directory or the nearest folder
@@ -124,18 +128,40 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	}
 	av.SetLogLevel("error")
 	srcOpts := av.SourceOptions{Width: o.width, Height: o.height, Format: o.inFormat, Audio: true}
-	src, err := av.OpenSource(o.in, srcOpts)
-	if err != nil {
-		fmt.Fprintf(stderr, "comfyrt run: input %s: %v\n", o.in, err)
-		return exitUsage
+	var src media.Source
+	var audioFrom *av.Source
+	if in := pipeInput(o.in); in != nil {
+		// Standard input and pipes go through a Chain: a stream whose
+		// program changes (cat a.ts b_with_other_pids.ts) re-opens its
+		// demuxer and decoder there.
+		ch, err := av.OpenChain(in, srcOpts)
+		if err != nil {
+			fmt.Fprintf(stderr, "comfyrt run: input %s: %v\n", o.in, err)
+			return exitUsage
+		}
+		src, audioFrom = ch, ch.AudioSource()
+	} else {
+		s, err := av.OpenSource(o.in, srcOpts)
+		if err != nil {
+			fmt.Fprintf(stderr, "comfyrt run: input %s: %v\n", o.in, err)
+			return exitUsage
+		}
+		src, audioFrom = s, s
 	}
 	info := src.Info()
-	live := o.live == "yes" || (o.live == "auto" && info.Live)
+	// auto: network inputs are live, regular files are not, pipes and
+	// devices are measured (executor.Auto).
+	measured := o.live == "auto" && !isNetworkURL(o.in) && !isRegularFile(o.in, o.inFormat)
+	live := o.live == "yes" || (o.live == "auto" && isNetworkURL(o.in))
 	var source media.Source = src
-	if live {
+	regular := isRegularFile(o.in, o.inFormat)
+	if live || measured || !regular {
 		// A restarted publisher or a timestamp reset must not stall the
 		// stream behind the old timestamps.
 		source = media.NewMonotonic(src)
+	}
+	if o.frames > 0 || o.duration > 0 {
+		source = &limitSource{Source: source, frames: o.frames, duration: o.duration}
 	}
 	pl, err := compileFile(o.workflow, data, o.objectInfo, o.inputDir, info.Width, info.Height, o.ef, stderr)
 	if err != nil || pl == nil {
@@ -149,9 +175,9 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	if !pl.HasFrameInput() {
 		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input: every output frame is the same picture\n", o.workflow)
 	}
-	sinkOpts := av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder, RebaseAudio: live}
+	sinkOpts := av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder, RebaseAudio: live || measured || !regular}
 	if info.HasAudio {
-		sinkOpts.AudioFrom = src
+		sinkOpts.AudioFrom = audioFrom
 	}
 	sink, err := av.CreateSink(o.out, info, sinkOpts)
 	if err != nil && info.HasAudio {
@@ -168,12 +194,24 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	}
 
 	queue := executor.Block // files: every frame, none dropped for lack of room
-	if live {
-		queue = executor.LatestWins
-	}
+	maxFPS, liveFPS := o.maxFPS, 0.0
 	budget := o.budget
-	if queue != executor.LatestWins {
+	switch {
+	case live:
+		queue = executor.LatestWins
+	case measured:
+		// Paced like a file until the input is found to arrive at real
+		// time; then live, with the fps cap and the budget.
+		queue = executor.Auto
+		liveFPS = maxFPS
+		if !o.maxFPSSet {
+			maxFPS = -1
+		}
+	default:
 		budget = 0 // a file's frames wait for the plan by design
+		if !o.maxFPSSet {
+			maxFPS = -1 // every frame: the fps cap is for live inputs
+		}
 	}
 	policy := executor.DropFrame
 	if o.onError == "passthrough" {
@@ -182,7 +220,7 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	events := make(chan executor.Event, 64)
 	p, err := executor.New(executor.Config[*compiler.Plan]{
 		Source: source, Sink: sink, Plan: pl,
-		MaxFPS: o.maxFPS, Budget: budget, Queue: queue, OnError: policy, Events: events,
+		MaxFPS: maxFPS, LiveMaxFPS: liveFPS, Budget: budget, Queue: queue, OnError: policy, Events: events,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
@@ -307,6 +345,8 @@ func reportEvent(w io.Writer, ev executor.Event, tty bool) {
 		msg = fmt.Sprintf("input error (frame skipped): %v", ev.Err)
 	case executor.EventSinkError:
 		msg = fmt.Sprintf("output error: %v", ev.Err)
+	case executor.EventLive:
+		msg = "the input arrives at real time: live from here (latest frame wins, fps cap)"
 	default:
 		return
 	}
@@ -342,3 +382,69 @@ func statusLine(s executor.Stats, info media.StreamInfo, elapsed time.Duration) 
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+
+// isNetworkURL reports a network input (scheme://, not file://).
+func isNetworkURL(in string) bool {
+	i := strings.Index(in, "://")
+	return i > 0 && in[:i] != "file"
+}
+
+// isRegularFile reports an input read from a regular file (not a pipe,
+// stdin or a device).
+func isRegularFile(in, format string) bool {
+	if in == "-" || strings.HasPrefix(in, "pipe:") {
+		return false
+	}
+	switch format {
+	case "lavfi", "v4l2", "video4linux2", "x11grab", "avfoundation", "dshow", "gdigrab", "kmsgrab", "fbdev", "alsa", "pulse":
+		return false
+	}
+	st, err := os.Stat(strings.TrimPrefix(in, "file:"))
+	return err == nil && st.Mode().IsRegular()
+}
+
+// limitSource ends a source after frames frames or duration of media
+// time from its first frame (--frames, --duration).
+type limitSource struct {
+	media.Source
+	frames   int64
+	duration time.Duration
+	n        int64
+	first    int64
+	have     bool
+}
+
+func (l *limitSource) ReadFrame(ctx context.Context, f *media.Frame) error {
+	if l.frames > 0 && l.n >= l.frames {
+		return io.EOF
+	}
+	if err := l.Source.ReadFrame(ctx, f); err != nil {
+		return err
+	}
+	if l.duration > 0 && f.PTS != media.NoPTS && f.TimeBase.Den > 0 {
+		if !l.have {
+			l.first, l.have = f.PTS, true
+		}
+		if t := time.Duration(float64(f.PTS-l.first) * f.TimeBase.Float() * float64(time.Second)); t >= l.duration {
+			return io.EOF
+		}
+	}
+	l.n++
+	return nil
+}
+
+// pipeInput returns the file behind "-", "pipe:" or "pipe:N" (nil for
+// other inputs).
+func pipeInput(in string) *os.File {
+	switch {
+	case in == "-" || in == "pipe:" || in == "pipe:0":
+		return os.Stdin
+	case strings.HasPrefix(in, "pipe:"):
+		fd, err := strconv.Atoi(in[len("pipe:"):])
+		if err != nil || fd < 0 {
+			return nil
+		}
+		return os.NewFile(uintptr(fd), in)
+	}
+	return nil
+}

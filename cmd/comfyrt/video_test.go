@@ -145,14 +145,15 @@ func TestRunVideo_StampsAndPTS(t *testing.T) {
 	}
 }
 
-// TestRunVideo_FPSCap: the default 24 fps cap thins a 30 fps input by
-// timestamps, keeping timestamps increasing.
+// TestRunVideo_FPSCap: an explicit 24 fps cap thins a 30 fps file by
+// timestamps, keeping timestamps increasing (without --max-fps a file
+// keeps every frame: TestLiveinRunFileKeepsEveryFrame).
 func TestRunVideo_FPSCap(t *testing.T) {
 	needAV(t)
 	in := stampedClip(t, 60)
 	wf := writeFile(t, "invert.json", invertWF)
 	out := filepath.Join(t.TempDir(), "out.mp4")
-	if code, _, errOut := cli(t, "", "run", "--workflow", wf, "-i", in, "-o", out); code != 0 {
+	if code, _, errOut := cli(t, "", "run", "--workflow", wf, "-i", in, "-o", out, "--max-fps", "24"); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	ts := probeFrames(t, out)

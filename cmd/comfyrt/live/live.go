@@ -7,12 +7,15 @@
 // # Design
 //
 // Input: the input segments are consecutive pieces of one TS stream. A
-// feeder goroutine copies each segment's bytes into an OS pipe whose read
-// end av.OpenSource reads as "pipe:N", so decoding runs across segment
-// boundaries; empty, truncated and missing segments are skipped (the
-// demuxer resynchronises on the next packets), and the input's end (EOF)
-// closes the pipe, which ends the stream cleanly. Timestamps are made
-// strictly increasing across input discontinuities (media.NewMonotonic).
+// feeder goroutine copies each segment's bytes into a pipe that an
+// av.Chain reads, so decoding runs across segment boundaries; empty,
+// truncated and missing segments are skipped (the demuxer resynchronises
+// on the next packets), and the input's end (EOF) closes the pipe, which
+// ends the stream cleanly. Where the input's program changes (a publisher
+// restarted with other TS PIDs, another PMT or another codec) the chain
+// opens a fresh demuxer and decoder on the new program. Timestamps are
+// made strictly increasing across input discontinuities
+// (media.NewMonotonic).
 //
 // Output: one av sink encodes continuously into a second pipe, with a
 // keyframe forced every SegmentDuration of PTS (keySink). A splitter
@@ -335,10 +338,10 @@ func (s *stream) serve() (err error) {
 		s.loading.Store(false)
 	}()
 
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
+	// The segments go through a Chain, which opens a fresh demuxer and
+	// decoder where the input's program changes (a publisher restarted
+	// with other TS PIDs or another codec).
+	inR, inW := io.Pipe()
 	defer inR.Close()
 	var fed atomic.Int64
 	feedDone := make(chan error, 1)
@@ -350,7 +353,7 @@ func (s *stream) serve() (err error) {
 		}
 	}()
 
-	src, err := av.OpenSource(fmt.Sprintf("pipe:%d", inR.Fd()), av.SourceOptions{
+	src, err := av.OpenChain(inR, av.SourceOptions{
 		Format: "mpegts", Width: s.w, Height: s.h, Audio: true, Threads: s.r.Threads,
 		Options: map[string]string{"analyzeduration": "1000000"},
 	})
@@ -417,7 +420,7 @@ func (s *stream) serve() (err error) {
 		sinkOpts.EncoderOptions = map[string]string{"x264-params": "scenecut=0"}
 	}
 	if info.HasAudio {
-		sinkOpts.AudioFrom = src
+		sinkOpts.AudioFrom = src.AudioSource()
 	}
 	sink, err := av.CreateSink(fmt.Sprintf("pipe:%d", outW.Fd()), info, sinkOpts)
 	if err != nil && info.HasAudio {
@@ -496,7 +499,7 @@ func (s *stream) serve() (err error) {
 // feed copies the input segments into w until the input ends or ctx is
 // done, then closes w (the decoder then sees the end of the stream).
 // Empty, truncated and failed segments are skipped.
-func (s *stream) feed(ctx context.Context, w *os.File, fed *atomic.Int64) error {
+func (s *stream) feed(ctx context.Context, w io.WriteCloser, fed *atomic.Int64) error {
 	defer w.Close()
 	unhook := context.AfterFunc(ctx, func() { w.Close() })
 	defer unhook()

@@ -1,6 +1,9 @@
 package server
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Thresholds of the per-stream state machine (ai-runner's
 // process_guardian, LIVEPEER.md §2.4).
@@ -95,4 +98,38 @@ func (s *session) evaluate(now time.Time) string {
 		in.LastUpdate = now // a reload in progress counts as just loaded
 	}
 	return streamState(in, s.srv.cfg.Thresholds)
+}
+
+// errorReason explains an ERROR state (see evaluate).
+func (s *session) errorReason(now time.Time) string {
+	info := s.snapshot()
+	in := stateInput{Now: now, Start: s.start, LastUpdate: info.LastParamsUpdate, LastError: info.LastErrorTime,
+		LastRestart: info.LastRestart, FPSIn: info.FPSIn, FPSOut: info.FPSOut}
+	if n := s.lastInput.Load(); n != 0 {
+		in.LastInput = time.Unix(0, n)
+	}
+	if n := s.lastOutput.Load(); n != 0 {
+		in.LastOutput = time.Unix(0, n)
+	}
+	if r := errorReason(in, s.srv.cfg.Thresholds); r != "" {
+		return r
+	}
+	return "the stream's health checks failed"
+}
+
+// errorReason says which condition makes streamState ERROR (for the
+// error event and the status event's last_error; "" when it is not ERROR).
+func errorReason(in stateInput, th Thresholds) string {
+	if streamState(in, th) != "ERROR" {
+		return ""
+	}
+	since := func(t time.Time) time.Duration { return in.Now.Sub(t).Round(100 * time.Millisecond) }
+	loaded := in.Start
+	if in.LastUpdate.After(loaded) {
+		loaded = in.LastUpdate
+	}
+	if !in.LastOutput.After(loaded) {
+		return fmt.Sprintf("no output in the %v since the workflow was loaded, while input arrives", since(loaded))
+	}
+	return fmt.Sprintf("the output stalled: no output for %v while input arrives (last input %v ago)", since(in.LastOutput), since(in.LastInput))
 }

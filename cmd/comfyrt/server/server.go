@@ -682,7 +682,11 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": s.Health()})
+	h := map[string]string{"status": s.Health()}
+	if msg := s.fatal.Load(); msg != nil {
+		h["error"] = *msg // an ERROR says why
+	}
+	writeJSON(w, http.StatusOK, h)
 }
 
 func (s *Server) handleVersion(w http.ResponseWriter, _ *http.Request) {

@@ -225,7 +225,11 @@ loop:
 				break loop
 			}
 			if state == "ERROR" {
-				reason = "stream health is ERROR: " + s.snapshot().LastError
+				why := s.errorReason(now)
+				if le := s.snapshot().LastError; le != "" {
+					why += " (last error: " + le + ")"
+				}
+				reason = "stream health is ERROR: " + why
 				break loop
 			}
 			if now.Sub(lastStatus) >= cfg.StatusInterval {

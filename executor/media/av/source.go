@@ -50,14 +50,22 @@ type Source struct {
 	consec   int
 
 	frames, errs atomic.Int64
+	lastPTS      int64 // the last delivered frame's pts
+	havePTS      bool
 
 	audio *audioQueue
+	// audioDst, when set, receives the audio packets instead of audio
+	// (a Chain's later programs feed the first one's queue).
+	audioDst *audioQueue
 }
 
 // OpenSource opens url ("-" is stdin; files, pipe:N, udp://, srt://,
 // rtmp://, … as FFmpeg supports) and prepares decoding of its best video
 // stream into frames of the size the options ask for.
 func OpenSource(url string, opts SourceOptions) (_ *Source, err error) {
+	// Capture devices and FFmpeg's own sources (v4l2, lavfi, …) are
+	// input formats once libavdevice has registered them.
+	devicesOnce.Do(astiav.RegisterAllDevices)
 	s := &Source{vidx: -1, timeout: opts.ReadTimeout, maxErrs: opts.MaxErrors}
 	if s.maxErrs <= 0 {
 		s.maxErrs = 50
@@ -173,6 +181,8 @@ func OpenSource(url string, opts SourceOptions) (_ *Source, err error) {
 	}
 	return s, nil
 }
+
+var devicesOnce sync.Once
 
 func isNetwork(url string) bool {
 	i := strings.Index(url, "://")
@@ -292,7 +302,11 @@ func (s *Source) ReadFrame(ctx context.Context, f *media.Frame) error {
 		}
 		if s.pkt.StreamIndex() != s.vidx {
 			if s.audio != nil && s.pkt.StreamIndex() == s.audio.index {
-				s.audio.push(s.pkt)
+				if s.audioDst != nil {
+					s.audioDst.push(s.pkt)
+				} else {
+					s.audio.push(s.pkt)
+				}
 			}
 			s.pkt.Unref()
 			continue
@@ -342,7 +356,15 @@ func (s *Source) deliver(f *media.Frame) error {
 		pts = s.frm.PktDts()
 	}
 	if pts == astiav.NoPtsValue {
+		// No timestamp (damaged or missing PES timestamps): one frame
+		// after the previous frame's, else none.
 		pts = media.NoPTS
+		if s.havePTS {
+			pts = s.lastPTS + s.frameTicks()
+		}
+	}
+	if pts != media.NoPTS {
+		s.lastPTS, s.havePTS = pts, true
 	}
 	w, h := s.info.Width, s.info.Height
 	sw, sh := s.frm.Width(), s.frm.Height()
@@ -359,6 +381,19 @@ func (s *Source) deliver(f *media.Frame) error {
 	s.consec = 0
 	f.PTS, f.TimeBase, f.Index, f.Captured = pts, s.tb, idx, captured
 	return nil
+}
+
+// frameTicks is one frame interval in the stream's time base (30 fps
+// when the rate is unknown).
+func (s *Source) frameTicks() int64 {
+	fps := s.info.FrameRate.Float()
+	if fps <= 0 || fps > 240 {
+		fps = 30
+	}
+	if s.tb.Num <= 0 || s.tb.Den <= 0 {
+		return 1
+	}
+	return max(1, int64(float64(s.tb.Den)/(float64(s.tb.Num)*fps)+0.5))
 }
 
 // Close releases the source, unblocking a pending ReadFrame.

@@ -4,6 +4,7 @@ package av
 
 import (
 	"context"
+	"io"
 
 	"comfyrt/executor/media"
 )
@@ -52,3 +53,31 @@ var _ media.Source = (*Source)(nil)
 func SetLogLevel(level string) {}
 
 const available = false
+
+// Chain is unavailable without cgo; OpenChain returns ErrUnavailable.
+type Chain struct{}
+
+// OpenChain returns ErrUnavailable: this build has no FFmpeg.
+func OpenChain(r io.Reader, opts SourceOptions) (*Chain, error) { return nil, ErrUnavailable }
+
+// Info returns the zero StreamInfo.
+func (c *Chain) Info() media.StreamInfo { return media.StreamInfo{} }
+
+// AudioSource returns nil.
+func (c *Chain) AudioSource() *Source { return nil }
+
+// Programs returns 0.
+func (c *Chain) Programs() int { return 0 }
+
+// Stats returns zero counters.
+func (c *Chain) Stats() Stats { return Stats{} }
+
+// ReadFrame returns ErrUnavailable as a fatal error.
+func (c *Chain) ReadFrame(ctx context.Context, f *media.Frame) error {
+	return &media.FatalError{Err: ErrUnavailable}
+}
+
+// Close does nothing.
+func (c *Chain) Close() error { return nil }
+
+var _ media.Source = (*Chain)(nil)
