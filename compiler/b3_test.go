@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/internal/onnxgen"
 	"comfyrt/nodes"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
 	"comfyrt/nodes/value"
 )
 

@@ -1,7 +1,7 @@
 package compiler
 
 import (
-	"comfyrt/compiler/engine"
+	"comfyrt/nodes/engine"
 	"encoding/json"
 	"fmt"
 	"math"

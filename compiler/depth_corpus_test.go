@@ -5,10 +5,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/internal/onnxgen"
 	"comfyrt/internal/testcorpus"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
 )
 
 // TestCorpusDepthWorkflows: ComfyStream's depth workflows, read unchanged

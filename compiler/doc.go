@@ -54,5 +54,5 @@
 // one is built from it.
 //
 // Package compiler must not import executor, streampack, or any cgo
-// package (compiler/engine/ort): engines come in through compiler/engine.
+// package (nodes/engine/ort): engines come in through nodes/engine.
 package compiler

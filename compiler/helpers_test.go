@@ -11,12 +11,12 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/graph"
 	"comfyrt/internal/testcorpus"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
 	"comfyrt/nodes/schema"
 	"comfyrt/nodes/value"
 )

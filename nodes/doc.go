@@ -48,5 +48,5 @@
 // depends on the frame input.
 //
 // Package nodes may import nodes/schema, nodes/value, graph/diag and the
-// compiler/engine interfaces; never graph, compiler or executor.
+// nodes/engine interfaces; never graph, compiler or executor.
 package nodes

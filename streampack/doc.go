@@ -39,6 +39,6 @@
 // the registry the pack registers into, so common image models need no
 // code.
 //
-// Imports: nodes, nodes/schema, nodes/value, compiler/engine and internal
+// Imports: nodes, nodes/schema, nodes/value, nodes/engine and internal
 // leaves; never compiler or executor (internal/archtest checks it).
 package streampack

@@ -21,12 +21,12 @@ import (
 	"time"
 
 	"comfyrt/compiler"
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/executor"
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
 )
 
 // `comfyrt bench` runs the end-to-end benchmarks of BENCHMARKS.md that

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/executor/media/av"
 	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/engine/ort"
 )
 
 // runB7Cmd runs `comfyrt bench b7` with tiny frames, short windows and

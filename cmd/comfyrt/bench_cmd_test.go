@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/executor/media/av"
 	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/engine/ort"
 )
 
 // TestBenchCommand checks the plumbing of `comfyrt bench` on tiny clips

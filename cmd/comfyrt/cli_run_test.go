@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"comfyrt"
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/executor/media/av"
 	"comfyrt/internal/testkit"
 	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/engine/ort"
 )
 
 // TestBinary_RunNoArgsAnyFolder: `comfyrt run` with no arguments, in an

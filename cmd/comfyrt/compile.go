@@ -9,12 +9,12 @@ import (
 	"strings"
 
 	"comfyrt/compiler"
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/graph"
 	"comfyrt/graph/diag"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
 )
 
 // kernelRegistry is the registry the compile and run commands use: the

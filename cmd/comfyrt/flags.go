@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"comfyrt/compiler"
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/ort"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
 
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/internal/testcorpus"
+	"comfyrt/nodes/engine/ort"
 )
 
 // builtExamplePack builds streampack/example (WASM guest from source, the

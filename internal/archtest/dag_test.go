@@ -29,18 +29,18 @@ var allowed = []struct {
 	{"nodes/schema", nil, "the object_info model is independent of workflow syntax"},
 	{"graph", []string{"graph/diag", "nodes/schema"}, "syntax and conversion: no kernels, compiler or executor"},
 	{"graph/validate", []string{"graph", "graph/diag", "nodes/schema"}, "validation needs the prompt and schemas only"},
-	{"compiler/engine", []string{"nodes/value"}, "narrow engine interface"},
-	{"compiler/engine/...", []string{"compiler/engine", "nodes/value"}, "engine implementations"},
-	{"nodes", []string{"graph/diag", "nodes/schema", "nodes/value", "compiler/engine"}, "kernel interface and registry"},
-	{"nodes/...", []string{"graph/diag", "nodes", "nodes/schema", "nodes/value", "compiler/engine"}, "kernels: never graph, compiler or executor"},
-	{"compiler", []string{"graph", "graph/diag", "graph/validate", "nodes", "nodes/schema", "nodes/value", "compiler/engine"}, "compiler: never executor, streampack or a cgo engine"},
-	{"compiler/...", []string{"graph", "graph/diag", "graph/validate", "nodes", "nodes/schema", "nodes/value", "compiler", "compiler/engine"}, "compiler internals"},
+	{"nodes/engine", []string{"nodes/value"}, "narrow engine interface"},
+	{"nodes/engine/...", []string{"nodes/engine", "nodes/value"}, "engine implementations"},
+	{"nodes", []string{"graph/diag", "nodes/schema", "nodes/value", "nodes/engine"}, "kernel interface and registry"},
+	{"nodes/...", []string{"graph/diag", "nodes", "nodes/schema", "nodes/value", "nodes/engine"}, "kernels: never graph, compiler or executor"},
+	{"compiler", []string{"graph", "graph/diag", "graph/validate", "nodes", "nodes/schema", "nodes/value", "nodes/engine"}, "compiler: never executor, streampack or a cgo engine"},
+	{"compiler/...", []string{"graph", "graph/diag", "graph/validate", "nodes", "nodes/schema", "nodes/value", "compiler", "nodes/engine"}, "compiler internals"},
 	{"executor/media", []string{"nodes/value"}, "media interfaces"},
 	{"executor/media/...", []string{"executor/media", "nodes/value"}, "media back ends"},
-	{"executor", []string{"compiler", "compiler/engine", "nodes", "nodes/schema", "nodes/value", "executor/media", "graph/diag"}, "executor works on plans, never on graph"},
-	{"executor/...", []string{"executor", "executor/media", "compiler", "compiler/engine", "nodes", "nodes/schema", "nodes/value", "graph/diag"}, "executor internals"},
-	{"streampack", []string{"nodes", "nodes/schema", "nodes/value", "graph/diag", "compiler/engine"}, "packs: never compiler or executor"},
-	{"streampack/...", []string{"streampack", "nodes", "nodes/schema", "nodes/value", "graph/diag", "compiler/engine"}, "pack internals"},
+	{"executor", []string{"compiler", "nodes/engine", "nodes", "nodes/schema", "nodes/value", "executor/media", "graph/diag"}, "executor works on plans, never on graph"},
+	{"executor/...", []string{"executor", "executor/media", "compiler", "nodes/engine", "nodes", "nodes/schema", "nodes/value", "graph/diag"}, "executor internals"},
+	{"streampack", []string{"nodes", "nodes/schema", "nodes/value", "graph/diag", "nodes/engine"}, "packs: never compiler or executor"},
+	{"streampack/...", []string{"streampack", "nodes", "nodes/schema", "nodes/value", "graph/diag", "nodes/engine"}, "pack internals"},
 	{"internal/...", nil, "shared leaves"},
 	{"cmd/...", []string{"*"}, "wiring: may import everything"},
 	{"workflows", []string{"*"}, "examples test package"},
@@ -50,11 +50,11 @@ var allowed = []struct {
 var confined = map[string][]string{
 	"github.com/tetratelabs/wazero":   {"streampack/..."},
 	"github.com/asticode/go-astiav":   {"executor/media/av"},
-	"github.com/yalue/onnxruntime_go": {"compiler/engine/ort"},
+	"github.com/yalue/onnxruntime_go": {"nodes/engine/ort"},
 }
 
 // cgoOwners are the only packages with cgo files.
-var cgoOwners = []string{"executor/media/av", "compiler/engine/ort"}
+var cgoOwners = []string{"executor/media/av", "nodes/engine/ort"}
 
 type pkgInfo struct {
 	ImportPath string

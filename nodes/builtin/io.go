@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"comfyrt/compiler/engine"
 	"comfyrt/nodes"
+	"comfyrt/nodes/engine"
 	"comfyrt/nodes/value"
 )
 

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"comfyrt/compiler/engine"
 	"comfyrt/nodes"
+	"comfyrt/nodes/engine"
 	"comfyrt/nodes/value"
 )
 

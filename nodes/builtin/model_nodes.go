@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"slices"
 
-	"comfyrt/compiler/engine"
 	"comfyrt/nodes"
+	"comfyrt/nodes/engine"
 	"comfyrt/nodes/value"
 )
 

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/fake"
 	"comfyrt/nodes"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/fake"
 	"comfyrt/nodes/value"
 )
 

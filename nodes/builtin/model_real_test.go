@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/fake"
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/internal/onnxgen"
 	"comfyrt/nodes"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/fake"
+	"comfyrt/nodes/engine/ort"
 	"comfyrt/nodes/value"
 )
 

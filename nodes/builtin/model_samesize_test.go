@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/fake"
 	"comfyrt/nodes"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/fake"
 )
 
 // sameBits reports whether a and b are equal bit for bit, any NaN equal to

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/internal/onnxgen"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
 	"comfyrt/nodes/value"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"comfyrt/compiler/engine"
 	"comfyrt/internal/onnxgen"
+	"comfyrt/nodes/engine"
 )
 
 // deviceEnv names the environment variable that turns on TestDevice: the

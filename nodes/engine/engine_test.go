@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/fake"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/fake"
 	"comfyrt/nodes/value"
 )
 

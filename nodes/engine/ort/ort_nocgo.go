@@ -5,7 +5,7 @@ package ort
 import (
 	"fmt"
 
-	"comfyrt/compiler/engine"
+	"comfyrt/nodes/engine"
 )
 
 // errNoCgo says why nothing runs in this build.

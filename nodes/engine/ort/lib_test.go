@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"comfyrt/compiler/engine/ort"
+	"comfyrt/nodes/engine/ort"
 )
 
 func TestLibraryPathEnv(t *testing.T) {

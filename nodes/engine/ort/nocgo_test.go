@@ -6,8 +6,8 @@ import (
 	"errors"
 	"testing"
 
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/ort"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
 )
 
 func TestNoCgo(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"sync"
 
-	"comfyrt/compiler/engine"
+	"comfyrt/nodes/engine"
 	"comfyrt/nodes/value"
 )
 

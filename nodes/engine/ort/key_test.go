@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"comfyrt/compiler/engine"
+	"comfyrt/nodes/engine"
 )
 
 // TestSessionKey: the key does not depend on the order of the inputs or

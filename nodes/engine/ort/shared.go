@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"comfyrt/compiler/engine"
+	"comfyrt/nodes/engine"
 	"comfyrt/nodes/value"
 
 	ort "github.com/yalue/onnxruntime_go"

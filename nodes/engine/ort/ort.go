@@ -30,7 +30,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"comfyrt/compiler/engine"
+	"comfyrt/nodes/engine"
 
 	ort "github.com/yalue/onnxruntime_go"
 )

@@ -1,8 +1,8 @@
 // Package engine is the narrow inference interface: named float32 tensors
 // in, named float32 tensors out, with declared shapes and element types.
-// Implementations live in subpackages: ONNX Runtime in compiler/engine/ort
+// Implementations live in subpackages: ONNX Runtime in nodes/engine/ort
 // (the only cgo for inference) and a deterministic fake for tests in
-// compiler/engine/fake. The interface is plain data (names, shapes,
+// nodes/engine/fake. The interface is plain data (names, shapes,
 // float32 slices), so that an out-of-process engine can implement it later
 // without touching the compiler or the executor.
 //

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"testing"
 
-	"comfyrt/compiler/engine"
-	"comfyrt/compiler/engine/ort"
 	"comfyrt/internal/onnxgen"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
 	"comfyrt/nodes/value"
 )
 
