@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -269,24 +267,4 @@ func CacheKey(modelSHA256 string, inputs []TensorInfo, device, runtimeVersion st
 		fmt.Fprintf(h, "input %q %s %s\n", in.Name, in.DType, value.ShapeString(in.Shape))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
-}
-
-// SHA256 returns the hex sha256 of data.
-func SHA256(data []byte) string {
-	h := sha256.Sum256(data)
-	return hex.EncodeToString(h[:])
-}
-
-// FileSHA256 returns the hex sha256 of a file.
-func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

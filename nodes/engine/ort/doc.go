@@ -23,8 +23,7 @@
 //
 // This package owns ONNX Runtime's process-global environment: CheckInit
 // loads the library and creates it once (later calls return the first
-// result), Shutdown destroys it once no session is open. Provider.Open
-// calls CheckInit itself.
+// result). Provider.Open calls CheckInit itself.
 //
 // A session is opened for fixed input shapes: dynamic input dimensions
 // come from engine.Options.Shapes; dynamic output dimensions are learnt by
@@ -41,7 +40,6 @@
 // sessions that share a model may Run concurrently (on its one intra-op
 // thread pool); one session is not safe for concurrent use.
 // engine.Options.Exclusive opts out.
-// SharedSessions reports the cache.
 //
 // # Devices
 //

@@ -72,9 +72,9 @@ func checkInitLocked() error {
 	return nil
 }
 
-// Shutdown destroys the environment. It fails while sessions are open or
+// shutdown destroys the environment. It fails while sessions are open or
 // being opened; after it, CheckInit may initialise again.
-func Shutdown() error {
+func shutdown() error {
 	env.mu.Lock()
 	defer env.mu.Unlock()
 	if !env.done || env.err != nil {
@@ -85,7 +85,7 @@ func Shutdown() error {
 		return fmt.Errorf("onnxruntime: shutdown with %d sessions open", env.live)
 	}
 	// Every reference is held by a counted session; this is a safeguard.
-	if models, refs := SharedSessions(); models > 0 {
+	if models, refs := sharedSessions(); models > 0 {
 		return fmt.Errorf("onnxruntime: shutdown with %d shared sessions (%d references)", models, refs)
 	}
 	env.done = false
@@ -137,7 +137,7 @@ func open(path string, opts engine.Options) (_ *session, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// The session counts from here on, so that Shutdown fails while it
+	// The session counts from here on, so that shutdown fails while it
 	// is being opened.
 	env.mu.Lock()
 	if err = checkInitLocked(); err == nil {

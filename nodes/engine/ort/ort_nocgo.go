@@ -14,9 +14,6 @@ var errNoCgo = fmt.Errorf("%w: comfyrt was built without cgo (CGO_ENABLED=0), so
 // CheckInit returns engine.ErrUnavailable: this build has no cgo.
 func CheckInit() error { return errNoCgo }
 
-// Shutdown does nothing in this build.
-func Shutdown() error { return nil }
-
 // Provider is the ONNX Runtime engine.Provider; in this build every Open
 // fails with engine.ErrUnavailable.
 type Provider struct{}
@@ -36,6 +33,3 @@ func (p *Provider) Open(path string, opts engine.Options) (engine.Session, error
 func (p *Provider) Inspect(path string) (inputs, outputs []engine.TensorInfo, err error) {
 	return nil, nil, errNoCgo
 }
-
-// SharedSessions returns 0, 0 in this build.
-func SharedSessions() (models, refs int) { return 0, 0 }

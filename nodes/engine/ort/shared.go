@@ -38,10 +38,10 @@ type shared struct {
 	refs  int                 // guarded by cache.mu
 }
 
-// SharedSessions reports the ONNX Runtime sessions in the sharing cache
+// sharedSessions reports the ONNX Runtime sessions in the sharing cache
 // (loaded or loading) and the engine sessions that hold them. Exclusive
 // sessions are not counted.
-func SharedSessions() (models, refs int) {
+func sharedSessions() (models, refs int) {
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
 	for _, e := range cache.m {
