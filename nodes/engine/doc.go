@@ -20,9 +20,10 @@
 // # Cache keys
 //
 // Engines that compile a model for a device (TensorRT) keep the result in
-// a folder keyed by CacheKey: the model's sha256, the bound input shapes,
-// the device and the runtime's version, so that a changed model, shape or
-// runtime never reuses a stale engine.
+// a folder keyed by CacheKey: the model's sha256, the bound input shapes
+// and the CacheTarget (device, runtime version, GPU architecture and
+// TensorRT version), so that a changed model, shape, runtime, card or
+// TensorRT release never reuses a stale engine.
 //
 // Package engine imports only nodes/value from the project and no cgo.
 package engine

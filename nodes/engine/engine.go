@@ -255,14 +255,30 @@ func SameBuffer(a, b []float32) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
-// CacheKey names the engine-cache folder of a model compiled for a device:
+// CacheTarget is what a compiled engine is built for, besides the model
+// and its input shapes: an engine from one card, runtime or TensorRT
+// release must never be loaded on another.
+type CacheTarget struct {
+	// Device is the execution provider ("tensorrt").
+	Device string
+	// Runtime is the inference runtime's version ("1.30.0").
+	Runtime string
+	// GPU is the GPU architecture: compute capability and device name
+	// ("sm_90 NVIDIA H100 80GB HBM3").
+	GPU string
+	// TensorRT is the TensorRT library's version ("100300").
+	TensorRT string
+}
+
+// CacheKey names the engine-cache folder of a model compiled for a target:
 // the hex sha256 of the model's sha256, the bound input shapes (sorted by
-// name), the device and the runtime version. It is 32 hex characters.
-func CacheKey(modelSHA256 string, inputs []TensorInfo, device, runtimeVersion string) string {
+// name) and every field of the target. It is 32 hex characters.
+func CacheKey(modelSHA256 string, inputs []TensorInfo, t CacheTarget) string {
 	ins := slices.Clone(inputs)
 	slices.SortFunc(ins, func(a, b TensorInfo) int { return strings.Compare(a.Name, b.Name) })
 	h := sha256.New()
-	fmt.Fprintf(h, "comfyrt-engine-cache v1\nmodel %s\ndevice %s\nruntime %s\n", strings.ToLower(modelSHA256), device, runtimeVersion)
+	fmt.Fprintf(h, "comfyrt-engine-cache v2\nmodel %s\ndevice %q\nruntime %q\ngpu %q\ntensorrt %q\n",
+		strings.ToLower(modelSHA256), t.Device, t.Runtime, t.GPU, t.TensorRT)
 	for _, in := range ins {
 		fmt.Fprintf(h, "input %q %s %s\n", in.Name, in.DType, value.ShapeString(in.Shape))
 	}

@@ -11,20 +11,34 @@ import (
 
 func TestCacheKey(t *testing.T) {
 	in := []engine.TensorInfo{{Name: "x", DType: engine.Float32, Shape: []int{1, 3, 512, 512}}, {Name: "a", DType: engine.Float32, Shape: []int{1}}}
-	k := engine.CacheKey("AB12", in, "tensorrt", "1.30.0")
+	h100 := engine.CacheTarget{Device: "tensorrt", Runtime: "1.30.0", GPU: "sm_90 NVIDIA H100 80GB HBM3", TensorRT: "100300"}
+	k := engine.CacheKey("AB12", in, h100)
 	if len(k) != 32 {
 		t.Fatalf("key %q", k)
 	}
 	swapped := []engine.TensorInfo{in[1], in[0]}
-	if engine.CacheKey("ab12", swapped, "tensorrt", "1.30.0") != k {
+	if engine.CacheKey("ab12", swapped, h100) != k {
 		t.Error("key depends on input order or hex case")
+	}
+	with := func(f func(*engine.CacheTarget)) engine.CacheTarget {
+		c := h100
+		f(&c)
+		return c
 	}
 	other := []engine.TensorInfo{{Name: "x", DType: engine.Float32, Shape: []int{1, 3, 512, 640}}, in[1]}
 	for name, k2 := range map[string]string{
-		"model":   engine.CacheKey("ab13", in, "tensorrt", "1.30.0"),
-		"shape":   engine.CacheKey("ab12", other, "tensorrt", "1.30.0"),
-		"device":  engine.CacheKey("ab12", in, "cuda", "1.30.0"),
-		"version": engine.CacheKey("ab12", in, "tensorrt", "1.29.0"),
+		"model":   engine.CacheKey("ab13", in, h100),
+		"shape":   engine.CacheKey("ab12", other, h100),
+		"device":  engine.CacheKey("ab12", in, with(func(c *engine.CacheTarget) { c.Device = "cuda" })),
+		"version": engine.CacheKey("ab12", in, with(func(c *engine.CacheTarget) { c.Runtime = "1.29.0" })),
+		// An engine built on one card is never loaded on another.
+		"gpu":      engine.CacheKey("ab12", in, with(func(c *engine.CacheTarget) { c.GPU = "sm_89 NVIDIA L4" })),
+		"gpu_name": engine.CacheKey("ab12", in, with(func(c *engine.CacheTarget) { c.GPU = "sm_90 NVIDIA H200" })),
+		"tensorrt": engine.CacheKey("ab12", in, with(func(c *engine.CacheTarget) { c.TensorRT = "100900" })),
+		// Fields do not run into each other.
+		"split": engine.CacheKey("ab12", in, with(func(c *engine.CacheTarget) {
+			c.GPU, c.TensorRT = "sm_90 NVIDIA H100 80GB HBM3\"\ntensorrt \"100300", ""
+		})),
 	} {
 		if k2 == k {
 			t.Errorf("a different %s gives the same key", name)

@@ -51,7 +51,10 @@
 // loader path; tensorrt needs libonnxruntime_providers_tensorrt.so and
 // TensorRT's libnvinfer as well. Open checks what it can before asking ONNX
 // Runtime and names what is missing. The TensorRT engine cache goes to
-// Options.CacheDir/<engine.CacheKey(model sha256, input shapes, device,
-// ONNX Runtime version)>. Intra-op threads default to the core count;
+// Options.CacheDir/<engine.CacheKey(model sha256, input shapes, target)>,
+// where the target holds the device, the ONNX Runtime version, the GPU's
+// compute capability and name (read from the CUDA driver) and TensorRT's
+// version (getInferLibVersion), so that an engine built on one card or
+// TensorRT release is never loaded on another. Intra-op threads default to the core count;
 // Options.NoSpin turns off worker spinning.
 package ort

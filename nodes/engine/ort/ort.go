@@ -2,19 +2,9 @@
 
 package ort
 
-/*
-#cgo LDFLAGS: -ldl
-#include <stdlib.h>
-#include <dlfcn.h>
-
-// probe_lib reports whether the dynamic loader can open name.
-static int probe_lib(const char *name) {
-	void *h = dlopen(name, RTLD_LAZY | RTLD_LOCAL);
-	if (h == NULL) return 0;
-	dlclose(h);
-	return 1;
-}
-*/
+// #cgo LDFLAGS: -ldl
+// #include <stdlib.h>
+// #include "native.h"
 import "C"
 
 import (
@@ -347,7 +337,12 @@ func sessionOptions(modelSHA256 string, ins []engine.TensorInfo, devices []strin
 			}
 			m := map[string]string{"device_id": strconv.Itoa(opts.DeviceID)}
 			if opts.CacheDir != "" {
-				dir := filepath.Join(opts.CacheDir, engine.CacheKey(modelSHA256, ins, engine.TensorRT, ort.GetVersion()))
+				target, err := cacheTarget(opts.DeviceID)
+				if err != nil {
+					to.Destroy()
+					return nil, fmt.Errorf("tensorrt engine cache: %w", err)
+				}
+				dir := filepath.Join(opts.CacheDir, engine.CacheKey(modelSHA256, ins, target))
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					to.Destroy()
 					return nil, fmt.Errorf("tensorrt engine cache: %w", err)
@@ -404,6 +399,49 @@ func checkProviderLibs(device string) error {
 		return fmt.Errorf("%w: device tensorrt needs TensorRT's libnvinfer (libnvinfer.so.10), which the dynamic loader cannot find; add its folder to LD_LIBRARY_PATH or use --device cuda", ErrDevice)
 	}
 	return nil
+}
+
+// cacheTarget is what a TensorRT engine compiled on GPU deviceID is built
+// for: the card (compute capability and name, from the CUDA driver) and
+// the TensorRT and ONNX Runtime versions.
+func cacheTarget(deviceID int) (engine.CacheTarget, error) {
+	major, minor, name, err := gpuArch(deviceID)
+	if err != nil {
+		return engine.CacheTarget{}, err
+	}
+	trt := int(C.tensorrt_version())
+	if trt < 0 {
+		return engine.CacheTarget{}, errors.New("cannot read the TensorRT version: no libnvinfer with getInferLibVersion")
+	}
+	return gpuTarget(major, minor, name, trt, ort.GetVersion()), nil
+}
+
+// gpuArch reads the compute capability and name of GPU deviceID from the
+// CUDA driver.
+func gpuArch(deviceID int) (major, minor int, name string, err error) {
+	var cmaj, cmin C.int
+	var cname [256]C.char
+	switch rc := C.gpu_arch(C.int(deviceID), &cmaj, &cmin, &cname[0], C.int(len(cname))); rc {
+	case 0:
+		return int(cmaj), int(cmin), C.GoString(&cname[0]), nil
+	case -1:
+		return 0, 0, "", fmt.Errorf("cannot identify GPU %d: the dynamic loader cannot open the NVIDIA driver library libcuda.so.1", deviceID)
+	case -2:
+		return 0, 0, "", fmt.Errorf("cannot identify GPU %d: libcuda.so.1 lacks the CUDA driver API", deviceID)
+	default:
+		return 0, 0, "", fmt.Errorf("cannot identify GPU %d: CUDA driver error %d", deviceID, int(rc))
+	}
+}
+
+// gpuTarget composes the cache target of a TensorRT engine from what
+// cacheTarget reads.
+func gpuTarget(major, minor int, gpuName string, trtVersion int, runtimeVersion string) engine.CacheTarget {
+	return engine.CacheTarget{
+		Device:   engine.TensorRT,
+		Runtime:  runtimeVersion,
+		GPU:      fmt.Sprintf("sm_%d%d %s", major, minor, strings.TrimSpace(gpuName)),
+		TensorRT: strconv.Itoa(trtVersion),
+	}
 }
 
 func probe(name string) bool {
