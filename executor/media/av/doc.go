@@ -6,7 +6,8 @@
 // constructors return ErrUnavailable.
 //
 // Every conversion between a decoded picture and RGB24 goes through a small
-// cgo helper (cgo.go) that checks the pixel format and size first: swscale
+// C helper (scale.c, called from scale_cgo.go) that checks the pixel format
+// and size first: swscale
 // aborts the whole process on a frame without a pixel format (an mp4 with its
 // index at the end read from a pipe), so that case becomes an error.
 //
@@ -15,7 +16,15 @@
 // meets while reading video (a bounded queue, oldest dropped), and the sink
 // drains that queue on every WriteFrame: packets are copied when the output
 // container can hold the codec, otherwise decoded, converted (swresample and
-// an audio FIFO in the cgo helper, as go-astiav wraps neither) and encoded
+// an audio FIFO in resample.c, as go-astiav wraps neither) and encoded
 // to AAC (see SinkOptions.AudioCodec). Without AudioFrom the output has no
 // audio.
+//
+// # Files
+//
+// Files that need cgo end in _cgo.go, their CGO_ENABLED=0 stand-ins in
+// _nocgo.go. The C code is in .c files with a header each (scale: swscale
+// conversions; resample: swresample and the audio FIFO; format: dictionaries,
+// output I/O, codec queries and the interrupt flag); the Go preambles hold
+// only #include and #cgo lines, and av_cgo.go has the pkg-config flags.
 package av

@@ -55,6 +55,14 @@
 // where the target holds the device, the ONNX Runtime version, the GPU's
 // compute capability and name (read from the CUDA driver) and TensorRT's
 // version (getInferLibVersion), so that an engine built on one card or
-// TensorRT release is never loaded on another. Intra-op threads default to the core count;
-// Options.NoSpin turns off worker spinning.
+// TensorRT release is never loaded on another. Intra-op threads default to
+// the core count; Options.NoSpin turns off worker spinning.
+//
+// # Files
+//
+// Files that need cgo end in _cgo.go, their CGO_ENABLED=0 stand-ins in
+// _nocgo.go. probe.c (with probe.h) holds the package's C code: probes of
+// the native libraries through the dynamic loader (is a library there, the
+// GPU's compute capability and name, TensorRT's version), so that the
+// package links against none of them.
 package ort

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "native.h"
+#include "probe.h"
 
 int probe_lib(const char *name) {
 	void *h = dlopen(name, RTLD_LAZY | RTLD_LOCAL);

@@ -4,7 +4,7 @@ package ort
 
 // #cgo LDFLAGS: -ldl
 // #include <stdlib.h>
-// #include "native.h"
+// #include "probe.h"
 import "C"
 
 import (

@@ -3,8 +3,8 @@
 // Probes of the native libraries a GPU device needs, through the dynamic
 // loader, so that the package links against none of them.
 
-#ifndef COMFYRT_ORT_NATIVE_H
-#define COMFYRT_ORT_NATIVE_H
+#ifndef COMFYRT_ORT_PROBE_H
+#define COMFYRT_ORT_PROBE_H
 
 // probe_lib reports whether the dynamic loader can open name.
 int probe_lib(const char *name);
