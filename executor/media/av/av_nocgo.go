@@ -66,9 +66,6 @@ func (c *Chain) Info() media.StreamInfo { return media.StreamInfo{} }
 // AudioSource returns nil.
 func (c *Chain) AudioSource() *Source { return nil }
 
-// Programs returns 0.
-func (c *Chain) Programs() int { return 0 }
-
 // Stats returns zero counters.
 func (c *Chain) Stats() Stats { return Stats{} }
 

@@ -96,7 +96,7 @@ func chainAll(t *testing.T, data []byte) (pts []int64, errs, programs int) {
 		}
 		pts = append(pts, f.PTS)
 	}
-	return pts, errs, c.Programs()
+	return pts, errs, c.programCount()
 }
 
 func increasing(t *testing.T, pts []int64) {

@@ -204,8 +204,8 @@ func (c *Chain) Info() media.StreamInfo { return c.info }
 // first program's, whose audio queue the later programs feed.
 func (c *Chain) AudioSource() *Source { return c.first }
 
-// Programs reports how many programs were opened so far.
-func (c *Chain) Programs() int { return int(c.programs.Load()) }
+// programCount reports how many programs were opened so far.
+func (c *Chain) programCount() int { return int(c.programs.Load()) }
 
 // ReadFrame reads the next frame, moving on to the next program when the
 // current one ends. Errors are those of Source.ReadFrame; a program that
