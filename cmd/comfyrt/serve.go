@@ -15,14 +15,14 @@ import (
 	"syscall"
 	"time"
 
-	"comfyrt/cmd/comfyrt/live"
-	"comfyrt/cmd/comfyrt/server"
 	"comfyrt/compiler"
+	"comfyrt/executor/live"
 	"comfyrt/executor/media/av"
 	"comfyrt/graph"
 	"comfyrt/graph/diag"
 	"comfyrt/graph/validate"
 	"comfyrt/internal/jsonx"
+	"comfyrt/internal/server"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"
 )

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/cmd/comfyrt/server"
 	"comfyrt/compiler"
+	"comfyrt/internal/server"
 	"comfyrt/nodes/builtin"
 )
 

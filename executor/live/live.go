@@ -64,12 +64,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"comfyrt/cmd/comfyrt/server"
 	"comfyrt/compiler"
 	"comfyrt/executor"
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/graph"
+	"comfyrt/internal/server"
 	"comfyrt/nodes/value"
 )
 
