@@ -1,4 +1,4 @@
-// Package live is the executor-backed server.StreamRunner of comfyrt
+// Package live is the executor-backed StreamRunner of comfyrt
 // serve: it decodes a stream's input segments as one continuous MPEG-TS
 // stream, runs the compiled workflow on every admitted frame with
 // executor.Pipeline, encodes H.264 into MPEG-TS and cuts the output into
@@ -52,6 +52,13 @@
 // errors as its logs. At most MaxRestarts times per workflow; then the
 // stream passes its input through until the next params update, which
 // starts the count again.
+//
+// # Imports
+//
+// executor/live sits beside the executor: it may import executor,
+// executor/media (and its av back end), compiler, graph (to load
+// workflows), graph/diag and nodes; never internal/server or cmd/...
+// The HTTP server imports it for the stream contract (contract.go).
 package live
 
 import (
@@ -69,7 +76,6 @@ import (
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/graph"
-	"comfyrt/internal/server"
 	"comfyrt/nodes/value"
 )
 
@@ -121,7 +127,7 @@ func (r *Runner) maxRestarts() int {
 	return r.MaxRestarts
 }
 
-var _ server.StreamRunner = (*Runner)(nil)
+var _ StreamRunner = (*Runner)(nil)
 
 func (r *Runner) logf(format string, args ...any) {
 	if r.Logf != nil {
@@ -167,7 +173,7 @@ func (p *prepared) take() *compiler.Plan {
 
 // Prepare compiles the params' workflow at their frame size. Errors are
 // diag.Lists where the compiler gives them.
-func (r *Runner) Prepare(_ context.Context, p server.Params) (server.Prepared, error) {
+func (r *Runner) Prepare(_ context.Context, p Params) (Prepared, error) {
 	cfg := r.Compiler
 	wf, diags := graph.Load("params.prompt", p.Workflow, graph.Options{Schemas: cfg.Schemas})
 	if wf == nil || wf.Prompt == nil || diags.HasErrors() {
@@ -182,7 +188,7 @@ func (r *Runner) Prepare(_ context.Context, p server.Params) (server.Prepared, e
 }
 
 // Open starts the stream; it returns at once.
-func (r *Runner) Open(_ context.Context, sio server.StreamIO, first server.Prepared) (server.Stream, error) {
+func (r *Runner) Open(_ context.Context, sio StreamIO, first Prepared) (Stream, error) {
 	fp, ok := first.(*prepared)
 	if !ok {
 		first.Close()
@@ -209,7 +215,7 @@ func (r *Runner) Open(_ context.Context, sio server.StreamIO, first server.Prepa
 // stream is one running stream.
 type stream struct {
 	r      *Runner
-	io     server.StreamIO
+	io     StreamIO
 	w, h   int
 	segDur time.Duration
 	// showLoading: loading frames instead of the passthrough until the
@@ -246,7 +252,7 @@ type stream struct {
 	swapping int
 }
 
-func (s *stream) Swap(_ context.Context, p server.Prepared) error {
+func (s *stream) Swap(_ context.Context, p Prepared) error {
 	pp, ok := p.(*prepared)
 	if !ok {
 		p.Close()
@@ -272,11 +278,11 @@ func (s *stream) Swap(_ context.Context, p server.Prepared) error {
 	return nil
 }
 
-func (s *stream) Stats() server.StreamStats {
+func (s *stream) Stats() StreamStats {
 	s.mu.Lock()
 	p := s.pipe
 	s.mu.Unlock()
-	st := server.StreamStats{Loading: s.loading.Load()}
+	st := StreamStats{Loading: s.loading.Load()}
 	if p != nil {
 		es := p.Stats()
 		st.FramesIn, st.FramesOut, st.FramesDropped = es.FramesIn, es.FramesOut, es.DroppedTotal()
@@ -548,7 +554,7 @@ func (s *stream) feed(ctx context.Context, w io.WriteCloser, fed *atomic.Int64) 
 func (s *stream) split(r io.Reader) error {
 	var cur io.WriteCloser
 	fatal := func(err error) error {
-		if errors.Is(err, server.ErrOutputClosed) {
+		if errors.Is(err, ErrOutputClosed) {
 			return err
 		}
 		s.r.logf("stream %s: output segment: %v", s.io.ID, err)
@@ -561,7 +567,7 @@ func (s *stream) split(r io.Reader) error {
 				if s.ctx.Err() != nil {
 					return nil
 				}
-				return fmt.Errorf("%w: %v", server.ErrOutputClosed, err)
+				return fmt.Errorf("%w: %v", ErrOutputClosed, err)
 			}
 			cur = w
 			return nil
