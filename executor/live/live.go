@@ -53,6 +53,17 @@
 // stream passes its input through until the next params update, which
 // starts the count again.
 //
+// # Goroutines
+//
+// A stream runs serve (source, sink, executor), a feeder, a splitter, a
+// loader, an events goroutine and restart timers. Its state (the queued
+// and initial workflows, the executor, the running workflow and its
+// restart counts, the loading flag) belongs to one owner goroutine
+// (stream.own); the others send it commands (stream.do) and never share
+// the state otherwise, as the server's sessions and the executor's control
+// actor do. The owner stops after serve returned, releasing the workflows
+// that never ran; a command sent after that reports that the stream ended.
+//
 // # Imports
 //
 // executor/live sits beside the executor: it may import executor,
@@ -200,13 +211,14 @@ func (r *Runner) Open(_ context.Context, sio StreamIO, first Prepared) (Stream, 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &stream{r: r, io: sio, w: w, h: h, ctx: ctx, cancel: cancel, showLoading: fp.showLoading,
-		done: make(chan struct{}), notify: make(chan struct{}, 1), queued: fp}
+		done: make(chan struct{}), notify: make(chan struct{}, 1),
+		cmds: make(chan func(*state)), quit: make(chan struct{}), ownerDone: make(chan struct{})}
 	s.segDur = r.SegmentDuration
 	if s.segDur <= 0 {
 		s.segDur = 2 * time.Second
 	}
-	s.loading.Store(true)
 	s.notify <- struct{}{}
+	go s.own(&state{queued: fp, loading: true})
 	s.wg.Add(1)
 	go s.run()
 	return s, nil
@@ -228,15 +240,26 @@ type stream struct {
 	done   chan struct{}
 	err    error // set before done closes
 
-	loading atomic.Bool
-	notify  chan struct{} // a workflow is queued
+	notify chan struct{} // a workflow is queued
 
-	mu      sync.Mutex
+	// The owner goroutine (own) holds the stream's state; every other
+	// goroutine (the caller of Swap and Stats, serve, the loader, the
+	// events goroutine, restart timers) reads and changes it through do.
+	cmds      chan func(*state)
+	quit      chan struct{} // closed by run when serve returned: the owner stops
+	ownerDone chan struct{} // closed when the owner stopped
+	// finalPipe is the executor when the owner stopped (Stats after the
+	// end); written by the owner before ownerDone closes.
+	finalPipe *executor.Pipeline[*livePlan]
+}
+
+// state is a stream's state, owned by its owner goroutine (stream.own).
+type state struct {
+	loading bool                          // a workflow (re)loads
 	queued  *prepared                     // the next workflow to load
 	initial *compiler.Plan                // loaded before the executor started
 	pipe    *executor.Pipeline[*livePlan] // nil until the source opened
 	ended   bool                          // no more swaps
-	segsOut int64
 	// The running workflow's source (for restarts), the restarts it had
 	// and the stream's restart count.
 	curPrompt *graph.Prompt
@@ -252,25 +275,73 @@ type stream struct {
 	swapping int
 }
 
+// release closes the workflows that will not run any more.
+func (st *state) release() {
+	if st.queued != nil {
+		st.queued.Close()
+		st.queued = nil
+	}
+	if st.initial != nil {
+		st.initial.Close()
+		st.initial = nil
+	}
+}
+
+// own is the stream's owner goroutine: it runs the commands sent by do,
+// one at a time, until run closes quit (serve returned); then it releases
+// the workflows still queued and stops.
+func (s *stream) own(st *state) {
+	defer close(s.ownerDone)
+	for {
+		select {
+		case f := <-s.cmds:
+			f(st)
+		case <-s.quit:
+			st.ended = true
+			st.loading = false
+			st.release()
+			s.finalPipe = st.pipe
+			return
+		}
+	}
+}
+
+// do runs f on the owner goroutine and waits for it. It reports false
+// (f not run) when the owner has stopped: the stream ended.
+func (s *stream) do(f func(*state)) bool {
+	ack := make(chan struct{})
+	select {
+	case s.cmds <- func(st *state) { f(st); close(ack) }:
+		<-ack
+		return true
+	case <-s.ownerDone:
+		return false
+	}
+}
+
 func (s *stream) Swap(_ context.Context, p Prepared) error {
 	pp, ok := p.(*prepared)
 	if !ok {
 		p.Close()
 		return fmt.Errorf("live: workflow not prepared by this runner (%T)", p)
 	}
-	s.mu.Lock()
-	if s.ended {
-		s.mu.Unlock()
+	ended := true
+	s.do(func(st *state) {
+		if st.ended {
+			return
+		}
+		ended = false
+		if st.queued != nil {
+			st.queued.Close() // superseded before it loaded
+		}
+		st.queued = pp
+		st.gen++
+		st.loading = true
+	})
+	if ended {
 		pp.Close()
 		return errors.New("live: the stream ended")
 	}
-	if s.queued != nil {
-		s.queued.Close() // superseded before it loaded
-	}
-	s.queued = pp
-	s.gen++
-	s.loading.Store(true)
-	s.mu.Unlock()
 	select {
 	case s.notify <- struct{}{}:
 	default:
@@ -279,10 +350,12 @@ func (s *stream) Swap(_ context.Context, p Prepared) error {
 }
 
 func (s *stream) Stats() StreamStats {
-	s.mu.Lock()
-	p := s.pipe
-	s.mu.Unlock()
-	st := StreamStats{Loading: s.loading.Load()}
+	var p *executor.Pipeline[*livePlan]
+	var loading bool
+	if !s.do(func(st *state) { p, loading = st.pipe, st.loading }) {
+		p = s.finalPipe // the owner stopped: ownerDone is closed
+	}
+	st := StreamStats{Loading: loading}
 	if p != nil {
 		es := p.Stats()
 		st.FramesIn, st.FramesOut, st.FramesDropped = es.FramesIn, es.FramesOut, es.DroppedTotal()
@@ -312,6 +385,10 @@ func (s *stream) Close() error {
 func (s *stream) run() {
 	defer s.wg.Done()
 	defer close(s.done)
+	defer func() {
+		close(s.quit)
+		<-s.ownerDone
+	}()
 	err := s.serve()
 	if err != nil && s.ctx.Err() == nil {
 		s.err = err
@@ -330,18 +407,11 @@ func (s *stream) serve() (err error) {
 	defer func() {
 		stop()
 		<-loaderDone
-		s.mu.Lock()
-		s.ended = true
-		if s.queued != nil {
-			s.queued.Close()
-			s.queued = nil
-		}
-		if s.initial != nil {
-			s.initial.Close()
-			s.initial = nil
-		}
-		s.mu.Unlock()
-		s.loading.Store(false)
+		s.do(func(st *state) {
+			st.ended = true
+			st.release()
+			st.loading = false
+		})
 	}()
 
 	// The segments go through a Chain, which opens a fresh demuxer and
@@ -443,34 +513,42 @@ func (s *stream) serve() (err error) {
 	evDone := make(chan struct{})
 	go func() { defer close(evDone); s.logEvents(events) }()
 
-	s.mu.Lock()
-	first := &livePlan{p: s.initial}
-	if first.p == nil && s.showLoading {
-		first = loadingPlan(s.w, s.h)
-	}
-	s.initial = nil
-	pipe, err := executor.New(executor.Config[*livePlan]{
-		Source: media.NewMonotonic(src),
-		Sink:   &keySink{Sink: sink, force: sink.ForceKeyFrame, interval: s.segDur},
-		Plan:   first, MaxFPS: s.r.MaxFPS, Budget: s.r.Budget,
-		WarmupFrames: -1, // the loader warmed the plans up
-		OnError:      executor.PassThrough, Queue: executor.LatestWins, Events: events,
-	})
-	if err == nil {
-		err = pipe.Start(ctx)
-	}
-	if err == nil {
-		s.pipe = pipe
-		if first.p != nil && s.queued == nil {
-			s.loading.Store(false)
+	// The executor starts on the owner goroutine, so that the loader
+	// either hands its plan over as the first one (initial) or swaps it
+	// into the running executor.
+	var first *livePlan
+	var pipe *executor.Pipeline[*livePlan]
+	err = errors.New("live: the stream stopped")
+	s.do(func(st *state) {
+		first = &livePlan{p: st.initial}
+		if first.p == nil && s.showLoading {
+			first = loadingPlan(s.w, s.h)
 		}
-	}
-	s.mu.Unlock()
+		st.initial = nil
+		pipe, err = executor.New(executor.Config[*livePlan]{
+			Source: media.NewMonotonic(src),
+			Sink:   &keySink{Sink: sink, force: sink.ForceKeyFrame, interval: s.segDur},
+			Plan:   first, MaxFPS: s.r.MaxFPS, Budget: s.r.Budget,
+			WarmupFrames: -1, // the loader warmed the plans up
+			OnError:      executor.PassThrough, Queue: executor.LatestWins, Events: events,
+		})
+		if err == nil {
+			err = pipe.Start(ctx)
+		}
+		if err == nil {
+			st.pipe = pipe
+			if first.p != nil && st.queued == nil {
+				st.loading = false
+			}
+		}
+	})
 	if err != nil {
 		if pipe != nil {
 			pipe.Close()
 		} else {
-			first.Close()
+			if first != nil {
+				first.Close()
+			}
 			src.Close()
 			sink.Close()
 		}
@@ -483,9 +561,7 @@ func (s *stream) serve() (err error) {
 	case <-pipe.Done():
 	case <-ctx.Done():
 	}
-	s.mu.Lock()
-	s.ended = true
-	s.mu.Unlock()
+	s.do(func(st *state) { st.ended = true })
 	stop()
 	<-loaderDone // no swap after this
 	cerr := pipe.Close()
@@ -553,6 +629,7 @@ func (s *stream) feed(ctx context.Context, w io.WriteCloser, fed *atomic.Int64) 
 // only when the output is gone (the stream must stop).
 func (s *stream) split(r io.Reader) error {
 	var cur io.WriteCloser
+	var segsOut int64
 	fatal := func(err error) error {
 		if errors.Is(err, ErrOutputClosed) {
 			return err
@@ -589,13 +666,10 @@ func (s *stream) split(r io.Reader) error {
 			}
 			err := cur.Close()
 			cur = nil
-			s.mu.Lock()
-			s.segsOut++
-			n := s.segsOut
-			s.mu.Unlock()
 			if s.io.Data != nil {
-				s.io.Data.WriteLine(map[string]any{"type": "segment", "seq": n - 1})
+				s.io.Data.WriteLine(map[string]any{"type": "segment", "seq": segsOut})
 			}
+			segsOut++
 			if err != nil {
 				return fatal(err)
 			}
@@ -617,16 +691,17 @@ func (s *stream) loader(ctx context.Context) {
 			return
 		case <-s.notify:
 		}
-		s.mu.Lock()
-		p := s.queued
-		s.queued = nil
-		s.mu.Unlock()
+		var p *prepared
+		var stale bool
+		if !s.do(func(st *state) {
+			p, st.queued = st.queued, nil
+			stale = p != nil && p.restart > 0 && p.gen != st.gen
+		}) {
+			return
+		}
 		if p == nil {
 			continue
 		}
-		s.mu.Lock()
-		stale := p.restart > 0 && p.gen != s.gen
-		s.mu.Unlock()
 		if stale { // an update came after it was scheduled
 			p.Close()
 			s.idle()
@@ -641,36 +716,40 @@ func (s *stream) loader(ctx context.Context) {
 			s.idle()
 			continue
 		}
-		s.mu.Lock()
-		s.curPrompt, s.curCfg = p.prompt, p.cfg
-		if p.restart == 0 {
-			s.tries, s.gaveUp = 0, false // an update starts the count again
-		}
-		s.mu.Unlock()
-		s.mu.Lock()
-		if s.ended {
-			s.mu.Unlock()
+		var pipe *executor.Pipeline[*livePlan]
+		ended, initial := true, false
+		s.do(func(st *state) {
+			st.curPrompt, st.curCfg = p.prompt, p.cfg
+			if p.restart == 0 {
+				st.tries, st.gaveUp = 0, false // an update starts the count again
+			}
+			if st.ended {
+				return
+			}
+			ended = false
+			if st.pipe == nil {
+				// The executor has not started: it starts with this plan.
+				if st.initial != nil {
+					st.initial.Close()
+				}
+				st.initial = pl
+				initial = true
+				return
+			}
+			pipe = st.pipe
+			st.swapping++
+		})
+		if ended {
 			pl.Close()
 			return
 		}
-		pipe := s.pipe
-		if pipe == nil {
-			// The executor has not started: it starts with this plan.
-			if s.initial != nil {
-				s.initial.Close()
-			}
-			s.initial = pl
-			s.mu.Unlock()
+		if initial {
 			cur = pl
 			continue // loading stays true until the executor runs it
 		}
-		s.swapping++
-		s.mu.Unlock()
 		if err := pipe.Swap(ctx, &livePlan{p: pl}); err != nil {
 			pl.Close()
-			s.mu.Lock()
-			s.swapping--
-			s.mu.Unlock()
+			s.do(func(st *state) { st.swapping-- })
 			return
 		}
 		cur = pl
@@ -686,24 +765,31 @@ func (s *stream) loader(ctx context.Context) {
 // stream ended or the workflow used its restarts. logs are the errors
 // that led to it. Called from the events goroutine.
 func (s *stream) scheduleRestart(logs []string) {
-	s.mu.Lock()
-	if s.ended || s.curPrompt == nil || s.queued != nil || s.swapping > 0 {
-		s.mu.Unlock()
-		return
-	}
-	if s.tries >= s.r.maxRestarts() {
-		gave := s.gaveUp
-		s.gaveUp = true
-		n := s.tries
-		s.mu.Unlock()
-		if !gave && n > 0 {
-			s.report(fmt.Sprintf("the workflow failed again after %d restarts; the stream passes its input through until the next update", n))
+	var prompt *graph.Prompt
+	var cfg compiler.Config
+	var gen uint64
+	gaveUp, restart := 0, false
+	s.do(func(st *state) {
+		if st.ended || st.curPrompt == nil || st.queued != nil || st.swapping > 0 {
+			return
 		}
+		if st.tries >= s.r.maxRestarts() {
+			if !st.gaveUp {
+				gaveUp = st.tries
+			}
+			st.gaveUp = true
+			return
+		}
+		st.tries++
+		prompt, cfg, gen = st.curPrompt, st.curCfg, st.gen
+		restart = true
+	})
+	if gaveUp > 0 {
+		s.report(fmt.Sprintf("the workflow failed again after %d restarts; the stream passes its input through until the next update", gaveUp))
+	}
+	if !restart {
 		return
 	}
-	s.tries++
-	prompt, cfg, gen := s.curPrompt, s.curCfg, s.gen
-	s.mu.Unlock()
 	// A private model session: the failed plan's (shared) one may be what
 	// went wrong.
 	cfg.Engine.Exclusive = true
@@ -715,11 +801,9 @@ func (s *stream) scheduleRestart(logs []string) {
 		case <-s.ctx.Done():
 			return
 		}
-		current := func() bool { return !s.ended && s.queued == nil && s.gen == gen }
-		s.mu.Lock()
-		ok := current()
-		s.mu.Unlock()
-		if !ok {
+		current := func(st *state) bool { return !st.ended && st.queued == nil && st.gen == gen }
+		ok := false
+		if !s.do(func(st *state) { ok = current(st) }) || !ok {
 			return
 		}
 		pl, err := compiler.Compile(prompt, cfg)
@@ -727,17 +811,21 @@ func (s *stream) scheduleRestart(logs []string) {
 			s.report(fmt.Sprintf("restart: the workflow no longer compiles: %v", err))
 			return
 		}
-		s.mu.Lock()
-		if !current() {
-			s.mu.Unlock()
+		n := 0
+		s.do(func(st *state) {
+			if !current(st) {
+				return
+			}
+			st.restarts++
+			n = st.restarts
+			st.queued = &prepared{plan: pl, prompt: prompt, cfg: cfg, restart: n, restartLogs: logs, gen: gen}
+			st.loading = true
+		})
+		if n == 0 {
 			pl.Close()
 			return
 		}
-		s.restarts++
-		s.queued = &prepared{plan: pl, prompt: prompt, cfg: cfg, restart: s.restarts, restartLogs: logs, gen: gen}
-		s.loading.Store(true)
-		s.mu.Unlock()
-		s.r.logf("stream %s: restarting the workflow (restart %d)", s.io.ID, s.restarts)
+		s.r.logf("stream %s: restarting the workflow (restart %d)", s.io.ID, n)
 		select {
 		case s.notify <- struct{}{}:
 		default:
@@ -747,11 +835,11 @@ func (s *stream) scheduleRestart(logs []string) {
 
 // idle clears the loading flag unless another workflow is queued.
 func (s *stream) idle() {
-	s.mu.Lock()
-	if s.queued == nil && s.pipe != nil {
-		s.loading.Store(false)
-	}
-	s.mu.Unlock()
+	s.do(func(st *state) {
+		if st.queued == nil && st.pipe != nil {
+			st.loading = false
+		}
+	})
 }
 
 // load makes p's plan ready to run at the stream's size: rebuilt from the
@@ -850,11 +938,11 @@ func (s *stream) logEvents(ch <-chan executor.Event) {
 			s.r.logf("stream %s: %s: %v", s.io.ID, ev.Kind, ev.Err)
 		case executor.EventSwapped:
 			nodeErrs = 0
-			s.mu.Lock()
-			if s.swapping > 0 {
-				s.swapping--
-			}
-			s.mu.Unlock()
+			s.do(func(st *state) {
+				if st.swapping > 0 {
+					st.swapping--
+				}
+			})
 		}
 	}
 }
