@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,20 +9,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"comfyrt/compiler"
 	"comfyrt/executor/live"
 	"comfyrt/executor/media/av"
-	"comfyrt/graph"
-	"comfyrt/graph/diag"
-	"comfyrt/graph/validate"
-	"comfyrt/internal/jsonx"
 	"comfyrt/internal/server"
 	"comfyrt/nodes/builtin"
-	"comfyrt/nodes/schema"
 )
 
 func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -97,7 +89,7 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
 			return exitUsage
 		}
-		if err := compileCheck(context.Background(), cfg, server.Params{Workflow: def}); err != nil {
+		if err := (&live.Runner{Compiler: cfg}).Check(context.Background(), server.Params{Workflow: def}); err != nil {
 			fmt.Fprintf(stderr, "comfyrt serve: --workflow %s: %v\n", *workflow, err)
 			return exitInvalid
 		}
@@ -119,7 +111,7 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var runner server.StreamRunner = &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: *restartDelay, MaxRestarts: mr, Threads: threads}
 	if !live.Available() { // built without cgo: no FFmpeg, republish segments unchanged
 		logf("warning: built without FFmpeg: streams run in passthrough")
-		runner = &server.Passthrough{Check: func(ctx context.Context, p server.Params) error { return compileCheck(ctx, cfg, p) }}
+		runner = &server.Passthrough{Check: (&live.Runner{Compiler: cfg}).Check}
 	}
 	srv := server.New(server.Config{
 		Runner:          runner,
@@ -127,9 +119,9 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		Capacity:        *capacity,
 		Token:           *token,
 		DefaultWorkflow: def,
-		Validate:        promptValidator(schemas, unlisted, cfg),
+		Validate:        server.PromptValidator(schemas, unlisted, cfg),
 		BodyTimeout:     *bodyTimeout,
-		ObjectInfo:      objectInfoFunc(schemas),
+		ObjectInfo:      server.ObjectInfo(schemas),
 		Logf:            logf,
 	})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, IdleTimeout: 2 * time.Minute}
@@ -164,111 +156,4 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	hs.Shutdown(sctx)
 	<-regDone
 	return code
-}
-
-// compileCheck loads and compiles a stream's workflow at its frame size;
-// the plan is released at once (the passthrough runner does not run it).
-func compileCheck(_ context.Context, cfg compiler.Config, p server.Params) error {
-	wf, diags := graph.Load("params.prompt", p.Workflow, graph.Options{Schemas: cfg.Schemas})
-	if wf.Prompt == nil || diags.HasErrors() {
-		return diags
-	}
-	cfg.Width, cfg.Height = p.Width, p.Height
-	pl, err := compiler.Compile(wf.Prompt, cfg)
-	if err != nil {
-		return err
-	}
-	pl.Close()
-	return nil
-}
-
-// promptValidator answers ComfyUI's POST /prompt with validation only:
-// {prompt_id, number, node_errors} or 400 {error, node_errors}. A valid
-// prompt is also sized as a plan (compiler.Measure, which allocates no
-// buffer and loads no model), so that one over the memory budget of cfg
-// is refused as the stream endpoints would (plan_too_large).
-func promptValidator(schemas *schema.Set, unlisted map[string][]string, cfg compiler.Config) func([]byte) ([]byte, int) {
-	cfg.Engines, cfg.Static = nil, nil
-	var number atomic.Int64 // handlers run concurrently
-	return func(body []byte) ([]byte, int) {
-		fail := func(code diag.Code, msg, details string) ([]byte, int) {
-			b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": string(code), "message": msg, "details": details, "extra_info": map[string]any{}}, "node_errors": map[string]any{}})
-			return b, http.StatusBadRequest
-		}
-		var req struct {
-			Prompt                  json.RawMessage `json:"prompt"`
-			PromptID                string          `json:"prompt_id"`
-			PartialExecutionTargets []string        `json:"partial_execution_targets"`
-		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			return fail(diag.InvalidPrompt, "Invalid prompt", "invalid JSON: "+err.Error())
-		}
-		if len(req.Prompt) == 0 || string(req.Prompt) == "null" {
-			return fail(diag.NoPrompt, "No prompt provided", "No prompt provided")
-		}
-		wf, diags := graph.Load("prompt", req.Prompt, graph.Options{Schemas: schemas})
-		if wf.Prompt == nil || diags.HasErrors() {
-			return fail(diag.InvalidPrompt, "Invalid prompt", diags.Error())
-		}
-		res := validate.Validate(wf.Prompt, schemas, validate.Options{PartialExecutionTargets: req.PartialExecutionTargets, Unlisted: unlisted})
-		resp := res.Response()
-		if !res.Valid {
-			b, _ := jsonx.Marshal(resp, "")
-			return b, http.StatusBadRequest
-		}
-		if cfg.MaxBytes > 0 {
-			if _, err := compiler.Measure(wf.Prompt, cfg); err != nil {
-				var l, over diag.List
-				errors.As(err, &l)
-				for _, d := range l {
-					if d.Code == diag.PlanTooLarge {
-						over = append(over, d)
-					}
-				}
-				if len(over) > 0 {
-					graph.Locate(req.Prompt, over)
-					top := &diag.Diagnostic{Code: diag.PromptOutputsFailedValidation, Message: "Prompt outputs failed validation", Details: over.Error()}
-					b, _ := jsonx.Marshal(diag.ComfyResponse(top, over), "")
-					return b, http.StatusBadRequest
-				}
-			}
-		}
-		ne, _ := resp.Get("node_errors")
-		id := req.PromptID
-		if id == "" {
-			id = newPromptID()
-		}
-		b, _ := jsonx.Marshal(jsonx.Object{{Key: "prompt_id", Value: id}, {Key: "number", Value: number.Add(1)}, {Key: "node_errors", Value: ne}}, "")
-		return b, http.StatusOK
-	}
-}
-
-func objectInfoFunc(schemas *schema.Set) func(string) ([]byte, bool) {
-	all, _ := schemas.Marshal("")
-	return func(class string) ([]byte, bool) {
-		if class == "" {
-			return all, true
-		}
-		n := schemas.Lookup(class)
-		if n == nil {
-			return nil, false
-		}
-		b, err := jsonx.Marshal(jsonx.Object{{Key: class, Value: n.JSON()}}, "")
-		return b, err == nil
-	}
-}
-
-func newPromptID() string {
-	f, err := os.Open("/dev/urandom")
-	if err != nil {
-		return fmt.Sprint(time.Now().UnixNano())
-	}
-	defer f.Close()
-	var b [16]byte
-	if _, err := io.ReadFull(f, b[:]); err != nil {
-		return fmt.Sprint(time.Now().UnixNano())
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

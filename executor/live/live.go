@@ -198,6 +198,17 @@ func (r *Runner) Prepare(_ context.Context, p Params) (Prepared, error) {
 	return &prepared{plan: pl, prompt: wf.Prompt, cfg: cfg, showLoading: p.ShowReloadingFrame}, nil
 }
 
+// Check loads and compiles the params' workflow at their frame size and
+// releases the plan at once (the passthrough runner's check, and serve's
+// check of its default workflow). Errors are Prepare's.
+func (r *Runner) Check(ctx context.Context, p Params) error {
+	pp, err := r.Prepare(ctx, p)
+	if err != nil {
+		return err
+	}
+	return pp.Close()
+}
+
 // Open starts the stream; it returns at once.
 func (r *Runner) Open(_ context.Context, sio StreamIO, first Prepared) (Stream, error) {
 	fp, ok := first.(*prepared)

@@ -42,7 +42,7 @@ var allowed = []struct {
 	{"executor/...", []string{"executor", "executor/media", "compiler", "compiler/engine", "nodes", "nodes/schema", "nodes/value", "graph/diag"}, "executor internals"},
 	{"streampack", []string{"nodes", "nodes/schema", "nodes/value", "graph/diag", "compiler/engine"}, "packs: never compiler or executor"},
 	{"streampack/...", []string{"streampack", "nodes", "nodes/schema", "nodes/value", "graph/diag", "compiler/engine"}, "pack internals"},
-	{"internal/server", []string{"executor/live", "graph/diag", "compiler", "graph", "nodes"}, "HTTP server: streams through executor/live's contract, /object_info and /prompt through compiler, graph, nodes"},
+	{"internal/server", []string{"executor/live", "graph/diag", "compiler", "graph", "graph/validate", "nodes", "nodes/schema"}, "HTTP server: streams through executor/live's contract, /object_info and /prompt through compiler, graph, nodes"},
 	{"internal/...", nil, "shared leaves"},
 	{"cmd/...", []string{"*"}, "wiring: may import everything"},
 	{"workflows", []string{"*"}, "examples test package"},

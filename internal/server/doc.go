@@ -21,7 +21,7 @@
 // Config from flags and nothing here imports cmd/... It imports
 // executor/live for the stream contract (StreamRunner, StreamIO, Params and
 // the rest, aliased in stream.go), graph/diag for ComfyUI-shaped errors and
-// internal/trickle for the transport; it may import compiler, graph and
-// nodes (for /object_info and /prompt validation), never a native package
-// directly (internal/archtest).
+// internal/trickle for the transport; compiler, graph, graph/validate and
+// nodes/schema answer ComfyUI's /object_info and /prompt (comfy.go). It
+// never imports a native package directly (internal/archtest).
 package server
