@@ -19,7 +19,53 @@ import (
 	"comfyrt/nodes/builtin"
 )
 
+// serveOpts are serve's flags.
+type serveOpts struct {
+	addr, token, inputDir, workflow string
+	objectInfo                      multiFlag
+	capacity, maxRestarts           int
+	restartDelay, bodyTimeout       time.Duration
+	ef                              *engineFlags
+}
+
 func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	o, code := parseServeFlags(args, stderr)
+	if o == nil {
+		return code
+	}
+	cfg, def, code := o.compilerConfig(stderr)
+	if code != exitOK {
+		return code
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
+		return exitUsage
+	}
+	logf := func(f string, a ...any) { fmt.Fprintf(stderr, "comfyrt serve: "+f+"\n", a...) }
+	av.SetLogLevel("error")
+	srv := server.New(server.Config{
+		Runner:          o.runner(cfg, logf),
+		Version:         version,
+		Capacity:        o.capacity,
+		Token:           o.token,
+		DefaultWorkflow: def,
+		Validate:        server.PromptValidator(cfg.Schemas, cfg.Unlisted, cfg),
+		BodyTimeout:     o.bodyTimeout,
+		ObjectInfo:      server.ObjectInfo(cfg.Schemas),
+		Logf:            logf,
+	})
+	return o.serve(srv, ln, stderr, func() {
+		fmt.Fprintf(stdout, "comfyrt serve: listening on http://%s (capacity %d)\n", ln.Addr(), o.capacity)
+		if cfg.MaxBytes > 0 {
+			logf("plan memory budget %s per stream (--max-plan-bytes)", compiler.FormatBytes(cfg.MaxBytes))
+		}
+	})
+}
+
+// parseServeFlags parses and checks serve's flags; nil means exit with
+// the code.
+func parseServeFlags(args []string, stderr io.Writer) (*serveOpts, int) {
 	fs := newFlags("serve", "[--addr 127.0.0.1:8000] [--pack PATH]... [--capacity N] [--token T] [--workflow DEFAULT]",
 		"Serves live streams to video-network orchestrators: the Livepeer ai-runner\n"+
 			"contract (POST /live-video-to-video, /health, /hardware/*, /version, /metrics)\n"+
@@ -35,111 +81,110 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			"restarted afresh after --restart-delay, at most --max-restarts times until\n"+
 			"the next update (restart events, restart_count in status events). Streams\n"+
 			"opening the same model with the same options share its loaded session.", stderr)
-	addr := fs.String("addr", "127.0.0.1:8000", "listen `address`")
-	var objectInfo multiFlag
-	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
-	capacity := fs.Int("capacity", 1, "concurrent streams (with 1, a new ai-runner start replaces the running stream)")
-	token := fs.String("token", os.Getenv("AUTH_TOKEN"), "bearer `token` required on control endpoints (default $AUTH_TOKEN)")
-	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files of network workflows are read from (none: static images refused)")
-	workflow := fs.String("workflow", "", "default workflow `FILE` for streams whose params name none")
-	restartDelay := fs.Duration("restart-delay", 2*time.Second, "wait before restarting a workflow that fell back to passthrough")
-	maxRestarts := fs.Int("max-restarts", 3, "restarts of one workflow before the stream passes through until the next update (0: never)")
-	bodyTimeout := fs.Duration("body-timeout", 10*time.Second, "time a control request's body has to arrive before the request is cut off")
-	ef := addEngineFlags(fs)
+	o := &serveOpts{}
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "listen `address`")
+	fs.Var(&o.objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
+	fs.IntVar(&o.capacity, "capacity", 1, "concurrent streams (with 1, a new ai-runner start replaces the running stream)")
+	fs.StringVar(&o.token, "token", os.Getenv("AUTH_TOKEN"), "bearer `token` required on control endpoints (default $AUTH_TOKEN)")
+	fs.StringVar(&o.inputDir, "input-dir", "", "`folder` static LoadImage files of network workflows are read from (none: static images refused)")
+	fs.StringVar(&o.workflow, "workflow", "", "default workflow `FILE` for streams whose params name none")
+	fs.DurationVar(&o.restartDelay, "restart-delay", 2*time.Second, "wait before restarting a workflow that fell back to passthrough")
+	fs.IntVar(&o.maxRestarts, "max-restarts", 3, "restarts of one workflow before the stream passes through until the next update (0: never)")
+	fs.DurationVar(&o.bodyTimeout, "body-timeout", 10*time.Second, "time a control request's body has to arrive before the request is cut off")
+	o.ef = addEngineFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
-		return flagExit(err)
+		return nil, flagExit(err)
 	}
 	if len(rest) > 0 {
-		return usageError(stderr, fs, "unexpected argument %q", rest[0])
+		return nil, usageError(stderr, fs, "unexpected argument %q", rest[0])
 	}
-	if *restartDelay <= 0 || *maxRestarts < 0 {
-		return usageError(stderr, fs, "--restart-delay must be positive and --max-restarts 0 or more")
+	if o.restartDelay <= 0 || o.maxRestarts < 0 {
+		return nil, usageError(stderr, fs, "--restart-delay must be positive and --max-restarts 0 or more")
 	}
-	if *capacity < 1 {
-		return usageError(stderr, fs, "--capacity must be 1 or more")
+	if o.capacity < 1 {
+		return nil, usageError(stderr, fs, "--capacity must be 1 or more")
 	}
-	if *bodyTimeout <= 0 {
-		return usageError(stderr, fs, "--body-timeout must be positive")
+	if o.bodyTimeout <= 0 {
+		return nil, usageError(stderr, fs, "--body-timeout must be positive")
 	}
-	schemas, err := loadSchemas(objectInfo, stderr)
-	if err != nil {
+	return o, exitOK
+}
+
+// compilerConfig is the streams' compile configuration and the default
+// workflow (checked to compile).
+func (o *serveOpts) compilerConfig(stderr io.Writer) (compiler.Config, []byte, int) {
+	fail := func(err error) (compiler.Config, []byte, int) {
 		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
-		return exitUsage
+		return compiler.Config{}, nil, exitUsage
+	}
+	schemas, err := loadSchemas(o.objectInfo, stderr)
+	if err != nil {
+		return fail(err)
 	}
 	unlisted, err := builtin.FolderLists(schemas, "")
 	if err != nil {
-		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
-		return exitUsage
+		return fail(err)
 	}
 	// Workflows arrive over the network: the files they name must lie in
 	// the configured input and models folders.
-	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, InputDir: *inputDir, Confined: true,
+	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, InputDir: o.inputDir, Confined: true,
 		Static: compiler.NewStaticCache()} // streams running the same workflow share its static results
-	if err := ef.apply(&cfg); err != nil {
-		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
-		return exitUsage
+	if err := o.ef.apply(&cfg); err != nil {
+		return fail(err)
 	}
 	// Each stream's plan gets its share of the memory budget: a workflow
 	// that would not fit is refused (plan_too_large) before it allocates.
-	cfg.MaxBytes = ef.planBytes(*capacity)
-	var def []byte
-	if *workflow != "" {
-		if def, err = os.ReadFile(*workflow); err != nil {
-			fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
-			return exitUsage
-		}
-		if err := (&live.Runner{Compiler: cfg}).Check(context.Background(), server.Params{Workflow: def}); err != nil {
-			fmt.Fprintf(stderr, "comfyrt serve: --workflow %s: %v\n", *workflow, err)
-			return exitInvalid
-		}
+	cfg.MaxBytes = o.ef.planBytes(o.capacity)
+	if o.workflow == "" {
+		return cfg, nil, exitOK
 	}
-	ln, err := net.Listen("tcp", *addr)
+	def, err := os.ReadFile(o.workflow)
 	if err != nil {
-		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
-		return exitUsage
+		return fail(err)
 	}
-	logf := func(f string, a ...any) { fmt.Fprintf(stderr, "comfyrt serve: "+f+"\n", a...) }
-	av.SetLogLevel("error")
-	mr := *maxRestarts
+	if err := (&live.Runner{Compiler: cfg}).Check(context.Background(), server.Params{Workflow: def}); err != nil {
+		fmt.Fprintf(stderr, "comfyrt serve: --workflow %s: %v\n", o.workflow, err)
+		return compiler.Config{}, nil, exitInvalid
+	}
+	return cfg, def, exitOK
+}
+
+// runner is the streams' runner: the executor, or the passthrough in a
+// build without FFmpeg.
+func (o *serveOpts) runner(cfg compiler.Config, logf func(string, ...any)) server.StreamRunner {
+	mr := o.maxRestarts
 	if mr <= 0 {
 		mr = -1 // live.Runner: negative is never
 	}
 	// Each stream's decoder, conversions and encoder get a share of the
 	// CPUs rather than a thread per CPU each.
-	threads := max(1, runtime.NumCPU() / *capacity)
-	var runner server.StreamRunner = &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: *restartDelay, MaxRestarts: mr, Threads: threads}
+	threads := max(1, runtime.NumCPU()/o.capacity)
+	r := &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: o.restartDelay, MaxRestarts: mr, Threads: threads}
 	if !live.Available() { // built without cgo: no FFmpeg, republish segments unchanged
 		logf("warning: built without FFmpeg: streams run in passthrough")
-		runner = &server.Passthrough{Check: (&live.Runner{Compiler: cfg}).Check}
+		return &server.Passthrough{Check: r.Check}
 	}
-	srv := server.New(server.Config{
-		Runner:          runner,
-		Version:         version,
-		Capacity:        *capacity,
-		Token:           *token,
-		DefaultWorkflow: def,
-		Validate:        server.PromptValidator(schemas, unlisted, cfg),
-		BodyTimeout:     *bodyTimeout,
-		ObjectInfo:      server.ObjectInfo(schemas),
-		Logf:            logf,
-	})
+	return r
+}
+
+// serve serves HTTP on ln and registers with the orchestrator (when the
+// environment says so) until SIGINT/SIGTERM or a listener error, then
+// stops the streams. announce runs once the signals are caught.
+func (o *serveOpts) serve(srv *server.Server, ln net.Listener, stderr io.Writer, announce func()) int {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, IdleTimeout: 2 * time.Minute}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	regDone := make(chan struct{})
 	go func() {
 		defer close(regDone)
-		if err := server.RegisterFromEnv(ctx, *capacity, *token); err != nil {
+		if err := server.RegisterFromEnv(ctx, o.capacity, o.token); err != nil {
 			fmt.Fprintf(stderr, "comfyrt serve: capability registration: %v\n", err)
 		}
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	fmt.Fprintf(stdout, "comfyrt serve: listening on http://%s (capacity %d)\n", ln.Addr(), *capacity)
-	if cfg.MaxBytes > 0 {
-		logf("plan memory budget %s per stream (--max-plan-bytes)", compiler.FormatBytes(cfg.MaxBytes))
-	}
+	announce()
 	code := exitOK
 	select {
 	case <-ctx.Done():
