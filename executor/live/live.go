@@ -485,6 +485,46 @@ func (s *stream) serve() (err error) {
 		}
 	}()
 
+	sink, err := s.createSink(outW, info, src)
+	if err != nil {
+		src.Close()
+		return fmt.Errorf("output: %w", err)
+	}
+
+	events := make(chan executor.Event, 64)
+	evDone := make(chan struct{})
+	go func() { defer close(evDone); s.logEvents(events) }()
+	pipe, err := s.startExecutor(ctx, src, sink, events)
+	if err != nil {
+		close(events)
+		<-evDone
+		return err
+	}
+
+	select {
+	case <-pipe.Done():
+	case <-ctx.Done():
+	}
+	s.do(func(st *state) { st.ended = true })
+	stop()
+	<-loaderDone // no swap after this
+	cerr := pipe.Close()
+	close(events)
+	<-evDone
+	outW.Close() // the splitter reads to the end and completes the last segment
+	sinkClosed = true
+	if perr := pipe.Err(); perr != nil && !errors.Is(perr, context.Canceled) {
+		return perr
+	}
+	if cerr != nil && s.ctx.Err() == nil && outErr == nil {
+		s.r.logf("stream %s: close: %v", s.io.ID, cerr)
+	}
+	return nil
+}
+
+// createSink opens the H.264 MPEG-TS encoder writing into w, with the
+// input's audio copied through where it can be (else without it).
+func (s *stream) createSink(w *os.File, info media.StreamInfo, src *av.Chain) (*av.Sink, error) {
 	fps := info.FrameRate.Float()
 	if fps <= 0 || fps > 120 {
 		fps = 30
@@ -509,27 +549,24 @@ func (s *stream) serve() (err error) {
 	if info.HasAudio {
 		sinkOpts.AudioFrom = src.AudioSource()
 	}
-	sink, err := av.CreateSink(fmt.Sprintf("pipe:%d", outW.Fd()), info, sinkOpts)
+	sink, err := av.CreateSink(fmt.Sprintf("pipe:%d", w.Fd()), info, sinkOpts)
 	if err != nil && info.HasAudio {
 		s.r.logf("stream %s: audio not passed through: %v", s.io.ID, err)
 		sinkOpts.AudioFrom = nil
-		sink, err = av.CreateSink(fmt.Sprintf("pipe:%d", outW.Fd()), info, sinkOpts)
+		sink, err = av.CreateSink(fmt.Sprintf("pipe:%d", w.Fd()), info, sinkOpts)
 	}
-	if err != nil {
-		src.Close()
-		return fmt.Errorf("output: %w", err)
-	}
+	return sink, err
+}
 
-	events := make(chan executor.Event, 64)
-	evDone := make(chan struct{})
-	go func() { defer close(evDone); s.logEvents(events) }()
-
-	// The executor starts on the owner goroutine, so that the loader
-	// either hands its plan over as the first one (initial) or swaps it
-	// into the running executor.
+// startExecutor starts the stream's executor from src to sink with the
+// workflow loaded so far (or none: passthrough or a loading frame). It
+// runs on the owner goroutine, so that the loader either hands its plan
+// over as the first one (initial) or swaps it into the running executor.
+// On an error src and sink are closed.
+func (s *stream) startExecutor(ctx context.Context, src *av.Chain, sink *av.Sink, events chan<- executor.Event) (*executor.Pipeline[*livePlan], error) {
 	var first *livePlan
 	var pipe *executor.Pipeline[*livePlan]
-	err = errors.New("live: the stream stopped")
+	err := errors.New("live: the stream stopped")
 	s.do(func(st *state) {
 		first = &livePlan{p: st.initial}
 		if first.p == nil && s.showLoading {
@@ -563,30 +600,9 @@ func (s *stream) serve() (err error) {
 			src.Close()
 			sink.Close()
 		}
-		close(events)
-		<-evDone
-		return err
+		return nil, err
 	}
-
-	select {
-	case <-pipe.Done():
-	case <-ctx.Done():
-	}
-	s.do(func(st *state) { st.ended = true })
-	stop()
-	<-loaderDone // no swap after this
-	cerr := pipe.Close()
-	close(events)
-	<-evDone
-	outW.Close() // the splitter reads to the end and completes the last segment
-	sinkClosed = true
-	if perr := pipe.Err(); perr != nil && !errors.Is(perr, context.Canceled) {
-		return perr
-	}
-	if cerr != nil && s.ctx.Err() == nil && outErr == nil {
-		s.r.logf("stream %s: close: %v", s.io.ID, cerr)
-	}
-	return nil
+	return pipe, nil
 }
 
 // feed copies the input segments into w until the input ends or ctx is
