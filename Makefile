@@ -5,7 +5,7 @@ GO        ?= go
 BIN       := bin/comfyrt
 PKGS      := ./...
 # Packages with goroutines run under the race detector.
-RACE_PKGS := ./graph/... ./nodes/... ./internal/... ./executor/... ./compiler/... ./streampack/... ./cmd/comfyrt/server/ ./cmd/comfyrt/live/
+RACE_PKGS := ./graph/... ./nodes/... ./internal/... ./executor/... ./compiler/... ./streampack/...
 FUZZTIME  ?= 30s
 
 .PHONY: all setup build run test check vet fuzz bench clean example-pack
@@ -52,8 +52,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLocateAll -fuzztime=$(FUZZTIME) ./internal/jsonx
 	$(GO) test -run='^$$' -fuzz=FuzzCLIValidate -fuzztime=$(FUZZTIME) ./cmd/comfyrt
 	$(GO) test -run='^$$' -fuzz=FuzzParseManifest -fuzztime=$(FUZZTIME) ./streampack
-	$(GO) test -run='^$$' -fuzz=FuzzParseParams -fuzztime=$(FUZZTIME) ./cmd/comfyrt/server
-	$(GO) test -run='^$$' -fuzz=FuzzSplitter -fuzztime=$(FUZZTIME) ./cmd/comfyrt/live
+	$(GO) test -run='^$$' -fuzz=FuzzParseParams -fuzztime=$(FUZZTIME) ./internal/server
+	$(GO) test -run='^$$' -fuzz=FuzzSplitter -fuzztime=$(FUZZTIME) ./executor/live
 	$(GO) test -run='^$$' -fuzz=FuzzToRGB8 -fuzztime=$(FUZZTIME) ./nodes/value
 
 bench:

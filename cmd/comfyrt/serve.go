@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,23 +9,63 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"comfyrt/cmd/comfyrt/live"
-	"comfyrt/cmd/comfyrt/server"
 	"comfyrt/compiler"
+	"comfyrt/executor/live"
 	"comfyrt/executor/media/av"
-	"comfyrt/graph"
-	"comfyrt/graph/diag"
-	"comfyrt/graph/validate"
-	"comfyrt/internal/jsonx"
+	"comfyrt/internal/server"
 	"comfyrt/nodes/builtin"
-	"comfyrt/nodes/schema"
 )
 
+// serveOpts are serve's flags.
+type serveOpts struct {
+	addr, token, inputDir, workflow string
+	objectInfo                      multiFlag
+	capacity, maxRestarts           int
+	restartDelay, bodyTimeout       time.Duration
+	ef                              *engineFlags
+}
+
 func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	o, code := parseServeFlags(args, stderr)
+	if o == nil {
+		return code
+	}
+	cfg, def, code := o.compilerConfig(stderr)
+	if code != exitOK {
+		return code
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
+		return exitUsage
+	}
+	logf := func(f string, a ...any) { fmt.Fprintf(stderr, "comfyrt serve: "+f+"\n", a...) }
+	av.SetLogLevel("error")
+	srv := server.New(server.Config{
+		Runner:          o.runner(cfg, logf),
+		Version:         version,
+		Capacity:        o.capacity,
+		Token:           o.token,
+		DefaultWorkflow: def,
+		Validate:        server.PromptValidator(cfg.Schemas, cfg.Unlisted, cfg),
+		BodyTimeout:     o.bodyTimeout,
+		ObjectInfo:      server.ObjectInfo(cfg.Schemas),
+		Logf:            logf,
+	})
+	return o.serve(srv, ln, stderr, func() {
+		fmt.Fprintf(stdout, "comfyrt serve: listening on http://%s (capacity %d)\n", ln.Addr(), o.capacity)
+		if cfg.MaxBytes > 0 {
+			logf("plan memory budget %s per stream (--max-plan-bytes)", compiler.FormatBytes(cfg.MaxBytes))
+		}
+	})
+}
+
+// parseServeFlags parses and checks serve's flags; nil means exit with
+// the code.
+func parseServeFlags(args []string, stderr io.Writer) (*serveOpts, int) {
 	fs := newFlags("serve", "[--addr 127.0.0.1:8000] [--pack PATH]... [--capacity N] [--token T] [--workflow DEFAULT]",
 		"Serves live streams to video-network orchestrators: the Livepeer ai-runner\n"+
 			"contract (POST /live-video-to-video, /health, /hardware/*, /version, /metrics)\n"+
@@ -43,111 +81,110 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			"restarted afresh after --restart-delay, at most --max-restarts times until\n"+
 			"the next update (restart events, restart_count in status events). Streams\n"+
 			"opening the same model with the same options share its loaded session.", stderr)
-	addr := fs.String("addr", "127.0.0.1:8000", "listen `address`")
-	var objectInfo multiFlag
-	fs.Var(&objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
-	capacity := fs.Int("capacity", 1, "concurrent streams (with 1, a new ai-runner start replaces the running stream)")
-	token := fs.String("token", os.Getenv("AUTH_TOKEN"), "bearer `token` required on control endpoints (default $AUTH_TOKEN)")
-	inputDir := fs.String("input-dir", "", "`folder` static LoadImage files of network workflows are read from (none: static images refused)")
-	workflow := fs.String("workflow", "", "default workflow `FILE` for streams whose params name none")
-	restartDelay := fs.Duration("restart-delay", 2*time.Second, "wait before restarting a workflow that fell back to passthrough")
-	maxRestarts := fs.Int("max-restarts", 3, "restarts of one workflow before the stream passes through until the next update (0: never)")
-	bodyTimeout := fs.Duration("body-timeout", 10*time.Second, "time a control request's body has to arrive before the request is cut off")
-	ef := addEngineFlags(fs)
+	o := &serveOpts{}
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "listen `address`")
+	fs.Var(&o.objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
+	fs.IntVar(&o.capacity, "capacity", 1, "concurrent streams (with 1, a new ai-runner start replaces the running stream)")
+	fs.StringVar(&o.token, "token", os.Getenv("AUTH_TOKEN"), "bearer `token` required on control endpoints (default $AUTH_TOKEN)")
+	fs.StringVar(&o.inputDir, "input-dir", "", "`folder` static LoadImage files of network workflows are read from (none: static images refused)")
+	fs.StringVar(&o.workflow, "workflow", "", "default workflow `FILE` for streams whose params name none")
+	fs.DurationVar(&o.restartDelay, "restart-delay", 2*time.Second, "wait before restarting a workflow that fell back to passthrough")
+	fs.IntVar(&o.maxRestarts, "max-restarts", 3, "restarts of one workflow before the stream passes through until the next update (0: never)")
+	fs.DurationVar(&o.bodyTimeout, "body-timeout", 10*time.Second, "time a control request's body has to arrive before the request is cut off")
+	o.ef = addEngineFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
-		return flagExit(err)
+		return nil, flagExit(err)
 	}
 	if len(rest) > 0 {
-		return usageError(stderr, fs, "unexpected argument %q", rest[0])
+		return nil, usageError(stderr, fs, "unexpected argument %q", rest[0])
 	}
-	if *restartDelay <= 0 || *maxRestarts < 0 {
-		return usageError(stderr, fs, "--restart-delay must be positive and --max-restarts 0 or more")
+	if o.restartDelay <= 0 || o.maxRestarts < 0 {
+		return nil, usageError(stderr, fs, "--restart-delay must be positive and --max-restarts 0 or more")
 	}
-	if *capacity < 1 {
-		return usageError(stderr, fs, "--capacity must be 1 or more")
+	if o.capacity < 1 {
+		return nil, usageError(stderr, fs, "--capacity must be 1 or more")
 	}
-	if *bodyTimeout <= 0 {
-		return usageError(stderr, fs, "--body-timeout must be positive")
+	if o.bodyTimeout <= 0 {
+		return nil, usageError(stderr, fs, "--body-timeout must be positive")
 	}
-	schemas, err := loadSchemas(objectInfo, stderr)
-	if err != nil {
+	return o, exitOK
+}
+
+// compilerConfig is the streams' compile configuration and the default
+// workflow (checked to compile).
+func (o *serveOpts) compilerConfig(stderr io.Writer) (compiler.Config, []byte, int) {
+	fail := func(err error) (compiler.Config, []byte, int) {
 		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
-		return exitUsage
+		return compiler.Config{}, nil, exitUsage
+	}
+	schemas, err := loadSchemas(o.objectInfo, stderr)
+	if err != nil {
+		return fail(err)
 	}
 	unlisted, err := builtin.FolderLists(schemas, "")
 	if err != nil {
-		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
-		return exitUsage
+		return fail(err)
 	}
 	// Workflows arrive over the network: the files they name must lie in
 	// the configured input and models folders.
-	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, InputDir: *inputDir, Confined: true,
+	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, InputDir: o.inputDir, Confined: true,
 		Static: compiler.NewStaticCache()} // streams running the same workflow share its static results
-	if err := ef.apply(&cfg); err != nil {
-		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
-		return exitUsage
+	if err := o.ef.apply(&cfg); err != nil {
+		return fail(err)
 	}
 	// Each stream's plan gets its share of the memory budget: a workflow
 	// that would not fit is refused (plan_too_large) before it allocates.
-	cfg.MaxBytes = ef.planBytes(*capacity)
-	var def []byte
-	if *workflow != "" {
-		if def, err = os.ReadFile(*workflow); err != nil {
-			fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
-			return exitUsage
-		}
-		if err := compileCheck(context.Background(), cfg, server.Params{Workflow: def}); err != nil {
-			fmt.Fprintf(stderr, "comfyrt serve: --workflow %s: %v\n", *workflow, err)
-			return exitInvalid
-		}
+	cfg.MaxBytes = o.ef.planBytes(o.capacity)
+	if o.workflow == "" {
+		return cfg, nil, exitOK
 	}
-	ln, err := net.Listen("tcp", *addr)
+	def, err := os.ReadFile(o.workflow)
 	if err != nil {
-		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
-		return exitUsage
+		return fail(err)
 	}
-	logf := func(f string, a ...any) { fmt.Fprintf(stderr, "comfyrt serve: "+f+"\n", a...) }
-	av.SetLogLevel("error")
-	mr := *maxRestarts
+	if err := (&live.Runner{Compiler: cfg}).Check(context.Background(), server.Params{Workflow: def}); err != nil {
+		fmt.Fprintf(stderr, "comfyrt serve: --workflow %s: %v\n", o.workflow, err)
+		return compiler.Config{}, nil, exitInvalid
+	}
+	return cfg, def, exitOK
+}
+
+// runner is the streams' runner: the executor, or the passthrough in a
+// build without FFmpeg.
+func (o *serveOpts) runner(cfg compiler.Config, logf func(string, ...any)) server.StreamRunner {
+	mr := o.maxRestarts
 	if mr <= 0 {
 		mr = -1 // live.Runner: negative is never
 	}
 	// Each stream's decoder, conversions and encoder get a share of the
 	// CPUs rather than a thread per CPU each.
-	threads := max(1, runtime.NumCPU() / *capacity)
-	var runner server.StreamRunner = &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: *restartDelay, MaxRestarts: mr, Threads: threads}
+	threads := max(1, runtime.NumCPU()/o.capacity)
+	r := &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: o.restartDelay, MaxRestarts: mr, Threads: threads}
 	if !live.Available() { // built without cgo: no FFmpeg, republish segments unchanged
 		logf("warning: built without FFmpeg: streams run in passthrough")
-		runner = &server.Passthrough{Check: func(ctx context.Context, p server.Params) error { return compileCheck(ctx, cfg, p) }}
+		return &server.Passthrough{Check: r.Check}
 	}
-	srv := server.New(server.Config{
-		Runner:          runner,
-		Version:         version,
-		Capacity:        *capacity,
-		Token:           *token,
-		DefaultWorkflow: def,
-		Validate:        promptValidator(schemas, unlisted, cfg),
-		BodyTimeout:     *bodyTimeout,
-		ObjectInfo:      objectInfoFunc(schemas),
-		Logf:            logf,
-	})
+	return r
+}
+
+// serve serves HTTP on ln and registers with the orchestrator (when the
+// environment says so) until SIGINT/SIGTERM or a listener error, then
+// stops the streams. announce runs once the signals are caught.
+func (o *serveOpts) serve(srv *server.Server, ln net.Listener, stderr io.Writer, announce func()) int {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, IdleTimeout: 2 * time.Minute}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	regDone := make(chan struct{})
 	go func() {
 		defer close(regDone)
-		if err := server.RegisterFromEnv(ctx, *capacity, *token); err != nil {
+		if err := server.RegisterFromEnv(ctx, o.capacity, o.token); err != nil {
 			fmt.Fprintf(stderr, "comfyrt serve: capability registration: %v\n", err)
 		}
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	fmt.Fprintf(stdout, "comfyrt serve: listening on http://%s (capacity %d)\n", ln.Addr(), *capacity)
-	if cfg.MaxBytes > 0 {
-		logf("plan memory budget %s per stream (--max-plan-bytes)", compiler.FormatBytes(cfg.MaxBytes))
-	}
+	announce()
 	code := exitOK
 	select {
 	case <-ctx.Done():
@@ -164,111 +201,4 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	hs.Shutdown(sctx)
 	<-regDone
 	return code
-}
-
-// compileCheck loads and compiles a stream's workflow at its frame size;
-// the plan is released at once (the passthrough runner does not run it).
-func compileCheck(_ context.Context, cfg compiler.Config, p server.Params) error {
-	wf, diags := graph.Load("params.prompt", p.Workflow, graph.Options{Schemas: cfg.Schemas})
-	if wf.Prompt == nil || diags.HasErrors() {
-		return diags
-	}
-	cfg.Width, cfg.Height = p.Width, p.Height
-	pl, err := compiler.Compile(wf.Prompt, cfg)
-	if err != nil {
-		return err
-	}
-	pl.Close()
-	return nil
-}
-
-// promptValidator answers ComfyUI's POST /prompt with validation only:
-// {prompt_id, number, node_errors} or 400 {error, node_errors}. A valid
-// prompt is also sized as a plan (compiler.Measure, which allocates no
-// buffer and loads no model), so that one over the memory budget of cfg
-// is refused as the stream endpoints would (plan_too_large).
-func promptValidator(schemas *schema.Set, unlisted map[string][]string, cfg compiler.Config) func([]byte) ([]byte, int) {
-	cfg.Engines, cfg.Static = nil, nil
-	var number atomic.Int64 // handlers run concurrently
-	return func(body []byte) ([]byte, int) {
-		fail := func(code diag.Code, msg, details string) ([]byte, int) {
-			b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": string(code), "message": msg, "details": details, "extra_info": map[string]any{}}, "node_errors": map[string]any{}})
-			return b, http.StatusBadRequest
-		}
-		var req struct {
-			Prompt                  json.RawMessage `json:"prompt"`
-			PromptID                string          `json:"prompt_id"`
-			PartialExecutionTargets []string        `json:"partial_execution_targets"`
-		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			return fail(diag.InvalidPrompt, "Invalid prompt", "invalid JSON: "+err.Error())
-		}
-		if len(req.Prompt) == 0 || string(req.Prompt) == "null" {
-			return fail(diag.NoPrompt, "No prompt provided", "No prompt provided")
-		}
-		wf, diags := graph.Load("prompt", req.Prompt, graph.Options{Schemas: schemas})
-		if wf.Prompt == nil || diags.HasErrors() {
-			return fail(diag.InvalidPrompt, "Invalid prompt", diags.Error())
-		}
-		res := validate.Validate(wf.Prompt, schemas, validate.Options{PartialExecutionTargets: req.PartialExecutionTargets, Unlisted: unlisted})
-		resp := res.Response()
-		if !res.Valid {
-			b, _ := jsonx.Marshal(resp, "")
-			return b, http.StatusBadRequest
-		}
-		if cfg.MaxBytes > 0 {
-			if _, err := compiler.Measure(wf.Prompt, cfg); err != nil {
-				var l, over diag.List
-				errors.As(err, &l)
-				for _, d := range l {
-					if d.Code == diag.PlanTooLarge {
-						over = append(over, d)
-					}
-				}
-				if len(over) > 0 {
-					graph.Locate(req.Prompt, over)
-					top := &diag.Diagnostic{Code: diag.PromptOutputsFailedValidation, Message: "Prompt outputs failed validation", Details: over.Error()}
-					b, _ := jsonx.Marshal(diag.ComfyResponse(top, over), "")
-					return b, http.StatusBadRequest
-				}
-			}
-		}
-		ne, _ := resp.Get("node_errors")
-		id := req.PromptID
-		if id == "" {
-			id = newPromptID()
-		}
-		b, _ := jsonx.Marshal(jsonx.Object{{Key: "prompt_id", Value: id}, {Key: "number", Value: number.Add(1)}, {Key: "node_errors", Value: ne}}, "")
-		return b, http.StatusOK
-	}
-}
-
-func objectInfoFunc(schemas *schema.Set) func(string) ([]byte, bool) {
-	all, _ := schemas.Marshal("")
-	return func(class string) ([]byte, bool) {
-		if class == "" {
-			return all, true
-		}
-		n := schemas.Lookup(class)
-		if n == nil {
-			return nil, false
-		}
-		b, err := jsonx.Marshal(jsonx.Object{{Key: class, Value: n.JSON()}}, "")
-		return b, err == nil
-	}
-}
-
-func newPromptID() string {
-	f, err := os.Open("/dev/urandom")
-	if err != nil {
-		return fmt.Sprint(time.Now().UnixNano())
-	}
-	defer f.Close()
-	var b [16]byte
-	if _, err := io.ReadFull(f, b[:]); err != nil {
-		return fmt.Sprint(time.Now().UnixNano())
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

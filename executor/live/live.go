@@ -1,4 +1,4 @@
-// Package live is the executor-backed server.StreamRunner of comfyrt
+// Package live is the executor-backed StreamRunner of comfyrt
 // serve: it decodes a stream's input segments as one continuous MPEG-TS
 // stream, runs the compiled workflow on every admitted frame with
 // executor.Pipeline, encodes H.264 into MPEG-TS and cuts the output into
@@ -52,6 +52,24 @@
 // errors as its logs. At most MaxRestarts times per workflow; then the
 // stream passes its input through until the next params update, which
 // starts the count again.
+//
+// # Goroutines
+//
+// A stream runs serve (source, sink, executor), a feeder, a splitter, a
+// loader, an events goroutine and restart timers. Its state (the queued
+// and initial workflows, the executor, the running workflow and its
+// restart counts, the loading flag) belongs to one owner goroutine
+// (stream.own); the others send it commands (stream.do) and never share
+// the state otherwise, as the server's sessions and the executor's control
+// actor do. The owner stops after serve returned, releasing the workflows
+// that never ran; a command sent after that reports that the stream ended.
+//
+// # Imports
+//
+// executor/live sits beside the executor: it may import executor,
+// executor/media (and its av back end), compiler, graph (to load
+// workflows), graph/diag and nodes; never internal/server or cmd/...
+// The HTTP server imports it for the stream contract (contract.go).
 package live
 
 import (
@@ -64,7 +82,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"comfyrt/cmd/comfyrt/server"
 	"comfyrt/compiler"
 	"comfyrt/executor"
 	"comfyrt/executor/media"
@@ -121,7 +138,7 @@ func (r *Runner) maxRestarts() int {
 	return r.MaxRestarts
 }
 
-var _ server.StreamRunner = (*Runner)(nil)
+var _ StreamRunner = (*Runner)(nil)
 
 func (r *Runner) logf(format string, args ...any) {
 	if r.Logf != nil {
@@ -167,7 +184,7 @@ func (p *prepared) take() *compiler.Plan {
 
 // Prepare compiles the params' workflow at their frame size. Errors are
 // diag.Lists where the compiler gives them.
-func (r *Runner) Prepare(_ context.Context, p server.Params) (server.Prepared, error) {
+func (r *Runner) Prepare(_ context.Context, p Params) (Prepared, error) {
 	cfg := r.Compiler
 	wf, diags := graph.Load("params.prompt", p.Workflow, graph.Options{Schemas: cfg.Schemas})
 	if wf == nil || wf.Prompt == nil || diags.HasErrors() {
@@ -181,8 +198,19 @@ func (r *Runner) Prepare(_ context.Context, p server.Params) (server.Prepared, e
 	return &prepared{plan: pl, prompt: wf.Prompt, cfg: cfg, showLoading: p.ShowReloadingFrame}, nil
 }
 
+// Check loads and compiles the params' workflow at their frame size and
+// releases the plan at once (the passthrough runner's check, and serve's
+// check of its default workflow). Errors are Prepare's.
+func (r *Runner) Check(ctx context.Context, p Params) error {
+	pp, err := r.Prepare(ctx, p)
+	if err != nil {
+		return err
+	}
+	return pp.Close()
+}
+
 // Open starts the stream; it returns at once.
-func (r *Runner) Open(_ context.Context, sio server.StreamIO, first server.Prepared) (server.Stream, error) {
+func (r *Runner) Open(_ context.Context, sio StreamIO, first Prepared) (Stream, error) {
 	fp, ok := first.(*prepared)
 	if !ok {
 		first.Close()
@@ -194,13 +222,14 @@ func (r *Runner) Open(_ context.Context, sio server.StreamIO, first server.Prepa
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &stream{r: r, io: sio, w: w, h: h, ctx: ctx, cancel: cancel, showLoading: fp.showLoading,
-		done: make(chan struct{}), notify: make(chan struct{}, 1), queued: fp}
+		done: make(chan struct{}), notify: make(chan struct{}, 1),
+		cmds: make(chan func(*state)), quit: make(chan struct{}), ownerDone: make(chan struct{})}
 	s.segDur = r.SegmentDuration
 	if s.segDur <= 0 {
 		s.segDur = 2 * time.Second
 	}
-	s.loading.Store(true)
 	s.notify <- struct{}{}
+	go s.own(&state{queued: fp, loading: true})
 	s.wg.Add(1)
 	go s.run()
 	return s, nil
@@ -209,7 +238,7 @@ func (r *Runner) Open(_ context.Context, sio server.StreamIO, first server.Prepa
 // stream is one running stream.
 type stream struct {
 	r      *Runner
-	io     server.StreamIO
+	io     StreamIO
 	w, h   int
 	segDur time.Duration
 	// showLoading: loading frames instead of the passthrough until the
@@ -222,15 +251,26 @@ type stream struct {
 	done   chan struct{}
 	err    error // set before done closes
 
-	loading atomic.Bool
-	notify  chan struct{} // a workflow is queued
+	notify chan struct{} // a workflow is queued
 
-	mu      sync.Mutex
+	// The owner goroutine (own) holds the stream's state; every other
+	// goroutine (the caller of Swap and Stats, serve, the loader, the
+	// events goroutine, restart timers) reads and changes it through do.
+	cmds      chan func(*state)
+	quit      chan struct{} // closed by run when serve returned: the owner stops
+	ownerDone chan struct{} // closed when the owner stopped
+	// finalPipe is the executor when the owner stopped (Stats after the
+	// end); written by the owner before ownerDone closes.
+	finalPipe *executor.Pipeline[*livePlan]
+}
+
+// state is a stream's state, owned by its owner goroutine (stream.own).
+type state struct {
+	loading bool                          // a workflow (re)loads
 	queued  *prepared                     // the next workflow to load
 	initial *compiler.Plan                // loaded before the executor started
 	pipe    *executor.Pipeline[*livePlan] // nil until the source opened
 	ended   bool                          // no more swaps
-	segsOut int64
 	// The running workflow's source (for restarts), the restarts it had
 	// and the stream's restart count.
 	curPrompt *graph.Prompt
@@ -246,25 +286,73 @@ type stream struct {
 	swapping int
 }
 
-func (s *stream) Swap(_ context.Context, p server.Prepared) error {
+// release closes the workflows that will not run any more.
+func (st *state) release() {
+	if st.queued != nil {
+		st.queued.Close()
+		st.queued = nil
+	}
+	if st.initial != nil {
+		st.initial.Close()
+		st.initial = nil
+	}
+}
+
+// own is the stream's owner goroutine: it runs the commands sent by do,
+// one at a time, until run closes quit (serve returned); then it releases
+// the workflows still queued and stops.
+func (s *stream) own(st *state) {
+	defer close(s.ownerDone)
+	for {
+		select {
+		case f := <-s.cmds:
+			f(st)
+		case <-s.quit:
+			st.ended = true
+			st.loading = false
+			st.release()
+			s.finalPipe = st.pipe
+			return
+		}
+	}
+}
+
+// do runs f on the owner goroutine and waits for it. It reports false
+// (f not run) when the owner has stopped: the stream ended.
+func (s *stream) do(f func(*state)) bool {
+	ack := make(chan struct{})
+	select {
+	case s.cmds <- func(st *state) { f(st); close(ack) }:
+		<-ack
+		return true
+	case <-s.ownerDone:
+		return false
+	}
+}
+
+func (s *stream) Swap(_ context.Context, p Prepared) error {
 	pp, ok := p.(*prepared)
 	if !ok {
 		p.Close()
 		return fmt.Errorf("live: workflow not prepared by this runner (%T)", p)
 	}
-	s.mu.Lock()
-	if s.ended {
-		s.mu.Unlock()
+	ended := true
+	s.do(func(st *state) {
+		if st.ended {
+			return
+		}
+		ended = false
+		if st.queued != nil {
+			st.queued.Close() // superseded before it loaded
+		}
+		st.queued = pp
+		st.gen++
+		st.loading = true
+	})
+	if ended {
 		pp.Close()
 		return errors.New("live: the stream ended")
 	}
-	if s.queued != nil {
-		s.queued.Close() // superseded before it loaded
-	}
-	s.queued = pp
-	s.gen++
-	s.loading.Store(true)
-	s.mu.Unlock()
 	select {
 	case s.notify <- struct{}{}:
 	default:
@@ -272,11 +360,13 @@ func (s *stream) Swap(_ context.Context, p server.Prepared) error {
 	return nil
 }
 
-func (s *stream) Stats() server.StreamStats {
-	s.mu.Lock()
-	p := s.pipe
-	s.mu.Unlock()
-	st := server.StreamStats{Loading: s.loading.Load()}
+func (s *stream) Stats() StreamStats {
+	var p *executor.Pipeline[*livePlan]
+	var loading bool
+	if !s.do(func(st *state) { p, loading = st.pipe, st.loading }) {
+		p = s.finalPipe // the owner stopped: ownerDone is closed
+	}
+	st := StreamStats{Loading: loading}
 	if p != nil {
 		es := p.Stats()
 		st.FramesIn, st.FramesOut, st.FramesDropped = es.FramesIn, es.FramesOut, es.DroppedTotal()
@@ -306,6 +396,10 @@ func (s *stream) Close() error {
 func (s *stream) run() {
 	defer s.wg.Done()
 	defer close(s.done)
+	defer func() {
+		close(s.quit)
+		<-s.ownerDone
+	}()
 	err := s.serve()
 	if err != nil && s.ctx.Err() == nil {
 		s.err = err
@@ -324,18 +418,11 @@ func (s *stream) serve() (err error) {
 	defer func() {
 		stop()
 		<-loaderDone
-		s.mu.Lock()
-		s.ended = true
-		if s.queued != nil {
-			s.queued.Close()
-			s.queued = nil
-		}
-		if s.initial != nil {
-			s.initial.Close()
-			s.initial = nil
-		}
-		s.mu.Unlock()
-		s.loading.Store(false)
+		s.do(func(st *state) {
+			st.ended = true
+			st.release()
+			st.loading = false
+		})
 	}()
 
 	// The segments go through a Chain, which opens a fresh demuxer and
@@ -398,6 +485,46 @@ func (s *stream) serve() (err error) {
 		}
 	}()
 
+	sink, err := s.createSink(outW, info, src)
+	if err != nil {
+		src.Close()
+		return fmt.Errorf("output: %w", err)
+	}
+
+	events := make(chan executor.Event, 64)
+	evDone := make(chan struct{})
+	go func() { defer close(evDone); s.logEvents(events) }()
+	pipe, err := s.startExecutor(ctx, src, sink, events)
+	if err != nil {
+		close(events)
+		<-evDone
+		return err
+	}
+
+	select {
+	case <-pipe.Done():
+	case <-ctx.Done():
+	}
+	s.do(func(st *state) { st.ended = true })
+	stop()
+	<-loaderDone // no swap after this
+	cerr := pipe.Close()
+	close(events)
+	<-evDone
+	outW.Close() // the splitter reads to the end and completes the last segment
+	sinkClosed = true
+	if perr := pipe.Err(); perr != nil && !errors.Is(perr, context.Canceled) {
+		return perr
+	}
+	if cerr != nil && s.ctx.Err() == nil && outErr == nil {
+		s.r.logf("stream %s: close: %v", s.io.ID, cerr)
+	}
+	return nil
+}
+
+// createSink opens the H.264 MPEG-TS encoder writing into w, with the
+// input's audio copied through where it can be (else without it).
+func (s *stream) createSink(w *os.File, info media.StreamInfo, src *av.Chain) (*av.Sink, error) {
 	fps := info.FrameRate.Float()
 	if fps <= 0 || fps > 120 {
 		fps = 30
@@ -422,78 +549,60 @@ func (s *stream) serve() (err error) {
 	if info.HasAudio {
 		sinkOpts.AudioFrom = src.AudioSource()
 	}
-	sink, err := av.CreateSink(fmt.Sprintf("pipe:%d", outW.Fd()), info, sinkOpts)
+	sink, err := av.CreateSink(fmt.Sprintf("pipe:%d", w.Fd()), info, sinkOpts)
 	if err != nil && info.HasAudio {
 		s.r.logf("stream %s: audio not passed through: %v", s.io.ID, err)
 		sinkOpts.AudioFrom = nil
-		sink, err = av.CreateSink(fmt.Sprintf("pipe:%d", outW.Fd()), info, sinkOpts)
+		sink, err = av.CreateSink(fmt.Sprintf("pipe:%d", w.Fd()), info, sinkOpts)
 	}
-	if err != nil {
-		src.Close()
-		return fmt.Errorf("output: %w", err)
-	}
+	return sink, err
+}
 
-	events := make(chan executor.Event, 64)
-	evDone := make(chan struct{})
-	go func() { defer close(evDone); s.logEvents(events) }()
-
-	s.mu.Lock()
-	first := &livePlan{p: s.initial}
-	if first.p == nil && s.showLoading {
-		first = loadingPlan(s.w, s.h)
-	}
-	s.initial = nil
-	pipe, err := executor.New(executor.Config[*livePlan]{
-		Source: media.NewMonotonic(src),
-		Sink:   &keySink{Sink: sink, force: sink.ForceKeyFrame, interval: s.segDur},
-		Plan:   first, MaxFPS: s.r.MaxFPS, Budget: s.r.Budget,
-		WarmupFrames: -1, // the loader warmed the plans up
-		OnError:      executor.PassThrough, Queue: executor.LatestWins, Events: events,
-	})
-	if err == nil {
-		err = pipe.Start(ctx)
-	}
-	if err == nil {
-		s.pipe = pipe
-		if first.p != nil && s.queued == nil {
-			s.loading.Store(false)
+// startExecutor starts the stream's executor from src to sink with the
+// workflow loaded so far (or none: passthrough or a loading frame). It
+// runs on the owner goroutine, so that the loader either hands its plan
+// over as the first one (initial) or swaps it into the running executor.
+// On an error src and sink are closed.
+func (s *stream) startExecutor(ctx context.Context, src *av.Chain, sink *av.Sink, events chan<- executor.Event) (*executor.Pipeline[*livePlan], error) {
+	var first *livePlan
+	var pipe *executor.Pipeline[*livePlan]
+	err := errors.New("live: the stream stopped")
+	s.do(func(st *state) {
+		first = &livePlan{p: st.initial}
+		if first.p == nil && s.showLoading {
+			first = loadingPlan(s.w, s.h)
 		}
-	}
-	s.mu.Unlock()
+		st.initial = nil
+		pipe, err = executor.New(executor.Config[*livePlan]{
+			Source: media.NewMonotonic(src),
+			Sink:   &keySink{Sink: sink, force: sink.ForceKeyFrame, interval: s.segDur},
+			Plan:   first, MaxFPS: s.r.MaxFPS, Budget: s.r.Budget,
+			WarmupFrames: -1, // the loader warmed the plans up
+			OnError:      executor.PassThrough, Queue: executor.LatestWins, Events: events,
+		})
+		if err == nil {
+			err = pipe.Start(ctx)
+		}
+		if err == nil {
+			st.pipe = pipe
+			if first.p != nil && st.queued == nil {
+				st.loading = false
+			}
+		}
+	})
 	if err != nil {
 		if pipe != nil {
 			pipe.Close()
 		} else {
-			first.Close()
+			if first != nil {
+				first.Close()
+			}
 			src.Close()
 			sink.Close()
 		}
-		close(events)
-		<-evDone
-		return err
+		return nil, err
 	}
-
-	select {
-	case <-pipe.Done():
-	case <-ctx.Done():
-	}
-	s.mu.Lock()
-	s.ended = true
-	s.mu.Unlock()
-	stop()
-	<-loaderDone // no swap after this
-	cerr := pipe.Close()
-	close(events)
-	<-evDone
-	outW.Close() // the splitter reads to the end and completes the last segment
-	sinkClosed = true
-	if perr := pipe.Err(); perr != nil && !errors.Is(perr, context.Canceled) {
-		return perr
-	}
-	if cerr != nil && s.ctx.Err() == nil && outErr == nil {
-		s.r.logf("stream %s: close: %v", s.io.ID, cerr)
-	}
-	return nil
+	return pipe, nil
 }
 
 // feed copies the input segments into w until the input ends or ctx is
@@ -547,8 +656,9 @@ func (s *stream) feed(ctx context.Context, w io.WriteCloser, fed *atomic.Int64) 
 // only when the output is gone (the stream must stop).
 func (s *stream) split(r io.Reader) error {
 	var cur io.WriteCloser
+	var segsOut int64
 	fatal := func(err error) error {
-		if errors.Is(err, server.ErrOutputClosed) {
+		if errors.Is(err, ErrOutputClosed) {
 			return err
 		}
 		s.r.logf("stream %s: output segment: %v", s.io.ID, err)
@@ -561,7 +671,7 @@ func (s *stream) split(r io.Reader) error {
 				if s.ctx.Err() != nil {
 					return nil
 				}
-				return fmt.Errorf("%w: %v", server.ErrOutputClosed, err)
+				return fmt.Errorf("%w: %v", ErrOutputClosed, err)
 			}
 			cur = w
 			return nil
@@ -583,13 +693,10 @@ func (s *stream) split(r io.Reader) error {
 			}
 			err := cur.Close()
 			cur = nil
-			s.mu.Lock()
-			s.segsOut++
-			n := s.segsOut
-			s.mu.Unlock()
 			if s.io.Data != nil {
-				s.io.Data.WriteLine(map[string]any{"type": "segment", "seq": n - 1})
+				s.io.Data.WriteLine(map[string]any{"type": "segment", "seq": segsOut})
 			}
+			segsOut++
 			if err != nil {
 				return fatal(err)
 			}
@@ -611,16 +718,17 @@ func (s *stream) loader(ctx context.Context) {
 			return
 		case <-s.notify:
 		}
-		s.mu.Lock()
-		p := s.queued
-		s.queued = nil
-		s.mu.Unlock()
+		var p *prepared
+		var stale bool
+		if !s.do(func(st *state) {
+			p, st.queued = st.queued, nil
+			stale = p != nil && p.restart > 0 && p.gen != st.gen
+		}) {
+			return
+		}
 		if p == nil {
 			continue
 		}
-		s.mu.Lock()
-		stale := p.restart > 0 && p.gen != s.gen
-		s.mu.Unlock()
 		if stale { // an update came after it was scheduled
 			p.Close()
 			s.idle()
@@ -635,36 +743,40 @@ func (s *stream) loader(ctx context.Context) {
 			s.idle()
 			continue
 		}
-		s.mu.Lock()
-		s.curPrompt, s.curCfg = p.prompt, p.cfg
-		if p.restart == 0 {
-			s.tries, s.gaveUp = 0, false // an update starts the count again
-		}
-		s.mu.Unlock()
-		s.mu.Lock()
-		if s.ended {
-			s.mu.Unlock()
+		var pipe *executor.Pipeline[*livePlan]
+		ended, initial := true, false
+		s.do(func(st *state) {
+			st.curPrompt, st.curCfg = p.prompt, p.cfg
+			if p.restart == 0 {
+				st.tries, st.gaveUp = 0, false // an update starts the count again
+			}
+			if st.ended {
+				return
+			}
+			ended = false
+			if st.pipe == nil {
+				// The executor has not started: it starts with this plan.
+				if st.initial != nil {
+					st.initial.Close()
+				}
+				st.initial = pl
+				initial = true
+				return
+			}
+			pipe = st.pipe
+			st.swapping++
+		})
+		if ended {
 			pl.Close()
 			return
 		}
-		pipe := s.pipe
-		if pipe == nil {
-			// The executor has not started: it starts with this plan.
-			if s.initial != nil {
-				s.initial.Close()
-			}
-			s.initial = pl
-			s.mu.Unlock()
+		if initial {
 			cur = pl
 			continue // loading stays true until the executor runs it
 		}
-		s.swapping++
-		s.mu.Unlock()
 		if err := pipe.Swap(ctx, &livePlan{p: pl}); err != nil {
 			pl.Close()
-			s.mu.Lock()
-			s.swapping--
-			s.mu.Unlock()
+			s.do(func(st *state) { st.swapping-- })
 			return
 		}
 		cur = pl
@@ -680,24 +792,31 @@ func (s *stream) loader(ctx context.Context) {
 // stream ended or the workflow used its restarts. logs are the errors
 // that led to it. Called from the events goroutine.
 func (s *stream) scheduleRestart(logs []string) {
-	s.mu.Lock()
-	if s.ended || s.curPrompt == nil || s.queued != nil || s.swapping > 0 {
-		s.mu.Unlock()
-		return
-	}
-	if s.tries >= s.r.maxRestarts() {
-		gave := s.gaveUp
-		s.gaveUp = true
-		n := s.tries
-		s.mu.Unlock()
-		if !gave && n > 0 {
-			s.report(fmt.Sprintf("the workflow failed again after %d restarts; the stream passes its input through until the next update", n))
+	var prompt *graph.Prompt
+	var cfg compiler.Config
+	var gen uint64
+	gaveUp, restart := 0, false
+	s.do(func(st *state) {
+		if st.ended || st.curPrompt == nil || st.queued != nil || st.swapping > 0 {
+			return
 		}
+		if st.tries >= s.r.maxRestarts() {
+			if !st.gaveUp {
+				gaveUp = st.tries
+			}
+			st.gaveUp = true
+			return
+		}
+		st.tries++
+		prompt, cfg, gen = st.curPrompt, st.curCfg, st.gen
+		restart = true
+	})
+	if gaveUp > 0 {
+		s.report(fmt.Sprintf("the workflow failed again after %d restarts; the stream passes its input through until the next update", gaveUp))
+	}
+	if !restart {
 		return
 	}
-	s.tries++
-	prompt, cfg, gen := s.curPrompt, s.curCfg, s.gen
-	s.mu.Unlock()
 	// A private model session: the failed plan's (shared) one may be what
 	// went wrong.
 	cfg.Engine.Exclusive = true
@@ -709,11 +828,9 @@ func (s *stream) scheduleRestart(logs []string) {
 		case <-s.ctx.Done():
 			return
 		}
-		current := func() bool { return !s.ended && s.queued == nil && s.gen == gen }
-		s.mu.Lock()
-		ok := current()
-		s.mu.Unlock()
-		if !ok {
+		current := func(st *state) bool { return !st.ended && st.queued == nil && st.gen == gen }
+		ok := false
+		if !s.do(func(st *state) { ok = current(st) }) || !ok {
 			return
 		}
 		pl, err := compiler.Compile(prompt, cfg)
@@ -721,17 +838,21 @@ func (s *stream) scheduleRestart(logs []string) {
 			s.report(fmt.Sprintf("restart: the workflow no longer compiles: %v", err))
 			return
 		}
-		s.mu.Lock()
-		if !current() {
-			s.mu.Unlock()
+		n := 0
+		s.do(func(st *state) {
+			if !current(st) {
+				return
+			}
+			st.restarts++
+			n = st.restarts
+			st.queued = &prepared{plan: pl, prompt: prompt, cfg: cfg, restart: n, restartLogs: logs, gen: gen}
+			st.loading = true
+		})
+		if n == 0 {
 			pl.Close()
 			return
 		}
-		s.restarts++
-		s.queued = &prepared{plan: pl, prompt: prompt, cfg: cfg, restart: s.restarts, restartLogs: logs, gen: gen}
-		s.loading.Store(true)
-		s.mu.Unlock()
-		s.r.logf("stream %s: restarting the workflow (restart %d)", s.io.ID, s.restarts)
+		s.r.logf("stream %s: restarting the workflow (restart %d)", s.io.ID, n)
 		select {
 		case s.notify <- struct{}{}:
 		default:
@@ -741,11 +862,11 @@ func (s *stream) scheduleRestart(logs []string) {
 
 // idle clears the loading flag unless another workflow is queued.
 func (s *stream) idle() {
-	s.mu.Lock()
-	if s.queued == nil && s.pipe != nil {
-		s.loading.Store(false)
-	}
-	s.mu.Unlock()
+	s.do(func(st *state) {
+		if st.queued == nil && st.pipe != nil {
+			st.loading = false
+		}
+	})
 }
 
 // load makes p's plan ready to run at the stream's size: rebuilt from the
@@ -844,11 +965,11 @@ func (s *stream) logEvents(ch <-chan executor.Event) {
 			s.r.logf("stream %s: %s: %v", s.io.ID, ev.Kind, ev.Err)
 		case executor.EventSwapped:
 			nodeErrs = 0
-			s.mu.Lock()
-			if s.swapping > 0 {
-				s.swapping--
-			}
-			s.mu.Unlock()
+			s.do(func(st *state) {
+				if st.swapping > 0 {
+					st.swapping--
+				}
+			})
 		}
 	}
 }

@@ -1,26 +1,20 @@
-// Package server is comfyrt's HTTP API for live streams: the ai-runner
-// contract (POST /live-video-to-video, /health, /hardware/*, /version,
-// /metrics), the BYOC contract (/stream/start|params|stop|status), and
-// ComfyUI's /object_info and /prompt (validation only). Streams move over
-// trickle (internal/trickle); what happens to their media is the job of a
-// StreamRunner.
-//
-// # Goroutines
-//
-// The Server owns one control actor (an operations queue) that serialises
-// admission, replacement and removal of streams. Each stream is a session
-// with its own actor goroutine that owns the stream's state: it applies
-// parameter updates (compiled first, swapped only when they compile),
-// publishes events, watches input stalls and stops the stream. A session
-// owns its control reader, event publisher and data publisher goroutines
-// and waits for them when it stops.
-package server
+package live
+
+// The stream contract: what internal/server (the HTTP sessions) hands a
+// stream runner and what it gets back. Runner implements StreamRunner on
+// the executor; the server's passthrough runner and test runners implement
+// it too.
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 )
+
+// ErrOutputClosed: the gateway tore the session down (the output channel
+// answered 404 or Lp-Trickle-Closed).
+var ErrOutputClosed = errors.New("output channel closed by the orchestrator")
 
 // Params are a stream's parameters after parsing (LIVEPEER.md §2.2): the
 // workflow and the frame size.
@@ -110,7 +104,7 @@ type Stream interface {
 	Close() error
 }
 
-// StreamRunner runs streams; the executor implements it (compile with
+// StreamRunner runs streams; the executor implements it (Runner) (compile with
 // compiler.Compile, decode the input segments, run the plan per frame,
 // encode MPEG-TS segments). Prepare and Open must be safe for concurrent
 // use: several streams run at once.

@@ -14,10 +14,6 @@ import (
 	"comfyrt/internal/trickle"
 )
 
-// ErrOutputClosed: the gateway tore the session down (the output channel
-// answered 404 or Lp-Trickle-Closed).
-var ErrOutputClosed = errors.New("output channel closed by the orchestrator")
-
 // startRequest is a stream start, from either contract.
 type startRequest struct {
 	ID           string

@@ -11,7 +11,8 @@ import (
 // Passthrough is a StreamRunner that copies every input segment to an
 // output segment unchanged, streaming the bytes as they arrive. It lets
 // the whole trickle flow run without the executor. Check, when set,
-// validates params in Prepare (cmd/comfyrt compiles the workflow there).
+// validates params in Prepare (serve sets live.Runner.Check, which
+// compiles the workflow).
 type Passthrough struct {
 	Check func(ctx context.Context, p Params) error
 }

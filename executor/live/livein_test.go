@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"comfyrt/cmd/comfyrt/live"
+	"comfyrt/executor/live"
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/internal/trickle"

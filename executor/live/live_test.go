@@ -21,11 +21,11 @@ import (
 	"testing"
 	"time"
 
-	"comfyrt/cmd/comfyrt/live"
-	"comfyrt/cmd/comfyrt/server"
 	"comfyrt/compiler"
+	"comfyrt/executor/live"
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
+	"comfyrt/internal/server"
 	"comfyrt/internal/trickle"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
@@ -532,7 +532,7 @@ func TestStreamAfterBadOne(t *testing.T) {
 // MPEG-TS in, video and audio out.
 func TestAudioPassthrough(t *testing.T) {
 	needAV(t)
-	ts, err := exec.Command("ffmpeg", "-v", "error", "-i", filepath.Join("..", "..", "..", "testdata", "media", "sample.mp4"),
+	ts, err := exec.Command("ffmpeg", "-v", "error", "-i", filepath.Join("..", "..", "testdata", "media", "sample.mp4"),
 		"-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "mpegts", "-").Output()
 	if err != nil {
 		t.Skipf("ffmpeg: %v", err)
