@@ -38,6 +38,7 @@ var allowed = []struct {
 	{"executor/media", []string{"nodes/value"}, "media interfaces"},
 	{"executor/media/...", []string{"executor/media", "nodes/value"}, "media back ends"},
 	{"executor", []string{"compiler", "compiler/engine", "nodes", "nodes/schema", "nodes/value", "executor/media", "graph/diag"}, "executor works on plans, never on graph"},
+	{"executor/stream", []string{"executor", "executor/media", "executor/media/av"}, "one way to assemble a stream: source + plan + sink, never graph or compiler"},
 	{"executor/...", []string{"executor", "executor/media", "compiler", "compiler/engine", "nodes", "nodes/schema", "nodes/value", "graph/diag"}, "executor internals"},
 	{"streampack", []string{"nodes", "nodes/schema", "nodes/value", "graph/diag", "compiler/engine"}, "packs: never compiler or executor"},
 	{"streampack/...", []string{"streampack", "nodes", "nodes/schema", "nodes/value", "graph/diag", "compiler/engine"}, "pack internals"},
