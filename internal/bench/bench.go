@@ -1,4 +1,29 @@
-package main
+// Package bench is the logic of `comfyrt bench`: the end-to-end benchmarks of BENCHMARKS.md
+// that need a real clip, FFmpeg and ONNX Runtime:
+//
+//   - B2, the media path: decode → RGB → identity plan → YUV → x264
+//     (ultrafast, zerolatency) → null muxer through executor.Pipeline,
+//     against the ffmpeg CLI doing the same conversions and encode;
+//   - B8, a real model end to end: the text-highlight workflow
+//     (PP-OCRv4 TextDetection) through executor.Pipeline, against a plain
+//     sequential loop that decodes with the same av.Source, runs the same
+//     ONNX Runtime session (opened through the engine.Provider with the
+//     same options) with the same pre- and post-processing and overlay, and
+//     encodes with the same av.Sink settings;
+//   - B7, stream density (`bench b7`, below): how many real-time streams
+//     one process holds on deadline.
+//
+// Each round runs ours then the peer (A B A B …) on the same clip with the
+// same thread caps; the first --warmup output frames of every run are
+// excluded and the figure is the rate over the remaining frames, up to the
+// end of the output (encoder flushed, container finished).
+//
+// cmd/comfyrt parses the flags into a Config (with its compile function:
+// the CLI's workflow loading) and prints the Report. Streams are built
+// with executor/stream. It may import compiler, compiler/engine (and its
+// ort back end), executor and its media packages, and nodes/builtin for
+// the model's name; nothing imports it but cmd/comfyrt.
+package bench
 
 import (
 	"bufio"
@@ -26,64 +51,41 @@ import (
 	"comfyrt/executor"
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
+	"comfyrt/executor/stream"
 	"comfyrt/nodes/builtin"
 )
 
-// `comfyrt bench` runs the end-to-end benchmarks of BENCHMARKS.md that
-// need a real clip, FFmpeg and ONNX Runtime:
-//
-//   - B2, the media path: decode → RGB → identity plan → YUV → x264
-//     (ultrafast, zerolatency) → null muxer through executor.Pipeline,
-//     against the ffmpeg CLI doing the same conversions and encode;
-//   - B8, a real model end to end: the text-highlight workflow
-//     (PP-OCRv4 TextDetection) through executor.Pipeline, against a plain
-//     sequential loop that decodes with the same av.Source, runs the same
-//     ONNX Runtime session (opened through the engine.Provider with the
-//     same options) with the same pre- and post-processing and overlay, and
-//     encodes with the same av.Sink settings;
-//   - B7, stream density (`bench b7`, below): how many real-time streams
-//     one process holds on deadline.
-//
-// Each round runs ours then the peer (A B A B …) on the same clip with the
-// same thread caps; the first --warmup output frames of every run are
-// excluded and the figure is the rate over the remaining frames, up to the
-// end of the output (encoder flushed, container finished).
-
-const benchAbout = `Runs the end-to-end benchmarks B2 (media path vs the ffmpeg CLI) and B8
-(PP-OCRv4 text detection workflow vs a plain ONNX Runtime loop) of
-BENCHMARKS.md on synthetic clips made with the ffmpeg CLI (testsrc2, H.264)
-in a temporary folder, interleaving comfyrt and the peer round by round.
-Prints a table (machine, versions, peer command lines, fps, median ratio);
---json writes the figures. Progress goes to stderr.
-
-b7 (not part of all: it takes minutes) is stream density: the largest M
-of concurrent real-time streams (--b7-size, --b7-fps) one process holds
-with at least 95 % of the frames captured in the window written within
---b7-deadline of their capture, per workflow (identity, text-highlight)
-and path (plan: synthetic frames, plan only; av: H.264 decode and x264
-encode to the null muxer per stream).`
-
-type benchConfig struct {
-	which      string
-	frames     int // measured frames per run (0: per-benchmark default)
-	warmup     int
-	rounds     int
-	threads    int
-	sizes      []benchSize
-	b8Size     int
-	jsonOut    string
-	cpuProfile string
-	keep       bool
-	modelsDir  string
-	b7         b7Config
+// Config is one `comfyrt bench` invocation.
+type Config struct {
+	Which      string // b2, b8, b7 or all
+	Frames     int    // measured frames per run (0: per-benchmark default)
+	Warmup     int    // warm-up output frames excluded from every run
+	Rounds     int    // interleaved rounds (comfyrt, then the peer)
+	Threads    int    // thread cap on both sides
+	Sizes      []Size // B2 frame sizes
+	B8Size     int    // B8 frame size (N×N)
+	CPUProfile string // profile an extra run per case into CPUProfile.<case>.pprof
+	Keep       bool   // keep the temporary folder with the clips
+	ModelsDir  string // models folder
+	B7         B7Config
+	// Version is comfyrt's version, reported with the figures.
+	Version string
+	// Compile compiles the workflow file name for w×h frames with the
+	// bench's engine settings (CPU, threads ORT intra-op threads, the
+	// models in ModelsDir); diagnostics go to stderr. A workflow that does
+	// not compile returns a nil plan and a nil error.
+	Compile func(name string, w, h, threads int, stderr io.Writer) (*compiler.Plan, error)
+	// Locate finds a file of the source tree (workflows/…) from the
+	// working directory or the program's folder (nil: as given).
+	Locate func(rel string) string
 }
 
-type benchSize struct{ W, H int }
+type Size struct{ W, H int }
 
-func (s benchSize) String() string { return fmt.Sprintf("%dx%d", s.W, s.H) }
+func (s Size) String() string { return fmt.Sprintf("%dx%d", s.W, s.H) }
 
-func parseSizes(v string) ([]benchSize, error) {
-	var out []benchSize
+func ParseSizes(v string) ([]Size, error) {
+	var out []Size
 	for f := range strings.SplitSeq(v, ",") {
 		w, h, ok := strings.Cut(strings.TrimSpace(f), "x")
 		wi, err1 := strconv.Atoi(w)
@@ -91,14 +93,14 @@ func parseSizes(v string) ([]benchSize, error) {
 		if !ok || err1 != nil || err2 != nil || wi < 16 || hi < 16 || wi%2 != 0 || hi%2 != 0 {
 			return nil, fmt.Errorf("bad size %q (want WxH, even, at least 16)", f)
 		}
-		out = append(out, benchSize{wi, hi})
+		out = append(out, Size{wi, hi})
 	}
 	return out, nil
 }
 
 // Figures, as --json writes them.
 
-type benchSide struct {
+type Side struct {
 	FPS     float64 `json:"fps"`
 	Frames  int     `json:"frames"`  // measured frames (after warm-up)
 	Seconds float64 `json:"seconds"` // measured wall time
@@ -113,120 +115,45 @@ type benchSide struct {
 	Note string `json:"note,omitempty"`
 }
 
-type benchRound struct {
-	Ours  benchSide `json:"ours"`
-	Peer  benchSide `json:"peer"`
-	Ratio float64   `json:"ratio"`
+type Round struct {
+	Ours  Side    `json:"ours"`
+	Peer  Side    `json:"peer"`
+	Ratio float64 `json:"ratio"`
 }
 
-type benchCase struct {
-	ID       string       `json:"id"`
-	Size     string       `json:"size"`
-	Frames   int          `json:"frames"` // clip frames
-	Warmup   int          `json:"warmup"`
-	Ours     string       `json:"ours"`
-	Peer     string       `json:"peer"`
-	Rounds   []benchRound `json:"rounds"`
-	OursFPS  float64      `json:"ours_fps"` // medians over rounds
-	PeerFPS  float64      `json:"peer_fps"`
-	Ratio    float64      `json:"ratio"` // median of the per-round ratios
-	RatioMin float64      `json:"ratio_min"`
-	RatioMax float64      `json:"ratio_max"`
-	Target   float64      `json:"target"`
-	Met      bool         `json:"met"`
-	Profile  string       `json:"profile,omitempty"`
+type Case struct {
+	ID       string  `json:"id"`
+	Size     string  `json:"size"`
+	Frames   int     `json:"frames"` // clip frames
+	Warmup   int     `json:"warmup"`
+	Ours     string  `json:"ours"`
+	Peer     string  `json:"peer"`
+	Rounds   []Round `json:"rounds"`
+	OursFPS  float64 `json:"ours_fps"` // medians over rounds
+	PeerFPS  float64 `json:"peer_fps"`
+	Ratio    float64 `json:"ratio"` // median of the per-round ratios
+	RatioMin float64 `json:"ratio_min"`
+	RatioMax float64 `json:"ratio_max"`
+	Target   float64 `json:"target"`
+	Met      bool    `json:"met"`
+	Profile  string  `json:"profile,omitempty"`
 }
 
-type benchReport struct {
+type Report struct {
 	Machine  string            `json:"machine"`
 	CPUs     int               `json:"cpus"`
 	Versions map[string]string `json:"versions"`
 	Threads  int               `json:"threads"`
 	Date     string            `json:"date"`
 	Command  string            `json:"command"`
-	B2       []benchCase       `json:"b2,omitempty"`
-	B8       *benchCase        `json:"b8,omitempty"`
-	B7       *b7Report         `json:"b7,omitempty"`
+	B2       []Case            `json:"b2,omitempty"`
+	B8       *Case             `json:"b8,omitempty"`
+	B7       *B7Report         `json:"b7,omitempty"`
 }
 
-func cmdBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("bench", "[b2|b8|b7|all] [options]", benchAbout, stderr)
-	frames := fs.Int("frames", 0, "measured `frames` per run after the warm-up (default 600 for B2, 100 for B8)")
-	warmup := fs.Int("warmup", 50, "warm-up output `frames` excluded from every run")
-	rounds := fs.Int("rounds", 3, "interleaved `rounds` (comfyrt, then the peer)")
-	threads := fs.Int("threads", 2, "thread cap on both sides: decoder, x264 and ONNX Runtime intra-op `threads`")
-	sizes := fs.String("sizes", "512x512,1280x720", "B2 frame `sizes`, comma-separated")
-	b8Size := fs.Int("b8-size", 512, "B8 frame size (`N`×N, a multiple of 32, at most 960)")
-	jsonOut := fs.String("json", "", "write the figures to `file` as JSON")
-	cpuProfile := fs.String("cpuprofile", "", "profile an extra, unmeasured run of comfyrt per case into `prefix`.<case>.pprof")
-	keep := fs.Bool("keep", false, "keep the temporary folder with the clips")
-	modelsDir := fs.String("models-dir", "", "models `folder` (default: as comfyrt run)")
-	b7Window := fs.Duration("b7-window", 10*time.Second, "B7 measured `window` per M (frames captured in it)")
-	b7Warmup := fs.Duration("b7-warmup", 3*time.Second, "B7 warm-up `time` before the window (compile excluded)")
-	b7Deadline := fs.Duration("b7-deadline", 0, "B7 deadline (capture → written) per frame (default 2 frame intervals, 83.3ms at 24 fps)")
-	b7Size := fs.Int("b7-size", 512, "B7 frame size (`N`×N, even; a multiple of 32 for text-highlight)")
-	b7FPS := fs.Float64("b7-fps", 24, "B7 source `rate` per stream")
-	b7Max := fs.Int("b7-max", 64, "B7 largest `M` tried")
-	b7Threads := fs.Int("b7-threads", 1, "B7 per-stream ONNX Runtime intra-op, decoder and x264 `threads`")
-	b7Workflows := fs.String("b7-workflows", "identity,text-highlight", "B7 `workflows`, comma-separated (identity, text-highlight)")
-	b7Paths := fs.String("b7-paths", "plan,av", "B7 `paths`, comma-separated: plan (synthetic frames, no decode/encode), av (H.264 decode and x264 encode per stream)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	cfg := benchConfig{which: "all", frames: *frames, warmup: *warmup, rounds: *rounds, threads: *threads,
-		b8Size: *b8Size, jsonOut: *jsonOut, cpuProfile: *cpuProfile, keep: *keep, modelsDir: *modelsDir,
-		b7: b7Config{window: *b7Window, warmup: *b7Warmup, deadline: *b7Deadline, size: *b7Size, fps: *b7FPS,
-			maxM: *b7Max, threads: *b7Threads}}
-	if len(pos) > 1 {
-		return usageError(stderr, fs, "at most one benchmark name (b2, b8, b7 or all)")
-	}
-	if len(pos) == 1 {
-		cfg.which = strings.ToLower(pos[0])
-	}
-	switch cfg.which {
-	case "b2", "b8", "b7", "all":
-	default:
-		return usageError(stderr, fs, "unknown benchmark %q (want b2, b8, b7 or all)", pos[0])
-	}
-	if msg := cfg.b7.parse(*b7Workflows, *b7Paths); msg != "" {
-		return usageError(stderr, fs, "%s", msg)
-	}
-	if cfg.frames < 0 || cfg.warmup < 0 || cfg.rounds < 1 || cfg.threads < 1 {
-		return usageError(stderr, fs, "--frames and --warmup must be 0 or more, --rounds and --threads at least 1")
-	}
-	if cfg.b8Size < 32 || cfg.b8Size%32 != 0 || cfg.b8Size > 960 {
-		return usageError(stderr, fs, "--b8-size must be a multiple of 32 within 32..960")
-	}
-	if cfg.sizes, err = parseSizes(*sizes); err != nil {
-		return usageError(stderr, fs, "--sizes: %v", err)
-	}
-	if cfg.modelsDir == "" {
-		cfg.modelsDir = defaultModelsDir()
-	}
-	rep, err := runBench(cfg, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "comfyrt bench: %v\n", err)
-		return exitInvalid
-	}
-	rep.Command = "comfyrt bench " + strings.Join(args, " ")
-	printBench(stdout, rep)
-	if cfg.jsonOut != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err == nil {
-			err = os.WriteFile(cfg.jsonOut, append(b, '\n'), 0o644)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "comfyrt bench: --json: %v\n", err)
-			return exitUsage
-		}
-	}
-	return exitOK
-}
-
-func runBench(cfg benchConfig, stderr io.Writer) (*benchReport, error) {
+func Run(cfg Config, stderr io.Writer) (*Report, error) {
 	// B7's plan-only path needs neither the ffmpeg CLI nor FFmpeg.
-	onlyB7 := cfg.which == "b7"
+	onlyB7 := cfg.Which == "b7"
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		if !onlyB7 {
@@ -244,9 +171,9 @@ func runBench(cfg benchConfig, stderr io.Writer) (*benchReport, error) {
 	if avErr == nil {
 		av.SetLogLevel("error")
 	}
-	rep := &benchReport{Machine: cpuModel(), CPUs: runtime.NumCPU(), Threads: cfg.threads,
+	rep := &Report{Machine: cpuModel(), CPUs: runtime.NumCPU(), Threads: cfg.Threads,
 		Date:     time.Now().UTC().Format(time.RFC3339),
-		Versions: map[string]string{"go": runtime.Version(), "comfyrt": version}}
+		Versions: map[string]string{"go": runtime.Version(), "comfyrt": cfg.Version}}
 	if ffmpeg != "" {
 		rep.Versions["ffmpeg"] = ffmpegVersion(ffmpeg)
 	}
@@ -254,17 +181,17 @@ func runBench(cfg benchConfig, stderr io.Writer) (*benchReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.keep {
+	if cfg.Keep {
 		fmt.Fprintf(stderr, "bench: clips in %s\n", dir)
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	if cfg.which == "b2" || cfg.which == "all" {
-		n := cfg.frames
+	if cfg.Which == "b2" || cfg.Which == "all" {
+		n := cfg.Frames
 		if n == 0 {
 			n = 600
 		}
-		for _, sz := range cfg.sizes {
+		for _, sz := range cfg.Sizes {
 			c, err := benchB2(cfg, ffmpeg, dir, sz, n, stderr)
 			if err != nil {
 				return nil, fmt.Errorf("B2 %s: %w", sz, err)
@@ -272,12 +199,12 @@ func runBench(cfg benchConfig, stderr io.Writer) (*benchReport, error) {
 			rep.B2 = append(rep.B2, *c)
 		}
 	}
-	if cfg.which == "b8" || cfg.which == "all" {
+	if cfg.Which == "b8" || cfg.Which == "all" {
 		if err := ort.CheckInit(); err != nil {
 			return nil, fmt.Errorf("B8 needs ONNX Runtime: %w", err)
 		}
 		rep.Versions["onnxruntime"] = ort.New().Name()
-		n := cfg.frames
+		n := cfg.Frames
 		if n == 0 {
 			n = 100
 		}
@@ -287,11 +214,11 @@ func runBench(cfg benchConfig, stderr io.Writer) (*benchReport, error) {
 		}
 		rep.B8 = c
 	}
-	if cfg.which == "b7" {
-		if ort.CheckInit() == nil && slices.Contains(cfg.b7.workflows, "text-highlight") {
+	if cfg.Which == "b7" {
+		if ort.CheckInit() == nil && slices.Contains(cfg.B7.Workflows, "text-highlight") {
 			rep.Versions["onnxruntime"] = ort.New().Name()
 		}
-		rep.Threads = cfg.b7.threads
+		rep.Threads = cfg.B7.Threads
 		b7, err := benchB7(cfg, ffmpeg, dir, avErr, stderr)
 		if err != nil {
 			return nil, fmt.Errorf("B7: %w", err)
@@ -302,7 +229,7 @@ func runBench(cfg benchConfig, stderr io.Writer) (*benchReport, error) {
 }
 
 // makeClip writes an H.264 clip of n frames of FFmpeg's testsrc2 at 30 fps.
-func makeClip(ffmpeg, dir string, sz benchSize, n int) (string, error) {
+func makeClip(ffmpeg, dir string, sz Size, n int) (string, error) {
 	p := filepath.Join(dir, fmt.Sprintf("testsrc2-%s-%d.mp4", sz, n))
 	if _, err := os.Stat(p); err == nil {
 		return p, nil
@@ -346,10 +273,10 @@ func (s *timedSink) Close() error {
 
 // measure turns output times into the figure of one run: the rate over
 // the frames after the first warm ones, from the warm-th output to the end.
-func (s *timedSink) measure(warm int) (benchSide, error) {
+func (s *timedSink) measure(warm int) (Side, error) {
 	n := len(s.at)
 	if n <= warm || warm < 1 && n == 0 {
-		return benchSide{}, fmt.Errorf("only %d frames out, warm-up is %d", n, warm)
+		return Side{}, fmt.Errorf("only %d frames out, warm-up is %d", n, warm)
 	}
 	var t0 time.Time
 	if warm > 0 {
@@ -359,7 +286,7 @@ func (s *timedSink) measure(warm int) (benchSide, error) {
 		warm = 1 // the first frame's time is the start
 	}
 	el := s.end.Sub(t0)
-	side := benchSide{Frames: n - warm, Seconds: el.Seconds()}
+	side := Side{Frames: n - warm, Seconds: el.Seconds()}
 	if el > 0 {
 		side.FPS = float64(side.Frames) / el.Seconds()
 	}
@@ -385,68 +312,64 @@ func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
 // runOurs runs clip through executor.Pipeline with plan: every frame (a
 // file: Block admission), no fps cap, the thread caps on the decoder and
 // the encoder.
-func runOurs(clip string, pl *compiler.Plan, threads, warm int, profile string) (benchSide, error) {
+func runOurs(clip string, pl *compiler.Plan, threads, warm int, profile string) (Side, error) {
 	src, err := av.OpenSource(clip, av.SourceOptions{Threads: threads})
 	if err != nil {
 		pl.Close()
-		return benchSide{}, err
-	}
-	snk, err := av.CreateSink("null", src.Info(), sinkOptions(threads))
-	if err != nil {
-		pl.Close()
-		src.Close()
-		return benchSide{}, err
+		return Side{}, err
 	}
 	n := int(src.Info().Frames)
-	ts := &timedSink{Sink: snk, at: make([]time.Time, 0, max(n, 16)+16)}
-	p, err := executor.New(executor.Config[*compiler.Plan]{Source: src, Sink: ts, Plan: pl,
-		MaxFPS: -1, Queue: executor.Block, OnError: executor.DropFrame})
+	var ts *timedSink
+	p, err := stream.New(stream.Spec[*compiler.Plan]{Source: src, Plan: pl, Out: "null", SinkOptions: sinkOptions(threads),
+		WrapSink: func(s media.Sink) media.Sink {
+			ts = &timedSink{Sink: s, at: make([]time.Time, 0, max(n, 16)+16)}
+			return ts
+		},
+		Config: executor.Config[*compiler.Plan]{MaxFPS: -1, Queue: executor.Block, OnError: executor.DropFrame}})
 	if err != nil {
-		pl.Close()
-		src.Close()
-		snk.Close()
-		return benchSide{}, err
+		return Side{}, err
 	}
 	if profile != "" {
 		f, err := os.Create(profile)
 		if err != nil {
 			p.Close()
-			return benchSide{}, err
+			return Side{}, err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			p.Close()
-			return benchSide{}, err
+			return Side{}, err
 		}
 		defer pprof.StopCPUProfile()
 	}
 	runErr := p.Run(context.Background())
 	closeErr := p.Close()
 	if err := errors.Join(runErr, closeErr); err != nil {
-		return benchSide{}, err
+		return Side{}, err
 	}
 	st := p.Stats()
 	if st.DroppedTotal() > 0 || st.Errors() > 0 {
-		return benchSide{}, fmt.Errorf("%d frames dropped, %d errors", st.DroppedTotal(), st.Errors())
+		return Side{}, fmt.Errorf("%d frames dropped, %d errors", st.DroppedTotal(), st.Errors())
 	}
 	return ts.measure(warm)
 }
 
 // compilePlan compiles a workflow file for w×h frames with the bench's
 // engine settings (CPU, the thread cap).
-func compilePlan(cfg benchConfig, rel string, w, h int, stderr io.Writer) (*compiler.Plan, error) {
-	name := findUp(rel)
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	dev, th, md := "cpu", cfg.threads, cfg.modelsDir
-	ef := &engineFlags{device: &dev, threads: &th, modelsDir: &md}
-	pl, err := compileFile(name, data, nil, "", w, h, ef, stderr)
+func compilePlan(cfg Config, rel string, w, h int, stderr io.Writer) (*compiler.Plan, error) {
+	name := cfg.locate(rel)
+	pl, err := cfg.Compile(name, w, h, cfg.Threads, stderr)
 	if err == nil && pl == nil {
 		err = fmt.Errorf("%s does not compile (see above)", name)
 	}
 	return pl, err
+}
+
+func (cfg Config) locate(rel string) string {
+	if cfg.Locate == nil {
+		return rel
+	}
+	return cfg.Locate(rel)
 }
 
 // b2Peer is the ffmpeg CLI command line of B2 (BENCHMARKS.md), with the
@@ -461,10 +384,10 @@ func b2Peer(ffmpeg, clip string, threads int) []string {
 
 // runFFmpeg runs the peer and measures it from its progress reports: from
 // the first report with at least warm frames out to the process's end.
-func runFFmpeg(argv []string, warm, total int) (benchSide, error) {
+func runFFmpeg(argv []string, warm, total int) (Side, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
-		return benchSide{}, err
+		return Side{}, err
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.ExtraFiles = []*os.File{w}
@@ -474,7 +397,7 @@ func runFFmpeg(argv []string, warm, total int) (benchSide, error) {
 	if err := cmd.Start(); err != nil {
 		r.Close()
 		w.Close()
-		return benchSide{}, err
+		return Side{}, err
 	}
 	w.Close()
 	var (
@@ -511,16 +434,16 @@ func runFFmpeg(argv []string, warm, total int) (benchSide, error) {
 	readWG.Wait()
 	r.Close()
 	if err != nil {
-		return benchSide{}, fmt.Errorf("ffmpeg: %v: %s", err, strings.TrimSpace(errOut.String()))
+		return Side{}, fmt.Errorf("ffmpeg: %v: %s", err, strings.TrimSpace(errOut.String()))
 	}
 	if f0 < 0 || last < total {
-		return benchSide{}, fmt.Errorf("ffmpeg reported %d frames (of %d), warm-up %d", last, total, warm)
+		return Side{}, fmt.Errorf("ffmpeg reported %d frames (of %d), warm-up %d", last, total, warm)
 	}
-	side := benchSide{Frames: last - f0, Seconds: end.Sub(t0).Seconds()}
+	side := Side{Frames: last - f0, Seconds: end.Sub(t0).Seconds()}
 	if side.Frames == 0 {
 		// The run ended before a progress report past the warm-up (a tiny
 		// clip): measure the whole run.
-		side = benchSide{Frames: last, Seconds: end.Sub(start).Seconds(), Note: "whole run: too short to exclude warm-up"}
+		side = Side{Frames: last, Seconds: end.Sub(start).Seconds(), Note: "whole run: too short to exclude warm-up"}
 	}
 	if side.Seconds > 0 {
 		side.FPS = float64(side.Frames) / side.Seconds
@@ -539,60 +462,60 @@ func shellJoin(argv []string) string {
 	return strings.Join(q, " ")
 }
 
-func benchB2(cfg benchConfig, ffmpeg, dir string, sz benchSize, frames int, stderr io.Writer) (*benchCase, error) {
-	total := cfg.warmup + frames
+func benchB2(cfg Config, ffmpeg, dir string, sz Size, frames int, stderr io.Writer) (*Case, error) {
+	total := cfg.Warmup + frames
 	fmt.Fprintf(stderr, "bench: B2 %s: making a %d-frame clip…\n", sz, total)
 	clip, err := makeClip(ffmpeg, dir, sz, total)
 	if err != nil {
 		return nil, err
 	}
-	peer := b2Peer(ffmpeg, clip, cfg.threads)
+	peer := b2Peer(ffmpeg, clip, cfg.Threads)
 	display := slices.Clone(peer)
 	display[0] = "ffmpeg"
-	c := &benchCase{ID: "B2", Size: sz.String(), Frames: total, Warmup: cfg.warmup, Target: 0.9,
-		Ours: fmt.Sprintf("av.Source(threads=%d) → executor.Pipeline[identity-api.json] (Block, no fps cap) → av.Sink(RGB24→BGR24 byte swap, swscale BGR24→yuv420p, libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", cfg.threads, cfg.threads),
+	c := &Case{ID: "B2", Size: sz.String(), Frames: total, Warmup: cfg.Warmup, Target: 0.9,
+		Ours: fmt.Sprintf("av.Source(threads=%d) → executor.Pipeline[identity-api.json] (Block, no fps cap) → av.Sink(RGB24→BGR24 byte swap, swscale BGR24→yuv420p, libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", cfg.Threads, cfg.Threads),
 		Peer: shellJoin(display)}
-	if cfg.cpuProfile != "" {
+	if cfg.CPUProfile != "" {
 		// An extra run of ours under the profiler, outside the figures.
-		c.Profile = fmt.Sprintf("%s.b2-%s.pprof", cfg.cpuProfile, sz)
+		c.Profile = fmt.Sprintf("%s.b2-%s.pprof", cfg.CPUProfile, sz)
 		fmt.Fprintf(stderr, "bench: B2 %s: profiling comfyrt into %s…\n", sz, c.Profile)
 		pl, err := compilePlan(cfg, "workflows/identity-api.json", sz.W, sz.H, stderr)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := runOurs(clip, pl, cfg.threads, cfg.warmup, c.Profile); err != nil {
+		if _, err := runOurs(clip, pl, cfg.Threads, cfg.Warmup, c.Profile); err != nil {
 			return nil, fmt.Errorf("comfyrt (profiled): %w", err)
 		}
 	}
-	for r := range cfg.rounds {
+	for r := range cfg.Rounds {
 		pl, err := compilePlan(cfg, "workflows/identity-api.json", sz.W, sz.H, stderr)
 		if err != nil {
 			return nil, err
 		}
-		ours, err := runOurs(clip, pl, cfg.threads, cfg.warmup, "")
+		ours, err := runOurs(clip, pl, cfg.Threads, cfg.Warmup, "")
 		if err != nil {
 			return nil, fmt.Errorf("comfyrt: %w", err)
 		}
-		theirs, err := runFFmpeg(peer, cfg.warmup, total)
+		theirs, err := runFFmpeg(peer, cfg.Warmup, total)
 		if err != nil {
 			return nil, err
 		}
 		c.addRound(ours, theirs)
 		fmt.Fprintf(stderr, "bench: B2 %s round %d/%d: comfyrt %.1f fps, ffmpeg %.1f fps, ratio %.3f\n",
-			sz, r+1, cfg.rounds, ours.FPS, theirs.FPS, c.Rounds[r].Ratio)
+			sz, r+1, cfg.Rounds, ours.FPS, theirs.FPS, c.Rounds[r].Ratio)
 	}
 	c.summarise()
 	return c, nil
 }
 
-func (c *benchCase) addRound(ours, peer benchSide) {
+func (c *Case) addRound(ours, peer Side) {
 	ours.FPS, peer.FPS = round3(ours.FPS), round3(peer.FPS)
 	ours.Seconds, peer.Seconds = round3(ours.Seconds), round3(peer.Seconds)
 	ratio := 0.0
 	if peer.FPS > 0 {
 		ratio = round3(ours.FPS / peer.FPS)
 	}
-	c.Rounds = append(c.Rounds, benchRound{Ours: ours, Peer: peer, Ratio: ratio})
+	c.Rounds = append(c.Rounds, Round{Ours: ours, Peer: peer, Ratio: ratio})
 }
 
 func median(v []float64) float64 {
@@ -608,7 +531,7 @@ func median(v []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-func (c *benchCase) summarise() {
+func (c *Case) summarise() {
 	var o, p, r []float64
 	for _, x := range c.Rounds {
 		o, p, r = append(o, x.Ours.FPS), append(p, x.Peer.FPS), append(r, x.Ratio)
@@ -629,49 +552,49 @@ const (
 	growBy       = 4
 )
 
-func benchB8(cfg benchConfig, ffmpeg, dir string, frames int, stderr io.Writer) (*benchCase, error) {
-	sz := benchSize{cfg.b8Size, cfg.b8Size}
-	total := cfg.warmup + frames
+func benchB8(cfg Config, ffmpeg, dir string, frames int, stderr io.Writer) (*Case, error) {
+	sz := Size{cfg.B8Size, cfg.B8Size}
+	total := cfg.Warmup + frames
 	fmt.Fprintf(stderr, "bench: B8 %s: making a %d-frame clip…\n", sz, total)
 	clip, err := makeClip(ffmpeg, dir, sz, total)
 	if err != nil {
 		return nil, err
 	}
-	model := filepath.Join(cfg.modelsDir, builtin.TextDetModel)
+	model := filepath.Join(cfg.ModelsDir, builtin.TextDetModel)
 	if _, err := os.Stat(model); err != nil {
 		return nil, fmt.Errorf("model %s absent (run scripts/setup.sh): %w", builtin.TextDetModel, err)
 	}
-	c := &benchCase{ID: "B8", Size: sz.String(), Frames: total, Warmup: cfg.warmup, Target: 0.95,
-		Ours: fmt.Sprintf("av.Source(threads=%d) → executor.Pipeline[text-highlight-api.json: TextDetection (PP-OCRv4, ORT cpu, intra-op %d) → GrowMask → ImageBlend → ImageCompositeMasked] (Block, no fps cap) → av.Sink(libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", cfg.threads, cfg.threads, cfg.threads),
+	c := &Case{ID: "B8", Size: sz.String(), Frames: total, Warmup: cfg.Warmup, Target: 0.95,
+		Ours: fmt.Sprintf("av.Source(threads=%d) → executor.Pipeline[text-highlight-api.json: TextDetection (PP-OCRv4, ORT cpu, intra-op %d) → GrowMask → ImageBlend → ImageCompositeMasked] (Block, no fps cap) → av.Sink(libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", cfg.Threads, cfg.Threads, cfg.Threads),
 		Peer: fmt.Sprintf("plain sequential loop: same av.Source → BGR/ImageNet normalisation into the ORT session's input → Run (same provider and engine options) → threshold %.1f → grow mask %d px (cross) → yellow multiply where masked → same av.Sink", detThreshold, growBy)}
-	if cfg.cpuProfile != "" {
+	if cfg.CPUProfile != "" {
 		// An extra run of ours under the profiler, outside the figures.
-		c.Profile = fmt.Sprintf("%s.b8-%s.pprof", cfg.cpuProfile, sz)
+		c.Profile = fmt.Sprintf("%s.b8-%s.pprof", cfg.CPUProfile, sz)
 		fmt.Fprintf(stderr, "bench: B8 %s: profiling comfyrt into %s…\n", sz, c.Profile)
 		pl, err := compileB8(cfg, dir, sz, stderr)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := runOurs(clip, pl, cfg.threads, cfg.warmup, c.Profile); err != nil {
+		if _, err := runOurs(clip, pl, cfg.Threads, cfg.Warmup, c.Profile); err != nil {
 			return nil, fmt.Errorf("comfyrt (profiled): %w", err)
 		}
 	}
-	for r := range cfg.rounds {
+	for r := range cfg.Rounds {
 		pl, err := compileB8(cfg, dir, sz, stderr)
 		if err != nil {
 			return nil, err
 		}
-		ours, err := runOurs(clip, pl, cfg.threads, cfg.warmup, "")
+		ours, err := runOurs(clip, pl, cfg.Threads, cfg.Warmup, "")
 		if err != nil {
 			return nil, fmt.Errorf("comfyrt: %w", err)
 		}
-		plain, err := runPlainDet(clip, model, cfg.threads, cfg.warmup)
+		plain, err := runPlainDet(clip, model, cfg.Threads, cfg.Warmup)
 		if err != nil {
 			return nil, fmt.Errorf("plain loop: %w", err)
 		}
 		c.addRound(ours, plain)
 		fmt.Fprintf(stderr, "bench: B8 %s round %d/%d: comfyrt %.2f fps, plain loop %.2f fps (ORT Run %.1f ms/frame), ratio %.3f\n",
-			sz, r+1, cfg.rounds, ours.FPS, plain.FPS, plain.ModelMs, c.Rounds[r].Ratio)
+			sz, r+1, cfg.Rounds, ours.FPS, plain.FPS, plain.ModelMs, c.Rounds[r].Ratio)
 	}
 	c.summarise()
 	return c, nil
@@ -679,11 +602,11 @@ func benchB8(cfg benchConfig, ffmpeg, dir string, frames int, stderr io.Writer) 
 
 // compileB8 compiles the text-highlight workflow for sz (a copy with the
 // highlight colour's picture resized when sz is not its 512×512).
-func compileB8(cfg benchConfig, dir string, sz benchSize, stderr io.Writer) (*compiler.Plan, error) {
+func compileB8(cfg Config, dir string, sz Size, stderr io.Writer) (*compiler.Plan, error) {
 	if sz.W == 512 && sz.H == 512 {
 		return compilePlan(cfg, b8Workflow, sz.W, sz.H, stderr)
 	}
-	data, err := os.ReadFile(findUp(b8Workflow))
+	data, err := os.ReadFile(cfg.locate(b8Workflow))
 	if err != nil {
 		return nil, err
 	}
@@ -712,45 +635,45 @@ func compileB8(cfg benchConfig, dir string, sz benchSize, stderr io.Writer) (*co
 // runPlainDet is B8's peer: one goroutine decoding, running the model with
 // the same pre- and post-processing as TextDetection and the same overlay
 // as the workflow, and encoding.
-func runPlainDet(clip, model string, threads, warm int) (benchSide, error) {
+func runPlainDet(clip, model string, threads, warm int) (Side, error) {
 	src, err := av.OpenSource(clip, av.SourceOptions{Threads: threads})
 	if err != nil {
-		return benchSide{}, err
+		return Side{}, err
 	}
 	defer src.Close()
 	info := src.Info()
 	w, h := info.Width, info.Height
 	if w%32 != 0 || h%32 != 0 || max(w, h) > 960 {
 		// TextDetection would resize; this loop does not.
-		return benchSide{}, fmt.Errorf("plain loop needs sides that are multiples of 32 up to 960, got %dx%d", w, h)
+		return Side{}, fmt.Errorf("plain loop needs sides that are multiples of 32 up to 960, got %dx%d", w, h)
 	}
 	prov := ort.New()
 	decl, _, err := prov.Inspect(model)
 	if err != nil {
-		return benchSide{}, err
+		return Side{}, err
 	}
 	if len(decl) != 1 {
-		return benchSide{}, fmt.Errorf("model inputs %v", decl)
+		return Side{}, fmt.Errorf("model inputs %v", decl)
 	}
 	// TextDetection's engine options: the devices and intra-op threads of
 	// the plan (compiler.Config.Engine), with the input's concrete shape.
 	sess, err := prov.Open(model, engine.Options{Devices: []string{engine.CPU}, IntraOpThreads: threads,
 		Shapes: map[string][]int{decl[0].Name: {1, 3, h, w}}})
 	if err != nil {
-		return benchSide{}, err
+		return Side{}, err
 	}
 	defer sess.Close()
 	bufs, ok := sess.(engine.Buffers)
 	if !ok {
-		return benchSide{}, errors.New("session has no buffers of its own")
+		return Side{}, errors.New("session has no buffers of its own")
 	}
 	in, out := bufs.InputBuffers(), bufs.OutputBuffers()
 	if len(in[0].Data) != 3*w*h || len(out[0].Data) < w*h {
-		return benchSide{}, fmt.Errorf("session tensors %v → %v for %dx%d", sess.Inputs(), sess.Outputs(), w, h)
+		return Side{}, fmt.Errorf("session tensors %v → %v for %dx%d", sess.Inputs(), sess.Outputs(), w, h)
 	}
 	snk, err := av.CreateSink("null", info, sinkOptions(threads))
 	if err != nil {
-		return benchSide{}, err
+		return Side{}, err
 	}
 	ts := &timedSink{Sink: snk, at: make([]time.Time, 0, max(int(info.Frames), 16)+16)}
 	// PaddleOCR's normalisation of BGR pixels, as tables per channel.
@@ -773,7 +696,7 @@ func runPlainDet(clip, model string, threads, warm int) (benchSide, error) {
 		}
 		if err != nil {
 			ts.Close()
-			return benchSide{}, err
+			return Side{}, err
 		}
 		x, rgb := in[0].Data, f.RGB
 		b, g, r := x[:n], x[n:2*n], x[2*n:3*n]
@@ -784,7 +707,7 @@ func runPlainDet(clip, model string, threads, warm int) (benchSide, error) {
 		t := time.Now()
 		if err := sess.Run(in, out); err != nil {
 			ts.Close()
-			return benchSide{}, err
+			return Side{}, err
 		}
 		if runs++; runs > warm {
 			modelTime += time.Since(t)
@@ -809,11 +732,11 @@ func runPlainDet(clip, model string, threads, warm int) (benchSide, error) {
 		}
 		if err := ts.WriteFrame(&f); err != nil {
 			ts.Close()
-			return benchSide{}, err
+			return Side{}, err
 		}
 	}
 	if err := ts.Close(); err != nil {
-		return benchSide{}, err
+		return Side{}, err
 	}
 	side, err := ts.measure(warm)
 	if m := runs - warm; m > 0 {
@@ -880,7 +803,7 @@ func ffmpegVersion(ffmpeg string) string {
 	return strings.TrimSpace(line)
 }
 
-func printBench(w io.Writer, r *benchReport) {
+func Print(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "machine   %s, %d CPUs; thread cap %d (decoder, x264, ORT intra-op)\n", r.Machine, r.CPUs, r.Threads)
 	keys := make([]string, 0, len(r.Versions))
 	for k := range r.Versions {
@@ -943,16 +866,18 @@ func printBench(w io.Writer, r *benchReport) {
 // frames of all M streams were output on deadline. Frames dropped for any
 // reason count as missed.
 
-const b7Pass = 0.95
+// B7Pass is the share of window frames on deadline an M must reach.
+const B7Pass = 0.95
 
-type b7Config struct {
-	window, warmup, deadline time.Duration
-	size                     int
-	fps                      float64
-	maxM                     int
-	threads                  int
-	workflows                []string // identity, text-highlight
-	paths                    []string // plan, av
+// B7Config are B7's options.
+type B7Config struct {
+	Window, Warmup, Deadline time.Duration
+	Size                     int
+	FPS                      float64
+	MaxM                     int
+	Threads                  int
+	Workflows                []string // identity, text-highlight
+	Paths                    []string // plan, av
 }
 
 var b7Workflows = map[string]string{
@@ -960,8 +885,8 @@ var b7Workflows = map[string]string{
 	"text-highlight": b8Workflow,
 }
 
-// b7Point is one M's figure.
-type b7Point struct {
+// B7Point is one M's figure.
+type B7Point struct {
 	M    int  `json:"m"`
 	Pass bool `json:"pass"`
 	// Due is the number of window frames of all streams; OnTime those
@@ -993,18 +918,18 @@ type b7Point struct {
 	Load1 float64 `json:"load1"`
 }
 
-// b7Case is one workflow on one path.
-type b7Case struct {
+// B7Case is one workflow on one path.
+type B7Case struct {
 	Workflow string    `json:"workflow"`
 	Path     string    `json:"path"` // plan or av
 	Pipeline string    `json:"pipeline"`
 	MaxM     int       `json:"max_m"` // largest passing M (0: none)
 	Capped   bool      `json:"capped,omitempty"`
-	Points   []b7Point `json:"points"` // by M
+	Points   []B7Point `json:"points"` // by M
 	Skipped  string    `json:"skipped,omitempty"`
 }
 
-type b7Report struct {
+type B7Report struct {
 	Definition string   `json:"definition"`
 	Size       string   `json:"size"`
 	FPS        float64  `json:"fps"`
@@ -1012,25 +937,25 @@ type b7Report struct {
 	WarmupS    float64  `json:"warmup_s"`
 	DeadlineMs float64  `json:"deadline_ms"`
 	Threads    int      `json:"threads"`
-	Cases      []b7Case `json:"cases"`
+	Cases      []B7Case `json:"cases"`
 }
 
-func (b *b7Config) interval() time.Duration { return time.Duration(float64(time.Second) / b.fps) }
+func (b *B7Config) interval() time.Duration { return time.Duration(float64(time.Second) / b.FPS) }
 
 // frames returns the index range [from, to) of the window frames.
-func (b *b7Config) frames() (from, to int64) {
+func (b *B7Config) frames() (from, to int64) {
 	iv := b.interval()
 	ceil := func(d time.Duration) int64 { return int64((d + iv - 1) / iv) }
-	return ceil(b.warmup), ceil(b.warmup + b.window)
+	return ceil(b.Warmup), ceil(b.Warmup + b.Window)
 }
 
-func (b *b7Config) definition() string {
+func (b *B7Config) definition() string {
 	return fmt.Sprintf("M streams in one process, each a %d×%d source paced at %g fps (frame i captured at start + i/%g s, "+
 		"whether or not the reader is ready); executor.Pipeline per stream (LatestWins, no fps cap, Budget = deadline); "+
 		"a frame is on deadline when written ≤ %.1f ms after its capture; window = frames captured in [%s, %s); "+
 		"M passes when ≥ %.0f %% of all window frames of all streams are on deadline (drops count as misses); "+
 		"M = 1, 2, 4, … until a failure or %d, then bisected; ONNX Runtime intra-op, decoder and x264 threads %d per stream",
-		b.size, b.size, b.fps, b.fps, float64(b.deadline)/1e6, b.warmup, b.warmup+b.window, b7Pass*100, b.maxM, b.threads)
+		b.Size, b.Size, b.FPS, b.FPS, float64(b.Deadline)/1e6, b.Warmup, b.Warmup+b.Window, B7Pass*100, b.MaxM, b.Threads)
 }
 
 // pacedSource paces an unpaced source in real time: frame i is read at
@@ -1097,30 +1022,30 @@ func (s *deadlineSink) WriteFrame(f *media.Frame) error {
 }
 
 // benchB7 searches the largest passing M of every workflow and path.
-func benchB7(cfg benchConfig, ffmpeg, dir string, avErr error, stderr io.Writer) (*b7Report, error) {
-	b := cfg.b7
-	rep := &b7Report{Definition: b.definition(), Size: fmt.Sprintf("%dx%d", b.size, b.size), FPS: b.fps,
-		WindowS: b.window.Seconds(), WarmupS: b.warmup.Seconds(), DeadlineMs: round3(float64(b.deadline) / 1e6), Threads: b.threads}
+func benchB7(cfg Config, ffmpeg, dir string, avErr error, stderr io.Writer) (*B7Report, error) {
+	b := cfg.B7
+	rep := &B7Report{Definition: b.definition(), Size: fmt.Sprintf("%dx%d", b.Size, b.Size), FPS: b.FPS,
+		WindowS: b.Window.Seconds(), WarmupS: b.Warmup.Seconds(), DeadlineMs: round3(float64(b.Deadline) / 1e6), Threads: b.Threads}
 	_, to := b.frames()
 	var clip string
-	for _, wf := range b.workflows {
-		for _, path := range b.paths {
-			c := b7Case{Workflow: wf, Path: path}
+	for _, wf := range b.Workflows {
+		for _, path := range b.Paths {
+			c := B7Case{Workflow: wf, Path: path}
 			switch wf {
 			case "identity":
 				c.Pipeline = "identity-api.json (LoadImage frame → SaveImage)"
 			case "text-highlight":
-				c.Pipeline = fmt.Sprintf("text-highlight-api.json (TextDetection PP-OCRv4, ORT cpu intra-op %d → GrowMask → ImageBlend → ImageCompositeMasked)", b.threads)
+				c.Pipeline = fmt.Sprintf("text-highlight-api.json (TextDetection PP-OCRv4, ORT cpu intra-op %d → GrowMask → ImageBlend → ImageCompositeMasked)", b.Threads)
 			}
 			if path == "plan" {
 				c.Pipeline = fmt.Sprintf("media.Synthetic (RGB generated in process) → %s → discarding sink; plan only, no decode or encode", c.Pipeline)
 			} else {
-				c.Pipeline = fmt.Sprintf("av.Source(H.264 testsrc2 clip, threads=%d) → %s → av.Sink(libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", b.threads, c.Pipeline, b.threads)
+				c.Pipeline = fmt.Sprintf("av.Source(H.264 testsrc2 clip, threads=%d) → %s → av.Sink(libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", b.Threads, c.Pipeline, b.Threads)
 			}
 			if wf == "text-highlight" {
 				if err := ort.CheckInit(); err != nil {
 					c.Skipped = "ONNX Runtime unavailable: " + err.Error()
-				} else if _, err := os.Stat(filepath.Join(cfg.modelsDir, builtin.TextDetModel)); err != nil {
+				} else if _, err := os.Stat(filepath.Join(cfg.ModelsDir, builtin.TextDetModel)); err != nil {
 					c.Skipped = "model " + builtin.TextDetModel + " absent (run scripts/setup.sh)"
 				}
 			}
@@ -1131,10 +1056,10 @@ func benchB7(cfg benchConfig, ffmpeg, dir string, avErr error, stderr io.Writer)
 				case avErr != nil:
 					c.Skipped = "FFmpeg back end: " + avErr.Error()
 				case clip == "":
-					n := int(to) + int(2*b.fps) + 8
-					fmt.Fprintf(stderr, "bench: B7: making a %d-frame %dx%d clip…\n", n, b.size, b.size)
+					n := int(to) + int(2*b.FPS) + 8
+					fmt.Fprintf(stderr, "bench: B7: making a %d-frame %dx%d clip…\n", n, b.Size, b.Size)
 					var err error
-					if clip, err = makeClip(ffmpeg, dir, benchSize{b.size, b.size}, n); err != nil {
+					if clip, err = makeClip(ffmpeg, dir, Size{b.Size, b.Size}, n); err != nil {
 						return nil, err
 					}
 				}
@@ -1155,8 +1080,8 @@ func benchB7(cfg benchConfig, ffmpeg, dir string, avErr error, stderr io.Writer)
 
 // b7Search tries M = 1, 2, 4, … up to the first failure (or maxM), then
 // bisects between the last pass and the first failure.
-func b7Search(cfg benchConfig, c *b7Case, dir, clip string, stderr io.Writer) error {
-	b := cfg.b7
+func b7Search(cfg Config, c *B7Case, dir, clip string, stderr io.Writer) error {
+	b := cfg.B7
 	tried := map[int]bool{}
 	try := func(m int) (bool, error) {
 		pt, err := runB7(cfg, c.Workflow, c.Path, m, dir, clip, stderr)
@@ -1174,7 +1099,7 @@ func b7Search(cfg benchConfig, c *b7Case, dir, clip string, stderr io.Writer) er
 		return pt.Pass, nil
 	}
 	lo, hi := 0, 0 // last pass, first failure (0: none yet)
-	for m := 1; ; m = min(2*m, b.maxM) {
+	for m := 1; ; m = min(2*m, b.MaxM) {
 		ok, err := try(m)
 		if err != nil {
 			return err
@@ -1184,7 +1109,7 @@ func b7Search(cfg benchConfig, c *b7Case, dir, clip string, stderr io.Writer) er
 			break
 		}
 		lo = m
-		if m == b.maxM {
+		if m == b.MaxM {
 			break
 		}
 	}
@@ -1201,16 +1126,16 @@ func b7Search(cfg benchConfig, c *b7Case, dir, clip string, stderr io.Writer) er
 		}
 	}
 	c.MaxM, c.Capped = lo, hi == 0
-	slices.SortFunc(c.Points, func(a, b b7Point) int { return a.M - b.M })
+	slices.SortFunc(c.Points, func(a, b B7Point) int { return a.M - b.M })
 	return nil
 }
 
 // runB7 runs m streams at once and measures them.
-func runB7(cfg benchConfig, wf, path string, m int, dir, clip string, stderr io.Writer) (b7Point, error) {
-	b := cfg.b7
+func runB7(cfg Config, wf, path string, m int, dir, clip string, stderr io.Writer) (B7Point, error) {
+	b := cfg.B7
 	ccfg := cfg
-	ccfg.threads = b.threads // ORT intra-op threads per session
-	sz := benchSize{b.size, b.size}
+	ccfg.Threads = b.Threads // ORT intra-op threads per session
+	sz := Size{b.Size, b.Size}
 	from, to := b.frames()
 	var (
 		pipes []*executor.Pipeline[*compiler.Plan]
@@ -1233,49 +1158,43 @@ func runB7(cfg benchConfig, wf, path string, m int, dir, clip string, stderr io.
 			pl, err = compilePlan(ccfg, b7Workflows[wf], sz.W, sz.H, stderr)
 		}
 		if err != nil {
-			return b7Point{}, err
+			return B7Point{}, err
 		}
-		var (
-			inner media.Source
-			snk   media.Sink = discardSink{}
-		)
+		spec := stream.Spec[*compiler.Plan]{Plan: pl,
+			Config: executor.Config[*compiler.Plan]{MaxFPS: -1, Budget: b.Deadline, Queue: executor.LatestWins, OnError: executor.DropFrame}}
+		var inner media.Source = &media.Synthetic{W: sz.W, H: sz.H}
 		if path == "av" {
-			s, err := av.OpenSource(clip, av.SourceOptions{Threads: b.threads})
+			s, err := av.OpenSource(clip, av.SourceOptions{Threads: b.Threads})
 			if err != nil {
 				pl.Close()
-				return b7Point{}, err
+				return B7Point{}, err
 			}
-			inner = s
-			if snk, err = av.CreateSink("null", s.Info(), sinkOptions(b.threads)); err != nil {
-				pl.Close()
-				s.Close()
-				return b7Point{}, err
-			}
+			inner, spec.Out, spec.SinkOptions = s, "null", sinkOptions(b.Threads)
 		} else {
-			inner = &media.Synthetic{W: sz.W, H: sz.H}
+			spec.Sink = discardSink{}
 		}
 		src := &pacedSource{Source: inner, interval: b.interval()}
-		ds := &deadlineSink{Sink: snk, from: from, to: to, deadline: b.deadline,
-			ages: make([]time.Duration, 0, to-from)}
-		p, err := executor.New(executor.Config[*compiler.Plan]{Source: src, Sink: ds, Plan: pl,
-			MaxFPS: -1, Budget: b.deadline, Queue: executor.LatestWins, OnError: executor.DropFrame})
+		var ds *deadlineSink
+		spec.Source = src
+		spec.WrapSink = func(s media.Sink) media.Sink {
+			ds = &deadlineSink{Sink: s, from: from, to: to, deadline: b.Deadline, ages: make([]time.Duration, 0, to-from)}
+			return ds
+		}
+		p, err := stream.New(spec)
 		if err != nil {
-			pl.Close()
-			src.Close()
-			snk.Close()
-			return b7Point{}, err
+			return B7Point{}, err
 		}
 		pipes, srcs, sinks = append(pipes, p), append(srcs, src), append(sinks, ds)
 	}
 	load := loadAvg()
 	start := time.Now().Add(20 * time.Millisecond)
-	end := start.Add(time.Duration(to)*b.interval() + b.deadline + 250*time.Millisecond)
+	end := start.Add(time.Duration(to)*b.interval() + b.Deadline + 250*time.Millisecond)
 	ctx, cancel := context.WithDeadline(context.Background(), end)
 	defer cancel()
 	for i, p := range pipes {
 		srcs[i].start = start
 		if err := p.Start(ctx); err != nil {
-			return b7Point{}, err
+			return B7Point{}, err
 		}
 	}
 	var runErrs []error
@@ -1291,9 +1210,9 @@ func runB7(cfg benchConfig, wf, path string, m int, dir, clip string, stderr io.
 		}
 	}
 	if err := errors.Join(runErrs...); err != nil {
-		return b7Point{}, err
+		return B7Point{}, err
 	}
-	pt := b7Point{M: m, Dropped: map[string]int64{}, WorstStreamPct: 100, MinStreamFPS: math.Inf(1), Load1: load}
+	pt := B7Point{M: m, Dropped: map[string]int64{}, WorstStreamPct: 100, MinStreamFPS: math.Inf(1), Load1: load}
 	perStream := to - from
 	var ages []float64
 	for i, p := range pipes {
@@ -1310,7 +1229,7 @@ func runB7(cfg benchConfig, wf, path string, m int, dir, clip string, stderr io.
 		pt.OnTime += s.onTime
 		pt.Out += int64(len(s.ages))
 		pt.WorstStreamPct = min(pt.WorstStreamPct, 100*float64(s.onTime)/float64(perStream))
-		fps := float64(len(s.ages)) / b.window.Seconds()
+		fps := float64(len(s.ages)) / b.Window.Seconds()
 		pt.FPSPerStream += fps / float64(m)
 		pt.MinStreamFPS = min(pt.MinStreamFPS, fps)
 		for _, a := range s.ages {
@@ -1322,14 +1241,14 @@ func runB7(cfg benchConfig, wf, path string, m int, dir, clip string, stderr io.
 	pt.PlanMs = round3(pt.PlanMs)
 	pt.OnDeadlinePct = round3(100 * float64(pt.OnTime) / float64(pt.Due))
 	pt.WorstStreamPct, pt.FPSPerStream, pt.MinStreamFPS = round3(pt.WorstStreamPct), round3(pt.FPSPerStream), round3(pt.MinStreamFPS)
-	pt.Pass = float64(pt.OnTime) >= b7Pass*float64(pt.Due)
+	pt.Pass = float64(pt.OnTime) >= B7Pass*float64(pt.Due)
 	if len(pt.Dropped) == 0 {
 		pt.Dropped = nil
 	}
 	return pt, nil
 }
 
-func printB7(w io.Writer, r *b7Report) {
+func printB7(w io.Writer, r *B7Report) {
 	fmt.Fprintf(w, "B7 stream density, %s at %g fps, deadline %.1f ms, window %s after %s warm-up, %d thread(s) per stream\n",
 		r.Size, r.FPS, r.DeadlineMs, time.Duration(r.WindowS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)), r.Threads)
 	fmt.Fprintf(w, "  definition: %s\n", r.Definition)
@@ -1364,32 +1283,32 @@ func printB7(w io.Writer, r *b7Report) {
 	}
 }
 
-// parse checks the B7 options and fills the lists; it returns a usage
+// Parse checks the B7 options and fills the lists; it returns a usage
 // message, or "".
-func (b *b7Config) parse(workflows, paths string) string {
-	if b.fps <= 0 || b.window <= 0 || b.warmup < 0 || b.maxM < 1 || b.threads < 1 || b.size < 16 || b.size%2 != 0 {
+func (b *B7Config) Parse(workflows, paths string) string {
+	if b.FPS <= 0 || b.Window <= 0 || b.Warmup < 0 || b.MaxM < 1 || b.Threads < 1 || b.Size < 16 || b.Size%2 != 0 {
 		return "--b7-fps, --b7-window, --b7-max and --b7-threads must be positive, --b7-warmup 0 or more, --b7-size even and at least 16"
 	}
-	if b.deadline <= 0 {
-		b.deadline = 2 * b.interval()
+	if b.Deadline <= 0 {
+		b.Deadline = 2 * b.interval()
 	}
-	b.workflows, b.paths = nil, nil
+	b.Workflows, b.Paths = nil, nil
 	for f := range strings.SplitSeq(workflows, ",") {
 		f = strings.TrimSpace(f)
 		if _, ok := b7Workflows[f]; !ok {
 			return fmt.Sprintf("--b7-workflows: unknown workflow %q (want identity, text-highlight)", f)
 		}
-		if f == "text-highlight" && (b.size%32 != 0 || b.size > 960) {
+		if f == "text-highlight" && (b.Size%32 != 0 || b.Size > 960) {
 			return "--b7-size must be a multiple of 32 up to 960 for text-highlight"
 		}
-		b.workflows = append(b.workflows, f)
+		b.Workflows = append(b.Workflows, f)
 	}
 	for f := range strings.SplitSeq(paths, ",") {
 		f = strings.TrimSpace(f)
 		if f != "plan" && f != "av" {
 			return fmt.Sprintf("--b7-paths: unknown path %q (want plan, av)", f)
 		}
-		b.paths = append(b.paths, f)
+		b.Paths = append(b.Paths, f)
 	}
 	return ""
 }
