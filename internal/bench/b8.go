@@ -1,0 +1,252 @@
+package bench
+
+import (
+	"comfyrt/compiler"
+	"comfyrt/compiler/engine"
+	"comfyrt/compiler/engine/ort"
+	"comfyrt/executor/media"
+	"comfyrt/executor/media/av"
+	"comfyrt/nodes/builtin"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// detThreshold, growBy: the text-highlight workflow's TextDetection
+// threshold and GrowMask expand (tapered corners); the plain loop does the
+// same work.
+const (
+	b8Workflow   = "workflows/text-highlight-api.json"
+	detThreshold = 0.3
+	growBy       = 4
+)
+
+func benchB8(cfg Config, ffmpeg, dir string, frames int, stderr io.Writer) (*Case, error) {
+	sz := Size{cfg.B8Size, cfg.B8Size}
+	total := cfg.Warmup + frames
+	fmt.Fprintf(stderr, "bench: B8 %s: making a %d-frame clip…\n", sz, total)
+	clip, err := makeClip(ffmpeg, dir, sz, total)
+	if err != nil {
+		return nil, err
+	}
+	model := filepath.Join(cfg.ModelsDir, builtin.TextDetModel)
+	if _, err := os.Stat(model); err != nil {
+		return nil, fmt.Errorf("model %s absent (run scripts/setup.sh): %w", builtin.TextDetModel, err)
+	}
+	c := &Case{ID: "B8", Size: sz.String(), Frames: total, Warmup: cfg.Warmup, Target: 0.95,
+		Ours: fmt.Sprintf("av.Source(threads=%d) → executor.Pipeline[text-highlight-api.json: TextDetection (PP-OCRv4, ORT cpu, intra-op %d) → GrowMask → ImageBlend → ImageCompositeMasked] (Block, no fps cap) → av.Sink(libx264 ultrafast zerolatency keyint=250 threads=%d, null muxer)", cfg.Threads, cfg.Threads, cfg.Threads),
+		Peer: fmt.Sprintf("plain sequential loop: same av.Source → BGR/ImageNet normalisation into the ORT session's input → Run (same provider and engine options) → threshold %.1f → grow mask %d px (cross) → yellow multiply where masked → same av.Sink", detThreshold, growBy)}
+	if cfg.CPUProfile != "" {
+		// An extra run of ours under the profiler, outside the figures.
+		c.Profile = fmt.Sprintf("%s.b8-%s.pprof", cfg.CPUProfile, sz)
+		fmt.Fprintf(stderr, "bench: B8 %s: profiling comfyrt into %s…\n", sz, c.Profile)
+		pl, err := compileB8(cfg, dir, sz, stderr)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := runOurs(clip, pl, cfg.Threads, cfg.Warmup, c.Profile); err != nil {
+			return nil, fmt.Errorf("comfyrt (profiled): %w", err)
+		}
+	}
+	for r := range cfg.Rounds {
+		pl, err := compileB8(cfg, dir, sz, stderr)
+		if err != nil {
+			return nil, err
+		}
+		ours, err := runOurs(clip, pl, cfg.Threads, cfg.Warmup, "")
+		if err != nil {
+			return nil, fmt.Errorf("comfyrt: %w", err)
+		}
+		plain, err := runPlainDet(clip, model, cfg.Threads, cfg.Warmup)
+		if err != nil {
+			return nil, fmt.Errorf("plain loop: %w", err)
+		}
+		c.addRound(ours, plain)
+		fmt.Fprintf(stderr, "bench: B8 %s round %d/%d: comfyrt %.2f fps, plain loop %.2f fps (ORT Run %.1f ms/frame), ratio %.3f\n",
+			sz, r+1, cfg.Rounds, ours.FPS, plain.FPS, plain.ModelMs, c.Rounds[r].Ratio)
+	}
+	c.summarise()
+	return c, nil
+}
+
+// compileB8 compiles the text-highlight workflow for sz (a copy with the
+// highlight colour's picture resized when sz is not its 512×512).
+func compileB8(cfg Config, dir string, sz Size, stderr io.Writer) (*compiler.Plan, error) {
+	if sz.W == 512 && sz.H == 512 {
+		return compilePlan(cfg, b8Workflow, sz.W, sz.H, stderr)
+	}
+	data, err := os.ReadFile(cfg.locate(b8Workflow))
+	if err != nil {
+		return nil, err
+	}
+	var wf map[string]map[string]any
+	if err := json.Unmarshal(data, &wf); err != nil {
+		return nil, err
+	}
+	for _, n := range wf {
+		if n["class_type"] == "EmptyImage" {
+			in, _ := n["inputs"].(map[string]any)
+			if in != nil {
+				in["width"], in["height"] = sz.W, sz.H
+			}
+		}
+	}
+	p := filepath.Join(dir, fmt.Sprintf("text-highlight-%s.json", sz))
+	if data, err = json.Marshal(wf); err == nil {
+		err = os.WriteFile(p, data, 0o644)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return compilePlan(cfg, p, sz.W, sz.H, stderr)
+}
+
+// runPlainDet is B8's peer: one goroutine decoding, running the model with
+// the same pre- and post-processing as TextDetection and the same overlay
+// as the workflow, and encoding.
+func runPlainDet(clip, model string, threads, warm int) (Side, error) {
+	src, err := av.OpenSource(clip, av.SourceOptions{Threads: threads})
+	if err != nil {
+		return Side{}, err
+	}
+	defer src.Close()
+	info := src.Info()
+	w, h := info.Width, info.Height
+	if w%32 != 0 || h%32 != 0 || max(w, h) > 960 {
+		// TextDetection would resize; this loop does not.
+		return Side{}, fmt.Errorf("plain loop needs sides that are multiples of 32 up to 960, got %dx%d", w, h)
+	}
+	prov := ort.New()
+	decl, _, err := prov.Inspect(model)
+	if err != nil {
+		return Side{}, err
+	}
+	if len(decl) != 1 {
+		return Side{}, fmt.Errorf("model inputs %v", decl)
+	}
+	// TextDetection's engine options: the devices and intra-op threads of
+	// the plan (compiler.Config.Engine), with the input's concrete shape.
+	sess, err := prov.Open(model, engine.Options{Devices: []string{engine.CPU}, IntraOpThreads: threads,
+		Shapes: map[string][]int{decl[0].Name: {1, 3, h, w}}})
+	if err != nil {
+		return Side{}, err
+	}
+	defer sess.Close()
+	bufs, ok := sess.(engine.Buffers)
+	if !ok {
+		return Side{}, errors.New("session has no buffers of its own")
+	}
+	in, out := bufs.InputBuffers(), bufs.OutputBuffers()
+	if len(in[0].Data) != 3*w*h || len(out[0].Data) < w*h {
+		return Side{}, fmt.Errorf("session tensors %v → %v for %dx%d", sess.Inputs(), sess.Outputs(), w, h)
+	}
+	snk, err := av.CreateSink("null", info, sinkOptions(threads))
+	if err != nil {
+		return Side{}, err
+	}
+	ts := &timedSink{Sink: snk, at: make([]time.Time, 0, max(int(info.Frames), 16)+16)}
+	// PaddleOCR's normalisation of BGR pixels, as tables per channel.
+	mean, std := [3]float32{0.485, 0.456, 0.406}, [3]float32{0.229, 0.224, 0.225}
+	var lut [3][256]float32
+	for c := range 3 {
+		for v := range 256 {
+			lut[c][v] = (float32(v)/255 - mean[c]) / std[c]
+		}
+	}
+	n := w * h
+	mask, tmp := make([]uint8, n), make([]uint8, n)
+	var f media.Frame
+	var modelTime time.Duration
+	var runs int
+	for {
+		err := src.ReadFrame(context.Background(), &f)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			ts.Close()
+			return Side{}, err
+		}
+		x, rgb := in[0].Data, f.RGB
+		b, g, r := x[:n], x[n:2*n], x[2*n:3*n]
+		for i := range n {
+			px := rgb[3*i : 3*i+3 : 3*i+3]
+			b[i], g[i], r[i] = lut[0][px[2]], lut[1][px[1]], lut[2][px[0]]
+		}
+		t := time.Now()
+		if err := sess.Run(in, out); err != nil {
+			ts.Close()
+			return Side{}, err
+		}
+		if runs++; runs > warm {
+			modelTime += time.Since(t)
+		}
+		for i, v := range out[0].Data[:n] {
+			if v > detThreshold {
+				mask[i] = 1
+			} else {
+				mask[i] = 0
+			}
+		}
+		for range growBy {
+			dilateCross(tmp, mask, w, h)
+			mask, tmp = tmp, mask
+		}
+		// ImageBlend multiply by yellow (1,1,0), composited where masked:
+		// blue goes to 0 there.
+		for i, m := range mask {
+			if m != 0 {
+				rgb[3*i+2] = 0
+			}
+		}
+		if err := ts.WriteFrame(&f); err != nil {
+			ts.Close()
+			return Side{}, err
+		}
+	}
+	if err := ts.Close(); err != nil {
+		return Side{}, err
+	}
+	side, err := ts.measure(warm)
+	if m := runs - warm; m > 0 {
+		side.ModelMs = round3(float64(modelTime) / float64(m) / 1e6)
+	}
+	return side, err
+}
+
+// dilateCross sets dst to the grey dilation of src with a 3×3 cross (as
+// ComfyUI's GrowMask with tapered corners, one step).
+func dilateCross(dst, src []uint8, w, h int) {
+	for y := range h {
+		row := src[y*w : (y+1)*w]
+		var up, down []uint8
+		if y > 0 {
+			up = src[(y-1)*w : y*w]
+		}
+		if y < h-1 {
+			down = src[(y+1)*w : (y+2)*w]
+		}
+		d := dst[y*w : (y+1)*w]
+		for x := range w {
+			v := row[x]
+			if x > 0 {
+				v = max(v, row[x-1])
+			}
+			if x < w-1 {
+				v = max(v, row[x+1])
+			}
+			if up != nil {
+				v = max(v, up[x])
+			}
+			if down != nil {
+				v = max(v, down[x])
+			}
+			d[x] = v
+		}
+	}
+}
