@@ -120,10 +120,10 @@ type inputMode struct{ live, measured, regular bool }
 func modeOf(o videoOpts) inputMode {
 	// auto: network inputs are live, regular files are not, pipes and
 	// devices are measured (executor.Auto).
-	regular := isRegularFile(o.in, o.inFormat)
+	regular := stream.IsRegularFile(o.in, o.inFormat)
 	return inputMode{
-		live:     o.live == "yes" || (o.live == "auto" && isNetworkURL(o.in)),
-		measured: o.live == "auto" && !isNetworkURL(o.in) && !regular,
+		live:     o.live == "yes" || (o.live == "auto" && stream.IsNetwork(o.in)),
+		measured: o.live == "auto" && !stream.IsNetwork(o.in) && !regular,
 		regular:  regular,
 	}
 }
@@ -180,7 +180,7 @@ func openVideo(o videoOpts, data []byte, events chan executor.Event, stderr io.W
 		source = media.NewMonotonic(source)
 	}
 	if o.frames > 0 || o.duration > 0 {
-		source = &limitSource{Source: source, frames: o.frames, duration: o.duration}
+		source = stream.Limit(source, o.frames, o.duration)
 	}
 	pl, err := compileFile(o.workflow, data, o.objectInfo, o.inputDir, info.Width, info.Height, o.ef, stderr)
 	if err != nil || pl == nil {
@@ -416,53 +416,3 @@ func statusLine(s executor.Stats, info media.StreamInfo, elapsed time.Duration) 
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
-
-// isNetworkURL reports a network input (scheme://, not file://).
-func isNetworkURL(in string) bool {
-	i := strings.Index(in, "://")
-	return i > 0 && in[:i] != "file"
-}
-
-// isRegularFile reports an input read from a regular file (not a pipe,
-// stdin or a device).
-func isRegularFile(in, format string) bool {
-	if in == "-" || strings.HasPrefix(in, "pipe:") {
-		return false
-	}
-	switch format {
-	case "lavfi", "v4l2", "video4linux2", "x11grab", "avfoundation", "dshow", "gdigrab", "kmsgrab", "fbdev", "alsa", "pulse":
-		return false
-	}
-	st, err := os.Stat(strings.TrimPrefix(in, "file:"))
-	return err == nil && st.Mode().IsRegular()
-}
-
-// limitSource ends a source after frames frames or duration of media
-// time from its first frame (--frames, --duration).
-type limitSource struct {
-	media.Source
-	frames   int64
-	duration time.Duration
-	n        int64
-	first    int64
-	have     bool
-}
-
-func (l *limitSource) ReadFrame(ctx context.Context, f *media.Frame) error {
-	if l.frames > 0 && l.n >= l.frames {
-		return io.EOF
-	}
-	if err := l.Source.ReadFrame(ctx, f); err != nil {
-		return err
-	}
-	if l.duration > 0 && f.PTS != media.NoPTS && f.TimeBase.Den > 0 {
-		if !l.have {
-			l.first, l.have = f.PTS, true
-		}
-		if t := time.Duration(float64(f.PTS-l.first) * f.TimeBase.Float() * float64(time.Second)); t >= l.duration {
-			return io.EOF
-		}
-	}
-	l.n++
-	return nil
-}

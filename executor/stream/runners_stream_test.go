@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"comfyrt/executor"
 	"comfyrt/executor/media"
@@ -138,5 +139,46 @@ func TestPipeInput(t *testing.T) {
 	}
 	if f := PipeInput("pipe:3"); f == nil || f.Name() != "pipe:3" {
 		t.Errorf("PipeInput(pipe:3) = %v, want the file of descriptor 3", f)
+	}
+}
+
+func TestLimit(t *testing.T) {
+	count := func(src media.Source) int {
+		var f media.Frame
+		n := 0
+		for src.ReadFrame(context.Background(), &f) == nil {
+			n++
+		}
+		return n
+	}
+	if n := count(Limit(&media.Synthetic{W: 16, H: 16, N: 10}, 3, 0)); n != 3 {
+		t.Errorf("--frames 3: %d frames", n)
+	}
+	// 30 fps: frames at 0, 33 and 67 ms are within 100 ms of the first.
+	if n := count(Limit(&media.Synthetic{W: 16, H: 16, N: 10}, 0, 100*time.Millisecond)); n != 3 {
+		t.Errorf("--duration 100ms at 30 fps: %d frames", n)
+	}
+	if n := count(Limit(&media.Synthetic{W: 16, H: 16, N: 10}, 0, 0)); n != 10 {
+		t.Errorf("no limit: %d frames", n)
+	}
+}
+
+func TestInputKinds(t *testing.T) {
+	for in, want := range map[string]bool{"udp://1.2.3.4:5": true, "srt://h:1": true, "file:///x.mp4": false, "x.mp4": false, "-": false} {
+		if IsNetwork(in) != want {
+			t.Errorf("IsNetwork(%q) = %v", in, !want)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "clip.mp4")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		in, format string
+		want       bool
+	}{{f, "", true}, {"file:" + f, "", true}, {f, "lavfi", false}, {"-", "", false}, {"pipe:3", "", false}, {filepath.Dir(f), "", false}, {f + ".absent", "", false}} {
+		if IsRegularFile(c.in, c.format) != c.want {
+			t.Errorf("IsRegularFile(%q, %q) = %v", c.in, c.format, !c.want)
+		}
 	}
 }

@@ -11,11 +11,14 @@
 package stream
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"comfyrt/executor"
 	"comfyrt/executor/media"
@@ -155,4 +158,60 @@ func isNil(v any) bool {
 		return r.IsNil()
 	}
 	return false
+}
+
+// IsNetwork reports a network input (scheme://, not file://).
+func IsNetwork(in string) bool {
+	i := strings.Index(in, "://")
+	return i > 0 && in[:i] != "file"
+}
+
+// IsRegularFile reports an input read from a regular file (not a pipe,
+// stdin or a device).
+func IsRegularFile(in, format string) bool {
+	if in == "-" || strings.HasPrefix(in, "pipe:") {
+		return false
+	}
+	switch format {
+	case "lavfi", "v4l2", "video4linux2", "x11grab", "avfoundation", "dshow", "gdigrab", "kmsgrab", "fbdev", "alsa", "pulse":
+		return false
+	}
+	st, err := os.Stat(strings.TrimPrefix(in, "file:"))
+	return err == nil && st.Mode().IsRegular()
+}
+
+// Limit ends src after frames frames or duration of media time from its
+// first frame (0: no limit of that kind), as `comfyrt run --frames
+// --duration` do.
+func Limit(src media.Source, frames int64, duration time.Duration) media.Source {
+	return &limitSource{Source: src, frames: frames, duration: duration}
+}
+
+// limitSource is Limit's source.
+type limitSource struct {
+	media.Source
+	frames   int64
+	duration time.Duration
+	n        int64
+	first    int64
+	have     bool
+}
+
+func (l *limitSource) ReadFrame(ctx context.Context, f *media.Frame) error {
+	if l.frames > 0 && l.n >= l.frames {
+		return io.EOF
+	}
+	if err := l.Source.ReadFrame(ctx, f); err != nil {
+		return err
+	}
+	if l.duration > 0 && f.PTS != media.NoPTS && f.TimeBase.Den > 0 {
+		if !l.have {
+			l.first, l.have = f.PTS, true
+		}
+		if t := time.Duration(float64(f.PTS-l.first) * f.TimeBase.Float() * float64(time.Second)); t >= l.duration {
+			return io.EOF
+		}
+	}
+	l.n++
+	return nil
 }
