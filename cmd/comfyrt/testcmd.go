@@ -62,12 +62,8 @@ func testRunner(ef *engineFlags, update bool) *wftest.Runner {
 			return compileFile(workflow, data, nil, filepath.Dir(workflow), w, h, ef, diags,
 				func(c *compiler.Config) { c.FrameMask = frameMask })
 		},
-		ReadInput: func(name string) (value.Tensor, value.Tensor, error) {
-			return readPictureMask(name, ef.imagePixels())
-		},
-		ReadExpected:  readPicture,
-		WriteExpected: writePicture,
-		Update:        update,
+		MaxPixels: ef.imagePixels(),
+		Update:    update,
 	}
 }
 

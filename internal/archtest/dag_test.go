@@ -44,6 +44,7 @@ var allowed = []struct {
 	{"streampack/...", []string{"streampack", "nodes", "nodes/schema", "nodes/value", "graph/diag", "compiler/engine"}, "pack internals"},
 	{"internal/bench", []string{"compiler", "compiler/engine", "compiler/engine/ort", "executor", "executor/media", "executor/media/av", "executor/stream", "nodes/builtin"}, "comfyrt bench's logic: plans through executor/stream, never graph"},
 	{"internal/wftest", []string{"compiler", "executor", "executor/media", "executor/media/av", "executor/stream", "nodes/value", "streampack"}, "comfyrt test's logic: plans through executor/stream, never graph"},
+	{"internal/picture", []string{"nodes/builtin", "nodes/value"}, "picture files as tensors"},
 	{"internal/...", nil, "shared leaves"},
 	{"cmd/...", []string{"*"}, "wiring: may import everything"},
 	{"workflows", []string{"*"}, "examples test package"},

@@ -13,9 +13,10 @@
 // compared with output frame i.
 //
 // cmd/comfyrt parses the flags, selects the packs and gives a Runner its
-// workflow compiler and picture files; clips run through executor/stream.
-// It may import compiler, executor and its media packages, nodes/value
-// and streampack; nothing imports it but cmd/comfyrt.
+// workflow compiler; pictures are read and written with internal/picture,
+// clips run through executor/stream. It may import compiler, executor and
+// its media packages, nodes/value and streampack; nothing imports it but
+// cmd/comfyrt.
 package wftest
 
 import (
@@ -37,6 +38,7 @@ import (
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/executor/stream"
+	"comfyrt/internal/picture"
 	"comfyrt/nodes/value"
 	"comfyrt/streampack"
 )
@@ -163,20 +165,16 @@ func fileCases(target string) ([]Case, error) {
 	return out, nil
 }
 
-// Runner runs test cases with the CLI's workflow loading and picture
-// files.
+// Runner runs test cases with the CLI's workflow loading.
 type Runner struct {
 	// Compile compiles workflow (its bytes data, static files read from
 	// its folder) for w×h frames, with frameMask as LoadImage's mask of
 	// the frame (zero: none). A workflow that does not compile returns a
 	// nil plan and a nil error, its diagnostics written to diags.
 	Compile func(workflow string, data []byte, w, h int, frameMask value.Tensor, diags io.Writer) (*compiler.Plan, error)
-	// ReadInput reads an input picture as a frame and its mask.
-	ReadInput func(name string) (frame, mask value.Tensor, err error)
-	// ReadExpected reads an expected picture.
-	ReadExpected func(name string) (value.Tensor, error)
-	// WriteExpected writes an expected picture (Update).
-	WriteExpected func(name string, v value.Value) error
+	// MaxPixels refuses input pictures whose header claims more pixels
+	// (0: the decoder's default), as `comfyrt run` does.
+	MaxPixels int64
 	// Update writes the actual frames as the expected pictures first.
 	Update bool
 }
@@ -203,7 +201,7 @@ func (rn *Runner) Run(c Case) (r Result) {
 	failed := false
 	var msgs []string
 	for i, in := range c.Inputs {
-		frame, frameMask, err := rn.ReadInput(in)
+		frame, frameMask, err := picture.Read(in, rn.MaxPixels)
 		if err != nil {
 			r.Status, r.Message = "error", err.Error()
 			return r
@@ -511,11 +509,11 @@ func (rn *Runner) runClip(c Case, tol streampack.Tolerance, r Result) Result {
 // written or read.
 func (rn *Runner) check(r *Result, input, name, expected string, got value.Value, tol streampack.Tolerance) (string, error) {
 	if rn.Update {
-		if err := rn.WriteExpected(expected, got); err != nil {
+		if err := picture.Write(expected, got); err != nil {
 			return "", err
 		}
 	}
-	want, err := rn.ReadExpected(expected)
+	want, _, err := picture.Read(expected, 0)
 	if err != nil {
 		return "", err
 	}
