@@ -300,10 +300,7 @@ func b7Search(cfg Config, c *B7Case, dir, clip string, stderr io.Writer) error {
 // runB7 runs m streams at once and measures them.
 func runB7(cfg Config, wf, path string, m int, dir, clip string, stderr io.Writer) (B7Point, error) {
 	b := cfg.B7
-	ccfg := cfg
-	ccfg.Threads = b.Threads // ORT intra-op threads per session
-	sz := Size{b.Size, b.Size}
-	from, to := b.frames()
+	_, to := b.frames()
 	var (
 		pipes []*executor.Pipeline[*compiler.Plan]
 		srcs  []*pacedSource
@@ -315,39 +312,7 @@ func runB7(cfg Config, wf, path string, m int, dir, clip string, stderr io.Write
 		}
 	}()
 	for range m {
-		var (
-			pl  *compiler.Plan
-			err error
-		)
-		if wf == "text-highlight" {
-			pl, err = compileB8(ccfg, dir, sz, stderr)
-		} else {
-			pl, err = compilePlan(ccfg, b7Workflows[wf], sz.W, sz.H, stderr)
-		}
-		if err != nil {
-			return B7Point{}, err
-		}
-		spec := stream.Spec[*compiler.Plan]{Plan: pl,
-			Config: executor.Config[*compiler.Plan]{MaxFPS: -1, Budget: b.Deadline, Queue: executor.LatestWins, OnError: executor.DropFrame}}
-		var inner media.Source = &media.Synthetic{W: sz.W, H: sz.H}
-		if path == "av" {
-			s, err := av.OpenSource(clip, av.SourceOptions{Threads: b.Threads})
-			if err != nil {
-				pl.Close()
-				return B7Point{}, err
-			}
-			inner, spec.Out, spec.SinkOptions = s, "null", sinkOptions(b.Threads)
-		} else {
-			spec.Sink = discardSink{}
-		}
-		src := &pacedSource{Source: inner, interval: b.interval()}
-		var ds *deadlineSink
-		spec.Source = src
-		spec.WrapSink = func(s media.Sink) media.Sink {
-			ds = &deadlineSink{Sink: s, from: from, to: to, deadline: b.Deadline, ages: make([]time.Duration, 0, to-from)}
-			return ds
-		}
-		p, err := stream.New(spec)
+		p, src, ds, err := openB7Stream(cfg, wf, path, dir, clip, stderr)
 		if err != nil {
 			return B7Point{}, err
 		}
@@ -379,6 +344,62 @@ func runB7(cfg Config, wf, path string, m int, dir, clip string, stderr io.Write
 	if err := errors.Join(runErrs...); err != nil {
 		return B7Point{}, err
 	}
+	return b.measure(m, pipes, sinks, load), nil
+}
+
+// openB7Stream compiles the workflow and assembles one B7 stream: a
+// paced source (synthetic frames, or the clip decoded on the av path), the
+// plan and a deadline-recording sink (discarding, or x264 to the null
+// muxer on the av path).
+func openB7Stream(cfg Config, wf, path, dir, clip string, stderr io.Writer) (*executor.Pipeline[*compiler.Plan], *pacedSource, *deadlineSink, error) {
+	b := cfg.B7
+	ccfg := cfg
+	ccfg.Threads = b.Threads // ORT intra-op threads per session
+	sz := Size{b.Size, b.Size}
+	from, to := b.frames()
+	var (
+		pl  *compiler.Plan
+		err error
+	)
+	if wf == "text-highlight" {
+		pl, err = compileB8(ccfg, dir, sz, stderr)
+	} else {
+		pl, err = compilePlan(ccfg, b7Workflows[wf], sz.W, sz.H, stderr)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	spec := stream.Spec[*compiler.Plan]{Plan: pl,
+		Config: executor.Config[*compiler.Plan]{MaxFPS: -1, Budget: b.Deadline, Queue: executor.LatestWins, OnError: executor.DropFrame}}
+	var inner media.Source = &media.Synthetic{W: sz.W, H: sz.H}
+	if path == "av" {
+		s, err := av.OpenSource(clip, av.SourceOptions{Threads: b.Threads})
+		if err != nil {
+			pl.Close()
+			return nil, nil, nil, err
+		}
+		inner, spec.Out, spec.SinkOptions = s, "null", sinkOptions(b.Threads)
+	} else {
+		spec.Sink = discardSink{}
+	}
+	src := &pacedSource{Source: inner, interval: b.interval()}
+	var ds *deadlineSink
+	spec.Source = src
+	spec.WrapSink = func(s media.Sink) media.Sink {
+		ds = &deadlineSink{Sink: s, from: from, to: to, deadline: b.Deadline, ages: make([]time.Duration, 0, to-from)}
+		return ds
+	}
+	p, err := stream.New(spec)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return p, src, ds, nil
+}
+
+// measure turns the m finished streams' sinks and statistics into the
+// point of M = m.
+func (b B7Config) measure(m int, pipes []*executor.Pipeline[*compiler.Plan], sinks []*deadlineSink, load float64) B7Point {
+	from, to := b.frames()
 	pt := B7Point{M: m, Dropped: map[string]int64{}, WorstStreamPct: 100, MinStreamFPS: math.Inf(1), Load1: load}
 	perStream := to - from
 	var ages []float64
@@ -412,7 +433,7 @@ func runB7(cfg Config, wf, path string, m int, dir, clip string, stderr io.Write
 	if len(pt.Dropped) == 0 {
 		pt.Dropped = nil
 	}
-	return pt, nil
+	return pt
 }
 
 func printB7(w io.Writer, r *B7Report) {

@@ -121,45 +121,16 @@ func runPlainDet(clip, model string, threads, warm int) (Side, error) {
 		// TextDetection would resize; this loop does not.
 		return Side{}, fmt.Errorf("plain loop needs sides that are multiples of 32 up to 960, got %dx%d", w, h)
 	}
-	prov := ort.New()
-	decl, _, err := prov.Inspect(model)
+	d, err := openPlainDet(model, w, h, threads)
 	if err != nil {
 		return Side{}, err
 	}
-	if len(decl) != 1 {
-		return Side{}, fmt.Errorf("model inputs %v", decl)
-	}
-	// TextDetection's engine options: the devices and intra-op threads of
-	// the plan (compiler.Config.Engine), with the input's concrete shape.
-	sess, err := prov.Open(model, engine.Options{Devices: []string{engine.CPU}, IntraOpThreads: threads,
-		Shapes: map[string][]int{decl[0].Name: {1, 3, h, w}}})
-	if err != nil {
-		return Side{}, err
-	}
-	defer sess.Close()
-	bufs, ok := sess.(engine.Buffers)
-	if !ok {
-		return Side{}, errors.New("session has no buffers of its own")
-	}
-	in, out := bufs.InputBuffers(), bufs.OutputBuffers()
-	if len(in[0].Data) != 3*w*h || len(out[0].Data) < w*h {
-		return Side{}, fmt.Errorf("session tensors %v → %v for %dx%d", sess.Inputs(), sess.Outputs(), w, h)
-	}
+	defer d.sess.Close()
 	snk, err := av.CreateSink("null", info, sinkOptions(threads))
 	if err != nil {
 		return Side{}, err
 	}
 	ts := &timedSink{Sink: snk, at: make([]time.Time, 0, max(int(info.Frames), 16)+16)}
-	// PaddleOCR's normalisation of BGR pixels, as tables per channel.
-	mean, std := [3]float32{0.485, 0.456, 0.406}, [3]float32{0.229, 0.224, 0.225}
-	var lut [3][256]float32
-	for c := range 3 {
-		for v := range 256 {
-			lut[c][v] = (float32(v)/255 - mean[c]) / std[c]
-		}
-	}
-	n := w * h
-	mask, tmp := make([]uint8, n), make([]uint8, n)
 	var f media.Frame
 	var modelTime time.Duration
 	var runs int
@@ -168,43 +139,17 @@ func runPlainDet(clip, model string, threads, warm int) (Side, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if err == nil {
+			var took time.Duration
+			took, err = d.frame(f.RGB)
+			if runs++; runs > warm {
+				modelTime += took
+			}
+		}
+		if err == nil {
+			err = ts.WriteFrame(&f)
+		}
 		if err != nil {
-			ts.Close()
-			return Side{}, err
-		}
-		x, rgb := in[0].Data, f.RGB
-		b, g, r := x[:n], x[n:2*n], x[2*n:3*n]
-		for i := range n {
-			px := rgb[3*i : 3*i+3 : 3*i+3]
-			b[i], g[i], r[i] = lut[0][px[2]], lut[1][px[1]], lut[2][px[0]]
-		}
-		t := time.Now()
-		if err := sess.Run(in, out); err != nil {
-			ts.Close()
-			return Side{}, err
-		}
-		if runs++; runs > warm {
-			modelTime += time.Since(t)
-		}
-		for i, v := range out[0].Data[:n] {
-			if v > detThreshold {
-				mask[i] = 1
-			} else {
-				mask[i] = 0
-			}
-		}
-		for range growBy {
-			dilateCross(tmp, mask, w, h)
-			mask, tmp = tmp, mask
-		}
-		// ImageBlend multiply by yellow (1,1,0), composited where masked:
-		// blue goes to 0 there.
-		for i, m := range mask {
-			if m != 0 {
-				rgb[3*i+2] = 0
-			}
-		}
-		if err := ts.WriteFrame(&f); err != nil {
 			ts.Close()
 			return Side{}, err
 		}
@@ -217,6 +162,89 @@ func runPlainDet(clip, model string, threads, warm int) (Side, error) {
 		side.ModelMs = round3(float64(modelTime) / float64(m) / 1e6)
 	}
 	return side, err
+}
+
+// plainDet is the plain loop's model and buffers.
+type plainDet struct {
+	sess      engine.Session
+	in, out   []engine.Tensor
+	w, h      int
+	lut       [3][256]float32 // PaddleOCR's normalisation of BGR pixels, per channel
+	mask, tmp []uint8
+}
+
+// openPlainDet opens the model with TextDetection's engine options: the
+// devices and intra-op threads of the plan (compiler.Config.Engine), with
+// the input's concrete shape.
+func openPlainDet(model string, w, h, threads int) (*plainDet, error) {
+	prov := ort.New()
+	decl, _, err := prov.Inspect(model)
+	if err != nil {
+		return nil, err
+	}
+	if len(decl) != 1 {
+		return nil, fmt.Errorf("model inputs %v", decl)
+	}
+	sess, err := prov.Open(model, engine.Options{Devices: []string{engine.CPU}, IntraOpThreads: threads,
+		Shapes: map[string][]int{decl[0].Name: {1, 3, h, w}}})
+	if err != nil {
+		return nil, err
+	}
+	bufs, ok := sess.(engine.Buffers)
+	if !ok {
+		sess.Close()
+		return nil, errors.New("session has no buffers of its own")
+	}
+	d := &plainDet{sess: sess, in: bufs.InputBuffers(), out: bufs.OutputBuffers(), w: w, h: h,
+		mask: make([]uint8, w*h), tmp: make([]uint8, w*h)}
+	if len(d.in[0].Data) != 3*w*h || len(d.out[0].Data) < w*h {
+		sess.Close()
+		return nil, fmt.Errorf("session tensors %v → %v for %dx%d", sess.Inputs(), sess.Outputs(), w, h)
+	}
+	mean, std := [3]float32{0.485, 0.456, 0.406}, [3]float32{0.229, 0.224, 0.225}
+	for c := range 3 {
+		for v := range 256 {
+			d.lut[c][v] = (float32(v)/255 - mean[c]) / std[c]
+		}
+	}
+	return d, nil
+}
+
+// frame highlights the text of one RGB frame in place and returns the
+// time of the model's Run.
+func (d *plainDet) frame(rgb []byte) (time.Duration, error) {
+	n := d.w * d.h
+	x := d.in[0].Data
+	b, g, r := x[:n], x[n:2*n], x[2*n:3*n]
+	for i := range n {
+		px := rgb[3*i : 3*i+3 : 3*i+3]
+		b[i], g[i], r[i] = d.lut[0][px[2]], d.lut[1][px[1]], d.lut[2][px[0]]
+	}
+	t := time.Now()
+	if err := d.sess.Run(d.in, d.out); err != nil {
+		return 0, err
+	}
+	took := time.Since(t)
+	mask, tmp := d.mask, d.tmp
+	for i, v := range d.out[0].Data[:n] {
+		if v > detThreshold {
+			mask[i] = 1
+		} else {
+			mask[i] = 0
+		}
+	}
+	for range growBy {
+		dilateCross(tmp, mask, d.w, d.h)
+		mask, tmp = tmp, mask
+	}
+	// ImageBlend multiply by yellow (1,1,0), composited where masked:
+	// blue goes to 0 there.
+	for i, m := range mask {
+		if m != 0 {
+			rgb[3*i+2] = 0
+		}
+	}
+	return took, nil
 }
 
 // dilateCross sets dst to the grey dilation of src with a 3×3 cross (as
