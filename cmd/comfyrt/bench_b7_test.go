@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"comfyrt/executor/media/av"
+	"comfyrt/internal/bench"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/engine/ort"
 )
@@ -18,7 +19,7 @@ import (
 // runB7Cmd runs `comfyrt bench b7` with tiny frames, short windows and
 // M up to 2, and returns the --json report. It times nothing: the figures
 // are checked for shape, never against a speed.
-func runB7Cmd(t *testing.T, extra ...string) (*b7Report, string) {
+func runB7Cmd(t *testing.T, extra ...string) (*bench.B7Report, string) {
 	t.Helper()
 	js := filepath.Join(t.TempDir(), "b7.json")
 	args := append([]string{"bench", "b7", "--b7-window", "1s", "--b7-warmup", "300ms", "--b7-max", "2",
@@ -32,7 +33,7 @@ func runB7Cmd(t *testing.T, extra ...string) (*b7Report, string) {
 		t.Fatal(err)
 	}
 	var rep struct {
-		B7 *b7Report `json:"b7"`
+		B7 *bench.B7Report `json:"b7"`
 	}
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
@@ -46,7 +47,7 @@ func runB7Cmd(t *testing.T, extra ...string) (*b7Report, string) {
 // checkB7Case checks one case's points: each M's due count is M streams ×
 // the window's frames, the counts are consistent, and max M agrees with
 // the verdicts.
-func checkB7Case(t *testing.T, c b7Case, perStream int64) {
+func checkB7Case(t *testing.T, c bench.B7Case, perStream int64) {
 	t.Helper()
 	if c.Skipped != "" {
 		t.Fatalf("%s/%s skipped: %s", c.Workflow, c.Path, c.Skipped)
@@ -65,7 +66,7 @@ func checkB7Case(t *testing.T, c b7Case, perStream int64) {
 		if p.OnTime < 0 || p.OnTime > p.Out || p.Out > p.Due {
 			t.Errorf("M=%d: on time %d, out %d, due %d", p.M, p.OnTime, p.Out, p.Due)
 		}
-		if p.Pass != (float64(p.OnTime) >= b7Pass*float64(p.Due)) {
+		if p.Pass != (float64(p.OnTime) >= bench.B7Pass*float64(p.Due)) {
 			t.Errorf("M=%d: pass %v with %d/%d on time", p.M, p.Pass, p.OnTime, p.Due)
 		}
 		if p.Out > 0 && (p.P50ms <= 0 || p.P99ms < p.P50ms) {

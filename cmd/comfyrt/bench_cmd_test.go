@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"comfyrt/executor/media/av"
+	"comfyrt/internal/bench"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/engine/ort"
 )
@@ -54,8 +55,8 @@ func TestBenchCommand(t *testing.T) {
 		Machine  string            `json:"machine"`
 		CPUs     int               `json:"cpus"`
 		Versions map[string]string `json:"versions"`
-		B2       []benchCase       `json:"b2"`
-		B8       *benchCase        `json:"b8"`
+		B2       []bench.Case      `json:"b2"`
+		B8       *bench.Case       `json:"b8"`
 	}
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("%v\n%s", err, b)
@@ -71,7 +72,7 @@ func TestBenchCommand(t *testing.T) {
 	if len(rep.B2) != 1 || rep.B8 == nil {
 		t.Fatalf("want one B2 case and B8, got %d and %v\n%s", len(rep.B2), rep.B8, b)
 	}
-	for _, c := range []benchCase{rep.B2[0], *rep.B8} {
+	for _, c := range []bench.Case{rep.B2[0], *rep.B8} {
 		if c.Size != "64x64" || len(c.Rounds) != 1 || c.Peer == "" || c.Ours == "" || c.Target <= 0 {
 			t.Errorf("%s: bad case %+v", c.ID, c)
 		}

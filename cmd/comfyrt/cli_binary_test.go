@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"comfyrt/internal/bench"
 	"comfyrt/internal/testkit"
 )
 
@@ -211,7 +212,7 @@ func TestBinary_Bench(t *testing.T) {
 		t.Fatalf("bench b2: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	var rep struct {
-		B2 []benchCase `json:"b2"`
+		B2 []bench.Case `json:"b2"`
 	}
 	if b, err := os.ReadFile(js); err != nil || json.Unmarshal(b, &rep) != nil || len(rep.B2) != 1 {
 		t.Errorf("--json: %v %+v", err, rep)

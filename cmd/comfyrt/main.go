@@ -11,7 +11,10 @@
 //	comfyrt bench    [b2|b7|b8|all]
 //
 // cmd/comfyrt is wiring only: it is the one place that picks concrete
-// engines, media back ends and stream packs.
+// engines, media back ends and stream packs. It parses flags and prints;
+// streams are assembled by executor/stream, the logic of `comfyrt bench`
+// is internal/bench, that of `comfyrt test` internal/wftest, picture
+// files internal/picture.
 package main
 
 import (

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"comfyrt/executor"
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
+	"comfyrt/executor/stream"
 )
 
 // exitInterrupted is the exit status of a run stopped by SIGINT/SIGTERM
@@ -112,94 +112,36 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// runVideo decodes o.in, runs the plan on every admitted frame and encodes
-// o.out, until the input ends or SIGINT/SIGTERM.
-func runVideo(o videoOpts, stdout, stderr io.Writer) int {
-	data := o.wfData
-	if data == nil {
-		var err error
-		if data, err = os.ReadFile(o.workflow); err != nil {
-			fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
-			return exitUsage
-		}
-	}
-	if o.inName == "" {
-		o.inName = o.in
-	}
-	av.SetLogLevel("error")
-	srcOpts := av.SourceOptions{Width: o.width, Height: o.height, Format: o.inFormat, Audio: true}
-	var src media.Source
-	var audioFrom *av.Source
-	if in := pipeInput(o.in); in != nil {
-		// Standard input and pipes go through a Chain: a stream whose
-		// program changes (cat a.ts b_with_other_pids.ts) re-opens its
-		// demuxer and decoder there.
-		ch, err := av.OpenChain(in, srcOpts)
-		if err != nil {
-			fmt.Fprintf(stderr, "comfyrt run: input %s: %v\n", o.in, err)
-			return exitUsage
-		}
-		src, audioFrom = ch, ch.AudioSource()
-	} else {
-		s, err := av.OpenSource(o.in, srcOpts)
-		if err != nil {
-			fmt.Fprintf(stderr, "comfyrt run: input %s: %v\n", o.in, err)
-			return exitUsage
-		}
-		src, audioFrom = s, s
-	}
-	info := src.Info()
+// inputMode is how a run treats its input: live (network inputs, --live
+// yes), measured (--live auto on a pipe or device: executor.Auto) or
+// neither; regular reports a regular file.
+type inputMode struct{ live, measured, regular bool }
+
+func modeOf(o videoOpts) inputMode {
 	// auto: network inputs are live, regular files are not, pipes and
 	// devices are measured (executor.Auto).
-	measured := o.live == "auto" && !isNetworkURL(o.in) && !isRegularFile(o.in, o.inFormat)
-	live := o.live == "yes" || (o.live == "auto" && isNetworkURL(o.in))
-	var source media.Source = src
-	regular := isRegularFile(o.in, o.inFormat)
-	if live || measured || !regular {
-		// A restarted publisher or a timestamp reset must not stall the
-		// stream behind the old timestamps.
-		source = media.NewMonotonic(src)
+	regular := stream.IsRegularFile(o.in, o.inFormat)
+	return inputMode{
+		live:     o.live == "yes" || (o.live == "auto" && stream.IsNetwork(o.in)),
+		measured: o.live == "auto" && !stream.IsNetwork(o.in) && !regular,
+		regular:  regular,
 	}
-	if o.frames > 0 || o.duration > 0 {
-		source = &limitSource{Source: source, frames: o.frames, duration: o.duration}
-	}
-	pl, err := compileFile(o.workflow, data, o.objectInfo, o.inputDir, info.Width, info.Height, o.ef, stderr)
-	if err != nil || pl == nil {
-		src.Close()
-		if err != nil {
-			fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
-			return exitUsage
-		}
-		return exitInvalid
-	}
-	if !pl.HasFrameInput() {
-		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input: every output frame is the same picture\n", o.workflow)
-	}
-	sinkOpts := av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder, RebaseAudio: live || measured || !regular}
-	if info.HasAudio {
-		sinkOpts.AudioFrom = audioFrom
-	}
-	sink, err := av.CreateSink(o.out, info, sinkOpts)
-	if err != nil && info.HasAudio {
-		// The container cannot take the input's audio: go on without it.
-		fmt.Fprintf(stderr, "comfyrt run: warning: audio not passed through: %v\n", err)
-		sinkOpts.AudioFrom = nil
-		sink, err = av.CreateSink(o.out, info, sinkOpts)
-	}
-	if err != nil {
-		pl.Close()
-		src.Close()
-		fmt.Fprintf(stderr, "comfyrt run: output %s: %v\n", o.out, err)
-		return exitUsage
-	}
+}
 
+// rebase reports an input whose timestamps may restart: a restarted
+// publisher or a timestamp reset must not stall the stream behind the old
+// timestamps (media.NewMonotonic, av.SinkOptions.RebaseAudio).
+func (m inputMode) rebase() bool { return m.live || m.measured || !m.regular }
+
+// executorConfig is the executor's admission for the input's mode.
+func (o videoOpts) executorConfig(m inputMode, events chan executor.Event) executor.Config[*compiler.Plan] {
 	queue := executor.Block // files: every frame, none dropped for lack of room
 	maxFPS, liveFPS := o.maxFPS, 0.0
 	budget := o.budget
 	switch {
-	case live:
+	case m.live:
 		queue = executor.LatestWins
-	case measured:
+	case m.measured:
 		// Paced like a file until the input is found to arrive at real
 		// time; then live, with the fps cap and the budget.
 		queue = executor.Auto
@@ -217,94 +159,186 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	if o.onError == "passthrough" {
 		policy = executor.PassThrough
 	}
-	events := make(chan executor.Event, 64)
-	p, err := executor.New(executor.Config[*compiler.Plan]{
-		Source: source, Sink: sink, Plan: pl,
-		MaxFPS: maxFPS, LiveMaxFPS: liveFPS, Budget: budget, Queue: queue, OnError: policy, Events: events,
+	return executor.Config[*compiler.Plan]{MaxFPS: maxFPS, LiveMaxFPS: liveFPS, Budget: budget, Queue: queue,
+		OnError: policy, Events: events}
+}
+
+// openVideo opens the input, compiles the workflow for its frame size and
+// assembles the stream (stream.New). It returns nil and the exit status
+// when it cannot.
+func openVideo(o videoOpts, data []byte, events chan executor.Event, stderr io.Writer) (*executor.Pipeline[*compiler.Plan], media.StreamInfo, int) {
+	av.SetLogLevel("error")
+	in, err := stream.Open(o.in, av.SourceOptions{Width: o.width, Height: o.height, Format: o.inFormat, Audio: true})
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: input %s: %v\n", o.in, err)
+		return nil, media.StreamInfo{}, exitUsage
+	}
+	info := in.Info()
+	mode := modeOf(o)
+	source := in.Source
+	if mode.rebase() {
+		source = media.NewMonotonic(source)
+	}
+	if o.frames > 0 || o.duration > 0 {
+		source = stream.Limit(source, o.frames, o.duration)
+	}
+	pl, err := compileFile(o.workflow, data, o.objectInfo, o.inputDir, info.Width, info.Height, o.ef, stderr)
+	if err != nil || pl == nil {
+		in.Source.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+			return nil, info, exitUsage
+		}
+		return nil, info, exitInvalid
+	}
+	if !pl.HasFrameInput() {
+		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input: every output frame is the same picture\n", o.workflow)
+	}
+	p, err := stream.New(stream.Spec[*compiler.Plan]{
+		Source: source, Plan: pl, Out: o.out, AudioFrom: in.Audio,
+		SinkOptions: av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder, RebaseAudio: mode.rebase()},
+		AudioDropped: func(err error) {
+			// The container cannot take the input's audio: go on without it.
+			fmt.Fprintf(stderr, "comfyrt run: warning: audio not passed through: %v\n", err)
+		},
+		Config: o.executorConfig(mode, events),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
-		return exitUsage
+		return nil, info, exitUsage
+	}
+	return p, info, exitOK
+}
+
+// serveMetrics serves the run's metrics on addr until the returned
+// function is called.
+func serveMetrics(addr string, p *executor.Pipeline[*compiler.Plan], stderr io.Writer) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	hs := &http.Server{Handler: executor.MetricsHandler(p.Stats), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	fmt.Fprintf(stderr, "comfyrt run: metrics on http://%s/metrics\n", ln.Addr())
+	return func() { _ = hs.Close() }, nil
+}
+
+// runVideo decodes o.in, runs the plan on every admitted frame and encodes
+// o.out, until the input ends or SIGINT/SIGTERM.
+func runVideo(o videoOpts, stdout, stderr io.Writer) int {
+	data := o.wfData
+	if data == nil {
+		var err error
+		if data, err = os.ReadFile(o.workflow); err != nil {
+			fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+			return exitUsage
+		}
+	}
+	if o.inName == "" {
+		o.inName = o.in
+	}
+	events := make(chan executor.Event, 64)
+	p, info, code := openVideo(o, data, events, stderr)
+	if p == nil {
+		return code
 	}
 	if o.metricsAddr != "" {
-		ln, err := net.Listen("tcp", o.metricsAddr)
+		closeMetrics, err := serveMetrics(o.metricsAddr, p, stderr)
 		if err != nil {
 			p.Close()
 			fmt.Fprintf(stderr, "comfyrt run: --metrics-addr: %v\n", err)
 			return exitUsage
 		}
-		hs := &http.Server{Handler: executor.MetricsHandler(p.Stats), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = hs.Serve(ln) }()
-		defer hs.Close()
-		fmt.Fprintf(stderr, "comfyrt run: metrics on http://%s/metrics\n", ln.Addr())
+		defer closeMetrics()
 	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	start := time.Now()
+	w := &runWatch{p: p, info: info, events: events, stderr: stderr, tty: isTerminal(stderr), start: time.Now()}
 	if err := p.Start(ctx); err != nil {
 		p.Close()
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 		return exitInvalid
 	}
-	tty := isTerminal(stderr)
+	interrupted, gaveUp := w.watch(ctx, stop)
+	if gaveUp {
+		return exitInterrupted
+	}
+	return w.finish(o, interrupted, stdout)
+}
+
+// runWatch follows a started run: its events, its status line and the
+// signals that stop it.
+type runWatch struct {
+	p      *executor.Pipeline[*compiler.Plan]
+	info   media.StreamInfo
+	events chan executor.Event
+	stderr io.Writer
+	tty    bool
+	start  time.Time
+}
+
+// watch reports events and progress until the run ends or is interrupted
+// (ctx). gaveUp reports an interrupted run whose output did not finish
+// within closeWait.
+func (w *runWatch) watch(ctx context.Context, stop func()) (interrupted, gaveUp bool) {
 	every := 500 * time.Millisecond // the terminal's status line, redrawn in place
-	if !tty {
+	if !w.tty {
 		every = progressEvery // one plain line each time
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	var runErr error
-	interrupted := false
-loop:
 	for {
 		select {
-		case <-p.Done():
-			break loop
+		case <-w.p.Done():
+			return false, false
 		case <-ctx.Done():
 			// SIGINT/SIGTERM: finish the output (the pipeline stops on the
 			// cancelled context). A second signal kills the process; a sink
 			// that stays blocked (a stalled network output) is given up on
 			// after closeWait.
-			interrupted = true
 			stop()
-			if tty {
-				fmt.Fprint(stderr, "\r\033[K")
+			if w.tty {
+				fmt.Fprint(w.stderr, "\r\033[K")
 			}
-			fmt.Fprintln(stderr, "comfyrt run: interrupted; finishing the output (again to quit at once)")
+			fmt.Fprintln(w.stderr, "comfyrt run: interrupted; finishing the output (again to quit at once)")
 			select {
-			case <-p.Done():
+			case <-w.p.Done():
+				return true, false
 			case <-time.After(closeWait):
-				fmt.Fprintf(stderr, "comfyrt run: the output did not finish within %s; giving up\n", closeWait)
-				return exitInterrupted
+				fmt.Fprintf(w.stderr, "comfyrt run: the output did not finish within %s; giving up\n", closeWait)
+				return true, true
 			}
-			break loop
-		case ev := <-events:
-			reportEvent(stderr, ev, tty)
+		case ev := <-w.events:
+			reportEvent(w.stderr, ev, w.tty)
 		case <-tick.C:
-			if tty {
-				fmt.Fprintf(stderr, "\r\033[K%s", statusLine(p.Stats(), info, time.Since(start)))
+			if w.tty {
+				fmt.Fprintf(w.stderr, "\r\033[K%s", statusLine(w.p.Stats(), w.info, time.Since(w.start)))
 			} else {
-				fmt.Fprintf(stderr, "comfyrt run: %s\n", statusLine(p.Stats(), info, time.Since(start)))
+				fmt.Fprintf(w.stderr, "comfyrt run: %s\n", statusLine(w.p.Stats(), w.info, time.Since(w.start)))
 			}
 		}
 	}
-	runErr = p.Wait()
-	for {
+}
+
+// finish closes the ended run, prints its last status line and outcome,
+// writes --stats-json and returns the exit status.
+func (w *runWatch) finish(o videoOpts, interrupted bool, stdout io.Writer) int {
+	stderr := w.stderr
+	runErr := w.p.Wait()
+	for drained := false; !drained; {
 		select {
-		case ev := <-events:
-			reportEvent(stderr, ev, tty)
-			continue
+		case ev := <-w.events:
+			reportEvent(stderr, ev, w.tty)
 		default:
+			drained = true
 		}
-		break
 	}
-	closeErr := p.Close()
-	st := p.Stats()
-	if tty {
+	closeErr := w.p.Close()
+	st := w.p.Stats()
+	if w.tty {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
-	fmt.Fprintf(stderr, "%s\n", statusLine(st, info, time.Since(start)))
+	fmt.Fprintf(stderr, "%s\n", statusLine(st, w.info, time.Since(w.start)))
 	var statsErr error
 	if o.statsJSON != "" {
 		b, err := st.JSON()
@@ -382,69 +416,3 @@ func statusLine(s executor.Stats, info media.StreamInfo, elapsed time.Duration) 
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
-
-// isNetworkURL reports a network input (scheme://, not file://).
-func isNetworkURL(in string) bool {
-	i := strings.Index(in, "://")
-	return i > 0 && in[:i] != "file"
-}
-
-// isRegularFile reports an input read from a regular file (not a pipe,
-// stdin or a device).
-func isRegularFile(in, format string) bool {
-	if in == "-" || strings.HasPrefix(in, "pipe:") {
-		return false
-	}
-	switch format {
-	case "lavfi", "v4l2", "video4linux2", "x11grab", "avfoundation", "dshow", "gdigrab", "kmsgrab", "fbdev", "alsa", "pulse":
-		return false
-	}
-	st, err := os.Stat(strings.TrimPrefix(in, "file:"))
-	return err == nil && st.Mode().IsRegular()
-}
-
-// limitSource ends a source after frames frames or duration of media
-// time from its first frame (--frames, --duration).
-type limitSource struct {
-	media.Source
-	frames   int64
-	duration time.Duration
-	n        int64
-	first    int64
-	have     bool
-}
-
-func (l *limitSource) ReadFrame(ctx context.Context, f *media.Frame) error {
-	if l.frames > 0 && l.n >= l.frames {
-		return io.EOF
-	}
-	if err := l.Source.ReadFrame(ctx, f); err != nil {
-		return err
-	}
-	if l.duration > 0 && f.PTS != media.NoPTS && f.TimeBase.Den > 0 {
-		if !l.have {
-			l.first, l.have = f.PTS, true
-		}
-		if t := time.Duration(float64(f.PTS-l.first) * f.TimeBase.Float() * float64(time.Second)); t >= l.duration {
-			return io.EOF
-		}
-	}
-	l.n++
-	return nil
-}
-
-// pipeInput returns the file behind "-", "pipe:" or "pipe:N" (nil for
-// other inputs).
-func pipeInput(in string) *os.File {
-	switch {
-	case in == "-" || in == "pipe:" || in == "pipe:0":
-		return os.Stdin
-	case strings.HasPrefix(in, "pipe:"):
-		fd, err := strconv.Atoi(in[len("pipe:"):])
-		if err != nil || fd < 0 {
-			return nil
-		}
-		return os.NewFile(uintptr(fd), in)
-	}
-	return nil
-}

@@ -1,4 +1,23 @@
-package main
+// Package wftest is the logic of `comfyrt test`: it finds and runs the
+// tests of packs and of workflows with test data, compares the output
+// frames with the expected pictures (PSNR, largest absolute difference)
+// and writes JUnit reports.
+//
+// A TARGET is a pack (folder or .tar.gz with pack.json: its manifest's
+// tests, the pack itself loaded) or a workflow FILE.json with a
+// FILE.test.json beside it: {"tests": [...]} in the manifest's test form,
+// paths relative to that file's folder (the workflow field may be left
+// out). Picture inputs run each as one frame through the compiler's
+// single-frame path (Plan.RunFrame); a clip input runs through the video
+// executor (every frame, in order, no frame-rate cap) and expected[i] is
+// compared with output frame i.
+//
+// cmd/comfyrt parses the flags, selects the packs and gives a Runner its
+// workflow compiler; pictures are read and written with internal/picture,
+// clips run through executor/stream. It may import compiler, executor and
+// its media packages, nodes/value and streampack; nothing imports it but
+// cmd/comfyrt.
+package wftest
 
 import (
 	"bytes"
@@ -18,176 +37,93 @@ import (
 	"comfyrt/executor"
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
+	"comfyrt/executor/stream"
+	"comfyrt/internal/picture"
 	"comfyrt/nodes/value"
 	"comfyrt/streampack"
 )
 
-// comfyrt test: runs the tests of packs and of workflows with testdata.
-//
-// A TARGET is a pack (folder or .tar.gz with pack.json: its manifest's
-// tests, the pack itself loaded) or a workflow FILE.json with a
-// FILE.test.json beside it: {"tests": [...]} in the manifest's test form,
-// paths relative to that file's folder (the workflow field may be left
-// out). Picture inputs run each as one frame through the compiler's
-// single-frame path (Plan.RunFrame); a clip input runs through the video
-// executor (every frame, in order, no frame-rate cap) and expected[i] is
-// compared with output frame i.
-
-// testResult is one test's outcome.
-type testResult struct {
+// Result is one test's outcome.
+type Result struct {
 	Suite, Name string
 	Status      string // pass, fail, skip, error
 	Message     string
-	Frames      []frameResult
+	Frames      []FrameResult
 	Duration    time.Duration
 }
 
-type frameResult struct {
+// FrameResult is one compared frame.
+type FrameResult struct {
 	Input        string
 	PSNR, MaxAbs float64
 	OK           bool
 }
 
-// testCase is a test with its files resolved.
-type testCase struct {
-	suite    string
-	test     streampack.Test
-	workflow string
-	inputs   []string
-	expected []string
-	clip     string
+// Case is a test with its files resolved.
+type Case struct {
+	Suite    string
+	Test     streampack.Test
+	Workflow string
+	Inputs   []string
+	Expected []string
+	Clip     string
 }
 
-func cmdTest(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("test", "[--pack PATH]... [--junit FILE] [--update] TARGET...",
-		"Runs the tests of packs (their manifest's tests) and of workflows with a\n"+
-			"FILE.test.json beside them: each input picture goes through the workflow as\n"+
-			"one frame and the frame output is compared with the expected picture (PSNR\n"+
-			"and max-abs thresholds). A clip input runs through the video executor, every\n"+
-			"frame in order, and output frame i is compared with expected[i]. --update\n"+
-			"writes the expected pictures from the current outputs.\n\n"+
-			"Exit status: 0 when every test passes (skips allowed), 1 when one fails,\n"+
-			"2 for usage errors.", stderr)
-	var packs multiFlag
-	fs.Var(&packs, "pack", "stream pack `[NS=]PATH` the tests need (repeatable)")
-	packsDir := fs.String("packs-dir", "", "`folder` of installed packs to load (default $COMFYRT_PACKS)")
-	junit := fs.String("junit", "", "write a JUnit XML report to `FILE`")
-	update := fs.Bool("update", false, "write the actual frames as the expected pictures (pack authors; folders only)")
-	verbose := fs.Bool("v", false, "print every frame's figures")
-	ef := addEngineFlags(fs)
-	targets, err := parseInterleaved(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(targets) == 0 {
-		return usageError(stderr, fs, "no test target given (a pack or a workflow with a .test.json)")
-	}
-	packsDirSeen = *packsDir != ""
-	if *packsDir != "" {
-		if err := selectPacksDir(*packsDir); err != nil {
-			fmt.Fprintf(stderr, "comfyrt test: --packs-dir: %v\n", err)
-			return exitUsage
-		}
-	}
-	for _, p := range packs {
-		if err := selectPack(p); err != nil {
-			fmt.Fprintf(stderr, "comfyrt test: --pack: %v\n", err)
-			return exitUsage
-		}
-	}
-	var cases []testCase
-	for _, t := range targets {
-		cs, err := collectTests(t)
-		if err != nil {
-			fmt.Fprintf(stderr, "comfyrt test: %v\n", err)
-			return exitUsage
-		}
-		cases = append(cases, cs...)
-	}
-	var results []testResult
-	for _, c := range cases {
-		r := runTestCase(c, ef, *update)
-		results = append(results, r)
-		printResult(stdout, r, *verbose)
-	}
-	pass, fail, skip := 0, 0, 0
-	for _, r := range results {
-		switch r.Status {
-		case "pass":
-			pass++
-		case "skip":
-			skip++
-		default:
-			fail++
-		}
-	}
-	fmt.Fprintf(stdout, "--- %d passed, %d failed, %d skipped\n", pass, fail, skip)
-	if *junit != "" {
-		if err := writeJUnit(*junit, results); err != nil {
-			fmt.Fprintf(stderr, "comfyrt test: --junit: %v\n", err)
-			return exitUsage
-		}
-	}
-	if fail > 0 {
-		return exitInvalid
-	}
-	return exitOK
-}
-
-// collectTests reads a target's tests.
-func collectTests(target string) ([]testCase, error) {
+// Collect reads a target's tests: a pack's (a folder or .tar.gz, loaded
+// and selected through selectPack) or a workflow's FILE.test.json.
+func Collect(target string, selectPack func(target string) (*streampack.Pack, error)) ([]Case, error) {
 	st, err := os.Stat(target)
 	if err != nil {
 		return nil, err
 	}
-	isPack := st.IsDir() || strings.HasSuffix(target, ".tar.gz") || strings.HasSuffix(target, ".tgz")
-	if isPack {
-		if err := selectPack(target); err != nil {
+	if st.IsDir() || strings.HasSuffix(target, ".tar.gz") || strings.HasSuffix(target, ".tgz") {
+		p, err := selectPack(target)
+		if err != nil {
 			return nil, err
 		}
-		var p *streampack.Pack
-		abs, _ := filepath.Abs(target)
-		for _, q := range cliPacks.Packs {
-			if a, _ := filepath.Abs(q.Source); a == abs {
-				p = q
-			}
+		return packCases(target, p)
+	}
+	return fileCases(target)
+}
+
+// packCases are the tests of a pack's manifest, with the pack's files.
+func packCases(target string, p *streampack.Pack) ([]Case, error) {
+	var out []Case
+	for _, t := range p.Manifest.Tests {
+		c := Case{Suite: p.Manifest.Name, Test: t}
+		var err error
+		if c.Workflow, err = p.Path(t.Workflow); err != nil {
+			return nil, err
 		}
-		if p == nil {
-			return nil, fmt.Errorf("%s: pack not selected", target)
-		}
-		var out []testCase
-		for _, t := range p.Manifest.Tests {
-			c := testCase{suite: p.Manifest.Name, test: t}
-			var err error
-			if c.workflow, err = p.Path(t.Workflow); err != nil {
+		for _, in := range t.Inputs {
+			f, err := p.Path(in)
+			if err != nil {
 				return nil, err
 			}
-			for _, in := range t.Inputs {
-				f, err := p.Path(in)
-				if err != nil {
-					return nil, err
-				}
-				c.inputs = append(c.inputs, f)
-			}
-			for _, e := range t.Expected {
-				f, err := p.Path(e)
-				if err != nil {
-					return nil, err
-				}
-				c.expected = append(c.expected, f)
-			}
-			if t.Clip != "" {
-				if c.clip, err = p.Path(t.Clip); err != nil {
-					return nil, err
-				}
-			}
-			out = append(out, c)
+			c.Inputs = append(c.Inputs, f)
 		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("%s: the pack has no tests", target)
+		for _, e := range t.Expected {
+			f, err := p.Path(e)
+			if err != nil {
+				return nil, err
+			}
+			c.Expected = append(c.Expected, f)
 		}
-		return out, nil
+		if t.Clip != "" {
+			if c.Clip, err = p.Path(t.Clip); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, c)
 	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: the pack has no tests", target)
+	}
+	return out, nil
+}
+
+// fileCases are the tests of a workflow's FILE.test.json.
+func fileCases(target string) ([]Case, error) {
 	spec := strings.TrimSuffix(target, ".json") + ".test.json"
 	data, err := os.ReadFile(spec)
 	if err != nil {
@@ -203,64 +139,79 @@ func collectTests(target string) ([]testCase, error) {
 	}
 	dir := filepath.Dir(spec)
 	rel := func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) }
-	var out []testCase
+	var out []Case
 	for i, t := range doc.Tests {
 		if t.Name == "" {
 			t.Name = fmt.Sprintf("%s#%d", filepath.Base(target), i+1)
 		}
-		c := testCase{suite: filepath.Base(target), test: t, workflow: target}
+		c := Case{Suite: filepath.Base(target), Test: t, Workflow: target}
 		if t.Clip != "" {
-			c.clip = rel(t.Clip)
+			c.Clip = rel(t.Clip)
 		}
 		if t.Workflow != "" {
-			c.workflow = rel(t.Workflow)
+			c.Workflow = rel(t.Workflow)
 		}
 		for _, in := range t.Inputs {
-			c.inputs = append(c.inputs, rel(in))
+			c.Inputs = append(c.Inputs, rel(in))
 		}
 		for _, e := range t.Expected {
-			c.expected = append(c.expected, rel(e))
+			c.Expected = append(c.Expected, rel(e))
 		}
-		if len(c.inputs) > 0 && len(c.inputs) != len(c.expected) {
-			return nil, fmt.Errorf("%s: test %s: %d inputs but %d expected frames", spec, t.Name, len(c.inputs), len(c.expected))
+		if len(c.Inputs) > 0 && len(c.Inputs) != len(c.Expected) {
+			return nil, fmt.Errorf("%s: test %s: %d inputs but %d expected frames", spec, t.Name, len(c.Inputs), len(c.Expected))
 		}
 		out = append(out, c)
 	}
 	return out, nil
 }
 
-func runTestCase(c testCase, ef *engineFlags, update bool) (r testResult) {
+// Runner runs test cases with the CLI's workflow loading.
+type Runner struct {
+	// Compile compiles workflow (its bytes data, static files read from
+	// its folder) for w×h frames, with frameMask as LoadImage's mask of
+	// the frame (zero: none). A workflow that does not compile returns a
+	// nil plan and a nil error, its diagnostics written to diags.
+	Compile func(workflow string, data []byte, w, h int, frameMask value.Tensor, diags io.Writer) (*compiler.Plan, error)
+	// MaxPixels refuses input pictures whose header claims more pixels
+	// (0: the decoder's default), as `comfyrt run` does.
+	MaxPixels int64
+	// Update writes the actual frames as the expected pictures first.
+	Update bool
+}
+
+// Run runs one test case; a panic is reported as the case's error.
+func (rn *Runner) Run(c Case) (r Result) {
 	start := time.Now()
-	r = testResult{Suite: c.suite, Name: c.test.Name}
+	r = Result{Suite: c.Suite, Name: c.Test.Name}
 	defer func() {
 		if x := recover(); x != nil {
 			r.Status, r.Message = "error", fmt.Sprintf("internal error: %v", x)
 		}
 		r.Duration = time.Since(start)
 	}()
-	tol := c.test.Tolerance.WithDefaults()
-	if c.clip != "" {
-		return runClipCase(c, ef, update, tol, r)
+	tol := c.Test.Tolerance.WithDefaults()
+	if c.Clip != "" {
+		return rn.runClip(c, tol, r)
 	}
-	data, err := os.ReadFile(c.workflow)
+	data, err := os.ReadFile(c.Workflow)
 	if err != nil {
 		r.Status, r.Message = "error", err.Error()
 		return r
 	}
 	failed := false
 	var msgs []string
-	for i, in := range c.inputs {
-		frame, frameMask, err := readPictureMask(in, ef.imagePixels())
+	for i, in := range c.Inputs {
+		frame, frameMask, err := picture.Read(in, rn.MaxPixels)
 		if err != nil {
 			r.Status, r.Message = "error", err.Error()
 			return r
 		}
 		var diags bytes.Buffer
-		pl, err := compileFile(c.workflow, data, nil, filepath.Dir(c.workflow), frame.Shape[2], frame.Shape[1], ef, &diags,
-			func(c *compiler.Config) { c.FrameMask = frameMask }) // LoadImage's mask of a picture with alpha, as run
+		// LoadImage's mask of a picture with alpha, as run.
+		pl, err := rn.Compile(c.Workflow, data, frame.Shape[2], frame.Shape[1], frameMask, &diags)
 		if err != nil || pl == nil {
 			r.Status = "fail"
-			r.Message = fmt.Sprintf("workflow %s does not compile: %v%s", filepath.Base(c.workflow), errOr(err), strings.TrimSpace(diags.String()))
+			r.Message = fmt.Sprintf("workflow %s does not compile: %v%s", filepath.Base(c.Workflow), errOr(err), strings.TrimSpace(diags.String()))
 			return r
 		}
 		out, err := runOne(pl, frame)
@@ -269,7 +220,7 @@ func runTestCase(c testCase, ef *engineFlags, update bool) (r testResult) {
 			r.Status, r.Message = "fail", fmt.Sprintf("frame %s: %v", filepath.Base(in), err)
 			return r
 		}
-		msg, err := r.check(in, filepath.Base(in), c.expected[i], out, update, tol)
+		msg, err := rn.check(&r, in, filepath.Base(in), c.Expected[i], out, tol)
 		if err != nil {
 			r.Status, r.Message = "error", err.Error()
 			return r
@@ -313,10 +264,10 @@ func runOne(pl interface {
 	return value.OfTensor(o.Kind, t), nil
 }
 
-// compareFrames compares an output with an expected picture ([1,H,W,3],
+// Compare compares an output with an expected picture ([1,H,W,3],
 // 0..1): PSNR in dB over every element (peak 1; +Inf when equal) and the
 // largest absolute difference. A MASK output is compared as grey.
-func compareFrames(got value.Value, want value.Tensor) (psnr, maxAbs float64, err error) {
+func Compare(got value.Value, want value.Tensor) (psnr, maxAbs float64, err error) {
 	_, wh, ww, _, _ := value.ImageDims(want.Shape)
 	var h, w, c int
 	switch got.Kind {
@@ -348,25 +299,25 @@ func compareFrames(got value.Value, want value.Tensor) (psnr, maxAbs float64, er
 	return 10 * math.Log10(1/mse), maxAbs, nil
 }
 
-func fmtPSNR(p float64) string {
+func FormatPSNR(p float64) string {
 	if math.IsInf(p, 1) {
 		return "inf dB"
 	}
 	return fmt.Sprintf("%.1f dB", p)
 }
 
-func printResult(w io.Writer, r testResult, verbose bool) {
+func PrintResult(w io.Writer, r Result, verbose bool) {
 	name := r.Suite + "/" + r.Name
 	switch r.Status {
 	case "pass":
-		worst := frameResult{PSNR: math.Inf(1)}
+		worst := FrameResult{PSNR: math.Inf(1)}
 		for _, f := range r.Frames {
 			if f.PSNR < worst.PSNR {
 				worst.PSNR = f.PSNR
 			}
 			worst.MaxAbs = max(worst.MaxAbs, f.MaxAbs)
 		}
-		fmt.Fprintf(w, "PASS  %-32s %d frame(s), worst PSNR %s, max |Δ| %.4f  (%s)\n", name, len(r.Frames), fmtPSNR(worst.PSNR), worst.MaxAbs, r.Duration.Round(time.Millisecond))
+		fmt.Fprintf(w, "PASS  %-32s %d frame(s), worst PSNR %s, max |Δ| %.4f  (%s)\n", name, len(r.Frames), FormatPSNR(worst.PSNR), worst.MaxAbs, r.Duration.Round(time.Millisecond))
 	case "skip":
 		fmt.Fprintf(w, "SKIP  %-32s %s\n", name, r.Message)
 	default:
@@ -374,7 +325,7 @@ func printResult(w io.Writer, r testResult, verbose bool) {
 	}
 	if verbose {
 		for _, f := range r.Frames {
-			fmt.Fprintf(w, "        %s: PSNR %s, max |Δ| %.4f\n", f.Input, fmtPSNR(f.PSNR), f.MaxAbs)
+			fmt.Fprintf(w, "        %s: PSNR %s, max |Δ| %.4f\n", f.Input, FormatPSNR(f.PSNR), f.MaxAbs)
 		}
 	}
 }
@@ -414,7 +365,7 @@ type junitMessage struct {
 	Text    string `xml:",chardata"`
 }
 
-func writeJUnit(name string, results []testResult) error {
+func WriteJUnit(name string, results []Result) error {
 	doc := junitSuites{}
 	idx := map[string]int{}
 	var total map[string]time.Duration = map[string]time.Duration{}
@@ -429,7 +380,7 @@ func writeJUnit(name string, results []testResult) error {
 		c := junitCase{Name: r.Name, Classname: r.Suite, Time: secs(r.Duration)}
 		var out []string
 		for _, f := range r.Frames {
-			out = append(out, fmt.Sprintf("%s: PSNR %s, max |Δ| %.4f", f.Input, fmtPSNR(f.PSNR), f.MaxAbs))
+			out = append(out, fmt.Sprintf("%s: PSNR %s, max |Δ| %.4f", f.Input, FormatPSNR(f.PSNR), f.MaxAbs))
 		}
 		c.SystemOut = strings.Join(out, "\n")
 		switch r.Status {
@@ -483,31 +434,32 @@ func (s *firstFrames) WriteFrame(f *media.Frame) error {
 
 func (s *firstFrames) Close() error { return nil }
 
-// runClipCase runs a clip through the video executor and compares output
+// runClip runs a clip through the video executor and compares output
 // frame i with expected[i].
-func runClipCase(c testCase, ef *engineFlags, update bool, tol streampack.Tolerance, r testResult) testResult {
-	data, err := os.ReadFile(c.workflow)
+func (rn *Runner) runClip(c Case, tol streampack.Tolerance, r Result) Result {
+	data, err := os.ReadFile(c.Workflow)
 	if err != nil {
 		r.Status, r.Message = "error", err.Error()
 		return r
 	}
 	av.SetLogLevel("error")
-	src, err := av.OpenSource(c.clip, av.SourceOptions{})
+	src, err := av.OpenSource(c.Clip, av.SourceOptions{})
 	if err != nil {
-		r.Status, r.Message = "error", fmt.Sprintf("clip %s: %v", c.test.Clip, err)
+		r.Status, r.Message = "error", fmt.Sprintf("clip %s: %v", c.Test.Clip, err)
 		return r
 	}
 	info := src.Info()
 	var diags bytes.Buffer
-	pl, err := compileFile(c.workflow, data, nil, filepath.Dir(c.workflow), info.Width, info.Height, ef, &diags)
+	pl, err := rn.Compile(c.Workflow, data, info.Width, info.Height, value.Tensor{}, &diags)
 	if err != nil || pl == nil {
 		src.Close()
 		r.Status = "fail"
-		r.Message = fmt.Sprintf("workflow %s does not compile: %v%s", filepath.Base(c.workflow), errOr(err), strings.TrimSpace(diags.String()))
+		r.Message = fmt.Sprintf("workflow %s does not compile: %v%s", filepath.Base(c.Workflow), errOr(err), strings.TrimSpace(diags.String()))
 		return r
 	}
-	sink := &firstFrames{n: len(c.expected)}
-	p, err := executor.New(executor.Config[*compiler.Plan]{Source: src, Sink: sink, Plan: pl, MaxFPS: -1, Queue: executor.Block, WarmupFrames: -1})
+	sink := &firstFrames{n: len(c.Expected)}
+	p, err := stream.New(stream.Spec[*compiler.Plan]{Source: src, Plan: pl, Sink: sink,
+		Config: executor.Config[*compiler.Plan]{MaxFPS: -1, Queue: executor.Block, WarmupFrames: -1}})
 	if err != nil {
 		r.Status, r.Message = "error", err.Error()
 		return r
@@ -516,11 +468,11 @@ func runClipCase(c testCase, ef *engineFlags, update bool, tol streampack.Tolera
 	_ = p.Close()
 	st := p.Stats()
 	if runErr != nil || st.NodeErrors > 0 {
-		r.Status, r.Message = "fail", fmt.Sprintf("clip %s: %v (%d node errors)", c.test.Clip, runErr, st.NodeErrors)
+		r.Status, r.Message = "fail", fmt.Sprintf("clip %s: %v (%d node errors)", c.Test.Clip, runErr, st.NodeErrors)
 		return r
 	}
-	if len(sink.frames) < len(c.expected) {
-		r.Status, r.Message = "fail", fmt.Sprintf("clip %s: %d output frames, %d expected", c.test.Clip, sink.total, len(c.expected))
+	if len(sink.frames) < len(c.Expected) {
+		r.Status, r.Message = "fail", fmt.Sprintf("clip %s: %d output frames, %d expected", c.Test.Clip, sink.total, len(c.Expected))
 		return r
 	}
 	var msgs []string
@@ -529,7 +481,7 @@ func runClipCase(c testCase, ef *engineFlags, update bool, tol streampack.Tolera
 		t := value.NewTensor(1, f.Height, f.Width, 3)
 		value.FromRGB8(t.Data, f.RGB)
 		got := value.OfTensor(value.Image, t)
-		msg, err := r.check(fmt.Sprintf("%s#%d", c.test.Clip, i), fmt.Sprintf("%d", i), c.expected[i], got, update, tol)
+		msg, err := rn.check(&r, fmt.Sprintf("%s#%d", c.Test.Clip, i), fmt.Sprintf("%d", i), c.Expected[i], got, tol)
 		if err != nil {
 			r.Status, r.Message = "error", err.Error()
 			return r
@@ -555,25 +507,25 @@ func runClipCase(c testCase, ef *engineFlags, update bool, tol streampack.Tolera
 // It returns a failure message naming the frame (empty when the frame is
 // within tolerance), or an error when the expected picture cannot be
 // written or read.
-func (r *testResult) check(input, name, expected string, got value.Value, update bool, tol streampack.Tolerance) (string, error) {
-	if update {
-		if err := writePicture(expected, got); err != nil {
+func (rn *Runner) check(r *Result, input, name, expected string, got value.Value, tol streampack.Tolerance) (string, error) {
+	if rn.Update {
+		if err := picture.Write(expected, got); err != nil {
 			return "", err
 		}
 	}
-	want, err := readPicture(expected)
+	want, _, err := picture.Read(expected, 0)
 	if err != nil {
 		return "", err
 	}
-	psnr, maxAbs, err := compareFrames(got, want)
+	psnr, maxAbs, err := Compare(got, want)
 	if err != nil {
 		return fmt.Sprintf("frame %s: %v", name, err), nil
 	}
 	ok := psnr >= tol.PSNR && maxAbs <= tol.MaxAbs
-	r.Frames = append(r.Frames, frameResult{Input: input, PSNR: psnr, MaxAbs: maxAbs, OK: ok})
+	r.Frames = append(r.Frames, FrameResult{Input: input, PSNR: psnr, MaxAbs: maxAbs, OK: ok})
 	if ok {
 		return "", nil
 	}
 	return fmt.Sprintf("frame %s vs %s: PSNR %s (want ≥ %.1f), max |Δ| %.4f (want ≤ %.4f)",
-		name, filepath.Base(expected), fmtPSNR(psnr), tol.PSNR, maxAbs, tol.MaxAbs), nil
+		name, filepath.Base(expected), FormatPSNR(psnr), tol.PSNR, maxAbs, tol.MaxAbs), nil
 }
