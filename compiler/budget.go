@@ -142,7 +142,7 @@ func (pl *Plan) MemoryBytes() int64 { return pl.bytes }
 // error, when not nil, is a diag.List as Compile's.
 func Measure(p *graph.Prompt, cfg Config) (int64, error) {
 	if cfg.Registry == nil {
-		return 0, diag.List{{Code: PrepareFailed, Message: "compiler: Config.Registry is nil"}}
+		return 0, diag.List{{Code: diag.PrepareFailed, Message: "compiler: Config.Registry is nil"}}
 	}
 	t, diags := Check(p, cfg)
 	if diags.HasErrors() {

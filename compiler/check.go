@@ -17,18 +17,6 @@ import (
 	"comfyrt/nodes/value"
 )
 
-// Codes of the compiler's own diagnostics (ComfyUI has no type for them).
-// They belong with the other project codes in graph/diag; they are here
-// until they move.
-const (
-	// IOContract: the workflow breaks the ComfyStream I/O contract, e.g.
-	// "too many primary inputs in prompt: nodes 1, 4 (PrimaryInputLoadImage)".
-	IOContract diag.Code = "io_contract"
-	// PrepareFailed: a kernel rejected its inputs (or panicked) when the
-	// plan was built, e.g. "LoadImage #3: invalid image file cat.png".
-	PrepareFailed diag.Code = "prepare_failed"
-)
-
 // Default frame size when the workflow has a frame input and Config gives
 // none (ComfyStream's UI default).
 const (
@@ -320,7 +308,7 @@ func (t *Typed) ioContract() diag.List {
 		}
 	}
 	contract := func(msg string, ns []*Node) {
-		d := &diag.Diagnostic{Code: IOContract, Message: msg, Details: "nodes " + nodeList(ns)}
+		d := &diag.Diagnostic{Code: diag.IOContract, Message: msg, Details: "nodes " + nodeList(ns)}
 		if len(ns) > 0 {
 			d.NodeID, d.ClassType, d.NodeTitle, d.Pointer = ns[len(ns)-1].ID, ns[len(ns)-1].Class, ns[len(ns)-1].Title, ns[len(ns)-1].Pointer
 		}
@@ -336,7 +324,7 @@ func (t *Typed) ioContract() diag.List {
 		contract("too many outputs in prompt (at most three SaveTensor/PreviewImage/SaveImage)", outs)
 	}
 	if len(outs) == 0 && len(t.roots) > 0 {
-		d := &diag.Diagnostic{Code: IOContract, Message: "missing output: the workflow has no frame output (SaveTensor, PreviewImage or SaveImage)"}
+		d := &diag.Diagnostic{Code: diag.IOContract, Message: "missing output: the workflow has no frame output (SaveTensor, PreviewImage or SaveImage)"}
 		diags.Add(d)
 	}
 	for _, n := range primary {

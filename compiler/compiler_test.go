@@ -152,7 +152,7 @@ func TestCompile_PreparePanicIsCompileError(t *testing.T) {
  "4": {"class_type": "SaveTensor", "inputs": {"images": ["3", 0]}}
 }`, cfg), cfg)
 	var l diag.List
-	if !errors.As(err, &l) || len(l) != 1 || l[0].NodeID != "2" || l[0].Code != PrepareFailed || !strings.Contains(l[0].Error(), "panicked in Prepare: boom in prepare") {
+	if !errors.As(err, &l) || len(l) != 1 || l[0].NodeID != "2" || l[0].Code != diag.PrepareFailed || !strings.Contains(l[0].Error(), "panicked in Prepare: boom in prepare") {
 		t.Fatalf("got %v", err)
 	}
 }

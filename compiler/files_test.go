@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"comfyrt/graph/diag"
-	"comfyrt/nodes"
 )
 
 // TestFiles_FileErrorDiag: a kernel's nodes.FileError keeps its code,
@@ -34,8 +33,8 @@ func TestFiles_FileErrorDiag(t *testing.T) {
 			continue
 		}
 		found = true
-		if d.Code != nodes.MissingFile || d.Input != "image" || d.Message != "Input image not found" {
-			t.Errorf("diagnostic %+v: want code %s, input image, message \"Input image not found\"", d, nodes.MissingFile)
+		if d.Code != diag.MissingFile || d.Input != "image" || d.Message != "Input image not found" {
+			t.Errorf("diagnostic %+v: want code %s, input image, message \"Input image not found\"", d, diag.MissingFile)
 		}
 		if !strings.Contains(d.Details, `"missing.png"`) || strings.Contains(d.Details, dir) {
 			t.Errorf("details %q: want the file as named and not the folder", d.Details)

@@ -127,7 +127,7 @@ func Compile(p *graph.Prompt, cfg Config) (*Plan, error) {
 // Close leaves them open); prev keeps working for frames meanwhile.
 func Rebuild(p *graph.Prompt, cfg Config, prev *Plan) (*Plan, error) {
 	if cfg.Registry == nil {
-		return nil, diag.List{{Code: PrepareFailed, Message: "compiler: Config.Registry is nil"}}
+		return nil, diag.List{{Code: diag.PrepareFailed, Message: "compiler: Config.Registry is nil"}}
 	}
 	t, diags := Check(p, cfg)
 	if diags.HasErrors() {
@@ -393,7 +393,7 @@ func (r *kref) ownedBy(p *Plan) bool {
 }
 
 func (pl *Plan) prepareDiag(n *Node, input, msg string) *diag.Diagnostic {
-	return &diag.Diagnostic{Code: PrepareFailed, NodeID: n.ID, ClassType: n.Class, NodeTitle: n.Title, Input: input,
+	return &diag.Diagnostic{Code: diag.PrepareFailed, NodeID: n.ID, ClassType: n.Class, NodeTitle: n.Title, Input: input,
 		Pointer: n.Pointer, Message: "Kernel rejected its inputs", Details: pl.scrubFolders(msg)}
 }
 

@@ -86,7 +86,7 @@ func engineUnavailable(l diag.List) (diag.List, string) {
 	var rest diag.List
 	var nodes []string
 	for _, d := range l {
-		if d.Code == compiler.PrepareFailed && strings.Contains(d.Details, engine.ErrUnavailable.Error()) {
+		if d.Code == diag.PrepareFailed && strings.Contains(d.Details, engine.ErrUnavailable.Error()) {
 			nodes = append(nodes, fmt.Sprintf("node %s (%s)", d.NodeID, d.ClassType))
 			continue
 		}

@@ -83,7 +83,36 @@ const (
 	// its budget of 2 GiB". The plan is refused before anything is
 	// allocated.
 	PlanTooLarge Code = "plan_too_large"
+	// MissingFile: a file the workflow names (a model, an input picture)
+	// is not there (reported from a kernel's nodes.FileError).
+	MissingFile Code = "missing_file"
+	// InvalidFile: the file is there but cannot be used: not a regular
+	// file, outside its folder, too big, or not in a format the node
+	// reads (reported from a kernel's nodes.FileError).
+	InvalidFile Code = "invalid_file"
+	// IOContract: the workflow breaks the ComfyStream I/O contract, e.g.
+	// "too many primary inputs in prompt: nodes 1, 4 (PrimaryInputLoadImage)".
+	IOContract Code = "io_contract"
+	// PrepareFailed: a kernel rejected its inputs (or panicked) when the
+	// plan was built, e.g. "LoadImage #3: invalid image file cat.png".
+	PrepareFailed Code = "prepare_failed"
 )
+
+// AllCodes returns every code, ComfyUI's then comfyrt's, in the order they
+// are declared (append-only, so the order is stable). Each has a fixture
+// that produces it (testdata/diag), except the ComfyUI types comfyrt never
+// reports (custom_validation_failed, exception_during_validation,
+// exception_during_inner_validation), kept for wire compatibility.
+func AllCodes() []Code {
+	return []Code{
+		InvalidPrompt, NoPrompt, MissingNodeType, PromptNoOutputs, PromptOutputsFailedValidation,
+		RequiredInputMissing, BadLinkedInput, ReturnTypeMismatch, InvalidInputType,
+		ValueSmallerThanMin, ValueBiggerThanMax, ValueNotInList, CustomValidationFailed,
+		ExceptionDuringValidation, ExceptionDuringInnerValidation, DependencyCycle,
+		InvalidJSON, UnknownInput, ConversionWarning, ConversionError, ValueCoerced,
+		MissingNodeImplementation, PlanTooLarge, MissingFile, InvalidFile, IOContract, PrepareFailed,
+	}
+}
 
 // Severity tells errors from warnings.
 type Severity int

@@ -53,25 +53,6 @@ type Result struct {
 	Diags diag.List
 }
 
-// Codes lists every code Validate can produce.
-func Codes() []diag.Code {
-	return []diag.Code{
-		diag.MissingNodeType,
-		diag.PromptNoOutputs,
-		diag.PromptOutputsFailedValidation,
-		diag.RequiredInputMissing,
-		diag.BadLinkedInput,
-		diag.ReturnTypeMismatch,
-		diag.InvalidInputType,
-		diag.ValueSmallerThanMin,
-		diag.ValueBiggerThanMax,
-		diag.ValueNotInList,
-		diag.DependencyCycle,
-		diag.UnknownInput,
-		diag.ValueCoerced,
-	}
-}
-
 // comboListLimit is the longest choice list ComfyUI prints in
 // value_not_in_list details; longer ones read "(list of length N)".
 const comboListLimit = 20

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"comfyrt/graph/diag"
 	"comfyrt/nodes"
 )
 
@@ -48,7 +49,7 @@ func folderName(cfg nodes.Config, what, dir string) string {
 // (as the workflow named it) in folder.
 func openErr(cfg nodes.Config, kind, input, name, what, dir string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return &nodes.FileError{Code: nodes.MissingFile, Summary: strings.ToUpper(kind[:1]) + kind[1:] + " not found", Input: input,
+		return &nodes.FileError{Code: diag.MissingFile, Summary: strings.ToUpper(kind[:1]) + kind[1:] + " not found", Input: input,
 			Err: fmt.Errorf("%s %q: no such file in %s", kind, name, folderName(cfg, what, dir))}
 	}
 	var pe *fs.PathError
@@ -56,10 +57,10 @@ func openErr(cfg nodes.Config, kind, input, name, what, dir string, err error) e
 		err = pe.Err // its Path is the server's
 	}
 	if err.Error() == "path escapes from parent" { // os.Root's error
-		return &nodes.FileError{Code: nodes.InvalidFile, Summary: "Invalid " + kind, Input: input,
+		return &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid " + kind, Input: input,
 			Err: fmt.Errorf("%s %q: a link that leads out of %s", kind, name, folderName(cfg, what, dir))}
 	}
-	return &nodes.FileError{Code: nodes.InvalidFile, Summary: "Invalid " + kind, Input: input,
+	return &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid " + kind, Input: input,
 		Err: fmt.Errorf("%s %q: cannot be opened in %s: %v", kind, name, folderName(cfg, what, dir), err)}
 }
 
@@ -95,12 +96,12 @@ func openInput(cfg nodes.Config, name string, maxBytes int64) (io.ReadCloser, er
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, &nodes.FileError{Code: nodes.InvalidFile, Summary: "Invalid input image", Input: "image",
+		return nil, &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid input image", Input: "image",
 			Err: fmt.Errorf("input image %q: not a regular file (%s)", name, fileType(st.Mode()))}
 	}
 	if st.Size() > maxBytes {
 		f.Close()
-		return nil, &nodes.FileError{Code: nodes.InvalidFile, Summary: "Invalid input image", Input: "image",
+		return nil, &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid input image", Input: "image",
 			Err: fmt.Errorf("input image %q: %d bytes, over the limit of %d bytes for a picture", name, st.Size(), maxBytes)}
 	}
 	return inputFile{Reader: io.LimitReader(f, maxBytes), f: f}, nil
@@ -129,11 +130,11 @@ func fileType(m fs.FileMode) string {
 func resolveInput(name string) (string, error) {
 	name = strings.TrimSuffix(name, " [input]")
 	if name == "" {
-		return "", &nodes.FileError{Code: nodes.InvalidFile, Summary: "Invalid input image", Input: "image", Err: errors.New("input image: no file name")}
+		return "", &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid input image", Input: "image", Err: errors.New("input image: no file name")}
 	}
 	rel := filepath.FromSlash(name)
 	if !filepath.IsLocal(rel) {
-		return "", &nodes.FileError{Code: nodes.InvalidFile, Summary: "Invalid input image", Input: "image",
+		return "", &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid input image", Input: "image",
 			Err: fmt.Errorf("input image %q: not a file name inside the input folder", name)}
 	}
 	return rel, nil
@@ -155,7 +156,7 @@ func modelHint(name string) string {
 // and a workflow can only name files, not make links.
 func resolveModel(cfg nodes.Config, name string) (string, error) {
 	bad := func(err error) error {
-		return &nodes.FileError{Code: nodes.InvalidFile, Summary: "Invalid model file", Err: err}
+		return &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid model file", Err: err}
 	}
 	if name == "" {
 		return "", bad(errors.New("no model file named"))
@@ -172,7 +173,7 @@ func resolveModel(cfg nodes.Config, name string) (string, error) {
 		p = name
 		if st, err = os.Stat(p); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return "", &nodes.FileError{Code: nodes.MissingFile, Summary: "Model file not found", Err: fmt.Errorf("model %q: no such file", name)}
+				return "", &nodes.FileError{Code: diag.MissingFile, Summary: "Model file not found", Err: fmt.Errorf("model %q: no such file", name)}
 			}
 			return "", bad(fmt.Errorf("model %q: %v", name, err))
 		}
@@ -183,10 +184,10 @@ func resolveModel(cfg nodes.Config, name string) (string, error) {
 		}
 		if cfg.ModelDir == "" {
 			if cfg.Confined {
-				return "", &nodes.FileError{Code: nodes.MissingFile, Summary: "Model file not found",
+				return "", &nodes.FileError{Code: diag.MissingFile, Summary: "Model file not found",
 					Err: fmt.Errorf("model %q: the server has no models folder", name)}
 			}
-			return "", &nodes.FileError{Code: nodes.MissingFile, Summary: "Model file not found",
+			return "", &nodes.FileError{Code: diag.MissingFile, Summary: "Model file not found",
 				Err: fmt.Errorf("model %q: no models folder was found (looked for $COMFYRT_MODELS, $COMFYRT_CACHE/models and .cache/models); %s", name, modelHint(name))}
 		}
 		p = filepath.Join(cfg.ModelDir, rel)
@@ -196,7 +197,7 @@ func resolveModel(cfg nodes.Config, name string) (string, error) {
 				if cfg.Confined {
 					msg = fmt.Errorf("model %q: no such file in the server's models folder", name)
 				}
-				return "", &nodes.FileError{Code: nodes.MissingFile, Summary: "Model file not found", Err: msg}
+				return "", &nodes.FileError{Code: diag.MissingFile, Summary: "Model file not found", Err: msg}
 			}
 			var pe *fs.PathError
 			if errors.As(err, &pe) {

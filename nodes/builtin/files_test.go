@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"comfyrt/graph/diag"
 	"comfyrt/nodes"
 	"comfyrt/nodes/value"
 )
@@ -122,13 +123,13 @@ func TestFiles_LoadImageFolder(t *testing.T) {
 	}{
 		{"inside.png", true, true, "", ""},
 		{"in.png", true, true, "", ""}, // a link inside the folder
-		{"out.png", false, true, string(nodes.InvalidFile), "leads out of"},
-		{"passwd.png", false, false, string(nodes.InvalidFile), "leads out of"},
-		{"zero.png", false, false, string(nodes.InvalidFile), "leads out of"},
-		{"fifo.png", false, false, string(nodes.InvalidFile), "not a regular file (a FIFO)"},
-		{"sub.png", false, false, string(nodes.InvalidFile), "not a regular file (a folder)"},
-		{"big.png", false, false, string(nodes.InvalidFile), "20000×20000"},
-		{"missing.png", false, false, string(nodes.MissingFile), "no such file"},
+		{"out.png", false, true, string(diag.InvalidFile), "leads out of"},
+		{"passwd.png", false, false, string(diag.InvalidFile), "leads out of"},
+		{"zero.png", false, false, string(diag.InvalidFile), "leads out of"},
+		{"fifo.png", false, false, string(diag.InvalidFile), "not a regular file (a FIFO)"},
+		{"sub.png", false, false, string(diag.InvalidFile), "not a regular file (a folder)"},
+		{"big.png", false, false, string(diag.InvalidFile), "20000×20000"},
+		{"missing.png", false, false, string(diag.MissingFile), "no such file"},
 	} {
 		for _, confined := range []bool{true, false} {
 			err := load(confined, tc.name)
@@ -237,7 +238,7 @@ func TestFiles_ResolveModel(t *testing.T) {
 		cfg := nodes.Config{ModelDir: dir, Confined: confined}
 		_, err := resolveModel(cfg, "missing.onnx")
 		var fe *nodes.FileError
-		if !errors.As(err, &fe) || fe.Code != nodes.MissingFile || !strings.Contains(err.Error(), `"missing.onnx"`) {
+		if !errors.As(err, &fe) || fe.Code != diag.MissingFile || !strings.Contains(err.Error(), `"missing.onnx"`) {
 			t.Errorf("missing (confined %v): %v", confined, err)
 		}
 		if confined == strings.Contains(err.Error(), dir) {
@@ -247,7 +248,7 @@ func TestFiles_ResolveModel(t *testing.T) {
 			t.Errorf("missing: %q says nothing of how to get it", err)
 		}
 		_, err = resolveModel(cfg, "sub.onnx")
-		if !errors.As(err, &fe) || fe.Code != nodes.InvalidFile || !strings.Contains(err.Error(), "not a regular file") {
+		if !errors.As(err, &fe) || fe.Code != diag.InvalidFile || !strings.Contains(err.Error(), "not a regular file") {
 			t.Errorf("a folder (confined %v): %v", confined, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"comfyrt/graph/diag"
 	"comfyrt/nodes"
 	"comfyrt/nodes/value"
 )
@@ -54,7 +55,7 @@ func (k *loadImage) Prepare(in []value.Spec) ([]value.Spec, error) {
 		return nil, err
 	}
 	if k.cfg.Confined && k.cfg.InputDir == "" {
-		return nil, &nodes.FileError{Code: nodes.InvalidFile, Summary: "Invalid input image", Input: "image",
+		return nil, &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid input image", Input: "image",
 			Err: fmt.Errorf("input image %q: no input folder is configured for this server", name)}
 	}
 	f, err := openInput(k.cfg, name, maxPictureBytes(k.cfg.MaxImagePixels))
@@ -64,7 +65,7 @@ func (k *loadImage) Prepare(in []value.Spec) ([]value.Spec, error) {
 	pic, err := DecodePicture(f, k.cfg.MaxImagePixels)
 	f.Close()
 	if err != nil {
-		return nil, &nodes.FileError{Code: nodes.InvalidFile, Summary: "Invalid image file", Input: "image",
+		return nil, &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid image file", Input: "image",
 			Err: fmt.Errorf("input image %q: %w", name, err)}
 	}
 	k.frame, k.img = false, pic.RGB
