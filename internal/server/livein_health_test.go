@@ -82,17 +82,24 @@ func TestLiveinErrorHasReason(t *testing.T) {
 		}
 	}()
 	defer func() { close(stop); <-feedDone }()
-	got := ev.wait(t, "ERROR stop", errorContaining("stream health is ERROR"))
-	msg, _ := got["message"].(string)
+	// The error event and the status event carrying the reason may come
+	// in either order: wait for both.
+	var msg string
+	sawStatus := false
+	ev.wait(t, "ERROR stop and the status with its reason", func(q string, m map[string]any) bool {
+		if errorContaining("stream health is ERROR")(q, m) {
+			msg, _ = m["message"].(string)
+		}
+		if inf, _ := m["inference_status"].(map[string]any); m["type"] == "status" && inf != nil {
+			le, _ := inf["last_error"].(string)
+			sawStatus = sawStatus || strings.Contains(le, "no output")
+		}
+		return msg != "" && sawStatus
+	})
 	_, why, _ := strings.Cut(msg, "stream health is ERROR:")
 	if !strings.Contains(why, "no output") {
 		t.Errorf("error without its reason: %q", msg)
 	}
-	ev.wait(t, "status with the reason", func(_ string, m map[string]any) bool {
-		inf, _ := m["inference_status"].(map[string]any)
-		le, _ := inf["last_error"].(string)
-		return m["type"] == "status" && strings.Contains(le, "no output")
-	})
 }
 
 // /health in ERROR carries the reason.
