@@ -8,7 +8,7 @@ import (
 	"comfyrt/compiler/engine"
 	"comfyrt/compiler/engine/ort"
 	"comfyrt/internal/onnxgen"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 // TestCorpusDepthWorkflows: ComfyStream's depth workflows, read unchanged
@@ -16,7 +16,7 @@ import (
 // generated model with Depth Anything's input and output shapes, installed
 // under the engine names the workflows use (.engine → .onnx).
 func TestCorpusDepthWorkflows(t *testing.T) {
-	dir := testcorpus.Dir(t)
+	dir := testkit.Dir(t)
 	if err := ort.CheckInit(); err != nil {
 		t.Skipf("ONNX Runtime: %v", err)
 	}

@@ -14,7 +14,7 @@ import (
 	"comfyrt/compiler/engine"
 	"comfyrt/compiler/engine/ort"
 	"comfyrt/graph"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"
@@ -86,7 +86,7 @@ func testConfig(t testing.TB) (Config, *counters) {
 	cfg := Config{Schemas: s, Registry: r, Unlisted: unlisted}
 	// Model-backed nodes run on the real ONNX Runtime with the models that
 	// scripts/setup.sh fetches, when both are here (see needsModels).
-	models := filepath.Join(testcorpus.Root(), ".cache", "models")
+	models := filepath.Join(testkit.Root(), ".cache", "models")
 	if ort.CheckInit() == nil {
 		if _, err := os.Stat(models); err == nil {
 			cfg.Engines, cfg.ModelDir = ort.New(), models

@@ -7,7 +7,7 @@ import (
 
 	"comfyrt/graph/diag"
 	"comfyrt/internal/jsonx"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 // TestCorpusParse parses every corpus file in the format Detect gives it:
@@ -15,8 +15,8 @@ import (
 // whose values are graphs, like litegraph's testSubgraphs.json) is parsed
 // graph by graph.
 func TestCorpusParse(t *testing.T) {
-	dir := testcorpus.Dir(t)
-	for _, rel := range testcorpus.Workflows(t) {
+	dir := testkit.Dir(t)
+	for _, rel := range testkit.Workflows(t) {
 		t.Run(rel, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, rel))
 			if err != nil {
@@ -78,8 +78,8 @@ func isBundle(o jsonx.Object) bool {
 // files are listed; any other error fails.
 func TestCorpusConvert(t *testing.T) {
 	schemas := corpusSchemas(t)
-	dir := testcorpus.Dir(t)
-	for _, rel := range testcorpus.Workflows(t) {
+	dir := testkit.Dir(t)
+	for _, rel := range testkit.Workflows(t) {
 		t.Run(rel, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, rel))
 			if err != nil {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"comfyrt/compiler/engine/ort"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 // builtExamplePack builds streampack/example (WASM guest from source, the
@@ -19,7 +19,7 @@ func builtExamplePack(t *testing.T) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "example")
 	cmd := exec.Command("go", "run", "./streampack/example/mkpack", "-o", dst)
-	cmd.Dir = testcorpus.Root()
+	cmd.Dir = testkit.Root()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the example pack: %v\n%s", err, out)
 	}

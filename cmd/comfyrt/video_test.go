@@ -16,7 +16,7 @@ import (
 
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 const invertWF = `{"1": {"class_type": "LoadTensor", "inputs": {}}, "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}}, "3": {"class_type": "SaveTensor", "inputs": {"images": ["2", 0]}}}`
@@ -170,7 +170,7 @@ func TestRunVideo_FPSCap(t *testing.T) {
 // TestRunVideo_InvertTwice: invert twice ≈ the input, within codec loss.
 func TestRunVideo_InvertTwice(t *testing.T) {
 	needAV(t)
-	in := filepath.Join(testcorpus.Root(), defaultClip)
+	in := filepath.Join(testkit.Root(), defaultClip)
 	wf := writeFile(t, "invert.json", invertWF)
 	dir := t.TempDir()
 	once, twice := filepath.Join(dir, "once.mp4"), filepath.Join(dir, "twice.mp4")
@@ -264,7 +264,7 @@ func TestRunVideo_StdinStdout(t *testing.T) {
 func TestRunVideo_BadInputs(t *testing.T) {
 	needAV(t)
 	wf := writeFile(t, "invert.json", invertWF)
-	clip, err := os.ReadFile(filepath.Join(testcorpus.Root(), defaultClip))
+	clip, err := os.ReadFile(filepath.Join(testkit.Root(), defaultClip))
 	if err != nil {
 		t.Fatal(err)
 	}

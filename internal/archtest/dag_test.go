@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 const module = "comfyrt"
@@ -66,7 +66,7 @@ type pkgInfo struct {
 func listPackages(t *testing.T, env ...string) []pkgInfo {
 	t.Helper()
 	cmd := exec.Command("go", "list", "-json", "./...")
-	cmd.Dir = testcorpus.Root()
+	cmd.Dir = testkit.Root()
 	cmd.Env = append(cmd.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -180,7 +180,7 @@ func TestNoCgoBuild(t *testing.T) {
 		t.Skip("builds the whole module")
 	}
 	cmd := exec.Command("go", "build", "./...")
-	cmd.Dir = testcorpus.Root()
+	cmd.Dir = testkit.Root()
 	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("CGO_ENABLED=0 go build ./...: %v\n%s", err, out)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 var scanSeeds = []string{
@@ -63,8 +63,8 @@ func checkLocateAll(t *testing.T, name string, data []byte, ptrs []string) {
 }
 
 func TestLocateAll_CorpusMatchesStd(t *testing.T) {
-	dir := testcorpus.Dir(t)
-	for _, f := range testcorpus.Workflows(t) {
+	dir := testkit.Dir(t)
+	for _, f := range testkit.Workflows(t) {
 		data, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/schema"
 )
 
@@ -17,7 +17,7 @@ import (
 // skipping the test when the corpus is absent.
 func realDump(tb testing.TB) string {
 	tb.Helper()
-	for _, p := range testcorpus.ObjectInfo(tb) {
+	for _, p := range testkit.ObjectInfo(tb) {
 		if strings.HasSuffix(p, "object_info.json") {
 			return p
 		}
@@ -149,7 +149,7 @@ func TestRealDump_model(t *testing.T) {
 }
 
 func TestLoadFiles_corpus(t *testing.T) {
-	paths := testcorpus.ObjectInfo(t)
+	paths := testkit.ObjectInfo(t)
 	s, err := schema.LoadFiles(paths...)
 	if err != nil {
 		t.Fatal(err)

@@ -1,28 +1,22 @@
-// Package testcorpus finds the shared corpus of real ComfyUI workflows that
-// tests read (never copy): ../shared/corpus beside the repository root, or
-// $COMFYRT_CORPUS. Tests skip when it is absent.
+package testkit
+
+// The shared corpus of real ComfyUI workflows that tests read (never
+// copy): ../shared/corpus beside the repository root, or $COMFYRT_CORPUS.
+// Tests skip when it is absent.
 //
-// Every test that reads the corpus goes through this package: Dir, File,
-// Workflows and ObjectInfo skip the test with the reason when the corpus
-// (or what the test asked for) is absent, and never return an empty
+// Every test that reads the corpus goes through these functions: Dir,
+// File, Workflows and ObjectInfo skip the test with the reason when the
+// corpus (or what the test asked for) is absent, and never return an empty
 // result, so a fresh clone with no ../shared passes `make test` while CI,
 // which has the corpus, runs every test.
-package testcorpus
 
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
 )
-
-// Root returns the repository root (the folder holding go.mod).
-func Root() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
 
 // Path returns the corpus folder (symbolic links resolved), or "" when there
 // is none.
