@@ -16,7 +16,7 @@ import (
 // generated model with Depth Anything's input and output shapes, installed
 // under the engine names the workflows use (.engine → .onnx).
 func TestCorpusDepthWorkflows(t *testing.T) {
-	dir := testkit.Dir(t)
+	dir := testkit.CorpusDir(t)
 	if err := ort.CheckInit(); err != nil {
 		t.Skipf("ONNX Runtime: %v", err)
 	}

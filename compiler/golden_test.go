@@ -97,7 +97,7 @@ func TestGolden_Examples(t *testing.T) {
 }
 
 func TestGolden_Corpus(t *testing.T) {
-	dir := testkit.Dir(t)
+	dir := testkit.CorpusDir(t)
 	for _, rel := range goldenCorpus {
 		t.Run(rel, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, rel))
@@ -158,10 +158,10 @@ func TestExamplesCompile(t *testing.T) {
 // and the corpus's schemas, and checks that the golden list is exactly the
 // set that compiles among the real-time folders.
 func TestCorpusSweep(t *testing.T) {
-	dir := testkit.Dir(t)
+	dir := testkit.CorpusDir(t)
 	cfg, _ := testConfig(t)
 	s := schema.NewSet()
-	for _, f := range testkit.ObjectInfo(t) {
+	for _, f := range testkit.CorpusObjectInfo(t) {
 		fs, err := schema.LoadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -171,7 +171,7 @@ func TestCorpusSweep(t *testing.T) {
 	s.Merge(cfg.Schemas) // built-ins win: they are what the kernels implement
 	cfg.Schemas = s
 	var compiled []string
-	for _, rel := range testkit.Workflows(t) {
+	for _, rel := range testkit.CorpusWorkflows(t) {
 		data, err := os.ReadFile(filepath.Join(dir, rel))
 		if err != nil {
 			continue

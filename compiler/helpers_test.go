@@ -3,7 +3,6 @@ package compiler
 import (
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -158,13 +157,6 @@ func writePNG(t testing.TB, dir, name string, w, h int, c color.NRGBA) string {
 		}
 	}
 	p := filepath.Join(dir, name)
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WritePNG(t, p, img)
 	return p
 }

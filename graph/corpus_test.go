@@ -15,8 +15,8 @@ import (
 // whose values are graphs, like litegraph's testSubgraphs.json) is parsed
 // graph by graph.
 func TestCorpusParse(t *testing.T) {
-	dir := testkit.Dir(t)
-	for _, rel := range testkit.Workflows(t) {
+	dir := testkit.CorpusDir(t)
+	for _, rel := range testkit.CorpusWorkflows(t) {
 		t.Run(rel, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, rel))
 			if err != nil {
@@ -78,8 +78,8 @@ func isBundle(o jsonx.Object) bool {
 // files are listed; any other error fails.
 func TestCorpusConvert(t *testing.T) {
 	schemas := corpusSchemas(t)
-	dir := testkit.Dir(t)
-	for _, rel := range testkit.Workflows(t) {
+	dir := testkit.CorpusDir(t)
+	for _, rel := range testkit.CorpusWorkflows(t) {
 		t.Run(rel, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, rel))
 			if err != nil {

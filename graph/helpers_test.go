@@ -26,7 +26,7 @@ var (
 // it is given LoadImage's inputs here.
 func corpusSchemas(tb testing.TB) *schema.Set {
 	tb.Helper()
-	paths := testkit.ObjectInfo(tb)
+	paths := testkit.CorpusObjectInfo(tb)
 	corpusSchemaOnce.Do(func() {
 		set := schema.NewSet()
 		for _, p := range paths {
@@ -55,7 +55,7 @@ func corpusSchemas(tb testing.TB) *schema.Set {
 
 func readCorpus(tb testing.TB, rel string) any {
 	tb.Helper()
-	data := testkit.Read(tb, rel)
+	data := testkit.CorpusRead(tb, rel)
 	v, err := jsonx.Decode(data)
 	if err != nil {
 		tb.Fatalf("%s: %v", rel, err)

@@ -43,7 +43,6 @@ func TestLoadExamplePack(t *testing.T) {
 // TestHostilePacks: each bad pack is refused with the right error, naming
 // the file.
 func TestHostilePacks(t *testing.T) {
-	buildGuests(t)
 	cases := []struct {
 		name string
 		make func(t *testing.T) (string, Options)

@@ -34,20 +34,7 @@ func liveinNeed(t *testing.T) {
 // dir/name with the ffmpeg CLI (extra: more output options).
 func liveinClip(t *testing.T, dir, name string, n int, codec string, extra ...string) string {
 	t.Helper()
-	p := filepath.Join(dir, name)
-	args := []string{"-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", strconv.Itoa(n),
-		"-c:v", codec, "-g", "30", "-pix_fmt", "yuv420p"}
-	switch codec {
-	case "libx264":
-		args = append(args, "-preset", "ultrafast")
-	case "libx265":
-		args = append(args, "-preset", "ultrafast", "-x265-params", "log-level=error")
-	}
-	args = append(append(args, extra...), p)
-	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	return p
+	return testkit.Clip(t, filepath.Join(dir, name), testkit.ClipOptions{Frames: n, Codec: codec, GOP: 30, Extra: extra})
 }
 
 // liveinPTS returns the output's video frame timestamps (ffprobe).

@@ -160,7 +160,7 @@ func TestNodes(t *testing.T) {
 }
 
 func TestNodes_ObjectInfo(t *testing.T) {
-	files := testkit.ObjectInfo(t)
+	files := testkit.CorpusObjectInfo(t)
 	code, out, _ := cli(t, "", "nodes", "--object-info", files[0])
 	if code != 0 || !strings.Contains(out, "KSampler") {
 		t.Fatalf("code %d", code)
@@ -191,9 +191,9 @@ func TestUsage(t *testing.T) {
 // TestCorpus_NeverPanics runs validate and convert on every corpus file:
 // exit codes 0 or 1 only, never an internal error.
 func TestCorpus_NeverPanics(t *testing.T) {
-	dir := testkit.Dir(t)
-	oi := testkit.ObjectInfo(t)
-	for _, f := range testkit.Workflows(t) {
+	dir := testkit.CorpusDir(t)
+	oi := testkit.CorpusObjectInfo(t)
+	for _, f := range testkit.CorpusWorkflows(t) {
 		p := filepath.Join(dir, f)
 		args := []string{"validate", "--format", "json"}
 		for _, o := range oi {

@@ -109,8 +109,8 @@ func TestLocate(t *testing.T) {
 
 // TestDecode_CorpusMatchesStd decodes every corpus file with both decoders.
 func TestDecode_CorpusMatchesStd(t *testing.T) {
-	dir := testkit.Dir(t)
-	files := testkit.Workflows(t)
+	dir := testkit.CorpusDir(t)
+	files := testkit.CorpusWorkflows(t)
 	files = append(files, "_schemas/offflinerpsy__orchestrator-v3__object_info.json")
 	for _, f := range files {
 		data, err := os.ReadFile(filepath.Join(dir, f))
@@ -163,7 +163,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	dir := testkit.Dir(b)
+	dir := testkit.CorpusDir(b)
 	data, err := os.ReadFile(filepath.Join(dir, "_schemas/offflinerpsy__orchestrator-v3__object_info.json"))
 	if err != nil {
 		b.Fatal(err)

@@ -63,8 +63,8 @@ func checkLocateAll(t *testing.T, name string, data []byte, ptrs []string) {
 }
 
 func TestLocateAll_CorpusMatchesStd(t *testing.T) {
-	dir := testkit.Dir(t)
-	for _, f := range testkit.Workflows(t) {
+	dir := testkit.CorpusDir(t)
+	for _, f := range testkit.CorpusWorkflows(t) {
 		data, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 // skipping the test when the corpus is absent.
 func realDump(tb testing.TB) string {
 	tb.Helper()
-	for _, p := range testkit.ObjectInfo(tb) {
+	for _, p := range testkit.CorpusObjectInfo(tb) {
 		if strings.HasSuffix(p, "object_info.json") {
 			return p
 		}
@@ -149,7 +149,7 @@ func TestRealDump_model(t *testing.T) {
 }
 
 func TestLoadFiles_corpus(t *testing.T) {
-	paths := testkit.ObjectInfo(t)
+	paths := testkit.CorpusObjectInfo(t)
 	s, err := schema.LoadFiles(paths...)
 	if err != nil {
 		t.Fatal(err)

@@ -13,22 +13,15 @@ import (
 	"testing"
 
 	"comfyrt/executor/media"
+	"comfyrt/internal/testkit"
 )
 
 // makeClip writes a 2 s 320×240 30 fps H.264 clip with a sine tone encoded
 // by the given ffmpeg audio arguments.
 func makeClip(t testing.TB, name string, audio ...string) string {
 	t.Helper()
-	needTool(t, "ffmpeg")
-	p := filepath.Join(t.TempDir(), name)
-	args := []string{"-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "2",
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"}
-	args = append(append(args, audio...), p)
-	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
-		t.Skipf("ffmpeg cannot make %s: %v %s", name, err, out)
-	}
-	return p
+	return testkit.Clip(t, filepath.Join(t.TempDir(), name), testkit.ClipOptions{
+		Source: "testsrc", Seconds: 2, Audio: append([]string{}, audio...), SkipFail: true}) // always a tone
 }
 
 type probedStream struct {
