@@ -36,7 +36,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"With no arguments it runs "+defaultWorkflow+" on\n"+
 			defaultClip+" (both built into the program: it works from any\n"+
 			"folder) and writes "+defaultOut+". The workflow '-' is read from standard input.\n"+
-			"A status line shows progress on a terminal; otherwise a plain line every 5 s.\n\n"+
+			"A status line shows progress on a terminal; otherwise a plain line every 5 s\n(--progress-every).\n\n"+
 			"With a picture (-i IMAGE.png/.jpg, or -o OUT.png) it runs the workflow once on\n"+
 			"it and writes PNG (JPEG for OUT.jpg/.jpeg); a workflow without a frame input\n"+
 			"(EmptyImage, SolidMask, …) runs without -i. With several frame outputs,\n"+
@@ -66,6 +66,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	live := fs.String("live", "auto", "`mode` for the input: yes (latest frame wins, budget applies), no (every frame,\nthe decoder waits for the plan), auto (network inputs are live, files not; pipes and\ndevices by measurement: one that delivers faster than real time is paced like a file,\none that arrives at real time is live)")
 	frames := fs.Int64("frames", 0, "stop after `N` input frames (0: at the input's end)")
 	duration := fs.Duration("duration", 0, "stop after `D` of input media time, e.g. 10s (0: at the input's end)")
+	progressEvery := fs.Duration("progress-every", 5*time.Second, "how often a run whose stderr is not a terminal (CI, logs) prints a plain\nprogress line, `D`")
 	ef := addEngineFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -91,6 +92,9 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *onError != "drop" && *onError != "passthrough" {
 		return usageError(stderr, fs, "--on-error must be drop or passthrough")
 	}
+	if *progressEvery <= 0 {
+		return usageError(stderr, fs, "--progress-every must be positive")
+	}
 	if *width < 0 || *height < 0 || *budget < 0 || *maxFPS < 0 || *frames < 0 || *duration < 0 {
 		return usageError(stderr, fs, "--width, --height, --budget-ms, --max-fps, --frames and --duration must not be negative")
 	}
@@ -102,6 +106,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			preset: *preset, encoder: *encoder, format: *format, inFormat: *inFormat,
 			statsJSON: *statsJSON, metricsAddr: *metricsAddr, onError: *onError, live: *live, ef: ef,
 			maxFPSSet: maxFPSSet, frames: *frames, duration: *duration}
+		o.progressEvery = *progressEvery
 		if o.in == "" {
 			clip, err := writeSampleClip()
 			if err != nil {
