@@ -16,6 +16,7 @@ import (
 // generated model with Depth Anything's input and output shapes, installed
 // under the engine names the workflows use (.engine → .onnx).
 func TestCorpusDepthWorkflows(t *testing.T) {
+	t.Parallel()
 	dir := testkit.CorpusDir(t)
 	if err := ort.CheckInit(); err != nil {
 		t.Skipf("ONNX Runtime: %v", err)

@@ -77,6 +77,7 @@ func exampleWorkflows(t *testing.T) []string {
 }
 
 func TestGolden_Examples(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	for _, f := range exampleWorkflows(t) {
 		rel, _ := filepath.Rel(filepath.Join("..", "workflows"), f)
@@ -97,6 +98,7 @@ func TestGolden_Examples(t *testing.T) {
 }
 
 func TestGolden_Corpus(t *testing.T) {
+	t.Parallel()
 	dir := testkit.CorpusDir(t)
 	for _, rel := range goldenCorpus {
 		t.Run(rel, func(t *testing.T) {
@@ -126,6 +128,7 @@ func missingKernels(t *testing.T, name string, data []byte, cfg Config) []string
 // TestExamplesCompile: every workflow in workflows/ compiles and runs one
 // frame (those whose classes have no kernel yet are skipped by name).
 func TestExamplesCompile(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	cfg.Width, cfg.Height = 64, 64
 	for _, f := range exampleWorkflows(t) {
@@ -158,6 +161,7 @@ func TestExamplesCompile(t *testing.T) {
 // and the corpus's schemas, and checks that the golden list is exactly the
 // set that compiles among the real-time folders.
 func TestCorpusSweep(t *testing.T) {
+	t.Parallel()
 	dir := testkit.CorpusDir(t)
 	cfg, _ := testConfig(t)
 	s := schema.NewSet()

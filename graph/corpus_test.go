@@ -15,6 +15,7 @@ import (
 // whose values are graphs, like litegraph's testSubgraphs.json) is parsed
 // graph by graph.
 func TestCorpusParse(t *testing.T) {
+	t.Parallel()
 	dir := testkit.CorpusDir(t)
 	for _, rel := range testkit.CorpusWorkflows(t) {
 		t.Run(rel, func(t *testing.T) {
@@ -77,6 +78,7 @@ func isBundle(o jsonx.Object) bool {
 // a pointer into the file. The errors expected of the deliberately broken
 // files are listed; any other error fails.
 func TestCorpusConvert(t *testing.T) {
+	t.Parallel()
 	schemas := corpusSchemas(t)
 	dir := testkit.CorpusDir(t)
 	for _, rel := range testkit.CorpusWorkflows(t) {
@@ -183,6 +185,7 @@ var uiAPIPairs = []uiAPIPair{
 // "upload": "image"; the current one does not, and ComfyUI ignores it) is
 // ignored when only the API file has it.
 func TestCorpusPairs(t *testing.T) {
+	t.Parallel()
 	schemas := corpusSchemas(t)
 	for _, tc := range uiAPIPairs {
 		t.Run(tc.name, func(t *testing.T) {

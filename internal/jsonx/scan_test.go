@@ -21,6 +21,7 @@ var scanSeeds = []string{
 }
 
 func TestValidMatchesStd(t *testing.T) {
+	t.Parallel()
 	for _, s := range scanSeeds {
 		if got, want := valid([]byte(s)), json.Valid([]byte(s)); got != want {
 			n := min(len(s), 40)
@@ -63,6 +64,7 @@ func checkLocateAll(t *testing.T, name string, data []byte, ptrs []string) {
 }
 
 func TestLocateAll_CorpusMatchesStd(t *testing.T) {
+	t.Parallel()
 	dir := testkit.CorpusDir(t)
 	for _, f := range testkit.CorpusWorkflows(t) {
 		data, err := os.ReadFile(filepath.Join(dir, f))

@@ -54,6 +54,7 @@ func sameModel(t *testing.T, a, b *schema.Set) {
 }
 
 func TestRealDump_roundTrip(t *testing.T) {
+	t.Parallel()
 	path := realDump(t)
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -106,6 +107,7 @@ func TestRealDump_roundTrip(t *testing.T) {
 }
 
 func TestRealDump_model(t *testing.T) {
+	t.Parallel()
 	s, err := schema.LoadFile(realDump(t))
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +151,7 @@ func TestRealDump_model(t *testing.T) {
 }
 
 func TestLoadFiles_corpus(t *testing.T) {
+	t.Parallel()
 	paths := testkit.CorpusObjectInfo(t)
 	s, err := schema.LoadFiles(paths...)
 	if err != nil {
