@@ -29,17 +29,6 @@ func examplePack(t testing.TB) string {
 	return testkit.CopyExamplePack(t)
 }
 
-func writeJSON(t testing.TB, name string, v any) {
-	t.Helper()
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(name, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func readManifestMap(t testing.TB, dir string) map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))

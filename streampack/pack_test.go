@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 )
@@ -68,14 +69,14 @@ func TestHostilePacks(t *testing.T) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["workflows"] = []any{"../outside.json"}
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{NoWASM: true}
 		}, ErrPathEscape, ManifestFile},
 		{"absolute path in manifest", func(t *testing.T) (string, Options) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["models"].(map[string]any)["saliency"].(map[string]any)["file"] = "/etc/passwd"
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{NoWASM: true}
 		}, ErrPathEscape, ManifestFile},
 		{"../ entry in archive", func(t *testing.T) (string, Options) {
@@ -106,14 +107,14 @@ func TestHostilePacks(t *testing.T) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["modules"].(map[string]any)["guest"].(map[string]any)["abi"] = 2
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{}
 		}, ErrABIVersion, ManifestFile},
 		{"wrong manifest version", func(t *testing.T) (string, Options) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["manifest_version"] = 7
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{}
 		}, ErrManifestVersion, ManifestFile},
 		{"needs another comfyrt", func(t *testing.T) (string, Options) {
@@ -123,14 +124,14 @@ func TestHostilePacks(t *testing.T) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["modles"] = map[string]any{}
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{NoWASM: true}
 		}, ErrInvalidManifest, ManifestFile},
 		{"model not installed", func(t *testing.T) (string, Options) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["models"].(map[string]any)["saliency"].(map[string]any)["url"] = "https://example.com/saliency.onnx"
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			os.Remove(filepath.Join(dir, "models", "saliency.onnx"))
 			return dir, Options{NoWASM: true}
 		}, ErrNotInstalled, "models/saliency.onnx"},
@@ -242,7 +243,7 @@ func TestInstallFetchesModels(t *testing.T) {
 	defer srv.Close()
 	m := readManifestMap(t, src)
 	m["models"].(map[string]any)["saliency"].(map[string]any)["url"] = srv.URL + "/saliency.onnx"
-	writeJSON(t, filepath.Join(src, ManifestFile), m)
+	testkit.WriteJSON(t, filepath.Join(src, ManifestFile), m)
 	os.Remove(filepath.Join(src, "models", "saliency.onnx"))
 
 	packs := t.TempDir()

@@ -3,7 +3,8 @@
 // shared corpus locator (CorpusDir, CorpusFile, ...: skips with the
 // reason when absent), the goroutine-leak check with one deadline
 // (CheckGoroutines), WASM guests and the example pack built once per test
-// process (WASMGuest, ExamplePack), PNG writing (WritePNG, HeaderPNG) and
+// process (WASMGuest, ExamplePack), PNG and JSON writing (WritePNG,
+// HeaderPNG, WriteJSON) and
 // synthetic H.264 clips made with the ffmpeg CLI (Clip).
 //
 // It is imported by _test.go files only (the architecture test keeps

@@ -1,7 +1,6 @@
 package wasmv1
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,22 +55,11 @@ func hostilePack(t testing.TB, edit func(m map[string]any)) string {
 	if edit != nil {
 		edit(m)
 	}
-	writeJSON(t, filepath.Join(dir, streampack.ManifestFile), m)
+	testkit.WriteJSON(t, filepath.Join(dir, streampack.ManifestFile), m)
 	if err := streampack.Seal(dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func writeJSON(t testing.TB, name string, v any) {
-	t.Helper()
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(name, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // registry returns a registry with the built-in kernels and the pack's.

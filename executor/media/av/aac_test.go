@@ -3,16 +3,12 @@
 package av
 
 import (
-	"context"
-	"errors"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"comfyrt/executor/media"
 	"comfyrt/internal/testkit"
 )
 
@@ -108,23 +104,7 @@ func transcodeClip(t testing.TB, in, out string, opts SinkOptions) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	var f media.Frame
-	for {
-		if err := src.ReadFrame(context.Background(), &f); err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Fatal(err)
-			}
-			break
-		}
-		if err := snk.WriteFrame(&f); err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-	if err := snk.Close(); err != nil {
-		t.Fatal(err)
-	}
+	n := pump(t, src, snk)
 	if st := src.Stats(); st.AudioDropped != 0 {
 		t.Fatalf("audio dropped: %+v", st)
 	}

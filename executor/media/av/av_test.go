@@ -161,20 +161,33 @@ func writeSynthetic(t testing.TB, url string, w, h int, n int64, opts SinkOption
 	if err != nil {
 		t.Fatal(err)
 	}
+	pump(t, syn, snk)
+	return syn
+}
+
+// pump copies every frame of src to snk until src's end and closes snk,
+// failing the test on any error; it returns the number of frames.
+func pump(t testing.TB, src media.Source, snk media.Sink) int {
+	t.Helper()
 	var f media.Frame
+	n := 0
 	for {
-		err := syn.ReadFrame(context.Background(), &f)
+		err := src.ReadFrame(context.Background(), &f)
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err := snk.WriteFrame(&f); err != nil {
+		if err != nil {
 			t.Fatal(err)
 		}
+		if err := snk.WriteFrame(&f); err != nil {
+			t.Fatalf("frame %d: %v", n, err)
+		}
+		n++
 	}
 	if err := snk.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return syn
+	return n
 }
 
 func checkStamps(t testing.TB, frames []media.Frame, n int64, wantPTS func(i int64) float64) {
@@ -332,24 +345,7 @@ func TestAudioPassthrough(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var f media.Frame
-			n := 0
-			for {
-				err := src.ReadFrame(context.Background(), &f)
-				if err != nil {
-					if !errors.Is(err, io.EOF) {
-						t.Fatal(err)
-					}
-					break
-				}
-				if err := snk.WriteFrame(&f); err != nil {
-					t.Fatal(err)
-				}
-				n++
-			}
-			if err := snk.Close(); err != nil {
-				t.Fatal(err)
-			}
+			n := pump(t, src, snk)
 			st := src.Stats()
 			got := probeAudioPackets(t, out)
 			// Audio interleaved after the last video packet is read only at
@@ -1129,24 +1125,7 @@ func TestAudioTimestampReset(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var f media.Frame
-			n := 0
-			for {
-				err := src.ReadFrame(context.Background(), &f)
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := snk.WriteFrame(&f); err != nil {
-					t.Fatalf("frame %d: %v", n, err)
-				}
-				n++
-			}
-			if err := snk.Close(); err != nil {
-				t.Fatal(err)
-			}
+			n := pump(t, src, snk)
 			if pts, _ := probeFrames(t, out); len(pts) != n || n < 90 {
 				t.Fatalf("video frames %d, wrote %d", len(pts), n)
 			}

@@ -3,6 +3,7 @@ package testkit
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"hash/crc32"
 	"image"
 	"image/png"
@@ -61,4 +62,16 @@ func PNGChunk(b []byte, typ string, data []byte) []byte {
 	b = append(b, typ...)
 	b = append(b, data...)
 	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+}
+
+// WriteJSON writes v as indented JSON into the file path.
+func WriteJSON(tb testing.TB, path string, v any) {
+	tb.Helper()
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		tb.Fatal(err)
+	}
 }
