@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -62,14 +61,7 @@ func writeBudgetFiles(t *testing.T) (dir string) {
 	if err := os.WriteFile(filepath.Join(dir, "bomb.png"), testkit.HeaderPNG(100000, 100000, testkit.EmptyZlib), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(dir, "frame.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, image.NewNRGBA(image.Rect(0, 0, 64, 64))); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WritePNG(t, filepath.Join(dir, "frame.png"), image.NewNRGBA(image.Rect(0, 0, 64, 64)))
 	return dir
 }
 

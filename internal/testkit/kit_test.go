@@ -7,8 +7,10 @@ import (
 	"image/png"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -50,6 +52,23 @@ func TestCheckGoroutines_LateEnd(t *testing.T) {
 	})
 	if sub.Failed() {
 		t.Error("a goroutine ending within the deadline was reported as a leak")
+	}
+}
+
+// TestCheckGoroutines_SignalWatcher: the signal watcher that the first
+// signal.Notify of the process starts lives for the process and is no leak
+// of the test that started it.
+func TestCheckGoroutines_SignalWatcher(t *testing.T) {
+	var sub *testing.T
+	t.Run("notify", func(t *testing.T) {
+		sub = t
+		CheckGoroutines(t)
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGUSR2)
+		signal.Stop(c)
+	})
+	if sub.Failed() {
+		t.Error("the process's signal watcher was reported as a leak")
 	}
 }
 

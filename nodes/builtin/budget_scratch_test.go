@@ -2,7 +2,6 @@ package builtin
 
 import (
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -81,14 +80,7 @@ func TestBudgetScratch_HugeInputsDoNotOverflow(t *testing.T) {
 // (which Prepare would try to allocate), read without decoding it.
 func TestBudgetScratch_LoadImage(t *testing.T) {
 	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "a.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := png.Encode(f, image.NewNRGBA(image.Rect(0, 0, 300, 200))); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	testkit.WritePNG(t, filepath.Join(dir, "a.png"), image.NewNRGBA(image.Rect(0, 0, 300, 200)))
 	if err := os.WriteFile(filepath.Join(dir, "bomb.png"), testkit.HeaderPNG(100000, 100000, testkit.EmptyZlib), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"comfyrt/executor/media"
+	"comfyrt/internal/testkit"
 )
 
 const sampleClip = "../../../testdata/media/sample.mp4"
@@ -864,8 +864,7 @@ func TestResizeCoverCrop(t *testing.T) {
 // goroutine is left.
 func TestNoLeaks(t *testing.T) {
 	path := sample(t)
-	runtime.GC()
-	before := runtime.NumGoroutine()
+	testkit.CheckGoroutines(t)
 	dir := t.TempDir()
 	for i := range 5 {
 		src, err := OpenSource(path, SourceOptions{Audio: true, ReadTimeout: time.Second, Width: 256, Height: 256})
@@ -898,17 +897,6 @@ func TestNoLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = src.Close() // idempotent
-	}
-	var after int
-	for range 50 {
-		runtime.GC()
-		if after = runtime.NumGoroutine(); after <= before {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if after > before {
-		t.Fatalf("goroutines %d → %d", before, after)
 	}
 }
 
