@@ -17,6 +17,7 @@ import (
 )
 
 func TestLoadExamplePack(t *testing.T) {
+	t.Parallel()
 	dir := examplePack(t)
 	p := mustLoad(t, dir)
 	if got, want := strings.Join(p.Classes(), ","), "ColorGrade,LumaKey,Saliency,Vignette"; got != want {
@@ -44,6 +45,7 @@ func TestLoadExamplePack(t *testing.T) {
 // TestHostilePacks: each bad pack is refused with the right error, naming
 // the file.
 func TestHostilePacks(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		make func(t *testing.T) (string, Options)
@@ -158,6 +160,7 @@ func TestHostilePacks(t *testing.T) {
 }
 
 func TestDuplicateClass(t *testing.T) {
+	t.Parallel()
 	dir := examplePack(t)
 	a, b := mustLoad(t, dir), mustLoad(t, examplePack(t))
 	var s Set
@@ -192,6 +195,7 @@ func TestDuplicateClass(t *testing.T) {
 }
 
 func TestLoaderShares(t *testing.T) {
+	t.Parallel()
 	dir := examplePack(t)
 	l := &Loader{Options: Options{WASM: fakeEngine{}}}
 	defer l.Close()
@@ -209,6 +213,7 @@ func TestLoaderShares(t *testing.T) {
 }
 
 func TestManifestVersions(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		rng, v string
 		ok     bool
@@ -233,6 +238,7 @@ func TestManifestVersions(t *testing.T) {
 }
 
 func TestInstallFetchesModels(t *testing.T) {
+	t.Parallel()
 	src := examplePack(t)
 	model, err := os.ReadFile(filepath.Join(src, "models", "saliency.onnx"))
 	if err != nil {
