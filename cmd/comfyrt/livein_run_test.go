@@ -14,20 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"comfyrt/executor/media/av"
 	"comfyrt/internal/testkit"
 )
 
 func liveinNeed(t *testing.T) {
 	t.Helper()
-	if !av.Available {
-		t.Skip("built without FFmpeg")
-	}
-	for _, tool := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("no %s", tool)
-		}
-	}
+	needAV(t)
+	testkit.NeedTools(t, "ffmpeg")
 }
 
 // liveinClip writes n frames of testsrc2 at 30 fps encoded with codec into

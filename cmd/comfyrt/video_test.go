@@ -26,9 +26,7 @@ func needAV(t *testing.T) {
 	if !av.Available {
 		t.Skip("built without cgo: no FFmpeg")
 	}
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		t.Skip("no ffprobe")
-	}
+	testkit.NeedTools(t, "ffprobe")
 }
 
 // stampedClip writes n synthetic frames (frame index stamped in the

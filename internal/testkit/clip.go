@@ -28,9 +28,7 @@ type ClipOptions struct {
 // path. It skips the test when there is no ffmpeg.
 func Clip(tb testing.TB, path string, o ClipOptions) string {
 	tb.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		tb.Skip("no ffmpeg CLI")
-	}
+	NeedTools(tb, "ffmpeg")
 	src, size, rate, codec := o.Source, o.Size, o.Rate, o.Codec
 	if src == "" {
 		src = "testsrc2"
@@ -87,4 +85,15 @@ func Clip(tb testing.TB, path string, o ClipOptions) string {
 		tb.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
 	}
 	return path
+}
+
+// NeedTools skips the test, naming the first missing one, unless every
+// named command-line tool (ffmpeg, ffprobe, promtool, …) is on the PATH.
+func NeedTools(tb testing.TB, names ...string) {
+	tb.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			tb.Skipf("%s not installed (not on the PATH)", n)
+		}
+	}
 }

@@ -115,9 +115,7 @@ func TestHeaderPNG(t *testing.T) {
 
 // TestClip: the clip has the frames, size and codec asked for (ffprobe).
 func TestClip(t *testing.T) {
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		t.Skip("no ffprobe")
-	}
+	NeedTools(t, "ffprobe")
 	p := Clip(t, filepath.Join(t.TempDir(), "c.ts"), ClipOptions{Size: "64x48", Frames: 12, GOP: 6, Format: "mpegts"})
 	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
 		"-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "default=nw=1", p).Output()

@@ -30,7 +30,7 @@ type probedStream struct {
 // probeStream describes the first stream of the kind ("a" or "v").
 func probeStream(t testing.TB, path, kind string) probedStream {
 	t.Helper()
-	needTool(t, "ffprobe")
+	testkit.NeedTools(t, "ffprobe")
 	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", kind+":0", "-show_entries",
 		"stream=codec_name,sample_rate,channels", "-of", "default=nw=1", path).Output()
 	if err != nil {
@@ -114,7 +114,7 @@ func transcodeClip(t testing.TB, in, out string, opts SinkOptions) int {
 // TestAudioReencode: audio the container cannot hold (or AudioCodec "aac")
 // comes out as decodable AAC as long as the video.
 func TestAudioReencode(t *testing.T) {
-	needTool(t, "ffprobe")
+	testkit.NeedTools(t, "ffprobe")
 	pcm := []string{"-c:a", "pcm_s16le"}
 	cases := []struct {
 		name, clip string

@@ -25,15 +25,6 @@ import (
 
 const sampleClip = "../../../testdata/media/sample.mp4"
 
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
 func sample(t testing.TB) string {
 	t.Helper()
 	if _, err := os.Stat(sampleClip); err != nil {
@@ -46,7 +37,7 @@ func sample(t testing.TB) string {
 // stream time base as ffprobe sees them.
 func probeFrames(t testing.TB, path string) (pts []int64, tb media.Rational) {
 	t.Helper()
-	needTool(t, "ffprobe")
+	testkit.NeedTools(t, "ffprobe")
 	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
 		"stream=time_base:frame=pts", "-of", "csv=p=0", path).Output()
 	if err != nil {
@@ -208,7 +199,7 @@ func checkStamps(t testing.TB, frames []media.Frame, n int64, wantPTS func(i int
 }
 
 func TestRoundTrip(t *testing.T) {
-	needTool(t, "ffprobe")
+	testkit.NeedTools(t, "ffprobe")
 	for _, ext := range []string{"mp4", "ts", "mkv"} {
 		t.Run(ext, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "out."+ext)
@@ -330,7 +321,7 @@ func TestNVENC(t *testing.T) {
 }
 
 func TestAudioPassthrough(t *testing.T) {
-	needTool(t, "ffprobe")
+	testkit.NeedTools(t, "ffprobe")
 	path := sample(t)
 	wantAudio := probeAudioPackets(t, path)
 	for _, ext := range []string{"mp4", "ts", "mkv"} {
@@ -429,7 +420,7 @@ func TestStdinStdout(t *testing.T) {
 		filterMain()
 		return
 	}
-	needTool(t, "ffmpeg")
+	testkit.NeedTools(t, "ffmpeg")
 	path := sample(t)
 	ts, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-an", "-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "mpegts", "-").Output()
 	if err != nil {
@@ -574,7 +565,7 @@ func stallingPipe(t *testing.T, data []byte) (url string, closeW func()) {
 }
 
 func tsBytes(t *testing.T) []byte {
-	needTool(t, "ffmpeg")
+	testkit.NeedTools(t, "ffmpeg")
 	ts, err := exec.Command("ffmpeg", "-v", "error", "-i", sample(t), "-an", "-c", "copy", "-f", "mpegts", "-").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -696,7 +687,7 @@ func TestCorruptInputs(t *testing.T) {
 // TestNoPixelFormatFromPipe is SETUP.md's trap: an mp4 with its index at
 // the end read from a pipe. It must be an error, not a process abort.
 func TestNoPixelFormatFromPipe(t *testing.T) {
-	needTool(t, "ffmpeg")
+	testkit.NeedTools(t, "ffmpeg")
 	p := filepath.Join(t.TempDir(), "moov-at-end.mp4")
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", sample(t), "-c", "copy", p).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
@@ -1084,8 +1075,8 @@ func TestFromRGBFastPath(t *testing.T) {
 // and the copied (or re-encoded) audio by the sink, so the output has all
 // the frames and nearly all the audio packets, with increasing dts.
 func TestAudioTimestampReset(t *testing.T) {
-	needTool(t, "ffmpeg")
-	needTool(t, "ffprobe")
+	testkit.NeedTools(t, "ffmpeg")
+	testkit.NeedTools(t, "ffprobe")
 	dir := t.TempDir()
 	part := filepath.Join(dir, "part.ts")
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", sample(t), "-c", "copy", "-f", "mpegts", part).CombinedOutput(); err != nil {

@@ -21,7 +21,7 @@ var benchSizes = []struct{ w, h int }{{512, 512}, {1280, 720}}
 // BenchmarkDecodeRGB: H.264 (testsrc2, x264 ultrafast, 300 frames) →
 // decode → RGB24, one whole file per iteration.
 func BenchmarkDecodeRGB(b *testing.B) {
-	needTool(b, "ffmpeg")
+	testkit.NeedTools(b, "ffmpeg")
 	for _, sz := range benchSizes {
 		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
 			p := testkit.Clip(b, filepath.Join(b.TempDir(), "in.mp4"), testkit.ClipOptions{Size: fmt.Sprintf("%dx%d", sz.w, sz.h), Seconds: 10})
