@@ -7,7 +7,6 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,14 +32,9 @@ func liveinClip(t *testing.T, dir, name string, n int, codec string, extra ...st
 // liveinPTS returns the output's video frame timestamps (ffprobe).
 func liveinPTS(t *testing.T, name string) []int64 {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts",
-		"-of", "csv=p=0", name).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", name, err)
-	}
 	var pts []int64
-	for _, l := range strings.Fields(string(out)) {
-		v, err := strconv.ParseInt(strings.TrimSuffix(l, ","), 10, 64)
+	for _, l := range testkit.ProbeFrames(t, name, "pts") {
+		v, err := strconv.ParseInt(l, 10, 64)
 		if err != nil {
 			t.Fatalf("ffprobe pts %q", l)
 		}

@@ -61,14 +61,9 @@ func stampedClip(t *testing.T, n int) string {
 // ffprobe.
 func probeFrames(t *testing.T, file string) []float64 {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
-		"-of", "csv=p=0", file).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", file, err)
-	}
 	var ts []float64
-	for _, l := range strings.Fields(string(out)) {
-		v, err := strconv.ParseFloat(strings.TrimSuffix(l, ","), 64)
+	for _, l := range testkit.ProbeFrames(t, file, "pts_time") {
+		v, err := strconv.ParseFloat(l, 64)
 		if err != nil {
 			t.Fatalf("ffprobe line %q", l)
 		}

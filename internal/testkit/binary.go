@@ -4,8 +4,9 @@
 // reason when absent), the goroutine-leak check with one deadline
 // (CheckGoroutines), WASM guests and the example pack built once per test
 // process (WASMGuest, ExamplePack), PNG and JSON writing (WritePNG,
-// HeaderPNG, WriteJSON), synthetic H.264 clips made with the ffmpeg CLI
-// (Clip), and the skip for missing command-line tools (NeedTools).
+// HeaderPNG, WriteJSON), synthetic H.264 clips made and probed with the
+// ffmpeg CLI (Clip, FFprobe, ProbeFrames), and the skip for missing
+// command-line tools (NeedTools).
 //
 // It is imported by _test.go files only (the architecture test keeps
 // production code from importing it), and imports only the standard

@@ -97,3 +97,32 @@ func NeedTools(tb testing.TB, names ...string) {
 		}
 	}
 }
+
+// FFprobe runs ffprobe -v error with args on path and returns its
+// standard output; it skips the test when there is no ffprobe and fails it
+// when ffprobe fails.
+func FFprobe(tb testing.TB, path string, args ...string) string {
+	tb.Helper()
+	NeedTools(tb, "ffprobe")
+	out, err := exec.Command("ffprobe", append(append([]string{"-v", "error"}, args...), path)...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		tb.Fatalf("ffprobe %s: %v\n%s", path, err, stderr)
+	}
+	return string(out)
+}
+
+// ProbeFrames returns the field (pts, pts_time, pict_type, …) of every
+// frame of the first video stream of path, in order, by ffprobe.
+func ProbeFrames(tb testing.TB, path, field string) []string {
+	tb.Helper()
+	out := FFprobe(tb, path, "-select_streams", "v:0", "-show_entries", "frame="+field, "-of", "csv=p=0")
+	var vals []string
+	for _, l := range strings.Fields(out) {
+		vals = append(vals, strings.TrimSuffix(l, ","))
+	}
+	return vals
+}

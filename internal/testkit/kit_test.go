@@ -127,6 +127,11 @@ func TestClip(t *testing.T) {
 			t.Errorf("ffprobe says\n%s\nwant %s", out, want)
 		}
 	}
+	// ProbeFrames: one value per frame, in order.
+	pts := ProbeFrames(t, p, "pts")
+	if len(pts) != 12 || pts[0] == pts[11] {
+		t.Errorf("ProbeFrames pts: %q", pts)
+	}
 }
 
 // TestWASMGuest_Once: the guest is a WASM module, and a second call

@@ -30,14 +30,10 @@ type probedStream struct {
 // probeStream describes the first stream of the kind ("a" or "v").
 func probeStream(t testing.TB, path, kind string) probedStream {
 	t.Helper()
-	testkit.NeedTools(t, "ffprobe")
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", kind+":0", "-show_entries",
-		"stream=codec_name,sample_rate,channels", "-of", "default=nw=1", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
+	out := testkit.FFprobe(t, path, "-select_streams", kind+":0", "-show_entries",
+		"stream=codec_name,sample_rate,channels", "-of", "default=nw=1")
 	var ps probedStream
-	for _, l := range strings.Split(string(out), "\n") {
+	for _, l := range strings.Split(out, "\n") {
 		k, v, _ := strings.Cut(strings.TrimSpace(l), "=")
 		switch k {
 		case "codec_name":
@@ -50,13 +46,10 @@ func probeStream(t testing.TB, path, kind string) probedStream {
 			ps.channels, _ = strconv.Atoi(v)
 		}
 	}
-	out, err = exec.Command("ffprobe", "-v", "error", "-select_streams", kind+":0", "-show_entries",
-		"packet=pts_time,duration_time", "-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe packets %s: %v", path, err)
-	}
+	out = testkit.FFprobe(t, path, "-select_streams", kind+":0", "-show_entries",
+		"packet=pts_time,duration_time", "-of", "csv=p=0")
 	first := true
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		a, b, _ := strings.Cut(strings.TrimSuffix(strings.TrimSpace(l), ","), ",")
 		pts, err1 := strconv.ParseFloat(a, 64)
 		dur, err2 := strconv.ParseFloat(b, 64)

@@ -37,13 +37,8 @@ func sample(t testing.TB) string {
 // stream time base as ffprobe sees them.
 func probeFrames(t testing.TB, path string) (pts []int64, tb media.Rational) {
 	t.Helper()
-	testkit.NeedTools(t, "ffprobe")
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-		"stream=time_base:frame=pts", "-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	out := testkit.FFprobe(t, path, "-select_streams", "v:0", "-show_entries", "stream=time_base:frame=pts", "-of", "csv=p=0")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		line = strings.TrimSuffix(strings.TrimSpace(line), ",")
 		if n, d, ok := strings.Cut(line, "/"); ok {
 			tb.Num, _ = strconv.Atoi(n)
@@ -66,12 +61,8 @@ func probeFrames(t testing.TB, path string) (pts []int64, tb media.Rational) {
 // number of audio packets.
 func probeAudioPackets(t testing.TB, path string) int {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a:0", "-count_packets",
-		"-show_entries", "stream=codec_name,nb_read_packets", "-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe: %v", err)
-	}
-	s := strings.TrimSpace(string(out))
+	s := strings.TrimSpace(testkit.FFprobe(t, path, "-select_streams", "a:0", "-count_packets",
+		"-show_entries", "stream=codec_name,nb_read_packets", "-of", "csv=p=0"))
 	if s == "" {
 		return 0
 	}
@@ -1113,12 +1104,9 @@ func TestAudioTimestampReset(t *testing.T) {
 			if got < wantAudio*85/100 {
 				t.Fatalf("audio packets out %d, in %d", got, wantAudio)
 			}
-			dts, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "packet=dts", "-of", "csv=p=0", out).Output()
-			if err != nil {
-				t.Fatal(err)
-			}
+			dts := testkit.FFprobe(t, out, "-select_streams", "a:0", "-show_entries", "packet=dts", "-of", "csv=p=0")
 			last := int64(-1 << 62)
-			for i, l := range strings.Fields(string(dts)) {
+			for i, l := range strings.Fields(dts) {
 				v, err := strconv.ParseInt(strings.TrimSuffix(l, ","), 10, 64)
 				if err != nil {
 					continue
