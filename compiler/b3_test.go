@@ -223,6 +223,7 @@ func BenchmarkB3(b *testing.B) {
 // TestB3Workflow checks the benchmark's workflows compile with the fake
 // engine's shapes (the benchmark itself needs ONNX Runtime).
 func TestB3Workflow(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	for _, k := range []int{1, 3, 8} {
 		for _, d := range []bool{false, true} {

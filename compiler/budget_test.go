@@ -75,6 +75,7 @@ func TestBudget_EmptyImageRefusedBeforeAllocation(t *testing.T) {
 }
 
 func TestBudget_ScaleChainRefusedAtTheNodeThatPushesItOver(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	cfg.Width, cfg.Height = 64, 64
 	// 64×64 → 512×512 (3 MiB) → 4096×4096 (192 MiB) → 32768×32768.
@@ -87,6 +88,7 @@ func TestBudget_ScaleChainRefusedAtTheNodeThatPushesItOver(t *testing.T) {
 }
 
 func TestBudget_LimitIsInclusiveAndMeasureAgrees(t *testing.T) {
+	t.Parallel()
 	cfg, c := testConfig(t)
 	src := `{
  "1": {"class_type": "LoadTensor", "inputs": {}},
@@ -152,6 +154,7 @@ func (k scratchKernel) Prepare(in []value.Spec) ([]value.Spec, error) {
 func (k scratchKernel) Run(_, _ []value.Value) error { return nil }
 
 func TestBudget_ScratchCountedBeforePrepare(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	extra, err := schema.Parse([]byte(`{"ScratchNode": {"input": {"required": {"image": ["IMAGE"]}}, "input_order": {"required": ["image"]},
    "output": ["IMAGE"], "output_is_list": [false], "output_name": ["IMAGE"], "name": "ScratchNode", "output_node": false}}`), "test")
@@ -187,6 +190,7 @@ func TestBudget_ScratchCountedBeforePrepare(t *testing.T) {
 }
 
 func TestBudget_ResizeIsChecked(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	cfg.MaxBytes = 8 << 20
 	pl := mustCompile(t, invertAPI, cfg)
@@ -201,6 +205,7 @@ func TestBudget_ResizeIsChecked(t *testing.T) {
 }
 
 func TestBudget_FormatBytes(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		n    int64
 		want string

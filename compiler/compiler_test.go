@@ -26,6 +26,7 @@ func codes(l diag.List) string {
 }
 
 func TestCheck_TypesLiterals(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	p := loadString(t, `{
  "1": {"class_type": "LoadTensor", "inputs": {}},
@@ -65,6 +66,7 @@ func TestCheck_TypesLiterals(t *testing.T) {
 }
 
 func TestCheck_AllErrorsAtOnce(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	p := loadString(t, `{
  "1": {"class_type": "PrimaryInputLoadImage", "inputs": {"image": "a.png"}},
@@ -107,6 +109,7 @@ func TestCheck_AllErrorsAtOnce(t *testing.T) {
 }
 
 func TestCheck_IOContract(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	// Three inputs without a primary one.
 	_, diags := Check(loadString(t, `{
@@ -144,6 +147,7 @@ func TestCheck_IOContract(t *testing.T) {
 }
 
 func TestCompile_PreparePanicIsCompileError(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	_, err := Compile(loadString(t, `{
  "1": {"class_type": "LoadTensor", "inputs": {}},
@@ -158,6 +162,7 @@ func TestCompile_PreparePanicIsCompileError(t *testing.T) {
 }
 
 func TestCompile_PrepareErrorNamesNode(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	cfg.InputDir = t.TempDir()
 	_, err := Compile(loadString(t, `{
@@ -240,6 +245,7 @@ func TestPlan_ChainAllocs(t *testing.T) {
 }
 
 func TestPlan_BufferReuse(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	cfg.Width, cfg.Height = 16, 16
 	src := `{"1": {"class_type": "LoadTensor", "inputs": {}}`
@@ -281,6 +287,7 @@ func TestPlan_BufferReuse(t *testing.T) {
 func itoa(i int) string { return value.OfInt(int64(i)).String() }
 
 func TestPlan_StaticRunsOnceAndUpdateReuses(t *testing.T) {
+	t.Parallel()
 	cfg, c := testConfig(t)
 	cfg.InputDir = t.TempDir()
 	writePNG(t, cfg.InputDir, "bg.png", 8, 8, color.NRGBA{R: 255, A: 255})
@@ -365,6 +372,7 @@ func TestPlan_StaticRunsOnceAndUpdateReuses(t *testing.T) {
 }
 
 func TestPlan_Resize(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	pl := mustCompile(t, invertAPI, cfg)
 	if s := pl.FrameSpec(); s.String() != "IMAGE[1,512,512,3]" {
@@ -388,6 +396,7 @@ func TestPlan_Resize(t *testing.T) {
 }
 
 func TestPlan_NoFrameInputRunsOnce(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	pl := mustCompile(t, `{
  "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 4, "batch_size": 1, "color": 16711680}},
@@ -409,6 +418,7 @@ func TestPlan_NoFrameInputRunsOnce(t *testing.T) {
 }
 
 func TestPlan_StringIsStable(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	src := `{
  "5": {"class_type": "SaveTensor", "inputs": {"images": ["3", 0]}},
@@ -432,6 +442,7 @@ func TestPlan_StringIsStable(t *testing.T) {
 }
 
 func TestPlan_RunErrorIsStepError(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	cfg.Width, cfg.Height = 8, 8
 	pl := mustCompile(t, invertAPI, cfg)
@@ -444,6 +455,7 @@ func TestPlan_RunErrorIsStepError(t *testing.T) {
 }
 
 func TestCheck_NilRegistrySkipsImplementationCheck(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	cfg.Registry = nil
 	_, diags := Check(loadString(t, `{

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"comfyrt/internal/onnxgen"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/engine"
 	"comfyrt/nodes/engine/ort"
 )
@@ -16,7 +16,8 @@ import (
 // generated model with Depth Anything's input and output shapes, installed
 // under the engine names the workflows use (.engine → .onnx).
 func TestCorpusDepthWorkflows(t *testing.T) {
-	dir := testcorpus.Dir(t)
+	t.Parallel()
+	dir := testkit.CorpusDir(t)
 	if err := ort.CheckInit(); err != nil {
 		t.Skipf("ONNX Runtime: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 // message and input in the diagnostic (not "Kernel rejected its inputs"),
 // and a confined workflow's diagnostics never name the server's folders.
 func TestFiles_FileErrorDiag(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	dir := t.TempDir()
 	writePNG(t, dir, "ok.png", 2, 2, color.NRGBA{1, 2, 3, 255})
@@ -49,6 +50,7 @@ func TestFiles_FileErrorDiag(t *testing.T) {
 // in the server's folders names it relative to them for confined
 // workflows; local workflows keep it.
 func TestFiles_ScrubFolders(t *testing.T) {
+	t.Parallel()
 	in, models := t.TempDir(), t.TempDir()
 	msg := "Load model from " + filepath.Join(models, "a.onnx") + " failed; " + in + " is empty"
 	pl := &Plan{cfg: Config{Confined: true, InputDir: in, ModelDir: models}}

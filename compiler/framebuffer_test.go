@@ -89,6 +89,7 @@ func TestPlan_RunFrameInPlace(t *testing.T) {
 }
 
 func TestPlan_FrameBufferNoFrameInput(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	pl := mustCompile(t, `{
  "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 255}},

@@ -10,7 +10,7 @@ import (
 
 	"comfyrt/graph"
 	"comfyrt/graph/diag"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/schema"
 )
 
@@ -77,6 +77,7 @@ func exampleWorkflows(t *testing.T) []string {
 }
 
 func TestGolden_Examples(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	for _, f := range exampleWorkflows(t) {
 		rel, _ := filepath.Rel(filepath.Join("..", "workflows"), f)
@@ -97,7 +98,8 @@ func TestGolden_Examples(t *testing.T) {
 }
 
 func TestGolden_Corpus(t *testing.T) {
-	dir := testcorpus.Dir(t)
+	t.Parallel()
+	dir := testkit.CorpusDir(t)
 	for _, rel := range goldenCorpus {
 		t.Run(rel, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, rel))
@@ -126,6 +128,7 @@ func missingKernels(t *testing.T, name string, data []byte, cfg Config) []string
 // TestExamplesCompile: every workflow in workflows/ compiles and runs one
 // frame (those whose classes have no kernel yet are skipped by name).
 func TestExamplesCompile(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	cfg.Width, cfg.Height = 64, 64
 	for _, f := range exampleWorkflows(t) {
@@ -158,10 +161,11 @@ func TestExamplesCompile(t *testing.T) {
 // and the corpus's schemas, and checks that the golden list is exactly the
 // set that compiles among the real-time folders.
 func TestCorpusSweep(t *testing.T) {
-	dir := testcorpus.Dir(t)
+	t.Parallel()
+	dir := testkit.CorpusDir(t)
 	cfg, _ := testConfig(t)
 	s := schema.NewSet()
-	for _, f := range testcorpus.ObjectInfo(t) {
+	for _, f := range testkit.CorpusObjectInfo(t) {
 		fs, err := schema.LoadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -171,7 +175,7 @@ func TestCorpusSweep(t *testing.T) {
 	s.Merge(cfg.Schemas) // built-ins win: they are what the kernels implement
 	cfg.Schemas = s
 	var compiled []string
-	for _, rel := range testcorpus.Workflows(t) {
+	for _, rel := range testkit.CorpusWorkflows(t) {
 		data, err := os.ReadFile(filepath.Join(dir, rel))
 		if err != nil {
 			continue

@@ -3,7 +3,6 @@ package compiler
 import (
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +11,7 @@ import (
 	"testing"
 
 	"comfyrt/graph"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/engine"
@@ -86,7 +85,7 @@ func testConfig(t testing.TB) (Config, *counters) {
 	cfg := Config{Schemas: s, Registry: r, Unlisted: unlisted}
 	// Model-backed nodes run on the real ONNX Runtime with the models that
 	// scripts/setup.sh fetches, when both are here (see needsModels).
-	models := filepath.Join(testcorpus.Root(), ".cache", "models")
+	models := filepath.Join(testkit.Root(), ".cache", "models")
 	if ort.CheckInit() == nil {
 		if _, err := os.Stat(models); err == nil {
 			cfg.Engines, cfg.ModelDir = ort.New(), models
@@ -158,13 +157,6 @@ func writePNG(t testing.TB, dir, name string, w, h int, c color.NRGBA) string {
 		}
 	}
 	p := filepath.Join(dir, name)
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WritePNG(t, p, img)
 	return p
 }

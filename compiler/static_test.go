@@ -28,6 +28,7 @@ const staticShareWF = `{
 // empty when all are closed. Another literal input or frame size is
 // another entry; a plan without the cache shares nothing.
 func TestStaticCache(t *testing.T) {
+	t.Parallel()
 	cfg, c := testConfig(t)
 	cfg.InputDir = t.TempDir()
 	writePNG(t, cfg.InputDir, "bg.png", 8, 8, color.NRGBA{R: 255, A: 255})
@@ -158,6 +159,7 @@ func (k unwrapKernel) Run(in, out []value.Value) error {
 // latent) is never shared, and its kernel runs in every plan; the plain
 // data made from it is shared.
 func TestStaticCacheHandles(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	extra, err := schema.Parse([]byte(`{
  "MakeHandle": {"input": {"required": {}}, "output": ["LATENT"], "output_is_list": [false], "output_name": ["LATENT"], "name": "MakeHandle", "output_node": false},
@@ -198,6 +200,7 @@ func TestStaticCacheHandles(t *testing.T) {
 // TestStaticCacheConcurrent: plans compiled, run and closed concurrently
 // on one cache (go test -race).
 func TestStaticCacheConcurrent(t *testing.T) {
+	t.Parallel()
 	cfg, _ := testConfig(t)
 	cfg.InputDir = t.TempDir()
 	writePNG(t, cfg.InputDir, "bg.png", 8, 8, color.NRGBA{R: 255, A: 255})

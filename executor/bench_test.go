@@ -13,6 +13,7 @@ import (
 
 	"comfyrt/compiler"
 	"comfyrt/executor/media"
+	"comfyrt/internal/testkit"
 )
 
 // ageSink records each output's age (write time − capture) and checks its
@@ -288,7 +289,7 @@ func TestSoak(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("soak: 10,000 frames (skipped with -short and -race)")
 	}
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
 		src := &memSource{Source: &media.Synthetic{W: 256, H: 64, N: 10000, Rate: 30}, from: 1000, gc: true}

@@ -140,29 +140,6 @@ func (e *env) compile(t testing.TB, src string, w, h int) *compiler.Plan {
 	return pl
 }
 
-// checkLeaks fails the test when goroutines started during it are still
-// running at its end (after a grace period), printing their stacks.
-func checkLeaks(t testing.TB) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
-}
-
 // within runs f and fails the test (with every stack) if it takes longer
 // than d: the deadlock timeout.
 func within(t testing.TB, d time.Duration, f func()) {

@@ -13,6 +13,7 @@ import (
 
 	"comfyrt/compiler"
 	"comfyrt/executor/media"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 )
 
@@ -33,7 +34,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkLeaks(t)
+			testkit.CheckGoroutines(t)
 			e := newEnv(t)
 			sink := &media.Collect{}
 			const n = 60
@@ -92,7 +93,7 @@ func TestEndToEnd(t *testing.T) {
 // TestResizeToSource: a plan compiled for 512×512 is resized to the
 // stream before the first frame.
 func TestResizeToSource(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	e := newEnv(t)
 	sink := &media.Collect{}
 	pl := e.compile(t, wfInvert, 512, 512)
@@ -111,7 +112,7 @@ func TestResizeToSource(t *testing.T) {
 
 // TestNoFrameOutput: without a frame output the input passes through.
 func TestNoFrameOutput(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	sink := &media.Collect{}
 	pl := &fakePlan{w: tw, h: th, outputs: 0}
 	p, err := run(t, Config[*fakePlan]{Source: &media.Synthetic{W: tw, H: th, N: 10}, Sink: sink, Plan: pl, MaxFPS: -1, Queue: FIFO})
@@ -130,7 +131,7 @@ func TestNoFrameOutput(t *testing.T) {
 // TestRateCap: a 30 fps stream capped at 24 keeps 24 frames a second, by
 // PTS.
 func TestRateCap(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	sink := &media.Collect{}
 	p, err := run(t, Config[*fakePlan]{Source: &media.Synthetic{W: tw, H: th, N: 300}, Sink: sink,
 		Plan: &fakePlan{w: tw, h: th, outputs: 1}, Queue: FIFO})
@@ -147,7 +148,7 @@ func TestRateCap(t *testing.T) {
 // TestPTSOrder: frames whose PTS does not increase are dropped, so no
 // output PTS repeats.
 func TestPTSOrder(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	sink := &media.Collect{}
 	src := &ptsSource{pts: []int64{0, 3000, 3000, 6000, 4500, 9000}}
 	p, err := run(t, Config[*fakePlan]{Source: src, Sink: sink, Plan: &fakePlan{w: tw, h: th, outputs: 1}, MaxFPS: -1, Queue: FIFO})
@@ -198,7 +199,7 @@ func TestNodeErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkLeaks(t)
+			testkit.CheckGoroutines(t)
 			e := newEnv(t)
 			for _, i := range tc.fail {
 				e.b.fail[i] = true
@@ -269,7 +270,7 @@ func TestNodeErrors(t *testing.T) {
 }
 
 func TestSourceErrors(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	sink := &media.Collect{}
 	src := &scripted{Source: &media.Synthetic{W: tw, H: th, N: 100}, errs: map[int64]error{
 		5:  errors.New("corrupt packet"),
@@ -288,7 +289,7 @@ func TestSourceErrors(t *testing.T) {
 }
 
 func TestSinkError(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	sink := &failingSink{n: 5}
 	p, err := run(t, Config[*fakePlan]{Source: &media.Synthetic{W: tw, H: th, Rate: 200}, Sink: sink,
 		Plan: &fakePlan{w: tw, h: th, outputs: 1}, MaxFPS: -1})
@@ -301,7 +302,7 @@ func TestSinkError(t *testing.T) {
 }
 
 func TestCloseDuringBlockedRead(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	events := make(chan Event, 10)
 	p, err := New(Config[*fakePlan]{Source: &blockingSource{closed: make(chan struct{})}, Sink: &discard{},
 		Plan: &fakePlan{w: tw, h: th, outputs: 1}, Events: events})
@@ -343,7 +344,7 @@ func TestCloseDuringBlockedRead(t *testing.T) {
 
 // TestCloseWithoutStart closes what the pipeline owns.
 func TestCloseWithoutStart(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	pl := &fakePlan{w: tw, h: th, outputs: 1}
 	sink := &media.Collect{}
 	p, err := New(Config[*fakePlan]{Source: &media.Synthetic{W: tw, H: th}, Sink: sink, Plan: pl})
@@ -362,7 +363,7 @@ func TestCloseWithoutStart(t *testing.T) {
 // TestSwap: outputs before the swap come from the old plan (identity),
 // after it from the new one (invert); the old plan is closed.
 func TestSwap(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	e := newEnv(t)
 	old := e.compile(t, wfIdentity, tw, th)
 	gate := make(chan struct{})
@@ -414,7 +415,7 @@ func TestSwap(t *testing.T) {
 // TestSwapEndsPassthrough: a stream in passthrough after errors tries a
 // swapped-in plan.
 func TestSwapEndsPassthrough(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	e := newEnv(t)
 	for i := int64(0); i < 5; i++ {
 		e.b.fail[i] = true
@@ -448,7 +449,7 @@ func TestSwapEndsPassthrough(t *testing.T) {
 }
 
 func TestStatsJSONAndMetrics(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	p, err := run(t, Config[*fakePlan]{Source: &media.Synthetic{W: tw, H: th, N: 30}, Sink: &discard{},
 		Plan: &fakePlan{w: tw, h: th, outputs: 1}, MaxFPS: -1, Queue: FIFO})
 	if err != nil {
@@ -541,7 +542,7 @@ func TestPlanStepNoAllocs(t *testing.T) {
 // TestBlockSlowPlan: with Block (files) a plan slower than the source
 // costs no frames: the decoder waits; every frame comes out, in order.
 func TestBlockSlowPlan(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	sink := &media.Collect{}
 	const n = 30
 	p, err := run(t, Config[*fakePlan]{
@@ -564,7 +565,7 @@ func TestBlockSlowPlan(t *testing.T) {
 // TestBlockCloseWhileWaiting: Close returns promptly while the decoder
 // waits for room.
 func TestBlockCloseWhileWaiting(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckGoroutines(t)
 	release := make(chan struct{})
 	p, err := New(Config[*fakePlan]{
 		Source: &media.Synthetic{W: tw, H: th}, Sink: &discard{}, MaxFPS: -1, Queue: Block, WarmupFrames: -1,

@@ -9,6 +9,7 @@ import (
 )
 
 func TestBypassSlot(t *testing.T) {
+	t.Parallel()
 	mk := func(ins, outs []string) *UINode {
 		n := &UINode{}
 		for _, s := range ins {
@@ -43,6 +44,7 @@ func TestBypassSlot(t *testing.T) {
 }
 
 func TestIDAndSlotReading(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		v      any
@@ -75,6 +77,7 @@ func TestIDAndSlotReading(t *testing.T) {
 }
 
 func TestArrayIndexOrder(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		id string
 		ok bool
@@ -89,6 +92,7 @@ func TestArrayIndexOrder(t *testing.T) {
 }
 
 func TestParseUIRoots(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		v       any

@@ -7,7 +7,7 @@ import (
 
 	"comfyrt/graph/diag"
 	"comfyrt/internal/jsonx"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 // TestCorpusParse parses every corpus file in the format Detect gives it:
@@ -15,8 +15,9 @@ import (
 // whose values are graphs, like litegraph's testSubgraphs.json) is parsed
 // graph by graph.
 func TestCorpusParse(t *testing.T) {
-	dir := testcorpus.Dir(t)
-	for _, rel := range testcorpus.Workflows(t) {
+	t.Parallel()
+	dir := testkit.CorpusDir(t)
+	for _, rel := range testkit.CorpusWorkflows(t) {
 		t.Run(rel, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, rel))
 			if err != nil {
@@ -77,9 +78,10 @@ func isBundle(o jsonx.Object) bool {
 // a pointer into the file. The errors expected of the deliberately broken
 // files are listed; any other error fails.
 func TestCorpusConvert(t *testing.T) {
+	t.Parallel()
 	schemas := corpusSchemas(t)
-	dir := testcorpus.Dir(t)
-	for _, rel := range testcorpus.Workflows(t) {
+	dir := testkit.CorpusDir(t)
+	for _, rel := range testkit.CorpusWorkflows(t) {
 		t.Run(rel, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, rel))
 			if err != nil {
@@ -183,6 +185,7 @@ var uiAPIPairs = []uiAPIPair{
 // "upload": "image"; the current one does not, and ComfyUI ignores it) is
 // ignored when only the API file has it.
 func TestCorpusPairs(t *testing.T) {
+	t.Parallel()
 	schemas := corpusSchemas(t)
 	for _, tc := range uiAPIPairs {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"comfyrt/internal/jsonx"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/schema"
 )
 
@@ -21,7 +21,7 @@ const maxSeedSize = 8 << 10
 // present) and the workflow.json sections of the golden files. Seeds of
 // our own live in testdata/fuzz/<Name>/.
 func addFuzzSeeds(f *testing.F) {
-	if dir := testcorpus.Path(); dir != "" {
+	if dir := testkit.CorpusPath(); dir != "" {
 		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
 				return nil

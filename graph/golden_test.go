@@ -89,6 +89,7 @@ func (a *archive) set(name, data string) {
 // out/diagnostics. A "#strict" line in the comment converts with Strict.
 // UPDATE_GOLDEN=1 rewrites the out/ sections.
 func TestConvertGolden(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("testdata", "convert", "*.txtar"))
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +171,7 @@ func renderPointers(p *Prompt) string {
 }
 
 func TestArchiveRoundTrip(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, in string }{
 		{"empty", ""},
 		{"comment only", "hello\n"},

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"comfyrt/internal/jsonx"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/schema"
 )
 
@@ -26,7 +26,7 @@ var (
 // it is given LoadImage's inputs here.
 func corpusSchemas(tb testing.TB) *schema.Set {
 	tb.Helper()
-	paths := testcorpus.ObjectInfo(tb)
+	paths := testkit.CorpusObjectInfo(tb)
 	corpusSchemaOnce.Do(func() {
 		set := schema.NewSet()
 		for _, p := range paths {
@@ -55,7 +55,7 @@ func corpusSchemas(tb testing.TB) *schema.Set {
 
 func readCorpus(tb testing.TB, rel string) any {
 	tb.Helper()
-	data := testcorpus.Read(tb, rel)
+	data := testkit.CorpusRead(tb, rel)
 	v, err := jsonx.Decode(data)
 	if err != nil {
 		tb.Fatalf("%s: %v", rel, err)

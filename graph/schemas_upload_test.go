@@ -37,6 +37,7 @@ func uploadUI(typ string, values string) []byte {
 // after the values of all of the node's other widgets, and it is never
 // emitted or taken for another widget's value.
 func TestSchemasUploadWidgetAfterOthers(t *testing.T) {
+	t.Parallel()
 	set, err := schema.Parse([]byte(uploadSchemas), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +78,7 @@ func TestSchemasUploadWidgetAfterOthers(t *testing.T) {
 // TestSchemasUploadWidgetExtraValue: a value beyond the upload slot is still
 // reported, not silently named.
 func TestSchemasUploadWidgetExtraValue(t *testing.T) {
+	t.Parallel()
 	set, err := schema.Parse([]byte(uploadSchemas), "test")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 // unconnected subgraph inputs absent, and (duplicate_links_slot_drift) the
 // input's own link id deciding between two links to the same slot.
 func TestCorpusSubgraphs(t *testing.T) {
+	t.Parallel()
 	schemas := corpusSchemas(t)
 	tests := []struct {
 		name, file string
@@ -66,6 +67,7 @@ func TestCorpusSubgraphs(t *testing.T) {
 // definitions (links keyed by id, links to the output node -20, nested
 // definitions), and converts each.
 func TestCorpusSubgraphBundle(t *testing.T) {
+	t.Parallel()
 	tree := readCorpus(t, "litegraph.js/testSubgraphs.json")
 	bundle, ok := tree.(jsonx.Object)
 	if !ok {

@@ -35,6 +35,7 @@ func (k *fakeKernel) String() string { return "Fake #9" }
 func fakeFactory(Config) (Kernel, error) { return &fakeKernel{}, nil }
 
 func TestRegistry(t *testing.T) {
+	t.Parallel()
 	r := NewRegistry()
 	if err := r.Register("B", fakeFactory); err != nil {
 		t.Fatal(err)
@@ -76,6 +77,7 @@ func TestRegistry(t *testing.T) {
 // TestRegistry_concurrent hammers a registry from many goroutines (run it
 // with -race).
 func TestRegistry_concurrent(t *testing.T) {
+	t.Parallel()
 	r := NewRegistry()
 	var wg sync.WaitGroup
 	for g := range 8 {

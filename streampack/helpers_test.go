@@ -8,74 +8,25 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/value"
 )
 
-// The tests build the example pack (mkpack: its WASM guest from source)
-// into a folder shared by the test binary. WASM modules are compiled by
-// fakeEngine here; streampack/wasmv1 tests the real runtime.
+// The tests copy the example pack that testkit builds once (mkpack: its
+// WASM guest from source). WASM modules are compiled by fakeEngine here;
+// streampack/wasmv1 tests the real runtime.
 
-var (
-	buildDir  string
-	buildOnce sync.Once
-	buildErr  error
-	examples  string // the built example pack
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		makeWritable(buildDir)
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
-
-func buildGuests(t testing.TB) {
-	t.Helper()
-	buildOnce.Do(func() {
-		if buildDir, buildErr = os.MkdirTemp("", "streampack-test-"); buildErr != nil {
-			return
-		}
-		examples = filepath.Join(buildDir, "example")
-		cmd := exec.Command("go", "run", "./example/mkpack", "-o", examples)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = err
-			os.Stderr.Write(out)
-			return
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building the test guests: %v", buildErr)
-	}
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // examplePack copies the built example pack into a fresh folder.
 func examplePack(t testing.TB) string {
-	buildGuests(t)
-	dir := filepath.Join(t.TempDir(), "pack")
-	if err := copyTree(examples, dir); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-func writeJSON(t testing.TB, name string, v any) {
 	t.Helper()
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(name, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return testkit.CopyExamplePack(t)
 }
 
 func readManifestMap(t testing.TB, dir string) map[string]any {

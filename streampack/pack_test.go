@@ -11,11 +11,13 @@ import (
 	"strings"
 	"testing"
 
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 )
 
 func TestLoadExamplePack(t *testing.T) {
+	t.Parallel()
 	dir := examplePack(t)
 	p := mustLoad(t, dir)
 	if got, want := strings.Join(p.Classes(), ","), "ColorGrade,LumaKey,Saliency,Vignette"; got != want {
@@ -43,7 +45,7 @@ func TestLoadExamplePack(t *testing.T) {
 // TestHostilePacks: each bad pack is refused with the right error, naming
 // the file.
 func TestHostilePacks(t *testing.T) {
-	buildGuests(t)
+	t.Parallel()
 	cases := []struct {
 		name string
 		make func(t *testing.T) (string, Options)
@@ -69,14 +71,14 @@ func TestHostilePacks(t *testing.T) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["workflows"] = []any{"../outside.json"}
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{NoWASM: true}
 		}, ErrPathEscape, ManifestFile},
 		{"absolute path in manifest", func(t *testing.T) (string, Options) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["models"].(map[string]any)["saliency"].(map[string]any)["file"] = "/etc/passwd"
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{NoWASM: true}
 		}, ErrPathEscape, ManifestFile},
 		{"../ entry in archive", func(t *testing.T) (string, Options) {
@@ -107,14 +109,14 @@ func TestHostilePacks(t *testing.T) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["modules"].(map[string]any)["guest"].(map[string]any)["abi"] = 2
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{}
 		}, ErrABIVersion, ManifestFile},
 		{"wrong manifest version", func(t *testing.T) (string, Options) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["manifest_version"] = 7
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{}
 		}, ErrManifestVersion, ManifestFile},
 		{"needs another comfyrt", func(t *testing.T) (string, Options) {
@@ -124,14 +126,14 @@ func TestHostilePacks(t *testing.T) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["modles"] = map[string]any{}
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{NoWASM: true}
 		}, ErrInvalidManifest, ManifestFile},
 		{"model not installed", func(t *testing.T) (string, Options) {
 			dir := examplePack(t)
 			m := readManifestMap(t, dir)
 			m["models"].(map[string]any)["saliency"].(map[string]any)["url"] = "https://example.com/saliency.onnx"
-			writeJSON(t, filepath.Join(dir, ManifestFile), m)
+			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			os.Remove(filepath.Join(dir, "models", "saliency.onnx"))
 			return dir, Options{NoWASM: true}
 		}, ErrNotInstalled, "models/saliency.onnx"},
@@ -158,6 +160,7 @@ func TestHostilePacks(t *testing.T) {
 }
 
 func TestDuplicateClass(t *testing.T) {
+	t.Parallel()
 	dir := examplePack(t)
 	a, b := mustLoad(t, dir), mustLoad(t, examplePack(t))
 	var s Set
@@ -192,6 +195,7 @@ func TestDuplicateClass(t *testing.T) {
 }
 
 func TestLoaderShares(t *testing.T) {
+	t.Parallel()
 	dir := examplePack(t)
 	l := &Loader{Options: Options{WASM: fakeEngine{}}}
 	defer l.Close()
@@ -209,6 +213,7 @@ func TestLoaderShares(t *testing.T) {
 }
 
 func TestManifestVersions(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		rng, v string
 		ok     bool
@@ -233,6 +238,7 @@ func TestManifestVersions(t *testing.T) {
 }
 
 func TestInstallFetchesModels(t *testing.T) {
+	t.Parallel()
 	src := examplePack(t)
 	model, err := os.ReadFile(filepath.Join(src, "models", "saliency.onnx"))
 	if err != nil {
@@ -243,7 +249,7 @@ func TestInstallFetchesModels(t *testing.T) {
 	defer srv.Close()
 	m := readManifestMap(t, src)
 	m["models"].(map[string]any)["saliency"].(map[string]any)["url"] = srv.URL + "/saliency.onnx"
-	writeJSON(t, filepath.Join(src, ManifestFile), m)
+	testkit.WriteJSON(t, filepath.Join(src, ManifestFile), m)
 	os.Remove(filepath.Join(src, "models", "saliency.onnx"))
 
 	packs := t.TempDir()

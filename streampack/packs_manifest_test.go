@@ -13,6 +13,7 @@ import (
 // depth, refuses the manifest with an error naming the key, its JSON
 // pointer and both lines; the same key in different objects is fine.
 func TestPacksManifestDuplicateKeys(t *testing.T) {
+	t.Parallel()
 	base := tinyManifest(tinyModel)
 	if _, err := ParseManifest(base); err != nil {
 		t.Fatalf("the manifest without duplicates: %v", err)

@@ -38,6 +38,7 @@ func unsealedPack(t *testing.T) string {
 // refused as unsealed (ErrUnsealed, naming them), not as a list of bad
 // hashes and sizes; a bad hash is still a bad hash.
 func TestPacksUnsealed(t *testing.T) {
+	t.Parallel()
 	_, err := Load(unsealedPack(t), Options{NoWASM: true})
 	if !errors.Is(err, ErrUnsealed) || !errors.Is(err, ErrInvalidManifest) || !strings.Contains(err.Error(), "models.m") {
 		t.Fatalf("unsealed pack: %v", err)
@@ -57,6 +58,7 @@ func TestPacksUnsealed(t *testing.T) {
 // changed file is sealed again; manifests with duplicate keys or unknown
 // fields are refused, not silently rewritten.
 func TestPacksSeal(t *testing.T) {
+	t.Parallel()
 	dir := unsealedPack(t)
 	mp := filepath.Join(dir, ManifestFile)
 	if err := Seal(dir); err != nil {

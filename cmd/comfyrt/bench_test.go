@@ -11,7 +11,7 @@ import (
 
 	"github.com/bytedance/sonic"
 
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/schema"
 )
 
@@ -112,14 +112,14 @@ func BenchmarkB4_Synthetic(b *testing.B) {
 }
 
 func BenchmarkB4_Corpus(b *testing.B) {
-	dir := testcorpus.Dir(b)
-	schemas, err := loadSchemas(testcorpus.ObjectInfo(b), nil)
+	dir := testkit.CorpusDir(b)
+	schemas, err := loadSchemas(testkit.CorpusObjectInfo(b), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	// The whole corpus as one unit: every file checked once per iteration.
 	var files [][]byte
-	for _, f := range testcorpus.Workflows(b) {
+	for _, f := range testkit.CorpusWorkflows(b) {
 		data, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			b.Fatal(err)

@@ -7,12 +7,9 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"image"
-	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -53,28 +50,6 @@ const budgetBomb = `{
  "4": {"class_type": "SaveTensor", "inputs": {"images": ["3", 0]}}
 }`
 
-// budgetPNGBomb writes a PNG whose header claims w×h pixels and whose data
-// is a few bytes.
-func budgetPNGBomb(t *testing.T, path string, w, h uint32) {
-	t.Helper()
-	chunk := func(typ string, data []byte) []byte {
-		b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
-		b = append(b, typ...)
-		b = append(b, data...)
-		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
-	ihdr := binary.BigEndian.AppendUint32(nil, w)
-	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
-	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit RGB
-	b := []byte("\x89PNG\r\n\x1a\n")
-	b = append(b, chunk("IHDR", ihdr)...)
-	b = append(b, chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00})...)
-	b = append(b, chunk("IEND", nil)...)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func writeBudgetFiles(t *testing.T) (dir string) {
 	t.Helper()
 	dir = t.TempDir()
@@ -83,15 +58,10 @@ func writeBudgetFiles(t *testing.T) (dir string) {
 			t.Fatal(err)
 		}
 	}
-	budgetPNGBomb(t, filepath.Join(dir, "bomb.png"), 100000, 100000)
-	f, err := os.Create(filepath.Join(dir, "frame.png"))
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "bomb.png"), testkit.HeaderPNG(100000, 100000, testkit.EmptyZlib), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if err := png.Encode(f, image.NewNRGBA(image.Rect(0, 0, 64, 64))); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WritePNG(t, filepath.Join(dir, "frame.png"), image.NewNRGBA(image.Rect(0, 0, 64, 64)))
 	return dir
 }
 

@@ -6,7 +6,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -202,9 +201,7 @@ func TestBinary_Bench(t *testing.T) {
 		}
 	}
 	needAV(t)
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg CLI not installed")
-	}
+	testkit.NeedTools(t, "ffmpeg")
 	// From the checkout: bench reads the example workflows from there.
 	js := filepath.Join(t.TempDir(), "b2.json")
 	r := testkit.Run(t, testkit.Root(), nil, 3*time.Minute, "bench", "b2", "--frames", "6", "--warmup", "2", "--rounds", "1", "--sizes", "64x64", "--json", js)

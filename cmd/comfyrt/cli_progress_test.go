@@ -4,21 +4,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRunVideo_ProgressWithoutTerminal: with stderr not a terminal (CI,
 // containers, logs) a run prints a plain progress line every
-// progressEvery, with no carriage returns or terminal escapes, and the
+// --progress-every, with no carriage returns or terminal escapes, and the
 // final status line. The interval is shortened so the test does not wait;
 // nothing is timed.
 func TestRunVideo_ProgressWithoutTerminal(t *testing.T) {
 	needAV(t)
-	old := progressEvery
-	progressEvery = time.Millisecond
-	defer func() { progressEvery = old }()
 	out := filepath.Join(t.TempDir(), "out.mp4")
-	code, _, stderr := cli(t, "", "run", "-o", out)
+	code, _, stderr := cli(t, "", "run", "-o", out, "--progress-every", "1ms")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -36,5 +32,16 @@ func TestRunVideo_ProgressWithoutTerminal(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "| 100%") {
 		t.Errorf("no final status line:\n%s", stderr)
+	}
+}
+
+// TestRunVideo_ProgressEveryNotPositive: --progress-every 0 or below is a
+// usage error naming the flag.
+func TestRunVideo_ProgressEveryNotPositive(t *testing.T) {
+	for _, v := range []string{"0s", "-1s"} {
+		code, _, stderr := cli(t, "", "run", "-o", filepath.Join(t.TempDir(), "out.mp4"), "--progress-every", v)
+		if code != 2 || !strings.Contains(stderr, "--progress-every must be positive") {
+			t.Errorf("--progress-every %s: exit %d\n%s", v, code, stderr)
+		}
 	}
 }

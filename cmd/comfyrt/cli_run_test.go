@@ -108,7 +108,7 @@ func TestBinary_RunPicturePositionalJPEG(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("workflow '-': exit %d\n%s", r.Code, r.Stderr)
 	}
-	got := readPNG(t, filepath.Join(dir, "stdin.png"))
+	got := testkit.ReadPNG(t, filepath.Join(dir, "stdin.png"))
 	if r, _, _, _ := got.At(0, 0).RGBA(); int(r>>8) != 255-int(src.NRGBAAt(0, 0).R) {
 		t.Errorf("stdin.png red %d, want %d", r>>8, 255-int(src.NRGBAAt(0, 0).R))
 	}

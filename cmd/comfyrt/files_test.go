@@ -9,9 +9,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -28,34 +26,6 @@ import (
 	"comfyrt/nodes/builtin"
 )
 
-// filesPNGChunk is one PNG chunk: length, type, data, CRC.
-func filesPNGChunk(typ string, data []byte) []byte {
-	var b bytes.Buffer
-	binary.Write(&b, binary.BigEndian, uint32(len(data)))
-	b.WriteString(typ)
-	b.Write(data)
-	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	return b.Bytes()
-}
-
-// filesHugePNG writes a tiny PNG whose header claims w×h RGB pixels; its
-// image data is not valid zlib, so nothing past the header decodes.
-func filesHugePNG(t *testing.T, path string, w, h uint32) {
-	t.Helper()
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	b.Write(filesPNGChunk("IHDR", ihdr))
-	b.Write(filesPNGChunk("IDAT", bytes.Repeat([]byte{0xAB}, 64)))
-	b.Write(filesPNGChunk("IEND", nil))
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // filesRGBA returns a 4×3 picture whose alpha varies by pixel.
 func filesRGBA() *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, 4, 3))
@@ -65,17 +35,6 @@ func filesRGBA() *image.NRGBA {
 		}
 	}
 	return img
-}
-
-func filesWritePNG(t *testing.T, path string, img image.Image) {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func filesWrite(t *testing.T, path, text string) {
@@ -100,8 +59,10 @@ func filesStaticWF(name string) string {
 // --max-image-pixels.
 func TestFiles_RunRefusesHugePicture(t *testing.T) {
 	dir := t.TempDir()
-	filesHugePNG(t, filepath.Join(dir, "big.png"), 20000, 20000)
-	filesWritePNG(t, filepath.Join(dir, "small.png"), filesRGBA())
+	if err := os.WriteFile(filepath.Join(dir, "big.png"), testkit.HeaderPNG(20000, 20000, bytes.Repeat([]byte{0xAB}, 64)), 0o644); err != nil { // only the header reads
+		t.Fatal(err)
+	}
+	testkit.WritePNG(t, filepath.Join(dir, "small.png"), filesRGBA())
 	filesWrite(t, filepath.Join(dir, "frame.json"), `{"1":{"class_type":"LoadImage","inputs":{"image":"x.png"}},
 "2":{"class_type":"ImageInvert","inputs":{"image":["1",0]}},"3":{"class_type":"SaveImage","inputs":{"images":["2",0],"filename_prefix":"a"}}}`)
 	filesWrite(t, filepath.Join(dir, "static.json"), filesStaticWF("big.png"))
@@ -146,12 +107,12 @@ func TestFiles_RunRefusesHugePicture(t *testing.T) {
 func TestFiles_RunAlphaMask(t *testing.T) {
 	dir := t.TempDir()
 	src := filesRGBA()
-	filesWritePNG(t, filepath.Join(dir, "rgba.png"), src)
+	testkit.WritePNG(t, filepath.Join(dir, "rgba.png"), src)
 	opaque := image.NewRGBA(image.Rect(0, 0, 5, 2))
 	for i := range opaque.Pix {
 		opaque.Pix[i] = 255
 	}
-	filesWritePNG(t, filepath.Join(dir, "rgb.png"), opaque)
+	testkit.WritePNG(t, filepath.Join(dir, "rgb.png"), opaque)
 	filesWrite(t, filepath.Join(dir, "frame.json"), `{"1":{"class_type":"LoadImage","inputs":{"image":"ignored.png"}},
 "2":{"class_type":"MaskToImage","inputs":{"mask":["1",1]}},"3":{"class_type":"SaveImage","inputs":{"images":["2",0],"filename_prefix":"a"}}}`)
 	filesWrite(t, filepath.Join(dir, "static.json"), `{"1":{"class_type":"PrimaryInputLoadImage","inputs":{"image":"frame.png"}},
@@ -217,9 +178,11 @@ func TestFiles_ServeInputFolder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	filesWritePNG(t, filepath.Join(top, "outside.png"), filesRGBA())
-	filesWritePNG(t, filepath.Join(in, "ok.png"), filesRGBA())
-	filesHugePNG(t, filepath.Join(in, "big.png"), 20000, 20000)
+	testkit.WritePNG(t, filepath.Join(top, "outside.png"), filesRGBA())
+	testkit.WritePNG(t, filepath.Join(in, "ok.png"), filesRGBA())
+	if err := os.WriteFile(filepath.Join(in, "big.png"), testkit.HeaderPNG(20000, 20000, bytes.Repeat([]byte{0xAB}, 64)), 0o644); err != nil { // only the header reads
+		t.Fatal(err)
+	}
 	for name, target := range map[string]string{"link.png": filepath.Join(top, "outside.png"), "passwd.png": "/etc/passwd", "zero.png": "/dev/zero"} {
 		if err := os.Symlink(target, filepath.Join(in, name)); err != nil {
 			t.Fatal(err)
@@ -291,7 +254,7 @@ func stopStream(t *testing.T, client *http.Client, base string) {
 // scripts/setup.sh puts them there.
 func TestFiles_MissingModel(t *testing.T) {
 	dir := t.TempDir()
-	filesWritePNG(t, filepath.Join(dir, "pic.png"), filesRGBA())
+	testkit.WritePNG(t, filepath.Join(dir, "pic.png"), filesRGBA())
 	wf, err := os.ReadFile(filepath.Join(testkit.Root(), "workflows", "text-highlight-api.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -343,7 +306,7 @@ func TestFiles_ValidateInputList(t *testing.T) {
 	if err := os.Mkdir(in, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	filesWritePNG(t, filepath.Join(in, "ok.png"), filesRGBA())
+	testkit.WritePNG(t, filepath.Join(in, "ok.png"), filesRGBA())
 	if err := os.Symlink("ok.png", filepath.Join(in, "link.png")); err != nil {
 		t.Fatal(err)
 	}
@@ -376,14 +339,14 @@ func TestFiles_ValidateInputList(t *testing.T) {
 func TestFiles_TestCommandAlphaMask(t *testing.T) {
 	dir := t.TempDir()
 	src := filesRGBA()
-	filesWritePNG(t, filepath.Join(dir, "rgba.png"), src)
+	testkit.WritePNG(t, filepath.Join(dir, "rgba.png"), src)
 	want := image.NewGray(src.Bounds())
 	for y := range 3 {
 		for x := range 4 {
 			want.SetGray(x, y, color.Gray{255 - src.NRGBAAt(x, y).A})
 		}
 	}
-	filesWritePNG(t, filepath.Join(dir, "mask.png"), want)
+	testkit.WritePNG(t, filepath.Join(dir, "mask.png"), want)
 	filesWrite(t, filepath.Join(dir, "wf.json"), `{"1":{"class_type":"LoadImage","inputs":{"image":"ignored.png"}},
 "2":{"class_type":"MaskToImage","inputs":{"mask":["1",1]}},"3":{"class_type":"SaveImage","inputs":{"images":["2",0],"filename_prefix":"a"}}}`)
 	filesWrite(t, filepath.Join(dir, "wf.test.json"), `{"tests":[{"name":"alpha","inputs":["rgba.png"],"expected":["mask.png"]}]}`)

@@ -7,60 +7,34 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"comfyrt/executor/media/av"
 	"comfyrt/internal/testkit"
 )
 
 func liveinNeed(t *testing.T) {
 	t.Helper()
-	if !av.Available {
-		t.Skip("built without FFmpeg")
-	}
-	for _, tool := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("no %s", tool)
-		}
-	}
+	needAV(t)
+	testkit.NeedTools(t, "ffmpeg")
 }
 
 // liveinClip writes n frames of testsrc2 at 30 fps encoded with codec into
 // dir/name with the ffmpeg CLI (extra: more output options).
 func liveinClip(t *testing.T, dir, name string, n int, codec string, extra ...string) string {
 	t.Helper()
-	p := filepath.Join(dir, name)
-	args := []string{"-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", strconv.Itoa(n),
-		"-c:v", codec, "-g", "30", "-pix_fmt", "yuv420p"}
-	switch codec {
-	case "libx264":
-		args = append(args, "-preset", "ultrafast")
-	case "libx265":
-		args = append(args, "-preset", "ultrafast", "-x265-params", "log-level=error")
-	}
-	args = append(append(args, extra...), p)
-	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	return p
+	return testkit.Clip(t, filepath.Join(dir, name), testkit.ClipOptions{Frames: n, Codec: codec, GOP: 30, Extra: extra})
 }
 
 // liveinPTS returns the output's video frame timestamps (ffprobe).
 func liveinPTS(t *testing.T, name string) []int64 {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts",
-		"-of", "csv=p=0", name).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", name, err)
-	}
 	var pts []int64
-	for _, l := range strings.Fields(string(out)) {
-		v, err := strconv.ParseInt(strings.TrimSuffix(l, ","), 10, 64)
+	for _, l := range testkit.ProbeFrames(t, name, "pts") {
+		v, err := strconv.ParseInt(l, 10, 64)
 		if err != nil {
 			t.Fatalf("ffprobe pts %q", l)
 		}

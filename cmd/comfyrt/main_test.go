@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 // cli runs the command line in-process.
@@ -100,7 +100,7 @@ func TestValidate_JSON(t *testing.T) {
 }
 
 func TestConvert_UIExample(t *testing.T) {
-	code, out, errOut := cli(t, "", "convert", filepath.Join(testcorpus.Root(), "workflows/ui/invert-blur-ui.json"))
+	code, out, errOut := cli(t, "", "convert", filepath.Join(testkit.Root(), "workflows/ui/invert-blur-ui.json"))
 	if code != 0 {
 		t.Fatalf("code %d, stderr %s", code, errOut)
 	}
@@ -160,7 +160,7 @@ func TestNodes(t *testing.T) {
 }
 
 func TestNodes_ObjectInfo(t *testing.T) {
-	files := testcorpus.ObjectInfo(t)
+	files := testkit.CorpusObjectInfo(t)
 	code, out, _ := cli(t, "", "nodes", "--object-info", files[0])
 	if code != 0 || !strings.Contains(out, "KSampler") {
 		t.Fatalf("code %d", code)
@@ -191,9 +191,9 @@ func TestUsage(t *testing.T) {
 // TestCorpus_NeverPanics runs validate and convert on every corpus file:
 // exit codes 0 or 1 only, never an internal error.
 func TestCorpus_NeverPanics(t *testing.T) {
-	dir := testcorpus.Dir(t)
-	oi := testcorpus.ObjectInfo(t)
-	for _, f := range testcorpus.Workflows(t) {
+	dir := testkit.CorpusDir(t)
+	oi := testkit.CorpusObjectInfo(t)
+	for _, f := range testkit.CorpusWorkflows(t) {
 		p := filepath.Join(dir, f)
 		args := []string{"validate", "--format", "json"}
 		for _, o := range oi {

@@ -3,27 +3,20 @@ package main
 import (
 	"encoding/xml"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/engine/ort"
 )
 
-// builtExamplePack builds streampack/example (WASM guest from source, the
-// ONNX model generated: nothing binary is committed) into a temporary
-// folder; the Go build cache makes repeated builds cheap.
+// builtExamplePack copies the example pack (WASM guest from source, the
+// ONNX model generated: nothing binary is committed), which testkit builds
+// once per test process, into a folder of the test.
 func builtExamplePack(t *testing.T) string {
 	t.Helper()
-	dst := filepath.Join(t.TempDir(), "example")
-	cmd := exec.Command("go", "run", "./streampack/example/mkpack", "-o", dst)
-	cmd.Dir = testcorpus.Root()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the example pack: %v\n%s", err, out)
-	}
-	return dst
+	return testkit.CopyExamplePack(t)
 }
 
 func TestPackCommands(t *testing.T) {

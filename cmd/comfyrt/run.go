@@ -33,7 +33,7 @@ const runAbout = "Runs a workflow on video: decodes IN (a file, '-' for standard
 	"With no arguments it runs " + defaultWorkflow + " on\n" +
 	defaultClip + " (both built into the program: it works from any\n" +
 	"folder) and writes " + defaultOut + ". The workflow '-' is read from standard input.\n" +
-	"A status line shows progress on a terminal; otherwise a plain line every 5 s.\n\n" +
+	"A status line shows progress on a terminal; otherwise a plain line every 5 s\n(--progress-every).\n\n" +
 	"With a picture (-i IMAGE.png/.jpg, or -o OUT.png) it runs the workflow once on\n" +
 	"it and writes PNG (JPEG for OUT.jpg/.jpeg); a workflow without a frame input\n" +
 	"(EmptyImage, SolidMask, …) runs without -i. With several frame outputs,\n" +
@@ -73,6 +73,7 @@ func addRunFlags(fs *flag.FlagSet) *runFlags {
 	fs.StringVar(&o.live, "live", "auto", "`mode` for the input: yes (latest frame wins, budget applies), no (every frame,\nthe decoder waits for the plan), auto (network inputs are live, files not; pipes and\ndevices by measurement: one that delivers faster than real time is paced like a file,\none that arrives at real time is live)")
 	fs.Int64Var(&o.frames, "frames", 0, "stop after `N` input frames (0: at the input's end)")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after `D` of input media time, e.g. 10s (0: at the input's end)")
+	fs.DurationVar(&o.progressEvery, "progress-every", 5*time.Second, "how often a run whose stderr is not a terminal (CI, logs) prints a plain\nprogress line, `D`")
 	o.ef = addEngineFlags(fs)
 	return f
 }
@@ -85,6 +86,9 @@ func (f *runFlags) check(fs *flag.FlagSet) string {
 	}
 	if o.onError != "drop" && o.onError != "passthrough" {
 		return "--on-error must be drop or passthrough"
+	}
+	if o.progressEvery <= 0 {
+		return "--progress-every must be positive"
 	}
 	if o.width < 0 || o.height < 0 || f.budgetMs < 0 || o.maxFPS < 0 || o.frames < 0 || o.duration < 0 {
 		return "--width, --height, --budget-ms, --max-fps, --frames and --duration must not be negative"

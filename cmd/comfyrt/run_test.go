@@ -4,11 +4,12 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"comfyrt/internal/testkit"
 )
 
 // writeTestPNG writes a w×h gradient picture and returns it.
@@ -21,29 +22,8 @@ func writeTestPNG(t *testing.T, dir, name string, w, h int) (string, *image.NRGB
 		}
 	}
 	p := filepath.Join(dir, name)
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WritePNG(t, p, img)
 	return p, img
-}
-
-func readPNG(t *testing.T, name string) image.Image {
-	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 func TestRun_InvertEndToEnd(t *testing.T) {
@@ -58,7 +38,7 @@ func TestRun_InvertEndToEnd(t *testing.T) {
 	if !strings.Contains(stdout, "SaveTensor #3 [1,21,37,3]") {
 		t.Errorf("stdout %q", stdout)
 	}
-	got := readPNG(t, out)
+	got := testkit.ReadPNG(t, out)
 	if got.Bounds().Dx() != 37 || got.Bounds().Dy() != 21 {
 		t.Fatalf("size %v", got.Bounds())
 	}
@@ -103,7 +83,7 @@ func TestRun_JPEGAndStaticImage(t *testing.T) {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
 	// white × bg = bg.
-	got := readPNG(t, out)
+	got := testkit.ReadPNG(t, out)
 	r, _, _, _ := got.At(15, 0).RGBA()
 	if r>>8 < 250 {
 		t.Errorf("red at (15,0) = %d, want ~255", r>>8)
@@ -129,12 +109,12 @@ func TestRun_GeneratorWithoutInput(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
-	got := readPNG(t, out)
+	got := testkit.ReadPNG(t, out)
 	if r, _, _, _ := got.At(0, 0).RGBA(); got.Bounds().Dx() != 8 || r>>8 != 127 {
 		t.Errorf("gen.png %v, red %d (want 127)", got.Bounds(), r>>8)
 	}
 	second := filepath.Join(dir, "gen-5.png")
-	if b, _, _, _ := readPNG(t, second).At(0, 0).RGBA(); b>>8 != 0 {
+	if b, _, _, _ := testkit.ReadPNG(t, second).At(0, 0).RGBA(); b>>8 != 0 {
 		t.Errorf("second output red %d", b>>8)
 	}
 	if !strings.Contains(stdout, "gen-5.png: PreviewImage #5") {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"comfyrt/internal/testcorpus"
 	"comfyrt/internal/testkit"
 )
 
@@ -160,7 +159,7 @@ func TestBinary_SchemasFrameInputNotChecked(t *testing.T) {
 // TestBinary_SchemasRealObjectInfo: the corpus's real object_info dump and
 // ComfyStream's derived schemas keep the frame inputs valid.
 func TestBinary_SchemasRealObjectInfo(t *testing.T) {
-	dumps := testcorpus.ObjectInfo(t)
+	dumps := testkit.CorpusObjectInfo(t)
 	if len(dumps) == 0 {
 		t.Skip("no object_info files in the corpus")
 	}
@@ -185,8 +184,8 @@ func TestBinary_SchemasConvertUploadWidget(t *testing.T) {
    "properties": {"Node name for S&R": "LoadImageMask"}, "widgets_values": ["example.png", "red", "image"]}]}`
 	dir := schemasFiles(t, map[string]string{"dump.json": schemasDump, "mask.json": ui})
 	dumps := map[string]string{"small dump": filepath.Join(dir, "dump.json")}
-	if testcorpus.Path() != "" {
-		for _, d := range testcorpus.ObjectInfo(t) {
+	if testkit.CorpusPath() != "" {
+		for _, d := range testkit.CorpusObjectInfo(t) {
 			if strings.HasSuffix(d, "object_info.json") {
 				dumps["real dump"] = d
 			}

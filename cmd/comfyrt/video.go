@@ -26,10 +26,6 @@ import (
 // before its input ended (128 + SIGINT, as shells report it).
 const exitInterrupted = 130
 
-// progressEvery is how often a run whose stderr is not a terminal (CI,
-// containers, logs) prints a plain progress line; tests shorten it.
-var progressEvery = 5 * time.Second
-
 // closeWait is how long an interrupted run waits for its output to finish.
 const closeWait = 10 * time.Second
 
@@ -63,6 +59,7 @@ type videoOpts struct {
 	maxFPSSet         bool          // --max-fps given: it applies to files too
 	frames            int64         // --frames: stop after this many input frames (0: none)
 	duration          time.Duration // --duration: stop after this much input media time (0: none)
+	progressEvery     time.Duration // --progress-every: a plain progress line this often when stderr is not a terminal (0: 5 s)
 }
 
 // findUp returns rel joined to the working directory or the nearest folder
@@ -253,7 +250,7 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	w := &runWatch{p: p, info: info, events: events, stderr: stderr, tty: isTerminal(stderr), start: time.Now()}
+	w := &runWatch{p: p, info: info, events: events, stderr: stderr, tty: isTerminal(stderr), start: time.Now(), progressEvery: o.progressEvery}
 	if err := p.Start(ctx); err != nil {
 		p.Close()
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
@@ -275,6 +272,8 @@ type runWatch struct {
 	stderr io.Writer
 	tty    bool
 	start  time.Time
+	// progressEvery is --progress-every (0: 5 s).
+	progressEvery time.Duration
 }
 
 // watch reports events and progress until the run ends or is interrupted
@@ -283,7 +282,10 @@ type runWatch struct {
 func (w *runWatch) watch(ctx context.Context, stop func()) (interrupted, gaveUp bool) {
 	every := 500 * time.Millisecond // the terminal's status line, redrawn in place
 	if !w.tty {
-		every = progressEvery // one plain line each time
+		every = w.progressEvery // one plain line each time
+		if every <= 0 {
+			every = 5 * time.Second
+		}
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()

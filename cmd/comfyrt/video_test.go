@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +15,7 @@ import (
 
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 const invertWF = `{"1": {"class_type": "LoadTensor", "inputs": {}}, "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}}, "3": {"class_type": "SaveTensor", "inputs": {"images": ["2", 0]}}}`
@@ -27,9 +26,7 @@ func needAV(t *testing.T) {
 	if !av.Available {
 		t.Skip("built without cgo: no FFmpeg")
 	}
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		t.Skip("no ffprobe")
-	}
+	testkit.NeedTools(t, "ffprobe")
 }
 
 // stampedClip writes n synthetic frames (frame index stamped in the
@@ -64,14 +61,9 @@ func stampedClip(t *testing.T, n int) string {
 // ffprobe.
 func probeFrames(t *testing.T, file string) []float64 {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
-		"-of", "csv=p=0", file).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", file, err)
-	}
 	var ts []float64
-	for _, l := range strings.Fields(string(out)) {
-		v, err := strconv.ParseFloat(strings.TrimSuffix(l, ","), 64)
+	for _, l := range testkit.ProbeFrames(t, file, "pts_time") {
+		v, err := strconv.ParseFloat(l, 64)
 		if err != nil {
 			t.Fatalf("ffprobe line %q", l)
 		}
@@ -170,7 +162,7 @@ func TestRunVideo_FPSCap(t *testing.T) {
 // TestRunVideo_InvertTwice: invert twice ≈ the input, within codec loss.
 func TestRunVideo_InvertTwice(t *testing.T) {
 	needAV(t)
-	in := filepath.Join(testcorpus.Root(), defaultClip)
+	in := filepath.Join(testkit.Root(), defaultClip)
 	wf := writeFile(t, "invert.json", invertWF)
 	dir := t.TempDir()
 	once, twice := filepath.Join(dir, "once.mp4"), filepath.Join(dir, "twice.mp4")
@@ -264,7 +256,7 @@ func TestRunVideo_StdinStdout(t *testing.T) {
 func TestRunVideo_BadInputs(t *testing.T) {
 	needAV(t)
 	wf := writeFile(t, "invert.json", invertWF)
-	clip, err := os.ReadFile(filepath.Join(testcorpus.Root(), defaultClip))
+	clip, err := os.ReadFile(filepath.Join(testkit.Root(), defaultClip))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +275,7 @@ func TestRunVideo_BadInputs(t *testing.T) {
 			if err := os.WriteFile(in, tc.data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			before := runtime.NumGoroutine()
+			testkit.CheckGoroutines(t)
 			start := time.Now()
 			code, _, errOut := cli(t, "", "run", "--workflow", wf, "-i", in, "-o", filepath.Join(t.TempDir(), "o.mp4"))
 			if code != tc.code {
@@ -294,10 +286,6 @@ func TestRunVideo_BadInputs(t *testing.T) {
 			}
 			if time.Since(start) > 30*time.Second {
 				t.Fatal("took too long")
-			}
-			time.Sleep(50 * time.Millisecond)
-			if after := runtime.NumGoroutine(); after > before+2 {
-				t.Errorf("goroutines %d → %d", before, after)
 			}
 		})
 	}

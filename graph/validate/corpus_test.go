@@ -10,7 +10,7 @@ import (
 	"comfyrt/graph"
 	"comfyrt/graph/diag"
 	"comfyrt/internal/jsonx"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/schema"
 )
 
@@ -19,7 +19,7 @@ import (
 func corpusSchemas(t *testing.T) *schema.Set {
 	t.Helper()
 	s := schema.NewSet()
-	for _, p := range testcorpus.ObjectInfo(t) {
+	for _, p := range testkit.CorpusObjectInfo(t) {
 		o, err := schema.LoadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -53,11 +53,11 @@ func validateCorpusFile(t *testing.T, s *schema.Set, data []byte) (*corpusOutcom
 // against the real object_info dump plus the derived schema: no panic, a
 // response that marshals, and the same answer twice.
 func TestCorpus(t *testing.T) {
-	dir := testcorpus.Dir(t)
+	dir := testkit.CorpusDir(t)
 	s := corpusSchemas(t)
 	n := 0
 	outcomes := map[string]*corpusOutcome{}
-	for _, rel := range testcorpus.Workflows(t) {
+	for _, rel := range testkit.CorpusWorkflows(t) {
 		data, err := os.ReadFile(filepath.Join(dir, rel))
 		if err != nil {
 			t.Fatal(err)

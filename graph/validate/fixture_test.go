@@ -12,7 +12,7 @@ import (
 	"comfyrt/graph"
 	"comfyrt/graph/diag"
 	"comfyrt/internal/jsonx"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/schema"
 )
 
@@ -124,7 +124,7 @@ func marshalIndent(t testing.TB, v any) []byte {
 	return append(b, '\n')
 }
 
-func fixtureDir() string { return filepath.Join(testcorpus.Root(), "testdata", "diag") }
+func fixtureDir() string { return filepath.Join(testkit.Root(), "testdata", "diag") }
 
 type fixtureRun struct {
 	res    *Result

@@ -7,7 +7,7 @@ import (
 
 	"comfyrt/graph"
 	"comfyrt/internal/jsonx"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 // FuzzValidate: random prompt bytes → jsonx.Decode → graph.ParseAPI →
@@ -28,7 +28,7 @@ func FuzzValidate(f *testing.F) {
 	for _, sd := range seeds {
 		f.Add([]byte(sd))
 	}
-	paths, _ := filepath.Glob(filepath.Join(testcorpus.Root(), "testdata", "diag", "*.txtar"))
+	paths, _ := filepath.Glob(filepath.Join(testkit.Root(), "testdata", "diag", "*.txtar"))
 	for _, p := range paths {
 		if data, err := os.ReadFile(p); err == nil {
 			if wf, ok := parseTxtar(data).get("workflow.json"); ok {

@@ -2,7 +2,7 @@
 // copy of them (rules_test.go): for every package, the project packages it
 // may import directly, those its production build must never reach even
 // transitively (go list -deps, DESIGN.md's "never"), and those its tests
-// may import; test-only packages (internal/testkit, internal/testcorpus,
+// may import; test-only packages (internal/testkit,
 // internal/onnxgen, the trickle test server) never in a production build
 // (rules_symbols_test.go covers the trickle server while it lives inside
 // internal/trickle); every diagnostic code declared in graph/diag;

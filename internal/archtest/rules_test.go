@@ -128,7 +128,6 @@ var rules = []rule{
 	{pkg: "internal/trickle/...", kind: testOnly, may: []string{"internal/trickle"}, cause: "the trickle test server"},
 	{pkg: "internal/testkit", kind: testOnly, may: []string{"*"}, cause: "shared test scaffolding"},
 	{pkg: "internal/testkit/...", kind: testOnly, may: []string{"*"}, cause: "shared test scaffolding"},
-	{pkg: "internal/testcorpus", kind: testOnly, cause: "locates the shared corpus for tests"},
 	{pkg: "internal/onnxgen", kind: testOnly, cause: "generates ONNX test models"},
 	{pkg: "internal/archtest", kind: testOnly, cause: "these rules (test files only)"},
 	{pkg: "internal/server", may: []string{"executor/live", "compiler", "graph", "graph/diag", "graph/validate", "nodes", "nodes/schema", "nodes/value", "internal/trickle"},

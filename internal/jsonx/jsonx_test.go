@@ -7,10 +7,11 @@ import (
 	"reflect"
 	"testing"
 
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 func TestDecode_OrderAndNumbers(t *testing.T) {
+	t.Parallel()
 	v, err := Decode([]byte(`{"b": 1, "a": [18446744073709551615, 1.50, -0, "x"], "c": {"z": null, "y": true}}`))
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +32,7 @@ func TestDecode_OrderAndNumbers(t *testing.T) {
 }
 
 func TestDecode_DuplicateKeysLastWins(t *testing.T) {
+	t.Parallel()
 	v, err := Decode([]byte(`{"a": 1, "a": 2}`))
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +43,7 @@ func TestDecode_DuplicateKeysLastWins(t *testing.T) {
 }
 
 func TestDecode_Errors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, in  string
 		line, col int
@@ -66,6 +69,7 @@ func TestDecode_Errors(t *testing.T) {
 }
 
 func TestMarshal_RoundTrip(t *testing.T) {
+	t.Parallel()
 	in := `{"b":1,"a":[18446744073709551615,1.50,"x\n\"y\"\u0001<>&é",null,true,{}],"c":{"z":null,"y":[]}}`
 	v, err := Decode([]byte(in))
 	if err != nil {
@@ -87,6 +91,7 @@ func TestMarshal_RoundTrip(t *testing.T) {
 }
 
 func TestLocate(t *testing.T) {
+	t.Parallel()
 	data := []byte("{\n  \"7\": {\n    \"inputs\": {\"seed\": -1, \"a/b\": 2},\n    \"list\": [10, {\"k\": 3}]\n  }\n}")
 	cases := []struct {
 		ptr       string
@@ -109,8 +114,9 @@ func TestLocate(t *testing.T) {
 
 // TestDecode_CorpusMatchesStd decodes every corpus file with both decoders.
 func TestDecode_CorpusMatchesStd(t *testing.T) {
-	dir := testcorpus.Dir(t)
-	files := testcorpus.Workflows(t)
+	t.Parallel()
+	dir := testkit.CorpusDir(t)
+	files := testkit.CorpusWorkflows(t)
 	files = append(files, "_schemas/offflinerpsy__orchestrator-v3__object_info.json")
 	for _, f := range files {
 		data, err := os.ReadFile(filepath.Join(dir, f))
@@ -163,7 +169,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	dir := testcorpus.Dir(b)
+	dir := testkit.CorpusDir(b)
 	data, err := os.ReadFile(filepath.Join(dir, "_schemas/offflinerpsy__orchestrator-v3__object_info.json"))
 	if err != nil {
 		b.Fatal(err)
@@ -178,6 +184,7 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 func TestLocateAll_MatchesLocate(t *testing.T) {
+	t.Parallel()
 	data := []byte("{\n  \"7\": {\n    \"inputs\": {\"seed\": -1, \"a/b\": 2},\n    \"list\": [10, {\"k\": 3}]\n  },\n  \"8\": [1, [2, 3]]\n}")
 	ptrs := []string{"", "/7", "/7/inputs/seed", "/7/inputs/a~1b", "/7/list/1/k", "/7/missing", "/8/1/1", "/9/x", "/7/list/5"}
 	got := LocateAll(data, ptrs)

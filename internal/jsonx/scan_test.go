@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 )
 
 var scanSeeds = []string{
@@ -21,6 +21,7 @@ var scanSeeds = []string{
 }
 
 func TestValidMatchesStd(t *testing.T) {
+	t.Parallel()
 	for _, s := range scanSeeds {
 		if got, want := valid([]byte(s)), json.Valid([]byte(s)); got != want {
 			n := min(len(s), 40)
@@ -63,8 +64,9 @@ func checkLocateAll(t *testing.T, name string, data []byte, ptrs []string) {
 }
 
 func TestLocateAll_CorpusMatchesStd(t *testing.T) {
-	dir := testcorpus.Dir(t)
-	for _, f := range testcorpus.Workflows(t) {
+	t.Parallel()
+	dir := testkit.CorpusDir(t)
+	for _, f := range testkit.CorpusWorkflows(t) {
 		data, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)

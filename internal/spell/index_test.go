@@ -35,6 +35,7 @@ func nearestRef(x string, candidates []string) string {
 }
 
 func TestNearestMatchesReference(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewSource(1))
 	alphabet := []rune("abcABCxyzé\u0130KSampler_ \xff")
 	word := func() string {

@@ -3,6 +3,7 @@ package spell
 import "testing"
 
 func TestDistance(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		a, b string
 		want int
@@ -30,6 +31,7 @@ func TestDistance(t *testing.T) {
 }
 
 func TestNearest(t *testing.T) {
+	t.Parallel()
 	classes := []string{"KSampler", "KSamplerAdvanced", "LoadImage", "PreviewImage", "SaveImage", "VAEDecode", "VAEEncode"}
 	for _, tc := range []struct {
 		x    string
@@ -55,6 +57,7 @@ func TestNearest(t *testing.T) {
 }
 
 func TestMaxDistance(t *testing.T) {
+	t.Parallel()
 	for x, want := range map[string]int{"": 1, "ab": 1, "seed": 1, "KSampler": 2, "abcdefghijklmnopqrstuvwxyz": 5} {
 		if got := MaxDistance(x); got != want {
 			t.Errorf("MaxDistance(%q) = %d, want %d", x, got, want)

@@ -1,6 +1,17 @@
-// Package testkit holds helpers shared by tests: the built comfyrt binary
-// run as a real process. It is imported by _test.go files only (the
-// architecture test keeps production code from importing it).
+// Package testkit holds the scaffolding shared by tests, one copy of each:
+// the built comfyrt binary run as a real process (Binary, Run, Main), the
+// shared corpus locator (CorpusDir, CorpusFile, ...: skips with the
+// reason when absent), the goroutine-leak check with one deadline
+// (CheckGoroutines), WASM guests and the example pack built once per test
+// process (WASMGuest, ExamplePack), PNG and JSON writing (WritePNG,
+// HeaderPNG, WriteJSON), synthetic H.264 clips made and probed with the
+// ffmpeg CLI (Clip, FFprobe, ProbeFrames), and the skip for missing
+// command-line tools (NeedTools).
+//
+// It is imported by _test.go files only (the architecture test keeps
+// production code from importing it), and imports only the standard
+// library, so that the tests of any package, internal tests included, may
+// use it without an import cycle.
 package testkit
 
 import (
@@ -55,11 +66,16 @@ func Binary(tb testing.TB) string {
 	return binPath
 }
 
-// Main runs the tests and removes the binary built by Binary.
+// Main runs the tests and removes what the kit built for them (the
+// binary, WASM guests, the example pack). A test package that uses Binary,
+// WASMGuest or ExamplePack calls it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
+	}
+	if workDir != "" {
+		removeAll(workDir)
 	}
 	os.Exit(code)
 }

@@ -8,32 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// checkGoroutines fails the test when goroutines started during it do not
-// end within 3 s of its cleanups.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
+	"comfyrt/internal/testkit"
+)
 
 type peer struct {
 	srv    *Server
@@ -46,7 +28,7 @@ type peer struct {
 
 func newPeer(t *testing.T, cfg ServerConfig, opts Options, tls bool) *peer {
 	t.Helper()
-	checkGoroutines(t)
+	testkit.CheckGoroutines(t)
 	if cfg.BasePath == "" {
 		cfg.BasePath = "/ai/trickle/"
 	}

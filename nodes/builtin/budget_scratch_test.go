@@ -1,15 +1,13 @@
 package builtin
 
 import (
-	"encoding/binary"
-	"hash/crc32"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 	"comfyrt/nodes/value"
 )
@@ -76,43 +74,16 @@ func TestBudgetScratch_HugeInputsDoNotOverflow(t *testing.T) {
 	}
 }
 
-// budgetPNGBomb writes a PNG whose header claims w×h pixels and whose data
-// is a few bytes: decoding it would allocate the whole picture.
-func budgetPNGBomb(t *testing.T, path string, w, h uint32) {
-	t.Helper()
-	chunk := func(typ string, data []byte) []byte {
-		b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
-		b = append(b, typ...)
-		b = append(b, data...)
-		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
-	ihdr := binary.BigEndian.AppendUint32(nil, w)
-	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
-	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit RGB
-	b := []byte("\x89PNG\r\n\x1a\n")
-	b = append(b, chunk("IHDR", ihdr)...)
-	b = append(b, chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00})...)
-	b = append(b, chunk("IEND", nil)...)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestBudgetScratch_LoadImage: LoadImage declares the decoded picture from
 // the file's header: about what Prepare allocates for a real picture, and
 // the full size for a file whose header claims 100000×100000 pixels
 // (which Prepare would try to allocate), read without decoding it.
 func TestBudgetScratch_LoadImage(t *testing.T) {
 	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "a.png"))
-	if err != nil {
+	testkit.WritePNG(t, filepath.Join(dir, "a.png"), image.NewNRGBA(image.Rect(0, 0, 300, 200)))
+	if err := os.WriteFile(filepath.Join(dir, "bomb.png"), testkit.HeaderPNG(100000, 100000, testkit.EmptyZlib), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := png.Encode(f, image.NewNRGBA(image.Rect(0, 0, 300, 200))); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	budgetPNGBomb(t, filepath.Join(dir, "bomb.png"), 100000, 100000)
 	k, err := registry(t).New(nodes.Config{NodeID: "1", Class: "LoadImage", InputDir: dir})
 	if err != nil {
 		t.Fatal(err)

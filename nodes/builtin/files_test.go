@@ -2,9 +2,7 @@ package builtin
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -15,44 +13,26 @@ import (
 	"testing"
 
 	"comfyrt/graph/diag"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 	"comfyrt/nodes/value"
 )
 
-// filesHeaderPNG is a PNG whose header claims w×h 8-bit RGB pixels and
-// whose image data is not valid zlib: only the header can be read.
-func filesHeaderPNG(w, h uint32) []byte {
-	chunk := func(typ string, data []byte) []byte {
-		var b bytes.Buffer
-		binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		b.WriteString(typ)
-		b.Write(data)
-		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-		return b.Bytes()
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2
-	var b bytes.Buffer
-	b.Write(pngSignature)
-	b.Write(chunk("IHDR", ihdr))
-	b.Write(chunk("IDAT", bytes.Repeat([]byte{0xAB}, 64)))
-	b.Write(chunk("IEND", nil))
-	return b.Bytes()
-}
+// filesNotZlib is image data that is not zlib: of a testkit.HeaderPNG
+// with it, only the header can be read.
+var filesNotZlib = bytes.Repeat([]byte{0xAB}, 64)
 
 func TestFiles_DecodePictureLimit(t *testing.T) {
-	_, err := DecodePicture(bytes.NewReader(filesHeaderPNG(20000, 20000)), 0)
+	_, err := DecodePicture(bytes.NewReader(testkit.HeaderPNG(20000, 20000, filesNotZlib)), 0)
 	if err == nil || !strings.Contains(err.Error(), "20000×20000") || !strings.Contains(err.Error(), "over the limit") {
 		t.Errorf("20000×20000 PNG: %v, want the dimensions refused", err)
 	}
 	// At the limit the header passes and the (broken) data is decoded.
-	_, err = DecodePicture(bytes.NewReader(filesHeaderPNG(10, 10)), 100)
+	_, err = DecodePicture(bytes.NewReader(testkit.HeaderPNG(10, 10, filesNotZlib)), 100)
 	if err == nil || strings.Contains(err.Error(), "over the limit") {
 		t.Errorf("10×10 PNG with a limit of 100: %v, want a decoding error", err)
 	}
-	_, err = DecodePicture(bytes.NewReader(filesHeaderPNG(10, 11)), 100)
+	_, err = DecodePicture(bytes.NewReader(testkit.HeaderPNG(10, 11, filesNotZlib)), 100)
 	if err == nil || !strings.Contains(err.Error(), "over the limit of 100 pixels") {
 		t.Errorf("10×11 PNG with a limit of 100: %v", err)
 	}
@@ -93,9 +73,9 @@ func TestFiles_LoadImageFolder(t *testing.T) {
 	for i := range pic.Pix {
 		pic.Pix[i] = uint8(40 * i)
 	}
-	writePNG(t, filepath.Join(top, "outside.png"), pic)
-	writePNG(t, filepath.Join(dir, "inside.png"), pic)
-	if err := os.WriteFile(filepath.Join(dir, "big.png"), filesHeaderPNG(20000, 20000), 0o644); err != nil {
+	testkit.WritePNG(t, filepath.Join(top, "outside.png"), pic)
+	testkit.WritePNG(t, filepath.Join(dir, "inside.png"), pic)
+	if err := os.WriteFile(filepath.Join(dir, "big.png"), testkit.HeaderPNG(20000, 20000, filesNotZlib), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for name, target := range map[string]string{"out.png": filepath.Join(top, "outside.png"), "in.png": "inside.png",
@@ -203,7 +183,7 @@ func TestFiles_AlphaPNGKinds(t *testing.T) {
 		{image.NewNRGBA64(image.Rect(0, 0, 2, 2)), true}, // 16-bit type 6
 	} {
 		dir := t.TempDir()
-		writePNG(t, filepath.Join(dir, "p.png"), tc.img)
+		testkit.WritePNG(t, filepath.Join(dir, "p.png"), tc.img)
 		data, _ := os.ReadFile(filepath.Join(dir, "p.png"))
 		p, err := DecodePicture(bytes.NewReader(data), 0)
 		if err != nil {
@@ -272,7 +252,7 @@ func TestFiles_PaletteTransparency(t *testing.T) {
 			img.Pix[i] = uint8(i % 2)
 		}
 		dir := t.TempDir()
-		writePNG(t, filepath.Join(dir, "p.png"), img)
+		testkit.WritePNG(t, filepath.Join(dir, "p.png"), img)
 		k := loadImageKernel(t, dir)
 		in := []value.Value{str("p.png")}
 		out := prepare(t, k, in)

@@ -5,26 +5,15 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 	"comfyrt/nodes/value"
 )
-
-func writePNG(t *testing.T, path string, img image.Image) {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func loadImageKernel(t *testing.T, dir string) nodes.Kernel {
 	t.Helper()
@@ -43,12 +32,12 @@ func TestLoadImage(t *testing.T) {
 			rgba.SetNRGBA(x, y, color.NRGBA{uint8(10 * x), uint8(50 + y), 200, uint8(40*x + 7*y)})
 		}
 	}
-	writePNG(t, filepath.Join(dir, "a.png"), rgba)
+	testkit.WritePNG(t, filepath.Join(dir, "a.png"), rgba)
 	rgb := image.NewRGBA(image.Rect(0, 0, 5, 4)) // opaque: PNG colour type 2
 	for i := range rgb.Pix {
 		rgb.Pix[i] = 255
 	}
-	writePNG(t, filepath.Join(dir, "b.png"), rgb)
+	testkit.WritePNG(t, filepath.Join(dir, "b.png"), rgb)
 
 	k := loadImageKernel(t, dir)
 	in := []value.Value{str("a.png")}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"comfyrt/internal/jsonx"
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"
 )
@@ -114,7 +114,7 @@ func TestSchemas_folderInputs(t *testing.T) {
 func loadDump(t *testing.T) (*schema.Set, map[string]any) {
 	t.Helper()
 	var path string
-	for _, p := range testcorpus.ObjectInfo(t) {
+	for _, p := range testkit.CorpusObjectInfo(t) {
 		if strings.HasSuffix(p, "object_info.json") {
 			path = p
 		}
@@ -237,7 +237,7 @@ func TestSchemas_matchDump(t *testing.T) {
 // ComfyStream schemas.
 func TestSchemas_matchDerived(t *testing.T) {
 	var path string
-	for _, p := range testcorpus.ObjectInfo(t) {
+	for _, p := range testkit.CorpusObjectInfo(t) {
 		if strings.HasSuffix(p, ".derived.json") && strings.Contains(filepath.Base(p), "comfystream") {
 			path = p
 		}
@@ -282,7 +282,7 @@ func TestSchemas_matchDerived(t *testing.T) {
 // real workflows give them: every input name is declared, every literal
 // combo value is a choice (engine lists are filled at run time).
 func TestSchemas_corpusWorkflows(t *testing.T) {
-	dir := testcorpus.Dir(t)
+	dir := testkit.CorpusDir(t)
 	s := builtin.Schemas()
 	files := []string{
 		"comfystream/depth-bg-blur-gpu-api.json",

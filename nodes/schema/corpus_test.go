@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"comfyrt/internal/testcorpus"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/schema"
 )
 
@@ -17,7 +17,7 @@ import (
 // skipping the test when the corpus is absent.
 func realDump(tb testing.TB) string {
 	tb.Helper()
-	for _, p := range testcorpus.ObjectInfo(tb) {
+	for _, p := range testkit.CorpusObjectInfo(tb) {
 		if strings.HasSuffix(p, "object_info.json") {
 			return p
 		}
@@ -54,6 +54,7 @@ func sameModel(t *testing.T, a, b *schema.Set) {
 }
 
 func TestRealDump_roundTrip(t *testing.T) {
+	t.Parallel()
 	path := realDump(t)
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -106,6 +107,7 @@ func TestRealDump_roundTrip(t *testing.T) {
 }
 
 func TestRealDump_model(t *testing.T) {
+	t.Parallel()
 	s, err := schema.LoadFile(realDump(t))
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +151,8 @@ func TestRealDump_model(t *testing.T) {
 }
 
 func TestLoadFiles_corpus(t *testing.T) {
-	paths := testcorpus.ObjectInfo(t)
+	t.Parallel()
+	paths := testkit.CorpusObjectInfo(t)
 	s, err := schema.LoadFiles(paths...)
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ func inputNames(n *schema.Node) string {
 }
 
 func TestParse_inputs(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		doc  string
@@ -111,6 +112,7 @@ func TestParse_inputs(t *testing.T) {
 }
 
 func TestParse_bareTypeString(t *testing.T) {
+	t.Parallel()
 	n := mustParse(t, `{"N":{"input":{"hidden":{"prompt":"PROMPT","id":["UNIQUE_ID"]}}}}`).Lookup("N")
 	p := n.Input("prompt")
 	if p.Section != schema.Hidden || p.Type != "PROMPT" {
@@ -133,6 +135,7 @@ func TestParse_bareTypeString(t *testing.T) {
 }
 
 func TestParse_combo(t *testing.T) {
+	t.Parallel()
 	n := mustParse(t, `{"N":{"input":{"required":{
 		"classic":[["a","b",3],{"default":"b","tooltip":"pick"}],
 		"v3":["COMBO",{"multiselect":false,"options":["normal","multiply"],"default":"normal"}],
@@ -159,6 +162,7 @@ func TestParse_combo(t *testing.T) {
 }
 
 func TestParse_bigIntsStayExact(t *testing.T) {
+	t.Parallel()
 	doc := `{"KSampler":{"input":{"required":{"seed":["INT",{"default":0,"min":0,"max":18446744073709551615,"control_after_generate":true}],
 		"cfg":["FLOAT",{"default":8.0,"step":0.1,"round":0.01}],"neg":["INT",{"min":-9223372036854775807,"round":false}]}}}}`
 	s := mustParse(t, doc)
@@ -198,6 +202,7 @@ func TestParse_bigIntsStayExact(t *testing.T) {
 }
 
 func TestParse_optionAccessors(t *testing.T) {
+	t.Parallel()
 	n := mustParse(t, `{"N":{"input":{"required":{"x":["STRING",{
 		"multiline":true,"lazy":true,"forceInput":true,"defaultInput":true,"socketless":true,"rawLink":true,
 		"dynamicPrompts":true,"display":"slider","placeholder":"type","widgetType":"W","image_folder":"output",
@@ -231,6 +236,7 @@ func TestParse_optionAccessors(t *testing.T) {
 }
 
 func TestParse_nodeFields(t *testing.T) {
+	t.Parallel()
 	doc := `{
 	  "_comment": "not a class",
 	  "N": {"input":{"required":{}},"output":["IMAGE",["a","b"],"MASK"],"output_is_list":[false,true],
@@ -273,6 +279,7 @@ func TestParse_nodeFields(t *testing.T) {
 }
 
 func TestParse_errors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, doc string
 		notObj    bool
@@ -299,6 +306,7 @@ func TestParse_errors(t *testing.T) {
 }
 
 func TestTypesMatch(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		received, want string
 		ok             bool
@@ -324,6 +332,7 @@ func TestTypesMatch(t *testing.T) {
 }
 
 func TestSection(t *testing.T) {
+	t.Parallel()
 	for _, sec := range schema.Sections {
 		got, ok := schema.ParseSection(sec.String())
 		if !ok || got != sec {
@@ -336,6 +345,7 @@ func TestSection(t *testing.T) {
 }
 
 func TestLoadFiles_laterWins(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.json")
 	b := filepath.Join(dir, "b.json")
@@ -372,6 +382,7 @@ func TestLoadFiles_laterWins(t *testing.T) {
 }
 
 func TestSet_mergeCloneZero(t *testing.T) {
+	t.Parallel()
 	var zero schema.Set
 	zero.Add(&schema.Node{Name: "A"})
 	if zero.Lookup("A") == nil {
@@ -399,6 +410,7 @@ func TestSet_mergeCloneZero(t *testing.T) {
 }
 
 func TestNode_layoutCodeBuilt(t *testing.T) {
+	t.Parallel()
 	n := &schema.Node{
 		Name: "Thing", DisplayName: "A Thing", Category: "test", PythonModule: "comfyrt",
 		Inputs: []*schema.Input{
@@ -436,6 +448,7 @@ func TestNode_layoutCodeBuilt(t *testing.T) {
 }
 
 func TestNode_withChoices(t *testing.T) {
+	t.Parallel()
 	s := mustParse(t, `{"N":{"input":{"required":{"image":[["example.png"],{"image_upload":true}],
 		"v3":["COMBO",{"options":[],"default":"a"}],"n":["INT"]}},"future":1}}`)
 	n := s.Lookup("N")

@@ -6,6 +6,7 @@ import (
 )
 
 func TestSchemasDifferences(t *testing.T) {
+	t.Parallel()
 	const base = `{"X": {"input": {"required": {"image": ["IMAGE"], "mode": [["a", "b"], {"default": "a"}], "n": ["INT", {"default": 1, "min": 0, "tooltip": "count"}]},
   "optional": {"mask": ["MASK"]}},
  "input_order": {"required": ["image", "mode", "n"], "optional": ["mask"]},

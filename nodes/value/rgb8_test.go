@@ -61,12 +61,14 @@ func checkToRGB8Bits(t *testing.T, lo, hi, step uint64) {
 // TestToRGB8Dense checks every float32 from 2⁻⁹ (255·x < 1) to just past
 // 1.0078 (255·x > 257): every truncation step and the clip at 255.
 func TestToRGB8Dense(t *testing.T) {
+	t.Parallel()
 	checkToRGB8Bits(t, uint64(math.Float32bits(1.0/512)), uint64(math.Float32bits(1.0078))+1, 1)
 }
 
 // TestToRGB8Sweep checks one bit pattern in 61 over all of them (both
 // signs, subnormals, infinities, NaNs) plus the special values.
 func TestToRGB8Sweep(t *testing.T) {
+	t.Parallel()
 	checkToRGB8Bits(t, 0, 1<<32, 61)
 	specials := []uint32{0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0xffffffff,
 		0x00000001, 0x807fffff, 0x7f7fffff, 0xff7fffff, math.Float32bits(1), math.Float32bits(254.0 / 255), math.Float32bits(255.0 / 255)}
@@ -78,6 +80,7 @@ func TestToRGB8Sweep(t *testing.T) {
 // TestToRGB8Exhaustive checks all 2³² bit patterns (about a minute):
 // COMFYRT_EXHAUSTIVE=1 go test -run ToRGB8Exhaustive ./nodes/value/
 func TestToRGB8Exhaustive(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("COMFYRT_EXHAUSTIVE") == "" {
 		t.Skip("set COMFYRT_EXHAUSTIVE=1 to check all 2³² float32 bit patterns")
 	}
@@ -87,6 +90,7 @@ func TestToRGB8Exhaustive(t *testing.T) {
 // TestToRGB8Lengths checks every length up to 40 (tails, unequal dst and
 // src) and that nothing past min(len) is written.
 func TestToRGB8Lengths(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := range 41 {
 		for _, extra := range []int{0, 3} {
@@ -108,6 +112,7 @@ func TestToRGB8Lengths(t *testing.T) {
 }
 
 func TestFromRGB8Exhaustive(t *testing.T) {
+	t.Parallel()
 	for n := range 600 {
 		src := make([]byte, n)
 		for i := range src {
@@ -198,6 +203,7 @@ func BenchmarkFromRGB8Ref_720p(b *testing.B) {
 // offsets, copying and in place, and that bytes past the last whole pixel
 // stay untouched.
 func TestSwapRB(t *testing.T) {
+	t.Parallel()
 	src := make([]byte, 256)
 	for i := range src {
 		src[i] = byte(i*7 + 3)

@@ -6,6 +6,7 @@ import (
 )
 
 func TestToRGB8(t *testing.T) {
+	t.Parallel()
 	src := []float32{0, 1, 0.5, 0.999, 1.5, -0.1, float32(math.NaN()), 100.0 / 255, 0.0039}
 	// clip(255·x) truncated: 127.5 → 127, 254.745 → 254.
 	want := []byte{0, 255, 127, 254, 255, 0, 0, 100, 0}
@@ -19,6 +20,7 @@ func TestToRGB8(t *testing.T) {
 }
 
 func TestFromRGB8(t *testing.T) {
+	t.Parallel()
 	src := []byte{0, 1, 128, 255}
 	got := make([]float32, len(src))
 	FromRGB8(got, src)
@@ -30,6 +32,7 @@ func TestFromRGB8(t *testing.T) {
 }
 
 func TestSpec(t *testing.T) {
+	t.Parallel()
 	s := ImageSpec(1, 512, 512)
 	if s.String() != "IMAGE[1,512,512,3]" || s.Bytes() != 512*512*3*4 {
 		t.Errorf("%v, %d bytes", s, s.Bytes())
@@ -53,6 +56,7 @@ func TestSpec(t *testing.T) {
 }
 
 func TestKindOf(t *testing.T) {
+	t.Parallel()
 	for typ, want := range map[string]Kind{"IMAGE": Image, "MASK": Mask, "INT": Int, "FLOAT": Float,
 		"STRING": String, "COMBO": String, "BOOLEAN": Bool, "LATENT": Handle, "": None} {
 		if got := KindOf(typ); got != want {

@@ -68,9 +68,9 @@ func BenchmarkColorGrade512(b *testing.B) {
 		}
 	})
 	b.Run("call-no-deadline", func(b *testing.B) {
-		ensureTermination = false
-		defer func() { ensureTermination = true }()
-		q, err := streampack.Load(examplePack(b), streampack.Options{WASM: mustRuntime(b)})
+		rt := mustRuntime(b)
+		rt.noDeadline = true
+		q, err := streampack.Load(examplePack(b), streampack.Options{WASM: rt})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,75 +1,26 @@
 package wasmv1
 
 import (
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/value"
 	"comfyrt/streampack"
 )
 
-// The tests build the WASM guests from source (GOOS=wasip1) into a
-// folder shared by the test binary: the example pack (mkpack) and the
-// hostile guest of testdata/hostile.
+// The tests use the WASM guests that testkit builds once from source:
+// the example pack (mkpack) and the hostile guest of testdata/hostile.
 
-var (
-	buildDir  string
-	buildOnce sync.Once
-	buildErr  error
-	examples  string // the built example pack
-	hostile   []byte // testdata/hostile as WASM
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
-
-func buildGuests(t testing.TB) {
-	t.Helper()
-	buildOnce.Do(func() {
-		if buildDir, buildErr = os.MkdirTemp("", "streampack-test-"); buildErr != nil {
-			return
-		}
-		examples = filepath.Join(buildDir, "example")
-		cmd := exec.Command("go", "run", "../example/mkpack", "-o", examples)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = err
-			os.Stderr.Write(out)
-			return
-		}
-		wasm := filepath.Join(buildDir, "hostile.wasm")
-		cmd = exec.Command("go", "build", "-buildmode=c-shared", "-o", wasm, "./testdata/hostile")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = err
-			os.Stderr.Write(out)
-			return
-		}
-		hostile, buildErr = os.ReadFile(wasm)
-	})
-	if buildErr != nil {
-		t.Fatalf("building the test guests: %v", buildErr)
-	}
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // examplePack copies the built example pack into a fresh folder.
 func examplePack(t testing.TB) string {
-	buildGuests(t)
-	dir := filepath.Join(t.TempDir(), "pack")
-	if err := os.CopyFS(dir, os.DirFS(examples)); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	t.Helper()
+	return testkit.CopyExamplePack(t)
 }
 
 var hostileClasses = []string{"Loop", "Bomb", "OOB", "Panic", "BadRunMsg", "Escape", "BadJSON", "BadPtr", "BadCount", "BadKind", "HugeAnswer"}
@@ -77,7 +28,7 @@ var hostileClasses = []string{"Loop", "Bomb", "OOB", "Panic", "BadRunMsg", "Esca
 // hostilePack writes a sealed pack around the hostile guest; edit may
 // change the manifest first.
 func hostilePack(t testing.TB, edit func(m map[string]any)) string {
-	buildGuests(t)
+	hostile := testkit.WASMGuest(t, "streampack/wasmv1/testdata/hostile")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "hostile.wasm"), hostile, 0o644); err != nil {
 		t.Fatal(err)
@@ -104,22 +55,11 @@ func hostilePack(t testing.TB, edit func(m map[string]any)) string {
 	if edit != nil {
 		edit(m)
 	}
-	writeJSON(t, filepath.Join(dir, streampack.ManifestFile), m)
+	testkit.WriteJSON(t, filepath.Join(dir, streampack.ManifestFile), m)
 	if err := streampack.Seal(dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func writeJSON(t testing.TB, name string, v any) {
-	t.Helper()
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(name, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // registry returns a registry with the built-in kernels and the pack's.

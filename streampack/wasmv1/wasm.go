@@ -31,17 +31,18 @@ const (
 	stderrTail       = 2 << 10
 )
 
-// ensureTermination makes compiled code check for a closed module at
-// every loop back-edge and function entry, which is what lets the per-call
-// deadline stop a guest that never returns. It costs Go guests about 10×
-// in compute (see BenchmarkColorGrade512); only benchmarks turn it off.
-var ensureTermination = true
-
 // Runtime compiles WASM modules, sharing one compilation cache (in memory,
 // or in a folder so that later processes skip compiling). It is safe for
 // concurrent use.
 type Runtime struct {
 	cache wazero.CompilationCache
+	// noDeadline leaves out of compiled code the check for a closed
+	// module at every loop back-edge and function entry, which is what
+	// lets the per-call deadline stop a guest that never returns. The
+	// check costs Go guests about 10× in compute (see
+	// BenchmarkColorGrade512, which measures a runtime without it); every
+	// runtime NewRuntime returns has it.
+	noDeadline bool
 }
 
 // NewRuntime returns a runtime whose compilation cache lives in dir, or in
@@ -97,7 +98,7 @@ func (r *Runtime) Compile(ctx context.Context, name string, m streampack.Module,
 	}
 	cfg := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(r.cache).
-		WithCloseOnContextDone(ensureTermination).
+		WithCloseOnContextDone(!r.noDeadline).
 		WithMemoryLimitPages(uint32(mb) * 16) // 64 KiB pages
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	defer func() {

@@ -3,32 +3,21 @@
 package av
 
 import (
-	"context"
-	"errors"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"comfyrt/executor/media"
+	"comfyrt/internal/testkit"
 )
 
 // makeClip writes a 2 s 320×240 30 fps H.264 clip with a sine tone encoded
 // by the given ffmpeg audio arguments.
 func makeClip(t testing.TB, name string, audio ...string) string {
 	t.Helper()
-	needTool(t, "ffmpeg")
-	p := filepath.Join(t.TempDir(), name)
-	args := []string{"-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "2",
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"}
-	args = append(append(args, audio...), p)
-	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
-		t.Skipf("ffmpeg cannot make %s: %v %s", name, err, out)
-	}
-	return p
+	return testkit.Clip(t, filepath.Join(t.TempDir(), name), testkit.ClipOptions{
+		Source: "testsrc", Seconds: 2, Audio: append([]string{}, audio...), SkipFail: true}) // always a tone
 }
 
 type probedStream struct {
@@ -41,14 +30,10 @@ type probedStream struct {
 // probeStream describes the first stream of the kind ("a" or "v").
 func probeStream(t testing.TB, path, kind string) probedStream {
 	t.Helper()
-	needTool(t, "ffprobe")
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", kind+":0", "-show_entries",
-		"stream=codec_name,sample_rate,channels", "-of", "default=nw=1", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
+	out := testkit.FFprobe(t, path, "-select_streams", kind+":0", "-show_entries",
+		"stream=codec_name,sample_rate,channels", "-of", "default=nw=1")
 	var ps probedStream
-	for _, l := range strings.Split(string(out), "\n") {
+	for _, l := range strings.Split(out, "\n") {
 		k, v, _ := strings.Cut(strings.TrimSpace(l), "=")
 		switch k {
 		case "codec_name":
@@ -61,13 +46,10 @@ func probeStream(t testing.TB, path, kind string) probedStream {
 			ps.channels, _ = strconv.Atoi(v)
 		}
 	}
-	out, err = exec.Command("ffprobe", "-v", "error", "-select_streams", kind+":0", "-show_entries",
-		"packet=pts_time,duration_time", "-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe packets %s: %v", path, err)
-	}
+	out = testkit.FFprobe(t, path, "-select_streams", kind+":0", "-show_entries",
+		"packet=pts_time,duration_time", "-of", "csv=p=0")
 	first := true
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		a, b, _ := strings.Cut(strings.TrimSuffix(strings.TrimSpace(l), ","), ",")
 		pts, err1 := strconv.ParseFloat(a, 64)
 		dur, err2 := strconv.ParseFloat(b, 64)
@@ -115,23 +97,7 @@ func transcodeClip(t testing.TB, in, out string, opts SinkOptions) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	var f media.Frame
-	for {
-		if err := src.ReadFrame(context.Background(), &f); err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Fatal(err)
-			}
-			break
-		}
-		if err := snk.WriteFrame(&f); err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-	if err := snk.Close(); err != nil {
-		t.Fatal(err)
-	}
+	n := pump(t, src, snk)
 	if st := src.Stats(); st.AudioDropped != 0 {
 		t.Fatalf("audio dropped: %+v", st)
 	}
@@ -141,7 +107,7 @@ func transcodeClip(t testing.TB, in, out string, opts SinkOptions) int {
 // TestAudioReencode: audio the container cannot hold (or AudioCodec "aac")
 // comes out as decodable AAC as long as the video.
 func TestAudioReencode(t *testing.T) {
-	needTool(t, "ffprobe")
+	testkit.NeedTools(t, "ffprobe")
 	pcm := []string{"-c:a", "pcm_s16le"}
 	cases := []struct {
 		name, clip string

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,18 +20,10 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"comfyrt/executor/media"
+	"comfyrt/internal/testkit"
 )
 
 const sampleClip = "../../../testdata/media/sample.mp4"
-
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 func sample(t testing.TB) string {
 	t.Helper()
@@ -46,13 +37,8 @@ func sample(t testing.TB) string {
 // stream time base as ffprobe sees them.
 func probeFrames(t testing.TB, path string) (pts []int64, tb media.Rational) {
 	t.Helper()
-	needTool(t, "ffprobe")
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-		"stream=time_base:frame=pts", "-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	out := testkit.FFprobe(t, path, "-select_streams", "v:0", "-show_entries", "stream=time_base:frame=pts", "-of", "csv=p=0")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		line = strings.TrimSuffix(strings.TrimSpace(line), ",")
 		if n, d, ok := strings.Cut(line, "/"); ok {
 			tb.Num, _ = strconv.Atoi(n)
@@ -75,12 +61,8 @@ func probeFrames(t testing.TB, path string) (pts []int64, tb media.Rational) {
 // number of audio packets.
 func probeAudioPackets(t testing.TB, path string) int {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a:0", "-count_packets",
-		"-show_entries", "stream=codec_name,nb_read_packets", "-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe: %v", err)
-	}
-	s := strings.TrimSpace(string(out))
+	s := strings.TrimSpace(testkit.FFprobe(t, path, "-select_streams", "a:0", "-count_packets",
+		"-show_entries", "stream=codec_name,nb_read_packets", "-of", "csv=p=0"))
 	if s == "" {
 		return 0
 	}
@@ -161,20 +143,33 @@ func writeSynthetic(t testing.TB, url string, w, h int, n int64, opts SinkOption
 	if err != nil {
 		t.Fatal(err)
 	}
+	pump(t, syn, snk)
+	return syn
+}
+
+// pump copies every frame of src to snk until src's end and closes snk,
+// failing the test on any error; it returns the number of frames.
+func pump(t testing.TB, src media.Source, snk media.Sink) int {
+	t.Helper()
 	var f media.Frame
+	n := 0
 	for {
-		err := syn.ReadFrame(context.Background(), &f)
+		err := src.ReadFrame(context.Background(), &f)
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err := snk.WriteFrame(&f); err != nil {
+		if err != nil {
 			t.Fatal(err)
 		}
+		if err := snk.WriteFrame(&f); err != nil {
+			t.Fatalf("frame %d: %v", n, err)
+		}
+		n++
 	}
 	if err := snk.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return syn
+	return n
 }
 
 func checkStamps(t testing.TB, frames []media.Frame, n int64, wantPTS func(i int64) float64) {
@@ -195,7 +190,7 @@ func checkStamps(t testing.TB, frames []media.Frame, n int64, wantPTS func(i int
 }
 
 func TestRoundTrip(t *testing.T) {
-	needTool(t, "ffprobe")
+	testkit.NeedTools(t, "ffprobe")
 	for _, ext := range []string{"mp4", "ts", "mkv"} {
 		t.Run(ext, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "out."+ext)
@@ -317,7 +312,7 @@ func TestNVENC(t *testing.T) {
 }
 
 func TestAudioPassthrough(t *testing.T) {
-	needTool(t, "ffprobe")
+	testkit.NeedTools(t, "ffprobe")
 	path := sample(t)
 	wantAudio := probeAudioPackets(t, path)
 	for _, ext := range []string{"mp4", "ts", "mkv"} {
@@ -332,24 +327,7 @@ func TestAudioPassthrough(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var f media.Frame
-			n := 0
-			for {
-				err := src.ReadFrame(context.Background(), &f)
-				if err != nil {
-					if !errors.Is(err, io.EOF) {
-						t.Fatal(err)
-					}
-					break
-				}
-				if err := snk.WriteFrame(&f); err != nil {
-					t.Fatal(err)
-				}
-				n++
-			}
-			if err := snk.Close(); err != nil {
-				t.Fatal(err)
-			}
+			n := pump(t, src, snk)
 			st := src.Stats()
 			got := probeAudioPackets(t, out)
 			// Audio interleaved after the last video packet is read only at
@@ -433,7 +411,7 @@ func TestStdinStdout(t *testing.T) {
 		filterMain()
 		return
 	}
-	needTool(t, "ffmpeg")
+	testkit.NeedTools(t, "ffmpeg")
 	path := sample(t)
 	ts, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-an", "-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "mpegts", "-").Output()
 	if err != nil {
@@ -578,7 +556,7 @@ func stallingPipe(t *testing.T, data []byte) (url string, closeW func()) {
 }
 
 func tsBytes(t *testing.T) []byte {
-	needTool(t, "ffmpeg")
+	testkit.NeedTools(t, "ffmpeg")
 	ts, err := exec.Command("ffmpeg", "-v", "error", "-i", sample(t), "-an", "-c", "copy", "-f", "mpegts", "-").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -700,7 +678,7 @@ func TestCorruptInputs(t *testing.T) {
 // TestNoPixelFormatFromPipe is SETUP.md's trap: an mp4 with its index at
 // the end read from a pipe. It must be an error, not a process abort.
 func TestNoPixelFormatFromPipe(t *testing.T) {
-	needTool(t, "ffmpeg")
+	testkit.NeedTools(t, "ffmpeg")
 	p := filepath.Join(t.TempDir(), "moov-at-end.mp4")
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", sample(t), "-c", "copy", p).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
@@ -868,8 +846,7 @@ func TestResizeCoverCrop(t *testing.T) {
 // goroutine is left.
 func TestNoLeaks(t *testing.T) {
 	path := sample(t)
-	runtime.GC()
-	before := runtime.NumGoroutine()
+	testkit.CheckGoroutines(t)
 	dir := t.TempDir()
 	for i := range 5 {
 		src, err := OpenSource(path, SourceOptions{Audio: true, ReadTimeout: time.Second, Width: 256, Height: 256})
@@ -902,17 +879,6 @@ func TestNoLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = src.Close() // idempotent
-	}
-	var after int
-	for range 50 {
-		runtime.GC()
-		if after = runtime.NumGoroutine(); after <= before {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if after > before {
-		t.Fatalf("goroutines %d → %d", before, after)
 	}
 }
 
@@ -1100,8 +1066,8 @@ func TestFromRGBFastPath(t *testing.T) {
 // and the copied (or re-encoded) audio by the sink, so the output has all
 // the frames and nearly all the audio packets, with increasing dts.
 func TestAudioTimestampReset(t *testing.T) {
-	needTool(t, "ffmpeg")
-	needTool(t, "ffprobe")
+	testkit.NeedTools(t, "ffmpeg")
+	testkit.NeedTools(t, "ffprobe")
 	dir := t.TempDir()
 	part := filepath.Join(dir, "part.ts")
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", sample(t), "-c", "copy", "-f", "mpegts", part).CombinedOutput(); err != nil {
@@ -1129,24 +1095,7 @@ func TestAudioTimestampReset(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var f media.Frame
-			n := 0
-			for {
-				err := src.ReadFrame(context.Background(), &f)
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := snk.WriteFrame(&f); err != nil {
-					t.Fatalf("frame %d: %v", n, err)
-				}
-				n++
-			}
-			if err := snk.Close(); err != nil {
-				t.Fatal(err)
-			}
+			n := pump(t, src, snk)
 			if pts, _ := probeFrames(t, out); len(pts) != n || n < 90 {
 				t.Fatalf("video frames %d, wrote %d", len(pts), n)
 			}
@@ -1155,12 +1104,9 @@ func TestAudioTimestampReset(t *testing.T) {
 			if got < wantAudio*85/100 {
 				t.Fatalf("audio packets out %d, in %d", got, wantAudio)
 			}
-			dts, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "packet=dts", "-of", "csv=p=0", out).Output()
-			if err != nil {
-				t.Fatal(err)
-			}
+			dts := testkit.FFprobe(t, out, "-select_streams", "a:0", "-show_entries", "packet=dts", "-of", "csv=p=0")
 			last := int64(-1 << 62)
-			for i, l := range strings.Fields(string(dts)) {
+			for i, l := range strings.Fields(dts) {
 				v, err := strconv.ParseInt(strings.TrimSuffix(l, ","), 10, 64)
 				if err != nil {
 					continue

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
 
 	"comfyrt/executor/media"
+	"comfyrt/internal/testkit"
 )
 
 var benchSizes = []struct{ w, h int }{{512, 512}, {1280, 720}}
@@ -21,15 +21,10 @@ var benchSizes = []struct{ w, h int }{{512, 512}, {1280, 720}}
 // BenchmarkDecodeRGB: H.264 (testsrc2, x264 ultrafast, 300 frames) →
 // decode → RGB24, one whole file per iteration.
 func BenchmarkDecodeRGB(b *testing.B) {
-	needTool(b, "ffmpeg")
+	testkit.NeedTools(b, "ffmpeg")
 	for _, sz := range benchSizes {
 		b.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(b *testing.B) {
-			p := filepath.Join(b.TempDir(), "in.mp4")
-			if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-				fmt.Sprintf("testsrc2=size=%dx%d:rate=30:duration=10", sz.w, sz.h),
-				"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", p).CombinedOutput(); err != nil {
-				b.Fatalf("%v %s", err, out)
-			}
+			p := testkit.Clip(b, filepath.Join(b.TempDir(), "in.mp4"), testkit.ClipOptions{Size: fmt.Sprintf("%dx%d", sz.w, sz.h), Seconds: 10})
 			var f media.Frame
 			var frames int64
 			var ms0, ms1 runtime.MemStats

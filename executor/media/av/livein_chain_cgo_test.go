@@ -8,48 +8,25 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"comfyrt/executor/media"
+	"comfyrt/internal/testkit"
 )
 
 // liveinTS makes an MPEG-TS clip of n frames at 30 fps with the ffmpeg
 // CLI: codec is an encoder name, extra are output options (PIDs, offset).
 func liveinTS(t *testing.T, n int, codec string, extra ...string) []byte {
 	t.Helper()
-	needTool(t, "ffmpeg")
-	name := filepath.Join(t.TempDir(), "clip.ts")
-	args := []string{"-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", itoa(n),
-		"-c:v", codec, "-g", "30", "-pix_fmt", "yuv420p"}
-	switch codec {
-	case "libx264", "libx265":
-		args = append(args, "-preset", "ultrafast")
-	}
-	if codec == "libx265" {
-		args = append(args, "-x265-params", "log-level=error")
-	}
-	args = append(args, extra...)
-	args = append(args, "-f", "mpegts", name)
-	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
-		t.Skipf("ffmpeg %s: %v\n%s", codec, err, out)
-	}
+	name := testkit.Clip(t, filepath.Join(t.TempDir(), "clip.ts"), testkit.ClipOptions{
+		Frames: n, Codec: codec, GOP: 30, Extra: extra, Format: "mpegts", SkipFail: true})
 	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func itoa(n int) string { return string(appendInt(nil, n)) }
-
-func appendInt(b []byte, n int) []byte {
-	if n >= 10 {
-		b = appendInt(b, n/10)
-	}
-	return append(b, byte('0'+n%10))
 }
 
 // chainAll reads every frame of data through a Chain fed by a pipe and
@@ -161,12 +138,7 @@ func TestLiveinChainSameProgram(t *testing.T) {
 
 // Input that is not MPEG-TS passes through as one program.
 func TestLiveinChainNotTS(t *testing.T) {
-	needTool(t, "ffmpeg")
-	name := filepath.Join(t.TempDir(), "clip.nut")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30", "-frames:v", "20",
-		"-c:v", "libx264", "-preset", "ultrafast", name).CombinedOutput(); err != nil {
-		t.Skipf("ffmpeg: %v\n%s", err, out)
-	}
+	name := testkit.Clip(t, filepath.Join(t.TempDir(), "clip.nut"), testkit.ClipOptions{Size: "160x120", Frames: 20, SkipFail: true})
 	data, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
