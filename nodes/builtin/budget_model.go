@@ -19,20 +19,23 @@ import (
 //     dynamic output dimension is taken as the input's at the same
 //     index, 1 past its rank, as a same-size image model has it);
 //   - an estimate of the runtime's working memory for a run (ONNX
-//     Runtime's arena of intermediate values): modelActivationFactor
-//     times the input and output tensors. Image networks keep feature
-//     maps of tens of channels at full and reduced resolutions, so that
-//     their intermediates are several times their input and output; the
-//     factor is an estimate (an image model at 2048², about 100 MB of
-//     tensors, was seen to peak near 1 GB of RSS), not a bound. Weights
-//     and the runtime's fixed cost are not counted.
+//     Runtime's arena of intermediate values, its thread pools and
+//     optimised graph): modelActivationFactor times the input and output
+//     tensors. Image networks keep feature maps of tens of channels at
+//     full and reduced resolutions, so that their intermediates are many
+//     times their input and output. The factor is an estimate, not a
+//     bound: measured as peak RSS beyond the process's baseline, the
+//     tensors and the pipeline's buffers, the PP-OCRv4 detector run as
+//     ONNXImageModel took about 20 times its tensors at 1024² and 2048²
+//     (345 MB over 16 MiB, 1.25 GB over 64 MiB), and a smaller image
+//     model about 9 times. The weights are not counted.
 //
 // A model that cannot be inspected (no engine, no file, a layout the
 // pipeline refuses) declares nothing: Prepare then says what is wrong.
 
 // modelActivationFactor is the estimate of the runtime's working memory
 // as a multiple of a session's input and output tensor bytes.
-const modelActivationFactor = 8
+const modelActivationFactor = 16
 
 // pipelineScratch is what openPipeline and the session it opens would
 // hold for s, 0 when the model cannot be inspected or does not fit.
