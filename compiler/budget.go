@@ -13,11 +13,26 @@ import (
 // The memory budget of a plan (Config.MaxBytes). The compiler counts, step
 // by step in build order, the scratch a kernel declares (nodes.Scratcher,
 // asked before its Prepare) and the buffers of its tensor outputs (from the
-// specs Prepare returns), without crediting the per-frame buffer reuse: an
-// upper bound of what the plan allocates. The first step that takes the
-// count over the budget ends the build with plan_too_large, before any
-// later kernel prepares (a kernel's Prepare sizes its scratch from its
-// input specs) and before any buffer is allocated or static step run.
+// specs Prepare returns), without crediting the per-frame buffer reuse. The
+// first step that takes the count over the budget ends the build with
+// plan_too_large, before any later kernel prepares (a kernel's Prepare
+// sizes its scratch from its input specs) and before any buffer is
+// allocated or static step run.
+//
+// What is counted: tensor outputs at their full shape, and whatever each
+// kernel declares: the temporaries its Prepare allocates (resamplers,
+// convolution and morphology pictures, decoded files) and, for model
+// nodes, their pre- and post-processing buffers, the engine's input and
+// output tensors at the bound shapes and an estimate of the inference
+// runtime's own working memory (nodes/builtin model scratch). What is not
+// counted: a kernel that declares nothing (it must hold nothing that grows
+// with its inputs), the runtime's real activation memory where it exceeds
+// that estimate, loaded model weights, per-Run garbage, small bookkeeping
+// (specs, plan steps, tap tables under a few KiB), Go runtime overhead
+// (the heap may grow to about twice the live bytes before a collection)
+// and the frames held by decoders, encoders and stream queues outside the
+// plan. So the count is an upper bound of the plan's own buffers and the
+// declared scratch, not of the process's RSS.
 
 // budget counts a plan's bytes against its limit (max ≤ 0: none).
 type budget struct {
@@ -132,7 +147,8 @@ func shapeList(shape []int) []any {
 
 // MemoryBytes is what the plan's memory budget counted: the buffers of
 // every tensor output (without per-frame reuse) and the scratch its
-// kernels declared. It bounds what the plan allocates from above.
+// kernels declared (model nodes: with an estimate of the runtime's working
+// memory). See the budget notes above for what it leaves out.
 func (pl *Plan) MemoryBytes() int64 { return pl.bytes }
 
 // Measure checks p and sizes its plan as Compile would, refusing it with

@@ -16,6 +16,7 @@ import (
 	"comfyrt/graph"
 	"comfyrt/graph/diag"
 	"comfyrt/nodes"
+	"comfyrt/nodes/engine"
 	"comfyrt/nodes/value"
 )
 
@@ -394,12 +395,22 @@ func (r *kref) ownedBy(p *Plan) bool {
 
 func (pl *Plan) prepareDiag(n *Node, input, msg string) *diag.Diagnostic {
 	return &diag.Diagnostic{Code: diag.PrepareFailed, NodeID: n.ID, ClassType: n.Class, NodeTitle: n.Title, Input: input,
-		Pointer: n.Pointer, Message: "Kernel rejected its inputs", Details: pl.scrubFolders(msg)}
+		Pointer: n.Pointer, Message: "Kernel rejected its inputs", Details: pl.scrubFolders(msg, pl.clientStrings(n)...)}
 }
 
+// EngineUnavailable is the Message of the prepare_failed diagnostic of a
+// model node whose inference engine cannot be loaded (engine.ErrUnavailable).
+const EngineUnavailable = "Inference engine unavailable"
+
 // prepareErrDiag is the diagnostic of a kernel's factory or Prepare error:
-// a nodes.FileError keeps its own code, message and input.
+// a nodes.FileError keeps its own code, message and input; an unavailable
+// inference engine says so (engineDetails).
 func (pl *Plan) prepareErrDiag(n *Node, err error) *diag.Diagnostic {
+	if errors.Is(err, engine.ErrUnavailable) {
+		d := pl.prepareDiag(n, "", pl.engineDetails(err))
+		d.Message = EngineUnavailable
+		return d
+	}
 	d := pl.prepareDiag(n, "", err.Error())
 	var fe *nodes.FileError
 	if errors.As(err, &fe) && fe.Code != "" {
@@ -408,13 +419,84 @@ func (pl *Plan) prepareErrDiag(n *Node, err error) *diag.Diagnostic {
 	return d
 }
 
+// engineDetails says why the inference engine (ONNX Runtime) cannot be
+// loaded. A local workflow gets the engine's own text: the library's path
+// and how to get it. A confined (network) one gets a fixed sentence: the
+// text names the server's files (where the library was looked for), and
+// a client can do nothing about them.
+func (pl *Plan) engineDetails(err error) string {
+	if pl.cfg.Confined {
+		if errors.Is(err, engine.ErrNoLibrary) {
+			return "the ONNX Runtime library was not found on the server"
+		}
+		return "ONNX Runtime cannot be loaded on the server"
+	}
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, engine.ErrUnavailable.Error()+": "); ok {
+		msg = rest
+	}
+	return "ONNX Runtime cannot be loaded: " + msg
+}
+
+// clientStrings are the string literals the workflow gave node n, quoted
+// as kernels quote names in their messages (%q).
+func (pl *Plan) clientStrings(n *Node) []string {
+	if pl.typed == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range pl.typed.widgetVals[n.ID] {
+		if s, ok := v.(string); ok && s != "" {
+			out = append(out, strconv.Quote(s))
+		}
+	}
+	return out
+}
+
 // scrubFolders keeps the server's folders out of the messages of a
 // confined (network) workflow: a kernel's or an engine's text naming a
 // path in the input or models folder names it relative to that folder.
-func (pl *Plan) scrubFolders(msg string) string {
+// Text the client sent, as kept (each a quoted name such as "/x/in/a.png"),
+// is left as it is, so that a name is echoed as the client wrote it: only
+// paths the server added are rewritten.
+func (pl *Plan) scrubFolders(msg string, keep ...string) string {
 	if !pl.cfg.Confined {
 		return msg
 	}
+	type span struct{ from, to int }
+	var kept []span
+	for _, k := range keep {
+		for i := 0; k != "" && i <= len(msg)-len(k); {
+			j := strings.Index(msg[i:], k)
+			if j < 0 {
+				break
+			}
+			kept = append(kept, span{i + j, i + j + len(k)})
+			i += j + len(k)
+		}
+	}
+	slices.SortFunc(kept, func(a, b span) int { return a.from - b.from })
+	var b strings.Builder
+	at := 0
+	for _, k := range kept {
+		if k.from < at { // overlaps the previous one
+			if k.to > at {
+				b.WriteString(msg[at:k.to])
+				at = k.to
+			}
+			continue
+		}
+		b.WriteString(pl.scrubText(msg[at:k.from]))
+		b.WriteString(msg[k.from:k.to])
+		at = k.to
+	}
+	b.WriteString(pl.scrubText(msg[at:]))
+	return b.String()
+}
+
+// scrubText rewrites the input and models folders in msg as "input" and
+// "models".
+func (pl *Plan) scrubText(msg string) string {
 	for _, f := range []struct{ dir, as string }{{pl.cfg.InputDir, "input/"}, {pl.cfg.ModelDir, "models/"}} {
 		if f.dir == "" {
 			continue

@@ -13,8 +13,6 @@ import (
 	"comfyrt/graph/diag"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
-	"comfyrt/nodes/engine"
-	"comfyrt/nodes/engine/ort"
 )
 
 // kernelRegistry is the registry the compile and run commands use: the
@@ -78,16 +76,18 @@ func compileFile(name string, data []byte, objectInfo []string, inputDir string,
 	return pl, nil
 }
 
-// engineUnavailable takes the prepare_failed diagnostics of model nodes
-// that failed because ONNX Runtime cannot be loaded out of l, and returns
-// one message for them instead: which nodes need it, what is missing and
-// how to get it (not "Kernel rejected its inputs" per node).
+// engineUnavailable takes the diagnostics of model nodes whose inference
+// engine cannot be loaded (compiler.EngineUnavailable) out of l, and
+// returns one message for them instead: which nodes need it, what is
+// missing and how to get it (the compiler's details).
 func engineUnavailable(l diag.List) (diag.List, string) {
 	var rest diag.List
 	var nodes []string
+	why := ""
 	for _, d := range l {
-		if d.Code == diag.PrepareFailed && strings.Contains(d.Details, engine.ErrUnavailable.Error()) {
+		if d.Code == diag.PrepareFailed && d.Message == compiler.EngineUnavailable {
 			nodes = append(nodes, fmt.Sprintf("node %s (%s)", d.NodeID, d.ClassType))
+			why = d.Details
 			continue
 		}
 		rest = append(rest, d)
@@ -95,12 +95,7 @@ func engineUnavailable(l diag.List) (diag.List, string) {
 	if len(nodes) == 0 {
 		return l, ""
 	}
-	err := ort.CheckInit() // the result of the load that failed: no second try
-	if err == nil {
-		return l, ""
-	}
-	msg := strings.TrimPrefix(err.Error(), engine.ErrUnavailable.Error()+": ")
-	return rest, fmt.Sprintf("%s runs a model with ONNX Runtime, which cannot be loaded: %s", strings.Join(nodes, ", "), msg)
+	return rest, fmt.Sprintf("%s runs a model: %s", strings.Join(nodes, ", "), why)
 }
 
 func cmdCompile(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

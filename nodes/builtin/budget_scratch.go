@@ -173,3 +173,67 @@ func (k *loadImage) Scratch(in []value.Spec) (int64, error) {
 	}
 	return addSat(size, mulSat(8+12+4+8, px)), nil
 }
+
+// sepConvScratch is what newSepConv holds besides the kernel's output:
+// one picture of h·w·c floats (the horizontal pass) and the taps of a
+// kernel of size entries (float32, and the float64 sums of OpenCV's).
+func sepConvScratch(h, w, c int, size int64) int64 {
+	return addSat(mulSat(4, int64(h), int64(w), int64(c)), mulSat(12, size))
+}
+
+// Scratch is the separable convolution's temporary picture; none for
+// blur_radius 0 (a copy).
+func (k *imageBlur) Scratch(in []value.Spec) (int64, error) {
+	a := newArgs(in, "image", "blur_radius", "sigma")
+	_, h, w, c := a.image(0)
+	r := a.int(1)
+	if a.Err() != nil || r <= 0 {
+		return 0, nil
+	}
+	return sepConvScratch(h, w, c, addSat(mulSat(2, r), 1)), nil
+}
+
+// Scratch is the separable convolution's temporary picture; none for
+// sharpen_radius 0 (a copy).
+func (k *imageSharpen) Scratch(in []value.Spec) (int64, error) {
+	a := newArgs(in, "image", "sharpen_radius", "sigma", "alpha")
+	_, h, w, c := a.image(0)
+	r := a.int(1)
+	if a.Err() != nil || r <= 0 {
+		return 0, nil
+	}
+	return sepConvScratch(h, w, c, addSat(mulSat(2, r), 1)), nil
+}
+
+// Scratch is the separable convolution's temporary picture.
+func (k *gaussianBlur) Scratch(in []value.Spec) (int64, error) {
+	a := newArgs(in, "images", "kernel_size", "sigma", "mode")
+	_, h, w, c := a.image(0)
+	size := a.int(1)
+	if a.Err() != nil || size < 1 || size%2 == 0 || size > 4*int64(max(h, w))+1 {
+		return 0, nil
+	}
+	return sepConvScratch(h, w, c, size), nil
+}
+
+// Scratch is the horizontal pass of one picture (h·w floats), the three
+// bit planes of the binary path (h rows of ⌈w/64⌉ words each) and, for
+// more than one round, the ping-pong picture (h·w floats).
+func (k *growMask) Scratch(in []value.Spec) (int64, error) {
+	a := newArgs(in, "mask", "expand", "tapered_corners")
+	_, h, w := a.mask(0)
+	expand := a.int(1)
+	if a.Err() != nil || h <= 0 || w <= 0 {
+		return 0, nil
+	}
+	rounds := min(max(expand, -expand), int64(h+w))
+	if rounds <= 0 {
+		return 0, nil
+	}
+	hw := mulSat(4, int64(h), int64(w))
+	n := addSat(hw, mulSat(3*8, int64(h), int64((w+63)/64)))
+	if rounds > 1 {
+		n = addSat(n, hw)
+	}
+	return n, nil
+}

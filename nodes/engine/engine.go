@@ -17,6 +17,12 @@ import (
 // this machine or build: no cgo, no runtime library.
 var ErrUnavailable = errors.New("inference engine unavailable")
 
+// ErrNoLibrary is wrapped, besides ErrUnavailable, by a Provider whose
+// runtime library file is not found on this machine, so that callers can
+// say so without repeating the error's text (which names the folders
+// looked in).
+var ErrNoLibrary = errors.New("library not found")
+
 // DType is the element type of a model input or output.
 type DType uint8
 

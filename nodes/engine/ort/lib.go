@@ -1,10 +1,11 @@
 package ort
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"comfyrt/nodes/engine"
 )
 
 // Version is the ONNX Runtime release this package is built and tested
@@ -17,8 +18,9 @@ const LibName = "libonnxruntime.so." + Version
 // LibEnv names the environment variable that overrides the library path.
 const LibEnv = "COMFYRT_ORT_LIB"
 
-// ErrNoLibrary is returned (wrapped) when no library file is found.
-var ErrNoLibrary = errors.New("ONNX Runtime library not found")
+// ErrNoLibrary is returned (wrapped) when no library file is found. It
+// wraps engine.ErrNoLibrary.
+var ErrNoLibrary = fmt.Errorf("ONNX Runtime %w", engine.ErrNoLibrary)
 
 // getIt says how to get the library, for the not-found errors.
 const getIt = "to get it, run scripts/setup.sh in the comfyrt checkout (it downloads " + LibName +
