@@ -61,7 +61,7 @@ func buildGuests(t testing.TB) {
 func examplePack(t testing.TB) string {
 	buildGuests(t)
 	dir := filepath.Join(t.TempDir(), "pack")
-	if err := copyTree(examples, dir); err != nil {
+	if err := copyTree(context.Background(), examples, dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir

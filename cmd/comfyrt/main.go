@@ -30,6 +30,9 @@ import (
 func main() {
 	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	packLoader.Close() // removes the expansions of --pack archives
+	if packsInterrupted {
+		code = exitInterrupted // SIGINT/SIGTERM while a --pack loaded
+	}
 	os.Exit(code)
 }
 

@@ -5,10 +5,16 @@ package main
 // 'comfyrt help CMD'.
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"comfyrt/internal/testkit"
@@ -59,5 +65,154 @@ func TestR3BinaryCaseFoldedKeys(t *testing.T) {
 	pack := packsDir(t, filepath.Join(dir, "plain"), base)
 	if r := testkit.Run(t, "", nil, packsTimeout, "pack", "validate", pack); r.Code != exitOK || !strings.Contains(r.Stdout, "ok (tiny 1.0.0") {
 		t.Fatalf("pack validate of the plain manifest: %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestR3BinaryInterruptedExtraction: SIGINT or SIGTERM while a pack
+// archive is being expanded (pack validate, inspect, install, and --pack
+// on run, validate and test) stops the expansion within the large entry
+// it is writing, removes everything it wrote to $TMPDIR (and the packs
+// folder) and exits with status 130, saying it was interrupted.
+//
+// The archive is a named pipe that the test writes a .tar.gz into as it
+// goes: a 2 GiB entry of zeros of which only the first megabytes are sent
+// before the signal, so the test needs a few MB of disk, not GBs, and the
+// command is surely in the middle of the entry when the signal comes. The
+// test keeps sending zeros after the signal until the command stops
+// reading: a command that only checked between entries would take them
+// all, one that did not catch the signal would die without cleaning up.
+func TestR3BinaryInterruptedExtraction(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("named pipes and SIGINT")
+	}
+	bin := testkit.Binary(t)
+	work := t.TempDir()
+	wf := filepath.Join(work, "wf.json")
+	os.WriteFile(wf, []byte(`{}`), 0o644)
+	cases := []struct {
+		name string
+		sig  os.Signal
+		args []string
+	}{
+		{"pack validate SIGINT", os.Interrupt, []string{"pack", "validate", "PACK"}},
+		{"pack inspect SIGTERM", syscall.SIGTERM, []string{"pack", "inspect", "PACK"}},
+		{"pack install SIGTERM", syscall.SIGTERM, []string{"pack", "install", "--packs-dir", "PACKS", "PACK"}},
+		{"pack install SIGINT", os.Interrupt, []string{"pack", "install", "--packs-dir", "PACKS", "PACK"}},
+		{"run --pack SIGINT", os.Interrupt, []string{"run", "--pack", "PACK", wf}},
+		{"validate --pack SIGTERM", syscall.SIGTERM, []string{"validate", "--pack", "PACK", wf}},
+		{"test --pack SIGINT", os.Interrupt, []string{"test", "--pack", "PACK", wf}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tmp, packs := filepath.Join(dir, "tmp"), filepath.Join(dir, "packs")
+			os.Mkdir(tmp, 0o755)
+			fifo := filepath.Join(dir, "bomb.tar.gz")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Skipf("no named pipes: %v", err)
+			}
+			var args []string
+			for _, a := range tc.args {
+				args = append(args, strings.NewReplacer("PACKS", packs, "PACK", fifo).Replace(a))
+			}
+			cmd := exec.Command(bin, args...)
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "COMFYRT_PACKS=")
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitc := make(chan error, 1)
+			go func() { waitc <- cmd.Wait() }()
+			openc := make(chan *os.File, 1)
+			go func() {
+				f, err := os.OpenFile(fifo, os.O_WRONLY, 0) // until the command opens it
+				if err != nil {
+					f = nil
+				}
+				openc <- f
+			}()
+			var f *os.File
+			select {
+			case f = <-openc:
+			case err := <-waitc:
+				if r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil { // frees the opener
+					r.Close()
+				}
+				t.Fatalf("exited before reading the archive: %v\n%s%s", err, stdout.String(), stderr.String())
+			}
+			if f == nil {
+				t.Fatal("cannot open the pipe")
+			}
+			defer f.Close()
+			zw := gzip.NewWriter(f)
+			tw := tar.NewWriter(zw)
+			for _, e := range []struct {
+				name string
+				data []byte
+			}{{"tiny/pack.json", packsManifest("Tiny", false)}, {"tiny/models/m.onnx", packsModel}} {
+				tw.WriteHeader(&tar.Header{Name: e.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(e.data))})
+				tw.Write(e.data)
+			}
+			tw.WriteHeader(&tar.Header{Name: "tiny/models/big.bin", Typeflag: tar.TypeReg, Mode: 0o644, Size: 2 << 30})
+			zero := make([]byte, 1<<20)
+			send := func() error {
+				if _, err := tw.Write(zero); err != nil {
+					return err
+				}
+				return zw.Flush()
+			}
+			// Send zeros until the command has written 4 MiB of the entry.
+			expanded := func() int64 {
+				m, _ := filepath.Glob(filepath.Join(tmp, "comfyrt-pack-*", "tiny", "models", "big.bin"))
+				if len(m) == 0 {
+					return 0
+				}
+				st, err := os.Stat(m[0])
+				if err != nil {
+					return 0
+				}
+				return st.Size()
+			}
+			for sent := 0; expanded() < 4<<20; sent++ {
+				if sent > 1<<10 { // 1 GiB sent: the command does not expand into $TMPDIR
+					t.Fatalf("no expansion in $TMPDIR after 1 GiB sent: %v", packsEntries(t, tmp))
+				}
+				if err := send(); err != nil {
+					t.Fatalf("sending the archive: %v\n%s", err, stderr.String())
+				}
+			}
+			if err := cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			// Keep sending until the command exits (the pipe then refuses
+			// writes): a command that goes on expanding the entry after the
+			// signal takes all it is sent.
+			var werr error
+			for i := 0; werr == nil; i++ {
+				if i == 512 {
+					cmd.Process.Kill()
+					<-waitc
+					t.Fatalf("still expanding after 512 MiB more were sent after the signal\n%s", stderr.String())
+				}
+				werr = send()
+			}
+			f.Close()
+			err := <-waitc
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+				t.Errorf("exit: %v (sending after the signal: %v), want status %d\n%s%s", err, werr, exitInterrupted, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "interrupted") {
+				t.Errorf("stderr does not say it was interrupted:\n%s", stderr.String())
+			}
+			if left := packsEntries(t, tmp); len(left) > 0 {
+				t.Errorf("$TMPDIR holds %v after the interrupted command\n%s", left, stderr.String())
+			}
+			if left := packsEntries(t, packs); len(left) > 0 {
+				t.Errorf("the packs folder holds %v after the interrupted command", left)
+			}
+			t.Logf("%s", strings.TrimSpace(stderr.String()))
+		})
 	}
 }
