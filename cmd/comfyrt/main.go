@@ -72,7 +72,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'comfyrt COMMAND --help' for a command's options.")
+	fmt.Fprintln(w, "\nRun 'comfyrt COMMAND --help' (or 'comfyrt help COMMAND') for a command's options.")
 }
 
 // run is main without os.Exit, so tests can drive the CLI. It never lets a
@@ -94,7 +94,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return exitUsage
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
+	case "help":
+		if len(args) > 1 && args[1] != "help" && !strings.HasPrefix(args[1], "-") {
+			// help CMD [SUB]: the same as CMD [SUB] --help.
+			return run(append(args[1:len(args):len(args)], "--help"), stdin, stdout, stderr)
+		}
+		usage(stdout)
+		return exitOK
+	case "-h", "--help":
 		usage(stdout)
 		return exitOK
 	case "-v", "--version", "version":

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 
+	"comfyrt/internal/spell"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"
@@ -192,14 +193,38 @@ func cmdPack(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"seal": packSeal,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
+		if len(args) > 1 && args[0] == "help" && sub[args[1]] != nil { // pack help SUB: SUB --help
+			return sub[args[1]]([]string{"--help"}, stdout, stderr)
+		}
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			packUsage(stdout)
 			return exitOK
+		}
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "comfyrt pack: unknown subcommand %q", args[0])
+			if s := suggestSubcommand(args[0], sortedMapKeys(sub)); s != "" {
+				fmt.Fprintf(stderr, "; did you mean %s?", s)
+			}
+			fmt.Fprintln(stderr)
 		}
 		packUsage(stderr)
 		return exitUsage
 	}
 	return sub[args[0]](args[1:], stdout, stderr)
+}
+
+// suggestSubcommand returns the subcommand a mistyped name most likely
+// meant, as suggestCommand does for commands.
+func suggestSubcommand(name string, subs []string) string {
+	if s := spell.Nearest(name, subs); s != "" {
+		return s
+	}
+	for _, c := range subs {
+		if strings.HasPrefix(c, name) || strings.HasPrefix(name, c) {
+			return c
+		}
+	}
+	return ""
 }
 
 func packUsage(w io.Writer) {

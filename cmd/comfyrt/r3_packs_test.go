@@ -216,3 +216,50 @@ func TestR3BinaryInterruptedExtraction(t *testing.T) {
 		})
 	}
 }
+
+// TestR3BinaryHelpAndSubcommandTypos: 'comfyrt help CMD' prints exactly
+// what 'comfyrt CMD --help' prints (same streams, same status), for every
+// command and for the pack subcommands ('comfyrt help pack validate',
+// 'comfyrt pack help validate'); a mistyped pack subcommand is an unknown
+// subcommand with a did-you-mean, like a mistyped command.
+func TestR3BinaryHelpAndSubcommandTypos(t *testing.T) {
+	same := func(t *testing.T, help, direct []string, want string) {
+		t.Helper()
+		h := testkit.Run(t, "", nil, packsTimeout, help...)
+		d := testkit.Run(t, "", nil, packsTimeout, direct...)
+		if h.Code != d.Code || h.Stdout != d.Stdout || h.Stderr != d.Stderr {
+			t.Errorf("comfyrt %s (exit %d):\n%s%s\ndiffers from comfyrt %s (exit %d):\n%s%s",
+				strings.Join(help, " "), h.Code, h.Stdout, h.Stderr, strings.Join(direct, " "), d.Code, d.Stdout, d.Stderr)
+		}
+		if d.Code != exitOK || !strings.Contains(d.Stdout+d.Stderr, want) {
+			t.Errorf("comfyrt %s: exit %d, want %d and %q\n%s%s", strings.Join(direct, " "), d.Code, exitOK, want, d.Stdout, d.Stderr)
+		}
+	}
+	for _, c := range commands() {
+		same(t, []string{"help", c.name}, []string{c.name, "--help"}, "Usage: comfyrt "+c.name)
+	}
+	for _, sub := range []string{"validate", "inspect", "install", "list", "seal"} {
+		same(t, []string{"help", "pack", sub}, []string{"pack", sub, "--help"}, "Usage: comfyrt pack "+sub)
+		same(t, []string{"pack", "help", sub}, []string{"pack", sub, "--help"}, "Usage: comfyrt pack "+sub)
+	}
+	// 'help' alone is the general usage, on stdout.
+	if r := testkit.Run(t, "", nil, packsTimeout, "help"); r.Code != exitOK || !strings.Contains(r.Stdout, "Commands:") {
+		t.Errorf("comfyrt help: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	// 'help' of an unknown command is the unknown command.
+	if r := testkit.Run(t, "", nil, packsTimeout, "help", "rnu"); r.Code != exitUsage || !strings.Contains(r.Stderr, `unknown command "rnu"; did you mean run?`) {
+		t.Errorf("comfyrt help rnu: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+
+	for _, tc := range []struct{ typo, want string }{
+		{"valdate", `comfyrt pack: unknown subcommand "valdate"; did you mean validate?`},
+		{"instal", `comfyrt pack: unknown subcommand "instal"; did you mean install?`},
+		{"lst", `comfyrt pack: unknown subcommand "lst"; did you mean list?`},
+		{"frobnicate", `comfyrt pack: unknown subcommand "frobnicate"` + "\n"},
+	} {
+		r := testkit.Run(t, "", nil, packsTimeout, "pack", tc.typo, "x.tar.gz")
+		if r.Code != exitUsage || !strings.HasPrefix(r.Stderr, tc.want) || !strings.Contains(r.Stderr, "Usage: comfyrt pack") || r.Stdout != "" {
+			t.Errorf("comfyrt pack %s: exit %d, want %d and stderr starting with %q, then the usage\n%s%s", tc.typo, r.Code, exitUsage, tc.want, r.Stdout, r.Stderr)
+		}
+	}
+}
