@@ -5,7 +5,7 @@
 //	comfyrt nodes    [--object-info FILE]... [--format text|json]
 //	comfyrt compile  [--explain] [--dot] FILE
 //	comfyrt run      [WORKFLOW | --workflow FILE] [-i IN] [-o OUT] ...
-//	comfyrt pack     validate|inspect|install|list ...
+//	comfyrt pack     validate|inspect|install|list|seal ...
 //	comfyrt test     [--pack PATH]... [--junit FILE] TARGET...
 //	comfyrt serve    [--addr ADDR] [--pack PATH]... [--capacity N] [--token T]
 //	comfyrt bench    [b2|b7|b8|all]
@@ -56,7 +56,7 @@ func commands() []command {
 		{"nodes", "list every known node class (built-in and --object-info)", cmdNodes},
 		{"compile", "compile a workflow into a per-frame plan and print it", cmdCompile},
 		{"run", "run a workflow on video (file, pipe or URL in and out) or once on a picture", cmdRun},
-		{"pack", "validate, inspect, install and list stream packs", cmdPack},
+		{"pack", "validate, inspect, install, list and seal stream packs", cmdPack},
 		{"test", "run the tests of packs and workflows, compare frames, write JUnit XML", cmdTest},
 		{"serve", "serve live streams (Livepeer ai-runner and BYOC APIs over trickle)", cmdServe},
 		{"bench", "run the end-to-end benchmarks (B2 media path vs ffmpeg, B7 stream density, B8 text detection vs a plain ORT loop)", cmdBench},

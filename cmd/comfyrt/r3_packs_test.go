@@ -263,3 +263,52 @@ func TestR3BinaryHelpAndSubcommandTypos(t *testing.T) {
 		}
 	}
 }
+
+// TestR3BinaryRunOutputNamesAsDocumented: with several frame outputs,
+// 'comfyrt run -o OUT.png' writes the output with the lowest node id
+// (numerically: 3 before 12) to OUT.png and each other to OUT-ID.png, and
+// that is what 'run --help' and the README say; the README's synopsis
+// lists every pack subcommand and no longer calls pack "coming".
+func TestR3BinaryRunOutputNamesAsDocumented(t *testing.T) {
+	dir := t.TempDir()
+	wf := `{
+  "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 4, "batch_size": 1, "color": 255}},
+  "12": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}},
+  "3": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}},
+  "20": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}
+}`
+	os.WriteFile(filepath.Join(dir, "wf.json"), []byte(wf), 0o644)
+	r := testkit.Run(t, dir, nil, packsTimeout, "run", "wf.json", "-o", "out.png")
+	if r.Code != exitOK {
+		t.Fatalf("run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	for _, want := range []string{"out.png: SaveImage #3 ", "out-12.png: PreviewImage #12 ", "out-20.png: PreviewImage #20 "} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("run's report lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	if got := strings.Join(packsEntries(t, dir), " "); got != "out-12.png out-20.png out.png wf.json" {
+		t.Errorf("files written: %s", got)
+	}
+
+	oneLine := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	const rule = "the one with the lowest node id goes to OUT.png and each other to OUT-ID.png, ID being its node id"
+	h := testkit.Run(t, "", nil, packsTimeout, "run", "--help")
+	if help := oneLine(h.Stdout + h.Stderr); !strings.Contains(help, rule) || strings.Contains(help, "OUT-N") {
+		t.Errorf("run --help does not say %q:\n%s", rule, h.Stderr)
+	}
+	readme, err := os.ReadFile(filepath.Join(testkit.Root(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := oneLine(strings.ReplaceAll(string(readme), "`", ""))
+	if !strings.Contains(text, rule) || strings.Contains(text, "OUT-N") {
+		t.Errorf("README.md does not say %q", rule)
+	}
+	if !strings.Contains(text, "comfyrt pack validate|inspect|install|list|seal ...") {
+		t.Errorf("README.md's synopsis of comfyrt pack lacks seal")
+	}
+	if strings.Contains(text, "coming: see Status") {
+		t.Errorf("README.md still calls comfyrt pack coming")
+	}
+}
