@@ -64,7 +64,7 @@ var packCommands = map[string]bool{"validate": true, "compile": true, "run": tru
 // addPackFlags resets the pack selection and, for the commands that take
 // packs, adds --pack and --packs-dir to fs.
 func addPackFlags(fs *flag.FlagSet) {
-	cliPacks, packsDirSeen = &streampack.Set{}, false
+	cliPacks, packsDirSeen, packsInterrupted = &streampack.Set{}, false, false
 	if !packCommands[fs.Name()] {
 		return
 	}

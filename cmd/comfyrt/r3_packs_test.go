@@ -176,9 +176,12 @@ func TestR3BinaryInterruptedExtraction(t *testing.T) {
 			}
 			for sent := 0; expanded() < 4<<20; sent++ {
 				if sent > 1<<10 { // 1 GiB sent: the command does not expand into $TMPDIR
+					cmd.Process.Kill()
+					<-waitc
 					t.Fatalf("no expansion in $TMPDIR after 1 GiB sent: %v", packsEntries(t, tmp))
 				}
 				if err := send(); err != nil {
+					<-waitc
 					t.Fatalf("sending the archive: %v\n%s", err, stderr.String())
 				}
 			}
