@@ -12,7 +12,8 @@
 // path escapes the pack (.., absolute, a symlink leading out, a link entry
 // in an archive), an archive expands beyond Options.MaxBytes, the manifest
 // or WASM ABI version is not supported, the manifest gives a key twice in
-// one object, or the pack needs another comfyrt version; a refused archive
+// one object (equal ignoring case: encoding/json matches fields so) or
+// spells a field with another case, or the pack needs another comfyrt version; a refused archive
 // leaves nothing of its expansion behind. Seal writes the sizes and sha256
 // of a pack folder's files into its manifest (a manifest without them is
 // ErrUnsealed). A Set holds several packs and refuses two that define the same

@@ -72,7 +72,15 @@ type Pack struct {
 
 // Load reads and verifies a pack folder or .tar.gz (see the package
 // documentation for what it refuses).
-func Load(src string, opts Options) (_ *Pack, err error) {
+func Load(src string, opts Options) (*Pack, error) {
+	return LoadContext(context.Background(), src, opts)
+}
+
+// LoadContext is Load that gives up when ctx is done (SIGINT on the
+// command line): expanding an archive, hashing its files and compiling its
+// modules stop between and within files, and what was expanded is removed.
+// The error then wraps ctx.Err().
+func LoadContext(ctx context.Context, src string, opts Options) (_ *Pack, err error) {
 	p := &Pack{Source: src, Namespace: opts.Namespace}
 	defer func() {
 		if err != nil {
@@ -86,7 +94,7 @@ func Load(src string, opts Options) (_ *Pack, err error) {
 	if st.IsDir() {
 		p.Dir = src
 	} else {
-		dir, err := extract(src, opts)
+		dir, err := extract(ctx, src, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +107,7 @@ func Load(src string, opts Options) (_ *Pack, err error) {
 	if err := p.checkLinks(); err != nil {
 		return nil, err
 	}
-	if err := p.load(opts); err != nil {
+	if err := p.load(ctx, opts); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -168,7 +176,7 @@ func (p *Pack) Path(rel string) (string, error) {
 	return full, nil
 }
 
-func (p *Pack) load(opts Options) error {
+func (p *Pack) load(ctx context.Context, opts Options) error {
 	mp, err := p.Path(ManifestFile)
 	if err != nil {
 		return err
@@ -196,7 +204,7 @@ func (p *Pack) load(opts Options) error {
 	}
 	for _, name := range sortedKeys(m.Models) {
 		md := m.Models[name]
-		if err := p.verify(md.File, md.SHA256, md.Size); err != nil {
+		if err := p.verify(ctx, md.File, md.SHA256, md.Size); err != nil {
 			if md.URL != "" && errors.Is(err, fs.ErrNotExist) {
 				return p.fileErr(md.File, fmt.Errorf("%w: fetched from %s by 'comfyrt pack install'", ErrNotInstalled, md.URL))
 			}
@@ -222,13 +230,16 @@ func (p *Pack) load(opts Options) error {
 		if err := checkSum(data, mod.SHA256, mod.Size); err != nil {
 			return p.fileErr(mod.File, err)
 		}
+		if err := ctx.Err(); err != nil {
+			return p.fileErr(mod.File, err)
+		}
 		if opts.NoWASM {
 			continue
 		}
 		if opts.WASM == nil {
 			return p.fileErr(mod.File, errors.New("no WASM engine configured (streampack/wasmv1)"))
 		}
-		wm, err := opts.WASM.Compile(context.Background(), name, mod, data)
+		wm, err := opts.WASM.Compile(ctx, name, mod, data)
 		if err != nil {
 			return p.fileErr(mod.File, err)
 		}
@@ -251,18 +262,18 @@ func testFiles(m *Manifest) []string {
 }
 
 // verify checks a file's size and sha256, streaming it.
-func (p *Pack) verify(rel, sum string, size int64) error {
+func (p *Pack) verify(ctx context.Context, rel, sum string, size int64) error {
 	full, err := p.Path(rel)
 	if err != nil {
 		return err
 	}
-	if err := verifyFile(full, sum, size); err != nil {
+	if err := verifyFile(ctx, full, sum, size); err != nil {
 		return p.fileErr(rel, err)
 	}
 	return nil
 }
 
-func verifyFile(full, sum string, size int64) error {
+func verifyFile(ctx context.Context, full, sum string, size int64) error {
 	f, err := os.Open(full)
 	if err != nil {
 		return err
@@ -279,7 +290,7 @@ func verifyFile(full, sum string, size int64) error {
 		return fmt.Errorf("%w: size %d, manifest says %d", ErrIntegrity, st.Size(), size)
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, io.LimitReader(f, size+1)); err != nil {
+	if _, err := io.Copy(h, ctxReader{ctx, io.LimitReader(f, size+1)}); err != nil {
 		return err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
@@ -352,10 +363,25 @@ func makeWritable(dir string) {
 	})
 }
 
-// extract expands a .tar.gz into a new folder, with the limits of opts.
+// ctxReader is a reader that fails with ctx's error once ctx is done,
+// checked before every read: a long copy stops within a file.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(b)
+}
+
+// extract expands a .tar.gz into a new folder, with the limits of opts,
+// until ctx is done (checked between entries and while one is copied).
 // On any error the folder and everything written into it are removed (the
 // deferred clean-up reads the local dir: the results are "" by then).
-func extract(src string, opts Options) (_ string, err error) {
+func extract(ctx context.Context, src string, opts Options) (_ string, err error) {
 	maxBytes, maxFiles := opts.MaxBytes, opts.MaxFiles
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
@@ -387,6 +413,9 @@ func extract(src string, opts Options) (_ string, err error) {
 	var total int64
 	files := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			return "", &FileError{Pack: src, Err: fmt.Errorf("expanding the archive: %w", err)}
+		}
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
@@ -422,13 +451,16 @@ func extract(src string, opts Options) (_ string, err error) {
 			if err != nil {
 				return "", fe(err)
 			}
-			n, err := io.Copy(out, io.LimitReader(tr, maxBytes-total+1))
+			n, err := io.Copy(out, ctxReader{ctx, io.LimitReader(tr, maxBytes-total+1)})
 			cerr := out.Close()
 			total += n
 			if total > maxBytes {
 				return "", fe(fmt.Errorf("%w: expands beyond %d bytes", ErrTooLarge, maxBytes))
 			}
 			if err = errors.Join(err, cerr); err != nil {
+				if ctx.Err() != nil {
+					err = fmt.Errorf("expanding the archive: %w", err)
+				}
 				return "", fe(err)
 			}
 		case tar.TypeSymlink, tar.TypeLink:

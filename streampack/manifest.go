@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"comfyrt/internal/jsonx"
 )
@@ -185,43 +187,133 @@ func decodeManifest(data []byte) (*Manifest, error) {
 }
 
 // checkDuplicateKeys refuses an object that gives a key twice, at any
-// depth of data (valid JSON, at most encoding/json's nesting depth).
-// encoding/json keeps the last silently: a reviewer reading the first would
-// approve one pack and comfyrt would install another.
+// depth of data (valid JSON, at most encoding/json's nesting depth), and a
+// key of a manifest struct spelled with another case than its field.
+//
+// encoding/json keeps the last of two equal keys silently, and it matches
+// struct fields ignoring case: a reviewer reading "name" would approve one
+// pack and comfyrt would install the "Name" that follows it. So keys that
+// are equal ignoring case (encoding/json's folding: Unicode simple case
+// folding, so "ſ" is "s" and "K" (Kelvin) is "k") count as the same key in
+// every object, and a key that names a field of Manifest (or of a type
+// inside it) must spell it exactly.
 func checkDuplicateKeys(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := duplicateKeys(dec, data, ""); err != nil {
+	if err := duplicateKeys(dec, data, "", reflect.TypeFor[Manifest]()); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidManifest, err)
 	}
 	return nil
 }
 
-// duplicateKeyError is a key given twice in one object: its JSON pointer
-// and the positions of both.
+// duplicateKeyError is a key given twice in one object (Key; Same is the
+// first spelling when it differs only in case): its JSON pointer and the
+// positions of both.
 type duplicateKeyError struct {
-	Key, Pointer string
-	First, Again jsonx.Pos
+	Key, Same, Pointer string
+	First, Again       jsonx.Pos
 }
 
 func (e *duplicateKeyError) Error() string {
-	return fmt.Sprintf("duplicate key %q at %s (line %d, column %d; first given at line %d, column %d)",
-		e.Key, e.Pointer, e.Again.Line, e.Again.Col, e.First.Line, e.First.Col)
+	same := ""
+	if e.Same != e.Key {
+		same = fmt.Sprintf(", the same as %q ignoring case", e.Same)
+	}
+	return fmt.Sprintf("duplicate key %q at %s (line %d, column %d%s; first given at line %d, column %d)",
+		e.Key, e.Pointer, e.Again.Line, e.Again.Col, same, e.First.Line, e.First.Col)
 }
 
-// duplicateKeys reads one value from dec, whose JSON pointer is ptr.
-func duplicateKeys(dec *json.Decoder, data []byte, ptr string) error {
-	t, err := dec.Token()
+// fieldCaseError is a key that names a field of the manifest with another
+// case.
+type fieldCaseError struct {
+	Key, Field, Pointer string
+	At                  jsonx.Pos
+}
+
+func (e *fieldCaseError) Error() string {
+	return fmt.Sprintf("key %q at %s (line %d, column %d): the field is %q (keys are case-sensitive)",
+		e.Key, e.Pointer, e.At.Line, e.At.Col, e.Field)
+}
+
+// foldKey folds a key the way encoding/json compares field names: every
+// rune becomes the smallest rune of its simple case-folding orbit, so
+// foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b).
+func foldKey(k string) string {
+	var b strings.Builder
+	for _, r := range k {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		b.WriteRune(m)
+	}
+	return b.String()
+}
+
+// jsonFields maps the folded JSON names of a struct's fields to their
+// names.
+func jsonFields(t reflect.Type) map[string]string {
+	out := map[string]string{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[foldKey(name)] = name
+	}
+	return out
+}
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+// keyType is the type that the value of key decodes into in an object of
+// type t (nil: not a manifest type, keys are not checked).
+func keyType(t reflect.Type, key string) reflect.Type {
+	switch t.Kind() {
+	case reflect.Map:
+		return t.Elem()
+	case reflect.Struct:
+		for f := range t.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == key && f.IsExported() {
+				return f.Type
+			}
+		}
+	}
+	return nil
+}
+
+// duplicateKeys reads one value from dec, whose JSON pointer is ptr and
+// which decodes into t (nil: not checked against a type).
+func duplicateKeys(dec *json.Decoder, data []byte, ptr string, t reflect.Type) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == rawMessageType {
+		t = nil
+	}
+	tok, err := dec.Token()
 	if err != nil {
 		return err
 	}
-	d, ok := t.(json.Delim)
+	d, ok := tok.(json.Delim)
 	if !ok {
 		return nil
 	}
 	switch d {
 	case '{':
-		seen := map[string]int64{}
+		type first struct {
+			key string
+			off int64
+		}
+		seen := map[string]first{}
+		var fields map[string]string
+		if t != nil && t.Kind() == reflect.Struct {
+			fields = jsonFields(t)
+		}
 		for dec.More() {
 			off := dec.InputOffset()
 			for off < int64(len(data)) && strings.IndexByte(" \t\r\n,", data[off]) >= 0 {
@@ -233,19 +325,32 @@ func duplicateKeys(dec *json.Decoder, data []byte, ptr string) error {
 			}
 			k, _ := kt.(string)
 			child := ptr + jsonx.Pointer(k)
-			if first, ok := seen[k]; ok {
-				fl, fc := jsonx.LineCol(data, first)
+			fk := foldKey(k)
+			if f, ok := seen[fk]; ok {
+				fl, fc := jsonx.LineCol(data, f.off)
 				al, ac := jsonx.LineCol(data, off)
-				return &duplicateKeyError{Key: k, Pointer: child, First: jsonx.Pos{Line: fl, Col: fc}, Again: jsonx.Pos{Line: al, Col: ac}}
+				return &duplicateKeyError{Key: k, Same: f.key, Pointer: child, First: jsonx.Pos{Line: fl, Col: fc}, Again: jsonx.Pos{Line: al, Col: ac}}
 			}
-			seen[k] = off
-			if err := duplicateKeys(dec, data, child); err != nil {
+			seen[fk] = first{k, off}
+			if name, ok := fields[fk]; ok && name != k {
+				l, c := jsonx.LineCol(data, off)
+				return &fieldCaseError{Key: k, Field: name, Pointer: child, At: jsonx.Pos{Line: l, Col: c}}
+			}
+			var ct reflect.Type
+			if t != nil {
+				ct = keyType(t, k)
+			}
+			if err := duplicateKeys(dec, data, child, ct); err != nil {
 				return err
 			}
 		}
 	case '[':
+		var et reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			et = t.Elem()
+		}
 		for i := 0; dec.More(); i++ {
-			if err := duplicateKeys(dec, data, ptr+"/"+strconv.Itoa(i)); err != nil {
+			if err := duplicateKeys(dec, data, ptr+"/"+strconv.Itoa(i), et); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package streampack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -178,6 +179,12 @@ type Loader struct {
 // Load returns the pack at src under namespace ns, loading it the first
 // time.
 func (l *Loader) Load(src, ns string) (*Pack, error) {
+	return l.LoadContext(context.Background(), src, ns)
+}
+
+// LoadContext is Load that gives up when ctx is done, as LoadContext does
+// (nothing is cached then).
+func (l *Loader) LoadContext(ctx context.Context, src, ns string) (*Pack, error) {
 	abs, err := filepath.Abs(src)
 	if err != nil {
 		return nil, &FileError{Pack: src, Err: err}
@@ -190,7 +197,7 @@ func (l *Loader) Load(src, ns string) (*Pack, error) {
 	}
 	opts := l.Options
 	opts.Namespace = ns
-	p, err := Load(src, opts)
+	p, err := LoadContext(ctx, src, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -145,7 +145,7 @@ func Install(ctx context.Context, src, packsDir string, opts InstallOptions) (st
 	if st.IsDir() {
 		pre.Dir = src
 	} else {
-		dir, err := extract(src, opts.Options)
+		dir, err := extract(ctx, src, opts.Options)
 		if err != nil {
 			return "", err
 		}
@@ -178,7 +178,7 @@ func Install(ctx context.Context, src, packsDir string, opts InstallOptions) (st
 		return "", err
 	}
 	defer os.RemoveAll(stage)
-	if err := copyTree(pre.Dir, stage); err != nil {
+	if err := copyTree(ctx, pre.Dir, stage); err != nil {
 		return "", pre.fileErr("", err)
 	}
 	for _, name := range sortedKeys(m.Models) {
@@ -193,7 +193,7 @@ func Install(ctx context.Context, src, packsDir string, opts InstallOptions) (st
 	}
 	lo := opts.Options
 	lo.NoWASM = true
-	p, err := Load(stage, lo)
+	p, err := LoadContext(ctx, stage, lo)
 	if err != nil {
 		var fe *FileError
 		if errors.As(err, &fe) {
@@ -256,10 +256,13 @@ func fetch(ctx context.Context, c *http.Client, md Model, target string) error {
 
 // copyTree copies the regular files and folders of src into dst
 // (symlinks, already checked to stay inside, are copied as their
-// targets).
-func copyTree(src, dst string) error {
+// targets), until ctx is done.
+func copyTree(ctx context.Context, src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
@@ -282,7 +285,7 @@ func copyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(out, in); err != nil {
+		if _, err := io.Copy(out, ctxReader{ctx, in}); err != nil {
 			out.Close()
 			return err
 		}

@@ -5,7 +5,7 @@
 //	comfyrt nodes    [--object-info FILE]... [--format text|json]
 //	comfyrt compile  [--explain] [--dot] FILE
 //	comfyrt run      [WORKFLOW | --workflow FILE] [-i IN] [-o OUT] ...
-//	comfyrt pack     validate|inspect|install|list ...
+//	comfyrt pack     validate|inspect|install|list|seal ...
 //	comfyrt test     [--pack PATH]... [--junit FILE] TARGET...
 //	comfyrt serve    [--addr ADDR] [--pack PATH]... [--capacity N] [--token T]
 //	comfyrt bench    [b2|b7|b8|all]
@@ -30,6 +30,9 @@ import (
 func main() {
 	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	packLoader.Close() // removes the expansions of --pack archives
+	if packsInterrupted {
+		code = exitInterrupted // SIGINT/SIGTERM while a --pack loaded
+	}
 	os.Exit(code)
 }
 
@@ -53,7 +56,7 @@ func commands() []command {
 		{"nodes", "list every known node class (built-in and --object-info)", cmdNodes},
 		{"compile", "compile a workflow into a per-frame plan and print it", cmdCompile},
 		{"run", "run a workflow on video (file, pipe or URL in and out) or once on a picture", cmdRun},
-		{"pack", "validate, inspect, install and list stream packs", cmdPack},
+		{"pack", "validate, inspect, install, list and seal stream packs", cmdPack},
 		{"test", "run the tests of packs and workflows, compare frames, write JUnit XML", cmdTest},
 		{"serve", "serve live streams (Livepeer ai-runner and BYOC APIs over trickle)", cmdServe},
 		{"bench", "run the end-to-end benchmarks (B2 media path vs ffmpeg, B7 stream density, B8 text detection vs a plain ORT loop)", cmdBench},
@@ -69,7 +72,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'comfyrt COMMAND --help' for a command's options.")
+	fmt.Fprintln(w, "\nRun 'comfyrt COMMAND --help' (or 'comfyrt help COMMAND') for a command's options.")
 }
 
 // run is main without os.Exit, so tests can drive the CLI. It never lets a
@@ -91,7 +94,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return exitUsage
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
+	case "help":
+		if len(args) > 1 && args[1] != "help" && !strings.HasPrefix(args[1], "-") {
+			// help CMD [SUB]: the same as CMD [SUB] --help.
+			return run(append(args[1:len(args):len(args)], "--help"), stdin, stdout, stderr)
+		}
+		usage(stdout)
+		return exitOK
+	case "-h", "--help":
 		usage(stdout)
 		return exitOK
 	case "-v", "--version", "version":

@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
+	"comfyrt/internal/spell"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"
@@ -38,7 +41,22 @@ var (
 	// packsDirSeen is set when --packs-dir was given (else $COMFYRT_PACKS
 	// applies).
 	packsDirSeen bool
+	// packsInterrupted is set when SIGINT or SIGTERM stopped the loading
+	// of a --pack: the command fails and main exits with exitInterrupted.
+	packsInterrupted bool
 )
+
+// errPackInterrupted is the error of a pack load stopped by SIGINT or
+// SIGTERM (what it had expanded is removed).
+var errPackInterrupted = errors.New("interrupted by a signal; nothing of the pack's expansion is left")
+
+// packSignals returns a context cancelled by SIGINT or SIGTERM, for
+// loading, expanding and installing packs: the load stops and removes
+// what it expanded instead of the process dying with hundreds of MB left
+// in $TMPDIR. stop restores the default handling.
+func packSignals() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
 
 // packCommands are the commands that take --pack and --packs-dir.
 var packCommands = map[string]bool{"validate": true, "compile": true, "run": true, "nodes": true, "convert": true, "serve": true}
@@ -46,9 +64,16 @@ var packCommands = map[string]bool{"validate": true, "compile": true, "run": tru
 // addPackFlags resets the pack selection and, for the commands that take
 // packs, adds --pack and --packs-dir to fs.
 func addPackFlags(fs *flag.FlagSet) {
-	cliPacks, packsDirSeen = &streampack.Set{}, false
+	cliPacks, packsDirSeen, packsInterrupted = &streampack.Set{}, false, false
 	if !packCommands[fs.Name()] {
 		return
+	}
+	if usage := fs.Usage; usage != nil { // no usage after an interrupted --pack: it was no usage error
+		fs.Usage = func() {
+			if !packsInterrupted {
+				usage()
+			}
+		}
 	}
 	fs.Func("pack", "stream pack `[NS=]PATH` (folder or .tar.gz) whose nodes to add (repeatable);\nNS= puts its classes under the namespace NS (\"NS.Class\")", selectPack)
 	fs.Func("packs-dir", "`folder` of installed packs to load (default $COMFYRT_PACKS)", func(dir string) error {
@@ -91,7 +116,14 @@ func selectPack(arg string) error {
 		ns, path = arg[:i], arg[i+1:]
 	}
 	initPackLoader()
-	p, err := packLoader.Load(path, ns)
+	ctx, stop := packSignals()
+	p, err := packLoader.LoadContext(ctx, path, ns)
+	interrupted := ctx.Err() != nil
+	stop()
+	if interrupted { // a pack loaded all the same is removed by main's packLoader.Close
+		packsInterrupted = true
+		return errPackInterrupted
+	}
 	if err != nil {
 		return withSealHint(err, path)
 	}
@@ -161,14 +193,38 @@ func cmdPack(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"seal": packSeal,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
+		if len(args) > 1 && args[0] == "help" && sub[args[1]] != nil { // pack help SUB: SUB --help
+			return sub[args[1]]([]string{"--help"}, stdout, stderr)
+		}
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			packUsage(stdout)
 			return exitOK
+		}
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "comfyrt pack: unknown subcommand %q", args[0])
+			if s := suggestSubcommand(args[0], sortedMapKeys(sub)); s != "" {
+				fmt.Fprintf(stderr, "; did you mean %s?", s)
+			}
+			fmt.Fprintln(stderr)
 		}
 		packUsage(stderr)
 		return exitUsage
 	}
 	return sub[args[0]](args[1:], stdout, stderr)
+}
+
+// suggestSubcommand returns the subcommand a mistyped name most likely
+// meant, as suggestCommand does for commands.
+func suggestSubcommand(name string, subs []string) string {
+	if s := spell.Nearest(name, subs); s != "" {
+		return s
+	}
+	for _, c := range subs {
+		if strings.HasPrefix(c, name) || strings.HasPrefix(name, c) {
+			return c
+		}
+	}
+	return ""
 }
 
 func packUsage(w io.Writer) {
@@ -195,9 +251,14 @@ func packValidate(args []string, stdout, stderr io.Writer) int {
 	if len(files) == 0 {
 		return usageError(stderr, fs, "no pack given")
 	}
+	ctx, stop := packSignals()
+	defer stop()
 	code := exitOK
 	for _, f := range files {
-		p, err := streampack.Load(f, streampack.Options{ComfyrtVersion: version, WASM: wasmEngine()})
+		p, err := streampack.LoadContext(ctx, f, streampack.Options{ComfyrtVersion: version, WASM: wasmEngine()})
+		if ctx.Err() != nil {
+			return packInterrupted(stderr, "pack validate", f, p)
+		}
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: invalid: %v\n", f, withSealHint(err, f))
 			code = exitInvalid
@@ -327,7 +388,13 @@ func packInspect(args []string, stdout, stderr io.Writer) int {
 	if len(files) != 1 {
 		return usageError(stderr, fs, "give exactly one pack")
 	}
-	p, err := streampack.Load(files[0], streampack.Options{ComfyrtVersion: version, NoWASM: true})
+	ctx, stop := packSignals()
+	p, err := streampack.LoadContext(ctx, files[0], streampack.Options{ComfyrtVersion: version, NoWASM: true})
+	interrupted := ctx.Err() != nil
+	stop()
+	if interrupted {
+		return packInterrupted(stderr, "pack inspect", files[0], p)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt pack inspect: %v\n", withSealHint(err, files[0]))
 		return exitInvalid
@@ -395,10 +462,18 @@ func packInstall(args []string, stdout, stderr io.Writer) int {
 	if *dir == "" {
 		return usageError(stderr, fs, "no packs folder: give --packs-dir or set $COMFYRT_PACKS")
 	}
+	ctx, stop := packSignals()
+	defer stop()
 	code := exitOK
 	for _, f := range files {
-		dest, err := streampack.Install(context.Background(), f, *dir, streampack.InstallOptions{
+		dest, err := streampack.Install(ctx, f, *dir, streampack.InstallOptions{
 			Options: streampack.Options{ComfyrtVersion: version}, Replace: *replace})
+		if ctx.Err() != nil {
+			if err == nil { // installed just before the signal: it stays
+				fmt.Fprintf(stdout, "%s: installed in %s\n", f, dest)
+			}
+			return packInterrupted(stderr, "pack install", f, nil)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "comfyrt pack install: %v\n", withSealHint(err, f))
 			code = exitInvalid
@@ -438,6 +513,17 @@ func packList(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "no packs in %s\n", *dir)
 	}
 	return code
+}
+
+// packInterrupted reports a pack command stopped by SIGINT or SIGTERM
+// while it loaded src (p, when it loaded all the same, is closed: its
+// expansion removed).
+func packInterrupted(stderr io.Writer, cmd, src string, p *streampack.Pack) int {
+	if p != nil {
+		p.Close()
+	}
+	fmt.Fprintf(stderr, "comfyrt %s: %s: %v\n", cmd, src, errPackInterrupted)
+	return exitInterrupted
 }
 
 // withSealHint adds to an unsealed pack's error how to seal it.

@@ -36,8 +36,9 @@ const runAbout = "Runs a workflow on video: decodes IN (a file, '-' for standard
 	"A status line shows progress on a terminal; otherwise a plain line every 5 s\n(--progress-every).\n\n" +
 	"With a picture (-i IMAGE.png/.jpg, or -o OUT.png) it runs the workflow once on\n" +
 	"it and writes PNG (JPEG for OUT.jpg/.jpeg); a workflow without a frame input\n" +
-	"(EmptyImage, SolidMask, …) runs without -i. With several frame outputs,\n" +
-	"output N goes to OUT-N.png. Static LoadImage files are read from --input-dir\n" +
+	"(EmptyImage, SolidMask, …) runs without -i. With several frame outputs, the\n" +
+	"one with the lowest node id goes to OUT.png and each other to OUT-ID.png, ID\n" +
+	"being its node id. Static LoadImage files are read from --input-dir\n" +
 	"(default: the workflow's folder).\n\n" +
 	"SIGINT/SIGTERM finish the output and exit; a second one quits at once.\n\n" +
 	"Exit status: 0 on success, 1 when the workflow does not compile or the run\n" +
