@@ -3,6 +3,7 @@ package executor
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,18 @@ type Latency struct {
 	P50, P95, P99, Max time.Duration
 	Sum                time.Duration
 	Count              int64
+	// Buckets[i] counts the latencies at most LatencyBounds[i]
+	// (cumulative, exact: a Prometheus histogram's buckets).
+	Buckets [len(LatencyBounds)]int64
+}
+
+// LatencyBounds are the upper bounds of Latency.Buckets: fine around a
+// frame interval (33 ms at 30 fps), coarse beyond a second.
+var LatencyBounds = [...]time.Duration{
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	20 * time.Millisecond, 33 * time.Millisecond, 50 * time.Millisecond, 75 * time.Millisecond,
+	100 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
 }
 
 // DroppedTotal is the number of frames dropped for any reason.
@@ -137,6 +150,7 @@ func (c *counters) snapshot() Stats {
 // holds (histMin·histGrowth^(i-1), histMin·histGrowth^i].
 type histogram struct {
 	n     [histBuckets]int64
+	le    [len(LatencyBounds)]int64 // not cumulative: le[i] holds (LatencyBounds[i-1], LatencyBounds[i]]
 	count int64
 	sum   time.Duration
 	max   time.Duration
@@ -157,6 +171,9 @@ func (h *histogram) add(d time.Duration) {
 		i = min(max(i, 0), histBuckets-1)
 	}
 	h.n[i]++
+	if j, _ := slices.BinarySearch(LatencyBounds[:], d); j < len(h.le) {
+		h.le[j]++
+	}
 	h.count++
 	h.sum += d
 	h.max = max(h.max, d)
@@ -182,5 +199,11 @@ func (h *histogram) quantile(q float64) time.Duration {
 }
 
 func (h *histogram) summary() Latency {
-	return Latency{P50: h.quantile(0.50), P95: h.quantile(0.95), P99: h.quantile(0.99), Max: h.max, Sum: h.sum, Count: h.count}
+	l := Latency{P50: h.quantile(0.50), P95: h.quantile(0.95), P99: h.quantile(0.99), Max: h.max, Sum: h.sum, Count: h.count}
+	var cum int64
+	for i, n := range h.le {
+		cum += n
+		l.Buckets[i] = cum
+	}
+	return l
 }

@@ -20,6 +20,7 @@ import (
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/executor/stream"
+	"comfyrt/internal/metrics"
 )
 
 // exitInterrupted is the exit status of a run stopped by SIGINT/SIGTERM
@@ -214,7 +215,9 @@ func serveMetrics(addr string, p *executor.Pipeline[*compiler.Plan], stderr io.W
 	if err != nil {
 		return nil, err
 	}
-	hs := &http.Server{Handler: executor.MetricsHandler(p.Stats), ReadHeaderTimeout: 5 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(metrics.NewRegistry(metrics.NewPipeline(p.Stats))))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	fmt.Fprintf(stderr, "comfyrt run: metrics on http://%s/metrics\n", ln.Addr())
 	return func() { _ = hs.Close() }, nil

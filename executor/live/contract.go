@@ -10,6 +10,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"comfyrt/executor"
 )
 
 // ErrOutputClosed: the gateway tore the session down (the output channel
@@ -87,6 +89,9 @@ type StreamStats struct {
 	LatencyP50, LatencyP90, LatencyP99 time.Duration
 	// Loading is true while a workflow (re)loads.
 	Loading bool
+	// Pipeline is the running pipeline's full snapshot (zero when there
+	// is none), for the per-stream metrics.
+	Pipeline executor.Stats
 }
 
 // Stream is one running stream.

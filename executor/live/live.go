@@ -372,6 +372,7 @@ func (s *stream) Stats() StreamStats {
 		st.FramesIn, st.FramesOut, st.FramesDropped = es.FramesIn, es.FramesOut, es.DroppedTotal()
 		// The executor keeps P50/P95/P99; P95 stands for P90.
 		st.LatencyP50, st.LatencyP90, st.LatencyP99 = es.Latency.P50, es.Latency.P95, es.Latency.P99
+		st.Pipeline = es
 	}
 	return st
 }

@@ -415,7 +415,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /app-version", s.handleVersion)
 	m.HandleFunc("GET /hardware/info", s.handleHardwareInfo)
 	m.HandleFunc("GET /hardware/stats", s.handleHardwareStats)
-	m.HandleFunc("GET /metrics", s.handleMetrics)
+	m.Handle("GET /metrics", s.metricsHandler())
 	m.HandleFunc("GET /object_info", s.handleObjectInfo)
 	m.HandleFunc("GET /object_info/{class}", s.handleObjectInfo)
 	s.mux = m
