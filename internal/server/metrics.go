@@ -26,6 +26,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter("comfyrt_streams_rejected_total", "Starts refused (capacity, shutdown).", s.rejected.Load())
 	counter("comfyrt_streams_replaced_total", "Streams stopped by a newer start.", s.replaced.Load())
 	counter("comfyrt_prompt_requests_total", "POST /prompt validations.", s.prompts.Load())
+	counter("comfyrt_streams_abandoned_total", "Streams that did not stop in time and were abandoned.", s.abandonedStreams.Load())
+	gauge("comfyrt_streams_abandoned_running", "Abandoned streams still running in the background.", s.stuckStreams.Load())
+	gauge("comfyrt_abandoned_goroutines", "Workflow loads given up on (static timeout, stream stopped) still running in the background.", s.abandonedWork())
 	for _, st := range []string{"LOADING", "IDLE", "OK", "ERROR"} {
 		v := 0
 		if s.Health() == st {
