@@ -186,7 +186,7 @@ func TestR1_MaxPlanBytesUnderOneByte(t *testing.T) {
 		if r.Code != 2 || !strings.Contains(r.Stderr, "max-plan-bytes") {
 			t.Errorf("compile --max-plan-bytes %s: exit %d, want 2\n%s", v, r.Code, r.Stderr)
 		}
-		r = testkit.Run(t, dir, nil, time.Minute, "serve", "--addr", "127.0.0.1:0", "--max-plan-bytes", v)
+		r = testkit.Run(t, dir, nil, 20*time.Second, "serve", "--addr", "127.0.0.1:0", "--max-plan-bytes", v)
 		if r.Code != 2 || !strings.Contains(r.Stderr, "max-plan-bytes") {
 			t.Errorf("serve --max-plan-bytes %s: exit %d, want 2\n%s", v, r.Code, r.Stderr)
 		}
@@ -214,6 +214,7 @@ func TestR1_PromptReportsInputFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, stop := startServe(t, "--input-dir", in)
+	ch := budgetOrch(t, "g1")
 	wf := func(name string) string {
 		return fmt.Sprintf(`{"prompt":{
  "1": {"class_type": "PrimaryInputLoadImage", "inputs": {"image": "frame.png"}},
@@ -228,6 +229,11 @@ func TestR1_PromptReportsInputFiles(t *testing.T) {
 		}
 		if strings.Contains(body, in) || strings.Contains(body, filepath.Dir(outside)) {
 			t.Errorf("/prompt with %s names a server folder: %s", name, body)
+		}
+		// A stream start refuses it the same way.
+		prompt := strings.TrimSuffix(strings.TrimPrefix(wf(name), `{"prompt":`), "}")
+		if code, body := r1Start(t, base, ch, "g1", prompt); code != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("/stream/start with %s: %d %s; want 400 %s as /prompt", name, code, body, want)
 		}
 	}
 	if code, body := budgetPost(t, base+"/prompt", wf("ok.png")); code != http.StatusOK {
