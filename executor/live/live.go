@@ -780,8 +780,12 @@ func (s *stream) loader(ctx context.Context, fail context.CancelFunc) {
 			fail()
 			return
 		}
-		if err != nil {
-			s.report("params update rejected, the running workflow stays: " + err.Error())
+		if err != nil && ctx.Err() == nil {
+			if p.restart > 0 {
+				s.report("restart failed, the stream passes its input through: " + err.Error())
+			} else {
+				s.report("params update rejected, the running workflow stays: " + err.Error())
+			}
 		}
 		if pl == nil {
 			s.idle()
