@@ -928,7 +928,7 @@ func (s *stream) idle() {
 // returns (nil, ErrStaticTimeout or ctx's error) without waiting. Go
 // cannot stop a running kernel, so that goroutine is abandoned: it keeps
 // running in the background (counted by Abandoned) and closes the plan
-// when it finishes.
+// when it finishes (unless the plan adopted kernels of the running one).
 func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*compiler.Plan, error) {
 	pl := p.take()
 	if pl == nil {
@@ -938,10 +938,12 @@ func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*co
 	cfg := p.cfg
 	cfg.Width, cfg.Height = s.w, s.h
 	sizeOK := !pl.HasFrameInput() || frameSize(pl.FrameSpec()) == [2]int{s.w, s.h}
+	adopts := false // pl may hold kernels adopted from the running plan
 	if cur != nil || !sizeOK {
 		if np, err := compiler.Rebuild(p.prompt, cfg, cur); err == nil {
 			pl.Close()
 			pl = np
+			adopts = cur != nil
 		} else {
 			s.r.logf("stream %s: rebuild: %v", s.io.ID, err)
 		}
@@ -962,7 +964,13 @@ func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*co
 		close(done)
 		if gaveUp {
 			abandoned.Add(-1)
-			pl.Close()
+			// A plan rebuilt from the running one owns the static kernels
+			// it adopted, whose results the running plan still reads:
+			// closing it could close them under that plan, so it is left
+			// to the garbage collector (its kernels stay open).
+			if !adopts {
+				pl.Close()
+			}
 		}
 	}()
 	timer := time.NewTimer(s.r.staticTimeout())
@@ -981,10 +989,12 @@ func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*co
 	defer mu.Unlock()
 	select {
 	case <-done: // it finished meanwhile
-		if err != ctx.Err() {
+		if ctx.Err() == nil {
 			return pl, nil
 		}
-		pl.Close()
+		if !adopts {
+			pl.Close()
+		}
 		return nil, err
 	default:
 	}
