@@ -60,12 +60,49 @@ func parseByteSize(s string) (int64, error) {
 	if v >= math.MaxInt64 {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
+	// Only a literal zero means 0 (no limit): a size that rounds down to
+	// no bytes (0.5, 0.1KB) is refused rather than lifting the limit.
+	if f != 0 && int64(v) == 0 {
+		return 0, fmt.Errorf("%q is less than one byte (0 alone means no limit)", s)
+	}
 	return int64(v), nil
 }
 
-// memTotal is the machine's RAM from /proc/meminfo (0 when unknown).
+// memTotal is the RAM this process may use: the machine's from
+// /proc/meminfo, or the cgroup's memory limit where that is smaller (0
+// when unknown).
 func memTotal() int64 {
-	f, err := os.Open("/proc/meminfo")
+	ram := memInfoTotal("/proc/meminfo")
+	for _, p := range cgroupLimitFiles {
+		if l := cgroupLimit(p); l > 0 && (ram <= 0 || l < ram) {
+			ram = l
+		}
+	}
+	return ram
+}
+
+// cgroupLimitFiles are the memory limits of the process's cgroup: v2's
+// memory.max and v1's memory.limit_in_bytes.
+var cgroupLimitFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
+
+// cgroupLimit reads a cgroup memory limit file: a byte count, or "max"
+// (v2) or a huge value (v1) for none; 0 when there is no limit or the
+// file cannot be read.
+func cgroupLimit(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || n <= 0 || n >= 1<<60 { // "max", or v1's page-rounded MaxInt64
+		return 0
+	}
+	return n
+}
+
+// memInfoTotal is MemTotal of a /proc/meminfo file (0 when unknown).
+func memInfoTotal(path string) int64 {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0
 	}
@@ -88,7 +125,9 @@ func memTotal() int64 {
 const fallbackRAM = 8 << 30
 
 // defaultPlanBytes is the default memory budget of one plan when n plans
-// run at once: half the RAM, shared between them.
+// run at once: half the RAM, shared between them. serve passes two plans
+// per stream (a stream holds its running plan and the one a params update
+// or a replacing start compiles).
 func defaultPlanBytes(n int) int64 {
 	ram := memTotal()
 	if ram <= 0 {
@@ -108,7 +147,8 @@ func (e *engineFlags) planBytes(n int) int64 {
 
 const maxPlanUsage = "memory `budget` of one plan (its buffers and kernel scratch), e.g. 2GiB or 512MiB; a workflow over it\n" +
 	"is refused with plan_too_large before anything is allocated (0: no limit; default half the RAM,\n" +
-	"divided by --capacity for serve)"
+	"or of the cgroup's memory limit where smaller; serve divides it by 2×--capacity, as a stream may\n" +
+	"hold two plans while a params update compiles)"
 
 func maxPlanFlag(fs *flag.FlagSet) *byteSize {
 	b := &byteSize{}

@@ -25,6 +25,7 @@ type serveOpts struct {
 	objectInfo                      multiFlag
 	capacity, maxRestarts           int
 	restartDelay, bodyTimeout       time.Duration
+	staticTimeout                   time.Duration
 	ef                              *engineFlags
 }
 
@@ -53,12 +54,13 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		Validate:        server.PromptValidator(cfg.Schemas, cfg.Unlisted, cfg),
 		BodyTimeout:     o.bodyTimeout,
 		ObjectInfo:      server.ObjectInfo(cfg.Schemas),
+		Abandoned:       live.Abandoned,
 		Logf:            logf,
 	})
 	return o.serve(srv, ln, stderr, func() {
 		fmt.Fprintf(stdout, "comfyrt serve: listening on http://%s (capacity %d)\n", ln.Addr(), o.capacity)
 		if cfg.MaxBytes > 0 {
-			logf("plan memory budget %s per stream (--max-plan-bytes)", compiler.FormatBytes(cfg.MaxBytes))
+			logf("plan memory budget %s per plan, two plans per stream at most (--max-plan-bytes)", compiler.FormatBytes(cfg.MaxBytes))
 		}
 	})
 }
@@ -80,7 +82,14 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveOpts, int) {
 			"A workflow that fails on every frame passes the input through and is\n"+
 			"restarted afresh after --restart-delay, at most --max-restarts times until\n"+
 			"the next update (restart events, restart_count in status events). Streams\n"+
-			"opening the same model with the same options share its loaded session.", stderr)
+			"opening the same model with the same options share its loaded session.\n\n"+
+			"Memory: each plan is limited by --max-plan-bytes; a stream may hold two plans\n"+
+			"at once (its running one and the one a params update or a replacing start\n"+
+			"compiles), so the default is half the RAM divided by 2×--capacity, and with an\n"+
+			"explicit --max-plan-bytes a stream may use twice it. A workflow's static steps\n"+
+			"and warm-up must finish within --static-timeout, else its start fails (or its\n"+
+			"update is rejected); a kernel cannot be interrupted, so one that overran keeps a\n"+
+			"CPU busy in the background until it ends (abandoned_goroutines in /health).", stderr)
 	o := &serveOpts{}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "listen `address`")
 	fs.Var(&o.objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
@@ -91,6 +100,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveOpts, int) {
 	fs.DurationVar(&o.restartDelay, "restart-delay", 2*time.Second, "wait before restarting a workflow that fell back to passthrough")
 	fs.IntVar(&o.maxRestarts, "max-restarts", 3, "restarts of one workflow before the stream passes through until the next update (0: never)")
 	fs.DurationVar(&o.bodyTimeout, "body-timeout", 10*time.Second, "time a control request's body has to arrive before the request is cut off")
+	fs.DurationVar(&o.staticTimeout, "static-timeout", 60*time.Second, "time a workflow's static steps and warm-up have before its start fails (or its update is rejected)")
 	o.ef = addEngineFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -107,6 +117,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveOpts, int) {
 	}
 	if o.bodyTimeout <= 0 {
 		return nil, usageError(stderr, fs, "--body-timeout must be positive")
+	}
+	if o.staticTimeout <= 0 {
+		return nil, usageError(stderr, fs, "--static-timeout must be positive")
 	}
 	return o, exitOK
 }
@@ -135,7 +148,10 @@ func (o *serveOpts) compilerConfig(stderr io.Writer) (compiler.Config, []byte, i
 	}
 	// Each stream's plan gets its share of the memory budget: a workflow
 	// that would not fit is refused (plan_too_large) before it allocates.
-	cfg.MaxBytes = o.ef.planBytes(o.capacity)
+	// A stream may hold two plans at once (its running one and the one a
+	// params update, or a start replacing it, compiles), so the default
+	// shares the budget between 2×capacity plans.
+	cfg.MaxBytes = o.ef.planBytes(2 * o.capacity)
 	if o.workflow == "" {
 		return cfg, nil, exitOK
 	}
@@ -160,7 +176,8 @@ func (o *serveOpts) runner(cfg compiler.Config, logf func(string, ...any)) serve
 	// Each stream's decoder, conversions and encoder get a share of the
 	// CPUs rather than a thread per CPU each.
 	threads := max(1, runtime.NumCPU()/o.capacity)
-	r := &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: o.restartDelay, MaxRestarts: mr, Threads: threads}
+	r := &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: o.restartDelay, MaxRestarts: mr, Threads: threads,
+		StaticTimeout: o.staticTimeout}
 	if !live.Available() { // built without cgo: no FFmpeg, republish segments unchanged
 		logf("warning: built without FFmpeg: streams run in passthrough")
 		return &server.Passthrough{Check: r.Check}

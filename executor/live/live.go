@@ -117,9 +117,35 @@ type Runner struct {
 	// stream gives up until the next update (0: 3, ai-runner's; negative:
 	// never restart).
 	MaxRestarts int
+	// StaticTimeout bounds a workflow's load: its static steps and its
+	// warm-up frame (default 60 s). A first workflow that overruns it ends
+	// the stream with an error; an update that does is rejected and the
+	// running workflow stays.
+	StaticTimeout time.Duration
 	// Logf logs (nil: quiet).
 	Logf func(format string, args ...any)
 }
+
+func (r *Runner) staticTimeout() time.Duration {
+	if r.StaticTimeout > 0 {
+		return r.StaticTimeout
+	}
+	return 60 * time.Second
+}
+
+// abandoned counts the load goroutines still running after their stream
+// gave up on them (the static timeout, or the stream closing): a kernel
+// cannot be interrupted, so the goroutine runs to its end in the
+// background, holding a CPU and its plan, which it then closes.
+var abandoned atomic.Int64
+
+// Abandoned is the number of workflow loads (static steps or warm-up)
+// that streams gave up on and that still run in the background.
+func Abandoned() int64 { return abandoned.Load() }
+
+// ErrStaticTimeout: a workflow's static steps and warm-up did not finish
+// within Runner.StaticTimeout.
+var ErrStaticTimeout = errors.New("the workflow's static steps and warm-up did not finish in time")
 
 func (r *Runner) restartDelay() time.Duration {
 	if r.RestartDelay > 0 {
@@ -252,6 +278,9 @@ type stream struct {
 	err    error // set before done closes
 
 	notify chan struct{} // a workflow is queued
+	// loadErr is set when the first workflow did not load (the static
+	// timeout): the stream ends with it.
+	loadErr atomic.Pointer[error]
 
 	// The owner goroutine (own) holds the stream's state; every other
 	// goroutine (the caller of Swap and Stats, serve, the loader, the
@@ -402,6 +431,9 @@ func (s *stream) run() {
 		<-s.ownerDone
 	}()
 	err := s.serve()
+	if lerr := s.loadErr.Load(); lerr != nil {
+		err = *lerr // the first workflow never loaded: that is why it ended
+	}
 	if err != nil && s.ctx.Err() == nil {
 		s.err = err
 		s.r.logf("stream %s: %v", s.io.ID, err)
@@ -415,7 +447,7 @@ func (s *stream) serve() (err error) {
 
 	// The loader prepares workflows from the start, while the source opens.
 	loaderDone := make(chan struct{})
-	go func() { defer close(loaderDone); s.loader(ctx) }()
+	go func() { defer close(loaderDone); s.loader(ctx, stop) }()
 	defer func() {
 		stop()
 		<-loaderDone
@@ -711,7 +743,9 @@ func (s *stream) split(r io.Reader) error {
 }
 
 // loader prepares queued workflows and hands them to the executor.
-func (s *stream) loader(ctx context.Context) {
+// fail stops the stream (serve's context) when its first workflow could
+// not be loaded.
+func (s *stream) loader(ctx context.Context, fail context.CancelFunc) {
 	var cur *compiler.Plan // the plan handed over last
 	for {
 		select {
@@ -739,7 +773,21 @@ func (s *stream) loader(ctx context.Context) {
 		if p.restart > 0 {
 			from = nil // afresh: nothing adopted from the failed plan
 		}
-		pl := s.load(p, from)
+		pl, err := s.load(ctx, p, from)
+		if errors.Is(err, ErrStaticTimeout) && cur == nil {
+			// Nothing ever ran: the start fails (the session reports the
+			// stream's error and frees its place).
+			s.loadErr.Store(&err)
+			fail()
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			if p.restart > 0 {
+				s.report("restart failed, the stream passes its input through: " + err.Error())
+			} else {
+				s.report("params update rejected, the running workflow stays: " + err.Error())
+			}
+		}
 		if pl == nil {
 			s.idle()
 			continue
@@ -875,19 +923,28 @@ func (s *stream) idle() {
 // results are adopted), static steps run and one warm-up frame. A plan
 // whose static steps or warm-up fail is still returned: the executor
 // retries on frames and falls back to passthrough (errors are logged).
-func (s *stream) load(p *prepared, cur *compiler.Plan) *compiler.Plan {
+//
+// The static steps and the warm-up run on their own goroutine, bounded by
+// the Runner's StaticTimeout and by ctx: when either ends first, load
+// returns (nil, ErrStaticTimeout or ctx's error) without waiting. Go
+// cannot stop a running kernel, so that goroutine is abandoned: it keeps
+// running in the background (counted by Abandoned) and closes the plan
+// when it finishes (unless the plan adopted kernels of the running one).
+func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*compiler.Plan, error) {
 	pl := p.take()
 	if pl == nil {
-		return nil
+		return nil, nil
 	}
 	t0 := time.Now()
 	cfg := p.cfg
 	cfg.Width, cfg.Height = s.w, s.h
 	sizeOK := !pl.HasFrameInput() || frameSize(pl.FrameSpec()) == [2]int{s.w, s.h}
+	adopts := false // pl may hold kernels adopted from the running plan
 	if cur != nil || !sizeOK {
 		if np, err := compiler.Rebuild(p.prompt, cfg, cur); err == nil {
 			pl.Close()
 			pl = np
+			adopts = cur != nil
 		} else {
 			s.r.logf("stream %s: rebuild: %v", s.io.ID, err)
 		}
@@ -898,9 +955,61 @@ func (s *stream) load(p *prepared, cur *compiler.Plan) *compiler.Plan {
 		case <-s.ctx.Done():
 		}
 	}
+	var mu sync.Mutex
+	gaveUp := false // guarded by mu: the waiter left, the goroutine owns pl
+	done := make(chan struct{})
+	go func() {
+		s.warm(pl)
+		mu.Lock()
+		defer mu.Unlock()
+		close(done)
+		if gaveUp {
+			abandoned.Add(-1)
+			// A plan rebuilt from the running one owns the static kernels
+			// it adopted, whose results the running plan still reads:
+			// closing it could close them under that plan, so it is left
+			// to the garbage collector (its kernels stay open).
+			if !adopts {
+				pl.Close()
+			}
+		}
+	}()
+	timer := time.NewTimer(s.r.staticTimeout())
+	defer timer.Stop()
+	var err error
+	select {
+	case <-done:
+		s.r.logf("stream %s: workflow loaded in %v", s.io.ID, time.Since(t0).Round(time.Millisecond))
+		return pl, nil
+	case <-timer.C:
+		err = fmt.Errorf("%w: still running after %v (--static-timeout)", ErrStaticTimeout, s.r.staticTimeout())
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	select {
+	case <-done: // it finished meanwhile
+		if ctx.Err() == nil {
+			return pl, nil
+		}
+		if !adopts {
+			pl.Close()
+		}
+		return nil, err
+	default:
+	}
+	gaveUp = true
+	abandoned.Add(1)
+	s.r.logf("stream %s: workflow load abandoned (%v); its kernel keeps running in the background until it ends", s.io.ID, err)
+	return nil, err
+}
+
+// warm runs pl's static steps and one warm-up frame, reporting failures.
+func (s *stream) warm(pl *compiler.Plan) {
 	if err := pl.RunStatic(); err != nil {
 		s.report(fmt.Sprintf("workflow static steps failed while it loaded (its frames fall back to passthrough): %v", err))
-		return pl
+		return
 	}
 	var frame value.Tensor
 	if pl.HasFrameInput() {
@@ -910,8 +1019,6 @@ func (s *stream) load(p *prepared, cur *compiler.Plan) *compiler.Plan {
 	if err := pl.RunFrame(frame); err != nil {
 		s.report(fmt.Sprintf("workflow warm-up failed: %v", err))
 	}
-	s.r.logf("stream %s: workflow loaded in %v", s.io.ID, time.Since(t0).Round(time.Millisecond))
-	return pl
 }
 
 // testLoadDelay delays every workflow load (tests: a slow load).

@@ -134,6 +134,11 @@ type ServerStats struct {
 	// Started, Stopped, Rejected (capacity, shutdown) and Replaced (by a
 	// newer start) count streams; Prompts POST /prompt validations.
 	Started, Stopped, Rejected, Replaced, Prompts int64
+	// AbandonedStreams counts streams that did not stop in time and were
+	// dropped from the list; StuckStreams those still running in the
+	// background; AbandonedGoroutines workflow loads given up on (static
+	// timeout, stream stopped) still running.
+	AbandonedStreams, StuckStreams, AbandonedGoroutines int64
 	// Health is the current /health status, one of the statuses given
 	// to NewServer.
 	Health string
@@ -162,6 +167,7 @@ type server struct {
 	pipe     pipelineFamilies
 
 	active, capacity, started, stopped, rejected, replaced, prompts, health *prometheus.Desc
+	abandoned, stuck, abandonedWork                                         *prometheus.Desc
 	segsIn, segsOut, bytesIn, bytesOut, updates, errors, restarts           *prometheus.Desc
 }
 
@@ -175,27 +181,30 @@ func NewServer(statuses []string, snapshot func() ServerStats) prometheus.Collec
 	}
 	return &server{
 		statuses: statuses, snapshot: snapshot, pipe: newPipelineFamilies("stream"),
-		active:   d("streams_active", "Streams running now."),
-		capacity: d("streams_capacity", "Streams this runner accepts at once."),
-		started:  d("streams_started_total", "Streams started."),
-		stopped:  d("streams_stopped_total", "Streams that ended."),
-		rejected: d("streams_rejected_total", "Starts refused (capacity, shutdown)."),
-		replaced: d("streams_replaced_total", "Streams stopped by a newer start."),
-		prompts:  d("prompt_requests_total", "POST /prompt validations."),
-		health:   d("health", "Health status (1 for the current one).", "status"),
-		segsIn:   d("stream_segments_in_total", "Input segments received.", "stream"),
-		segsOut:  d("stream_segments_out_total", "Output segments published.", "stream"),
-		bytesIn:  d("stream_input_bytes_total", "Input bytes received.", "stream"),
-		bytesOut: d("stream_output_bytes_total", "Output bytes published.", "stream"),
-		updates:  d("stream_params_updates_total", "Params updates applied.", "stream"),
-		errors:   d("stream_errors_total", "Errors reported (rejected updates and workflow failures included).", "stream"),
-		restarts: d("stream_restarts_total", "Restarts of the workflow after it fell back to passthrough.", "stream"),
+		active:        d("streams_active", "Streams running now."),
+		capacity:      d("streams_capacity", "Streams this runner accepts at once."),
+		started:       d("streams_started_total", "Streams started."),
+		stopped:       d("streams_stopped_total", "Streams that ended."),
+		rejected:      d("streams_rejected_total", "Starts refused (capacity, shutdown)."),
+		replaced:      d("streams_replaced_total", "Streams stopped by a newer start."),
+		prompts:       d("prompt_requests_total", "POST /prompt validations."),
+		health:        d("health", "Health status (1 for the current one).", "status"),
+		abandoned:     d("streams_abandoned_total", "Streams that did not stop in time and were abandoned."),
+		stuck:         d("streams_abandoned_running", "Abandoned streams still running in the background."),
+		abandonedWork: d("abandoned_goroutines", "Workflow loads given up on (static timeout, stream stopped) still running in the background."),
+		segsIn:        d("stream_segments_in_total", "Input segments received.", "stream"),
+		segsOut:       d("stream_segments_out_total", "Output segments published.", "stream"),
+		bytesIn:       d("stream_input_bytes_total", "Input bytes received.", "stream"),
+		bytesOut:      d("stream_output_bytes_total", "Output bytes published.", "stream"),
+		updates:       d("stream_params_updates_total", "Params updates applied.", "stream"),
+		errors:        d("stream_errors_total", "Errors reported (rejected updates and workflow failures included).", "stream"),
+		restarts:      d("stream_restarts_total", "Restarts of the workflow after it fell back to passthrough.", "stream"),
 	}
 }
 
 func (s *server) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{s.active, s.capacity, s.started, s.stopped, s.rejected, s.replaced, s.prompts, s.health,
-		s.segsIn, s.segsOut, s.bytesIn, s.bytesOut, s.updates, s.errors, s.restarts} {
+		s.abandoned, s.stuck, s.abandonedWork, s.segsIn, s.segsOut, s.bytesIn, s.bytesOut, s.updates, s.errors, s.restarts} {
 		ch <- d
 	}
 	s.pipe.describe(ch)
@@ -213,6 +222,9 @@ func (s *server) Collect(ch chan<- prometheus.Metric) {
 	metric(s.rejected, prometheus.CounterValue, st.Rejected)
 	metric(s.replaced, prometheus.CounterValue, st.Replaced)
 	metric(s.prompts, prometheus.CounterValue, st.Prompts)
+	metric(s.abandoned, prometheus.CounterValue, st.AbandonedStreams)
+	metric(s.stuck, prometheus.GaugeValue, st.StuckStreams)
+	metric(s.abandonedWork, prometheus.GaugeValue, st.AbandonedGoroutines)
 	for _, h := range s.statuses {
 		var v int64
 		if h == st.Health {

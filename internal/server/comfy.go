@@ -23,7 +23,10 @@ import (
 // {prompt_id, number, node_errors} or 400 {error, node_errors}. A valid
 // prompt is also sized as a plan (compiler.Measure, which allocates no
 // buffer and loads no model), so that one over the memory budget of cfg
-// is refused as the stream endpoints would (plan_too_large).
+// is refused as the stream endpoints would (plan_too_large), and so are
+// the files it names that the stream endpoints would refuse (missing,
+// links out of the input folder, not regular files, too large:
+// missing_file, invalid_file).
 func PromptValidator(schemas *schema.Set, unlisted map[string][]string, cfg compiler.Config) func([]byte) ([]byte, int) {
 	cfg.Engines, cfg.Static = nil, nil
 	var number atomic.Int64 // handlers run concurrently
@@ -53,12 +56,18 @@ func PromptValidator(schemas *schema.Set, unlisted map[string][]string, cfg comp
 			b, _ := jsonx.Marshal(resp, "")
 			return b, http.StatusBadRequest
 		}
-		if cfg.MaxBytes > 0 {
+		// Measure prepares the kernels as a stream start would, files
+		// included (opened confined to cfg.InputDir, as the start opens
+		// them): its size and file errors are the start's. Other prepare
+		// errors are not reported here (models are not opened: Engines is
+		// nil).
+		{
 			if _, err := compiler.Measure(wf.Prompt, cfg); err != nil {
 				var l, over diag.List
 				errors.As(err, &l)
 				for _, d := range l {
-					if d.Code == diag.PlanTooLarge {
+					switch d.Code {
+					case diag.PlanTooLarge, diag.MissingFile, diag.InvalidFile:
 						over = append(over, d)
 					}
 				}

@@ -23,6 +23,7 @@ func (s *Server) metricsSnapshot() metrics.ServerStats {
 		Active: s.active.Load(), Capacity: int64(s.cfg.Capacity),
 		Started: s.started.Load(), Stopped: s.stopped.Load(), Rejected: s.rejected.Load(), Replaced: s.replaced.Load(),
 		Prompts: s.prompts.Load(), Health: s.Health(),
+		AbandonedStreams: s.abandonedStreams.Load(), StuckStreams: s.stuckStreams.Load(), AbandonedGoroutines: s.abandonedWork(),
 	}
 	l := s.list()
 	sort.Slice(l, func(i, j int) bool { return l[i].req.ID < l[j].req.ID })

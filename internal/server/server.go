@@ -65,6 +65,10 @@ type Config struct {
 	Trickle trickle.Options
 	// Loading starts the server in LOADING until SetReady.
 	Loading bool
+	// Abandoned, when not nil, counts the runner's work that streams gave
+	// up on and that still runs in the background (live.Abandoned): health
+	// and metrics report it.
+	Abandoned func() int64
 	// Logf logs (nil: quiet).
 	Logf func(format string, args ...any)
 }
@@ -95,6 +99,10 @@ type Server struct {
 	started, stopped   atomic.Int64
 	rejected, replaced atomic.Int64
 	prompts            atomic.Int64
+	// abandonedStreams counts streams whose stop did not finish within
+	// StopTimeout: they were removed (their place freed) and left to end
+	// in the background; stuckStreams those of them still running.
+	abandonedStreams, stuckStreams atomic.Int64
 }
 
 // Errors of admission.
@@ -223,9 +231,48 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.once.Do(func() { close(s.quit) })
-	s.wg.Wait()
+	// A stream stuck in a kernel (which Go cannot interrupt) is not waited
+	// for beyond ctx: the process may exit with it still running.
+	waited := make(chan struct{})
+	go func() { s.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		var stuck []string
+		for _, ss := range all {
+			select {
+			case <-ss.done:
+			default:
+				stuck = append(stuck, ss.req.ID)
+			}
+		}
+		err = fmt.Errorf("%w: streams still stopping, abandoned: %s", err, strings.Join(stuck, ", "))
+	}
 	s.client.CloseIdleConnections()
 	return err
+}
+
+// stopWait stops ss and waits for it up to StopTimeout; a stream that did
+// not stop by then is abandoned: removed from the streams, so that its
+// place is free, and left to end in the background (its goroutines may
+// be stuck in a kernel, which Go cannot interrupt). It reports whether
+// the stream stopped.
+func (s *Server) stopWait(ss *session) bool {
+	ss.stop()
+	select {
+	case <-ss.done:
+		return true
+	case <-time.After(s.cfg.StopTimeout):
+	}
+	s.abandonedStreams.Add(1)
+	s.stuckStreams.Add(1)
+	go func() { <-ss.done; s.stuckStreams.Add(-1) }()
+	s.logf("stream %s: did not stop within %v; abandoned (its place is freed, its work ends in the background)", ss.req.ID, s.cfg.StopTimeout)
+	s.removeSession(ss)
+	return false
 }
 
 // startStream admits, opens and runs a stream. replace says whether a
@@ -281,12 +328,7 @@ func (s *Server) startStream(ctx context.Context, req startRequest, replace bool
 	}
 	for _, v := range victims {
 		s.replaced.Add(1)
-		v.stop()
-		select {
-		case <-v.done:
-		case <-time.After(s.cfg.StopTimeout):
-			s.logf("stream %s: did not stop within %v", v.req.ID, s.cfg.StopTimeout)
-		}
+		s.stopWait(v)
 	}
 	if err := ss.open(prep); err != nil {
 		s.removeSession(ss)
@@ -360,6 +402,14 @@ func (s *Server) list() []*session {
 		}
 	})
 	return l
+}
+
+// abandonedWork is the runner's abandoned work still running (0 unknown).
+func (s *Server) abandonedWork() int64 {
+	if s.cfg.Abandoned == nil {
+		return 0
+	}
+	return s.cfg.Abandoned()
 }
 
 // Health is the /health status: LOADING, IDLE, OK or ERROR.
@@ -625,6 +675,7 @@ func (s *Server) handleByocParams(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer ss.preparing.Store(false)
+	testPrepareHook(ss.req.ID)
 	prep, err := s.runner.Prepare(r.Context(), p)
 	if err != nil {
 		ss.reject("params update rejected, the running workflow stays: " + errText(err))
@@ -645,12 +696,11 @@ func (s *Server) handleByocStop(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusBadRequest, "no active stream")
 		return
 	}
-	ss.stop()
-	select {
-	case <-ss.done:
-	case <-time.After(s.cfg.StopTimeout):
+	msg := "Stream stopped"
+	if !s.stopWait(ss) {
+		msg = fmt.Sprintf("Stream stopped; it did not end within %v and was abandoned (its place is free)", s.cfg.StopTimeout)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "message": "Stream stopped"})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "message": msg})
 }
 
 func (s *Server) streamStatus(ss *session) map[string]any {
@@ -682,9 +732,17 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
-	h := map[string]string{"status": s.Health()}
+	h := map[string]any{"status": s.Health()}
 	if msg := s.fatal.Load(); msg != nil {
 		h["error"] = *msg // an ERROR says why
+	}
+	// Work given up on but still running: the runner is degraded (a CPU
+	// may be held) though it accepts streams.
+	stuck, bg := s.stuckStreams.Load(), s.abandonedWork()
+	if stuck > 0 || bg > 0 {
+		h["degraded"] = fmt.Sprintf("%d stopped stream(s) and %d workflow load(s) abandoned, still running in the background", stuck, bg)
+		h["abandoned_streams"] = stuck
+		h["abandoned_goroutines"] = bg
 	}
 	writeJSON(w, http.StatusOK, h)
 }

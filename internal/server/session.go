@@ -71,8 +71,9 @@ type session struct {
 
 	updates chan update
 	errs    chan string // errors found outside the actor (control reader)
-	// preparing is held while a /stream/params update compiles: one at a
-	// time per stream, so that concurrent requests cannot hold many plans.
+	// preparing is held while a params update compiles (from /stream/params
+	// or the control channel): one at a time per stream, so that
+	// concurrent updates cannot hold many plans.
 	preparing atomic.Bool
 
 	sub     *trickle.Subscriber
@@ -445,7 +446,16 @@ func (s *session) readControl() {
 			s.reject("params update rejected, the running workflow stays: " + err.Error())
 			continue
 		}
+		// The same one-at-a-time gate as /stream/params: while an HTTP
+		// update compiles, a control update is rejected (the sender
+		// resends; the latest params win).
+		if !s.preparing.CompareAndSwap(false, true) {
+			s.reject("params update rejected, the running workflow stays: another params update of this stream is being compiled")
+			continue
+		}
+		testPrepareHook(s.req.ID)
 		prep, err := s.srv.runner.Prepare(s.ctx, p)
+		s.preparing.Store(false)
 		if err != nil {
 			s.reject("params update rejected, the running workflow stays: " + errText(err))
 			continue
@@ -459,6 +469,10 @@ func (s *session) readControl() {
 		}
 	}
 }
+
+// testPrepareHook runs while a params update holds the preparing gate,
+// before it compiles (tests: hold the gate).
+var testPrepareHook = func(string) {}
 
 func (s *session) hashNow() string {
 	s.mu.Lock()
