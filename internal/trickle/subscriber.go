@@ -36,6 +36,10 @@ type Subscriber struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// mu orders the goroutines Next starts (wg.Add) with Close's wg.Wait:
+	// Close may run while Next is in flight on another goroutine.
+	mu     sync.Mutex
+	closed bool
 
 	seq int
 	pre *pendingGet
@@ -63,9 +67,29 @@ func (s *Subscriber) Jumps() int64 { return s.jumps.Load() }
 
 // Close cancels the pending requests and waits for the preconnect.
 func (s *Subscriber) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
 	return nil
+}
+
+// goWait runs f on a goroutine Close waits for; after Close it runs f at
+// once (its context is already cancelled).
+func (s *Subscriber) goWait(f func()) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		f()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
 }
 
 // cancelBody cancels its request's context when closed.
@@ -120,30 +144,26 @@ func (s *Subscriber) preconnect(seq int) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	p := &pendingGet{seq: seq, done: make(chan struct{}), cancel: cancel}
 	s.pre = p
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	s.goWait(func() {
 		defer close(p.done)
 		p.resp, p.err = s.get(ctx, seq)
 		if p.resp != nil && ctx.Err() != nil {
 			p.resp.Body.Close() // dropped while it connected
 			p.resp, p.err = nil, ctx.Err()
 		}
-	}()
+	})
 }
 
 func (s *Subscriber) dropPre() {
 	if p := s.pre; p != nil {
 		s.pre = nil
 		p.cancel()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
+		s.goWait(func() {
 			<-p.done
 			if p.resp != nil {
 				p.resp.Body.Close()
 			}
-		}()
+		})
 	}
 }
 
