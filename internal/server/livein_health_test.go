@@ -130,8 +130,7 @@ drain:
 
 // /health in ERROR carries the reason.
 func TestLiveinHealthErrorReason(t *testing.T) {
-	e := newEnv(t, Config{})
-	e.srv.SetFatal(errors.New("the GPU is gone"))
+	e := newEnv(t, Config{Fatal: func() error { return errors.New("the GPU is gone") }})
 	_, body, _ := e.do("GET", "/health", "")
 	var m map[string]string
 	if err := json.Unmarshal([]byte(body), &m); err != nil {

@@ -69,6 +69,10 @@ type Config struct {
 	// up on and that still runs in the background (live.Abandoned): health
 	// and metrics report it.
 	Abandoned func() int64
+	// Fatal, when not nil, reports a failure that puts the runner in
+	// ERROR (health reports it with its error, so the orchestrator
+	// restarts the runner); nil from it: no failure.
+	Fatal func() error
 	// Logf logs (nil: quiet).
 	Logf func(format string, args ...any)
 }
@@ -95,7 +99,6 @@ type Server struct {
 
 	active             atomic.Int64
 	ready              atomic.Bool
-	fatal              atomic.Pointer[string]
 	started, stopped   atomic.Int64
 	rejected, replaced atomic.Int64
 	prompts            atomic.Int64
@@ -173,11 +176,12 @@ func (s *Server) logf(format string, args ...any) {
 // SetReady ends LOADING.
 func (s *Server) SetReady() { s.ready.Store(true) }
 
-// SetFatal puts the server in ERROR for good (health reports it so the
-// orchestrator restarts the runner).
-func (s *Server) SetFatal(err error) {
-	msg := err.Error()
-	s.fatal.Store(&msg)
+// fatal is Config.Fatal's failure (nil: none).
+func (s *Server) fatal() error {
+	if s.cfg.Fatal == nil {
+		return nil
+	}
+	return s.cfg.Fatal()
 }
 
 // Handler is the HTTP handler.
@@ -415,7 +419,7 @@ func (s *Server) abandonedWork() int64 {
 // Health is the /health status: LOADING, IDLE, OK or ERROR.
 func (s *Server) Health() string {
 	switch {
-	case s.fatal.Load() != nil:
+	case s.fatal() != nil:
 		return "ERROR"
 	case !s.ready.Load():
 		return "LOADING"
@@ -733,8 +737,8 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	h := map[string]any{"status": s.Health()}
-	if msg := s.fatal.Load(); msg != nil {
-		h["error"] = *msg // an ERROR says why
+	if err := s.fatal(); err != nil {
+		h["error"] = err.Error() // an ERROR says why
 	}
 	// Work given up on but still running: the runner is degraded (a CPU
 	// may be held) though it accepts streams.

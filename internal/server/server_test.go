@@ -9,31 +9,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"comfyrt/internal/testkit"
 	"comfyrt/internal/trickle"
 )
-
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
 
 // env is an orchestrator's trickle server plus a comfyrt server.
 type env struct {
@@ -50,7 +33,7 @@ const badWorkflow = `{"1":{"class_type":"Nope","inputs":{}}}`
 
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
-	checkGoroutines(t)
+	testkit.CheckGoroutines(t)
 	e := &env{t: t}
 	e.orch = trickle.NewServer(trickle.ServerConfig{BasePath: "/ai/trickle/"})
 	e.orchHS = httptest.NewServer(e.orch)
@@ -405,7 +388,13 @@ func TestOutputTornDown(t *testing.T) {
 
 // Scenario 13 (health states) and 19 (BYOC).
 func TestBYOC(t *testing.T) {
-	e := newEnv(t, Config{Loading: true, Capacity: 2, Token: "tok"})
+	var fatal atomic.Pointer[error]
+	e := newEnv(t, Config{Loading: true, Capacity: 2, Token: "tok", Fatal: func() error {
+		if err := fatal.Load(); err != nil {
+			return *err
+		}
+		return nil
+	}})
 	auth := []string{"Authorization", "Bearer tok", "X-Stream-Id", "b1"}
 	if e.health() != "LOADING" {
 		t.Fatal("not LOADING")
@@ -485,7 +474,8 @@ func TestBYOC(t *testing.T) {
 		t.Errorf("stop b2: %d", code)
 	}
 	e.waitHealth("IDLE")
-	e.srv.SetFatal(errors.New("boom"))
+	boom := errors.New("boom")
+	fatal.Store(&boom)
 	if e.health() != "ERROR" {
 		t.Fatal("not ERROR")
 	}
@@ -537,7 +527,7 @@ func TestStreamState(t *testing.T) {
 }
 
 func TestRegister(t *testing.T) {
-	checkGoroutines(t)
+	testkit.CheckGoroutines(t)
 	var calls atomic.Int64
 	var status atomic.Int64
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
