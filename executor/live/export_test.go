@@ -1,7 +1,5 @@
 package live
 
-import "time"
-
 // SplitTS cuts a whole MPEG-TS stream at its video keyframes (tests).
 func SplitTS(data []byte) [][]byte {
 	var segs [][]byte
@@ -14,11 +12,4 @@ func SplitTS(data []byte) [][]byte {
 	}
 	sp.Close()
 	return segs
-}
-
-// SetLoadDelay delays every workflow load by d (a slow load); the
-// returned func restores the default.
-func SetLoadDelay(d time.Duration) (restore func()) {
-	testLoadDelay.Store(int64(d))
-	return func() { testLoadDelay.Store(0) }
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"comfyrt/executor/live"
+	"comfyrt/internal/testkit"
 )
 
 // memInput serves segments from memory, then io.EOF.
@@ -52,7 +53,7 @@ func (m *memOutput) NewSegment(ctx context.Context) (io.WriteCloser, error) {
 // final counters.
 func TestHouseOwnerConcurrentSwapStats(t *testing.T) {
 	needAV(t)
-	checkGoroutines(t)
+	testkit.CheckGoroutines(t)
 	r := &live.Runner{Compiler: compilerConfig(t)}
 	params := live.Params{Workflow: []byte(identityWF), Width: size, Height: size}
 	ctx := context.Background()

@@ -86,6 +86,7 @@ import (
 	"comfyrt/executor"
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
+	assemble "comfyrt/executor/stream"
 	"comfyrt/graph"
 	"comfyrt/nodes/value"
 )
@@ -122,6 +123,9 @@ type Runner struct {
 	// the stream with an error; an update that does is rejected and the
 	// running workflow stays.
 	StaticTimeout time.Duration
+	// LoadDelay delays every workflow load by this much before its static
+	// steps (a slow load, as a large model's; 0: none).
+	LoadDelay time.Duration
 	// Logf logs (nil: quiet).
 	Logf func(format string, args ...any)
 }
@@ -489,8 +493,6 @@ func (s *stream) serve() (err error) {
 		}
 		return err
 	}
-	info := src.Info()
-
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		src.Close()
@@ -518,16 +520,10 @@ func (s *stream) serve() (err error) {
 		}
 	}()
 
-	sink, err := s.createSink(outW, info, src)
-	if err != nil {
-		src.Close()
-		return fmt.Errorf("output: %w", err)
-	}
-
 	events := make(chan executor.Event, 64)
 	evDone := make(chan struct{})
 	go func() { defer close(evDone); s.logEvents(events) }()
-	pipe, err := s.startExecutor(ctx, src, sink, events)
+	pipe, err := s.startExecutor(ctx, src, outW, events)
 	if err != nil {
 		close(events)
 		<-evDone
@@ -555,9 +551,9 @@ func (s *stream) serve() (err error) {
 	return nil
 }
 
-// createSink opens the H.264 MPEG-TS encoder writing into w, with the
-// input's audio copied through where it can be (else without it).
-func (s *stream) createSink(w *os.File, info media.StreamInfo, src *av.Chain) (*av.Sink, error) {
+// sinkOptions are the options of the H.264 MPEG-TS encoder for a stream
+// of info (the input's audio is added by assemble.New).
+func (s *stream) sinkOptions(info media.StreamInfo) av.SinkOptions {
 	fps := info.FrameRate.Float()
 	if fps <= 0 || fps > 120 {
 		fps = 30
@@ -579,59 +575,64 @@ func (s *stream) createSink(w *os.File, info media.StreamInfo, src *av.Chain) (*
 	if s.r.Encoder == "" || s.r.Encoder == "libx264" {
 		sinkOpts.EncoderOptions = map[string]string{"x264-params": "scenecut=0"}
 	}
-	if info.HasAudio {
-		sinkOpts.AudioFrom = src.AudioSource()
-	}
-	sink, err := av.CreateSink(fmt.Sprintf("pipe:%d", w.Fd()), info, sinkOpts)
-	if err != nil && info.HasAudio {
-		s.r.logf("stream %s: audio not passed through: %v", s.io.ID, err)
-		sinkOpts.AudioFrom = nil
-		sink, err = av.CreateSink(fmt.Sprintf("pipe:%d", w.Fd()), info, sinkOpts)
-	}
-	return sink, err
+	return sinkOpts
 }
 
-// startExecutor starts the stream's executor from src to sink with the
-// workflow loaded so far (or none: passthrough or a loading frame). It
-// runs on the owner goroutine, so that the loader either hands its plan
-// over as the first one (initial) or swaps it into the running executor.
-// On an error src and sink are closed.
-func (s *stream) startExecutor(ctx context.Context, src *av.Chain, sink *av.Sink, events chan<- executor.Event) (*executor.Pipeline[*livePlan], error) {
-	var first *livePlan
+// keySink wraps the encoder so that it forces a keyframe every segment.
+func (s *stream) keySink(sink media.Sink) media.Sink {
+	force := func() {}
+	if f, ok := sink.(interface{ ForceKeyFrame() }); ok {
+		force = f.ForceKeyFrame
+	}
+	return &keySink{Sink: sink, force: force, interval: s.segDur}
+}
+
+// startExecutor assembles the stream (assemble.New) from src to an encoder
+// writing into out, with the workflow loaded so far (or none: passthrough
+// or a loading frame), and starts it. It runs on the owner goroutine, so
+// that the loader either hands its plan over as the first one (initial)
+// or swaps it into the running executor. On an error src is closed (out
+// is the caller's).
+func (s *stream) startExecutor(ctx context.Context, src *av.Chain, out *os.File, events chan<- executor.Event) (*executor.Pipeline[*livePlan], error) {
 	var pipe *executor.Pipeline[*livePlan]
 	err := errors.New("live: the stream stopped")
-	s.do(func(st *state) {
-		first = &livePlan{p: st.initial}
+	ran := s.do(func(st *state) {
+		first := &livePlan{p: st.initial}
 		if first.p == nil && s.showLoading {
 			first = loadingPlan(s.w, s.h)
 		}
-		st.initial = nil
-		pipe, err = executor.New(executor.Config[*livePlan]{
-			Source: media.NewMonotonic(src),
-			Sink:   &keySink{Sink: sink, force: sink.ForceKeyFrame, interval: s.segDur},
-			Plan:   first, MaxFPS: s.r.MaxFPS, Budget: s.r.Budget,
-			WarmupFrames: -1, // the loader warmed the plans up
-			OnError:      executor.PassThrough, Queue: executor.LatestWins, Events: events,
+		st.initial = nil // assemble.New owns it now, and closes it on an error
+		pipe, err = assemble.New(assemble.Spec[*livePlan]{
+			Source: media.NewMonotonic(src), Plan: first,
+			Out: fmt.Sprintf("pipe:%d", out.Fd()), SinkOptions: s.sinkOptions(src.Info()),
+			AudioFrom: src.AudioSource(),
+			AudioDropped: func(err error) {
+				s.r.logf("stream %s: audio not passed through: %v", s.io.ID, err)
+			},
+			WrapSink: s.keySink,
+			Config: executor.Config[*livePlan]{
+				MaxFPS: s.r.MaxFPS, Budget: s.r.Budget,
+				WarmupFrames: -1, // the loader warmed the plans up
+				OnError:      executor.PassThrough, Queue: executor.LatestWins, Events: events,
+			},
 		})
-		if err == nil {
-			err = pipe.Start(ctx)
+		if err != nil {
+			return
 		}
-		if err == nil {
-			st.pipe = pipe
-			if first.p != nil && st.queued == nil {
-				st.loading = false
-			}
+		if err = pipe.Start(ctx); err != nil {
+			return
+		}
+		st.pipe = pipe
+		if first.p != nil && st.queued == nil {
+			st.loading = false
 		}
 	})
 	if err != nil {
-		if pipe != nil {
+		switch {
+		case pipe != nil:
 			pipe.Close()
-		} else {
-			if first != nil {
-				first.Close()
-			}
+		case !ran:
 			src.Close()
-			sink.Close()
 		}
 		return nil, err
 	}
@@ -949,7 +950,7 @@ func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*co
 			s.r.logf("stream %s: rebuild: %v", s.io.ID, err)
 		}
 	}
-	if d := time.Duration(testLoadDelay.Load()); d > 0 {
+	if d := s.r.LoadDelay; d > 0 {
 		select {
 		case <-time.After(d):
 		case <-s.ctx.Done():
@@ -1020,9 +1021,6 @@ func (s *stream) warm(pl *compiler.Plan) {
 		s.report(fmt.Sprintf("workflow warm-up failed: %v", err))
 	}
 }
-
-// testLoadDelay delays every workflow load (tests: a slow load).
-var testLoadDelay atomic.Int64
 
 // report reports a failure inside the stream to the session (an error
 // event, which the session logs), without ending the stream; without a

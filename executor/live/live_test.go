@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/internal/server"
+	"comfyrt/internal/testkit"
 	"comfyrt/internal/trickle"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
@@ -41,31 +41,12 @@ const (
 	fps        = 30
 )
 
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
-
 func needAV(t *testing.T) {
 	t.Helper()
 	if !av.Available {
 		t.Skip("built without FFmpeg")
 	}
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		t.Skip("no ffprobe")
-	}
+	testkit.NeedTools(t, "ffprobe")
 }
 
 func compilerConfig(t *testing.T) compiler.Config {
@@ -164,7 +145,7 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 
 // newEnvWith is newEnv with the runner adjusted by tune.
 func newEnvWith(t *testing.T, tune func(*live.Runner)) *env {
-	checkGoroutines(t)
+	testkit.CheckGoroutines(t)
 	e := &env{t: t}
 	e.orch = trickle.NewServer(trickle.ServerConfig{BasePath: "/ai/trickle/"})
 	e.orchHS = httptest.NewServer(e.orch)
@@ -359,13 +340,9 @@ func probe(t *testing.T, dir string, i int, seg []byte) []outFrame {
 	if err := os.WriteFile(name, seg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_frames",
-		"-show_entries", "frame=key_frame,pts,pict_type", "-of", "csv=p=0", name).Output()
-	if err != nil {
-		t.Fatalf("ffprobe segment %d: %v", i, err)
-	}
+	out := testkit.FFprobe(t, name, "-select_streams", "v:0", "-show_entries", "frame=key_frame,pts,pict_type", "-of", "csv=p=0")
 	var frames []outFrame
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Split(line, ",")
 		if len(f) < 3 {
 			continue
@@ -556,11 +533,7 @@ func TestAudioPassthrough(t *testing.T) {
 	}
 	name := filepath.Join(t.TempDir(), "all.ts")
 	os.WriteFile(name, bytes.Join(got, nil), 0o644)
-	o, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height", "-of", "csv=p=0", name).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(o)
+	s := testkit.FFprobe(t, name, "-show_entries", "stream=codec_type,codec_name,width,height", "-of", "csv=p=0")
 	t.Logf("%d output segments; streams:\n%s", len(got), s)
 	if !strings.Contains(s, "h264,video,384,384") || !strings.Contains(s, "audio") {
 		t.Errorf("output streams: %s", s)
@@ -665,8 +638,7 @@ func greens(t *testing.T, seg []byte) [][2]int {
 // the input through meanwhile.
 func TestLoadingFrame(t *testing.T) {
 	needAV(t)
-	defer live.SetLoadDelay(2500 * time.Millisecond)()
-	e := newEnv(t)
+	e := newEnvWith(t, func(r *live.Runner) { r.LoadDelay = 2500 * time.Millisecond })
 	segs := inputSegments(t, 5*fps)
 	kinds := func(show string) (grey, plain, inverted int) {
 		base := e.channels("l" + show)

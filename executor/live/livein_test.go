@@ -4,42 +4,24 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"comfyrt/executor/live"
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
+	"comfyrt/internal/testkit"
 	"comfyrt/internal/trickle"
 )
 
-// liveinClip makes an MPEG-TS clip of secs seconds at 30 fps with the
-// ffmpeg CLI: src is a lavfi source ("testsrc2", "color=c=red"), codec an
-// encoder, extra more output options (PIDs).
+// liveinClip makes an MPEG-TS clip of secs seconds at 30 fps (a keyframe
+// every second): src is a lavfi source ("testsrc2", "color=c=red"), codec
+// an encoder, extra more output options (PIDs).
 func liveinClip(t *testing.T, src string, secs int, codec string, extra ...string) []byte {
 	t.Helper()
-	name := filepath.Join(t.TempDir(), "clip.ts")
-	sep := "="
-	if strings.Contains(src, "=") {
-		sep = ":"
-	}
-	args := []string{"-v", "error", "-y", "-f", "lavfi", "-i", src + sep + "size=320x240:rate=30", "-frames:v", strconv.Itoa(secs * 30),
-		"-c:v", codec, "-g", "30", "-pix_fmt", "yuv420p"}
-	switch codec {
-	case "libx264":
-		args = append(args, "-preset", "ultrafast")
-	case "libx265":
-		args = append(args, "-preset", "ultrafast", "-x265-params", "log-level=error")
-	}
-	args = append(args, extra...)
-	args = append(args, "-f", "mpegts", name)
-	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg %s: %v\n%s", codec, err, out)
-	}
+	name := testkit.Clip(t, filepath.Join(t.TempDir(), "clip.ts"), testkit.ClipOptions{
+		Source: src, Frames: secs * 30, Codec: codec, GOP: 30, Extra: extra, Format: "mpegts"})
 	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
