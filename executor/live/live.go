@@ -477,53 +477,25 @@ func (s *stream) serve() (err error) {
 		}
 	}()
 
-	src, err := av.OpenChain(inR, av.SourceOptions{
-		Format: "mpegts", Width: s.w, Height: s.h, Audio: true, Threads: s.r.Threads,
-		Options: map[string]string{"analyzeduration": "1000000"},
-	})
-	if err != nil {
-		stop()
-		if ferr := <-feedDone; ferr != nil {
-			feedDone <- nil
-			return fmt.Errorf("input: %w", ferr)
-		}
-		feedDone <- nil
-		if fed.Load() == 0 || s.ctx.Err() != nil {
-			return nil // the input ended (or the stream stopped) before any media
-		}
+	src, err := s.openInput(inR, stop, feedDone, &fed)
+	if src == nil {
 		return err
 	}
-	outR, outW, err := os.Pipe()
+	out, err := s.startOutput(stop)
 	if err != nil {
 		src.Close()
 		return err
 	}
-	defer outR.Close()
-	var outErr error
-	splitDone := make(chan struct{})
-	go func() {
-		defer close(splitDone)
-		if err := s.split(outR); err != nil {
-			outErr = err
-			stop()
-			_, _ = io.Copy(io.Discard, outR) // keep the encoder unblocked
-		}
-	}()
-	sinkClosed := false
 	defer func() {
-		if !sinkClosed {
-			outW.Close()
-		}
-		<-splitDone
-		if err == nil && outErr != nil {
-			err = outErr
+		if oerr := out.close(); err == nil {
+			err = oerr
 		}
 	}()
 
 	events := make(chan executor.Event, 64)
 	evDone := make(chan struct{})
 	go func() { defer close(evDone); s.logEvents(events) }()
-	pipe, err := s.startExecutor(ctx, src, outW, events)
+	pipe, err := s.startExecutor(ctx, src, out.w, events)
 	if err != nil {
 		close(events)
 		<-evDone
@@ -540,15 +512,78 @@ func (s *stream) serve() (err error) {
 	cerr := pipe.Close()
 	close(events)
 	<-evDone
-	outW.Close() // the splitter reads to the end and completes the last segment
-	sinkClosed = true
+	oerr := out.close() // the splitter reads to the end and completes the last segment
 	if perr := pipe.Err(); perr != nil && !errors.Is(perr, context.Canceled) {
 		return perr
 	}
-	if cerr != nil && s.ctx.Err() == nil && outErr == nil {
+	if cerr != nil && s.ctx.Err() == nil && oerr == nil {
 		s.r.logf("stream %s: close: %v", s.io.ID, cerr)
 	}
 	return nil
+}
+
+// openInput opens the decoder on the fed segments. When it cannot, it
+// stops the feed: the error is then the feed's if it failed, none if the
+// input ended (or the stream stopped) before any media (src nil, err nil),
+// else the decoder's.
+func (s *stream) openInput(r io.Reader, stop context.CancelFunc, feedDone chan error, fed *atomic.Int64) (*av.Chain, error) {
+	src, err := av.OpenChain(r, av.SourceOptions{
+		Format: "mpegts", Width: s.w, Height: s.h, Audio: true, Threads: s.r.Threads,
+		Options: map[string]string{"analyzeduration": "1000000"},
+	})
+	if err == nil {
+		return src, nil
+	}
+	stop()
+	ferr := <-feedDone
+	feedDone <- nil // for serve's own wait
+	switch {
+	case ferr != nil:
+		return nil, fmt.Errorf("input: %w", ferr)
+	case fed.Load() == 0 || s.ctx.Err() != nil:
+		return nil, nil
+	}
+	return nil, err
+}
+
+// output is the encoder's pipe (w) into the splitter, which cuts it into
+// output segments.
+type output struct {
+	w    *os.File
+	done chan struct{} // closed when the splitter ended
+	err  error         // the splitter's (the output is gone), once done
+	once sync.Once
+}
+
+// startOutput starts the splitter on a fresh pipe. If the output goes,
+// it stops the stream (stop) and drains the pipe so that the encoder
+// does not block.
+func (s *stream) startOutput(stop context.CancelFunc) (*output, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	o := &output{w: w, done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		defer r.Close()
+		if err := s.split(r); err != nil {
+			o.err = err
+			stop()
+			_, _ = io.Copy(io.Discard, r) // keep the encoder unblocked
+		}
+	}()
+	return o, nil
+}
+
+// close closes the pipe, waits for the splitter to read to its end
+// (completing the last segment) and returns its error.
+func (o *output) close() error {
+	o.once.Do(func() {
+		o.w.Close()
+		<-o.done
+	})
+	return o.err
 }
 
 // sinkOptions are the options of the H.264 MPEG-TS encoder for a stream
