@@ -77,6 +77,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -122,8 +123,9 @@ type Runner struct {
 	// the stream with an error; an update that does is rejected and the
 	// running workflow stays.
 	StaticTimeout time.Duration
-	// Logf logs (nil: quiet).
-	Logf func(format string, args ...any)
+	// Logger receives the streams' structured logs, each with the stream
+	// id as the "stream" attribute (nil: quiet, a discard logger).
+	Logger *slog.Logger
 }
 
 func (r *Runner) staticTimeout() time.Duration {
@@ -166,11 +168,15 @@ func (r *Runner) maxRestarts() int {
 
 var _ StreamRunner = (*Runner)(nil)
 
-func (r *Runner) logf(format string, args ...any) {
-	if r.Logf != nil {
-		r.Logf(format, args...)
+// log is the runner's logger (a discard one when Logger is nil).
+func (r *Runner) log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
 	}
+	return discardLogger
 }
+
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // prepared is a compiled workflow waiting to run.
 type prepared struct {
@@ -436,7 +442,7 @@ func (s *stream) run() {
 	}
 	if err != nil && s.ctx.Err() == nil {
 		s.err = err
-		s.r.logf("stream %s: %v", s.io.ID, err)
+		s.r.log().Error("stream failed", "stream", s.io.ID, "err", err)
 	}
 }
 
@@ -550,7 +556,7 @@ func (s *stream) serve() (err error) {
 		return perr
 	}
 	if cerr != nil && s.ctx.Err() == nil && outErr == nil {
-		s.r.logf("stream %s: close: %v", s.io.ID, cerr)
+		s.r.log().Warn("stream close", "stream", s.io.ID, "err", cerr)
 	}
 	return nil
 }
@@ -584,7 +590,7 @@ func (s *stream) createSink(w *os.File, info media.StreamInfo, src *av.Chain) (*
 	}
 	sink, err := av.CreateSink(fmt.Sprintf("pipe:%d", w.Fd()), info, sinkOpts)
 	if err != nil && info.HasAudio {
-		s.r.logf("stream %s: audio not passed through: %v", s.io.ID, err)
+		s.r.log().Warn("audio not passed through", "stream", s.io.ID, "err", err)
 		sinkOpts.AudioFrom = nil
 		sink, err = av.CreateSink(fmt.Sprintf("pipe:%d", w.Fd()), info, sinkOpts)
 	}
@@ -656,7 +662,7 @@ func (s *stream) feed(ctx context.Context, w io.WriteCloser, fed *atomic.Int64) 
 			if fails++; fails > 5 {
 				return err
 			}
-			s.r.logf("stream %s: input: %v (retrying)", s.io.ID, err)
+			s.r.log().Warn("input error, retrying", "stream", s.io.ID, "err", err)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -694,7 +700,7 @@ func (s *stream) split(r io.Reader) error {
 		if errors.Is(err, ErrOutputClosed) {
 			return err
 		}
-		s.r.logf("stream %s: output segment: %v", s.io.ID, err)
+		s.r.log().Warn("output segment", "stream", s.io.ID, "err", err)
 		return nil
 	}
 	sp := newSplitter(
@@ -901,7 +907,7 @@ func (s *stream) scheduleRestart(logs []string) {
 			pl.Close()
 			return
 		}
-		s.r.logf("stream %s: restarting the workflow (restart %d)", s.io.ID, n)
+		s.r.log().Info("restarting the workflow", "stream", s.io.ID, "restart", n)
 		select {
 		case s.notify <- struct{}{}:
 		default:
@@ -946,7 +952,7 @@ func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*co
 			pl = np
 			adopts = cur != nil
 		} else {
-			s.r.logf("stream %s: rebuild: %v", s.io.ID, err)
+			s.r.log().Error("rebuild", "stream", s.io.ID, "err", err)
 		}
 	}
 	if d := time.Duration(testLoadDelay.Load()); d > 0 {
@@ -979,7 +985,7 @@ func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*co
 	var err error
 	select {
 	case <-done:
-		s.r.logf("stream %s: workflow loaded in %v", s.io.ID, time.Since(t0).Round(time.Millisecond))
+		s.r.log().Info("workflow loaded", "stream", s.io.ID, "duration", time.Since(t0).Round(time.Millisecond))
 		return pl, nil
 	case <-timer.C:
 		err = fmt.Errorf("%w: still running after %v (--static-timeout)", ErrStaticTimeout, s.r.staticTimeout())
@@ -1001,7 +1007,7 @@ func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*co
 	}
 	gaveUp = true
 	abandoned.Add(1)
-	s.r.logf("stream %s: workflow load abandoned (%v); its kernel keeps running in the background until it ends", s.io.ID, err)
+	s.r.log().Warn("workflow load abandoned; its kernel keeps running in the background until it ends", "stream", s.io.ID, "err", err)
 	return nil, err
 }
 
@@ -1032,7 +1038,7 @@ func (s *stream) report(msg string) {
 		s.io.OnError(msg)
 		return
 	}
-	s.r.logf("stream %s: %s", s.io.ID, msg)
+	s.r.log().Error("stream error", "stream", s.io.ID, "err", msg)
 }
 
 func frameSize(sp value.Spec) [2]int {
@@ -1061,7 +1067,7 @@ func (s *stream) logEvents(ch <-chan executor.Event) {
 		case executor.EventNodeError:
 			note(ev.Err.Error()) // a NodeError: it names the frame and node
 			if nodeErrs++; nodeErrs <= 3 || nodeErrs%100 == 0 {
-				s.r.logf("stream %s: %v", s.io.ID, ev.Err)
+				s.r.log().Warn("node error", "stream", s.io.ID, "err", ev.Err, "count", nodeErrs)
 			}
 		case executor.EventPassthrough:
 			msg := fmt.Sprintf("the workflow fails on every frame, the stream passes its input through: %v", ev.Err)
@@ -1070,7 +1076,7 @@ func (s *stream) logEvents(ch <-chan executor.Event) {
 			s.scheduleRestart(append([]string(nil), recent...))
 			recent = recent[:0]
 		case executor.EventSourceError, executor.EventSinkError:
-			s.r.logf("stream %s: %s: %v", s.io.ID, ev.Kind, ev.Err)
+			s.r.log().Warn(ev.Kind.String(), "stream", s.io.ID, "err", ev.Err)
 		case executor.EventSwapped:
 			nodeErrs = 0
 			s.do(func(st *state) {
