@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -165,7 +166,9 @@ func TestR1_StaticTimeoutFailsStart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("serve after SIGTERM: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(stderr, "stream g1: stream stopped:") || !strings.Contains(stderr, "--static-timeout") {
+	if !slices.ContainsFunc(strings.Split(stderr, "\n"), func(l string) bool {
+		return strings.Contains(l, "stream=g1") && strings.Contains(l, "stream stopped:") && strings.Contains(l, "--static-timeout")
+	}) {
 		t.Errorf("no error naming --static-timeout for g1:\n%s", stderr)
 	}
 }

@@ -76,6 +76,7 @@ func addRunFlags(fs *flag.FlagSet) *runFlags {
 	fs.DurationVar(&o.duration, "duration", 0, "stop after `D` of input media time, e.g. 10s (0: at the input's end)")
 	fs.DurationVar(&o.progressEvery, "progress-every", 5*time.Second, "how often a run whose stderr is not a terminal (CI, logs) prints a plain\nprogress line, `D`")
 	o.ef = addEngineFlags(fs)
+	o.logOpts = addLogFlags(fs)
 	return f
 }
 
@@ -90,6 +91,9 @@ func (f *runFlags) check(fs *flag.FlagSet) string {
 	}
 	if o.progressEvery <= 0 {
 		return "--progress-every must be positive"
+	}
+	if err := o.logOpts.check(); err != nil {
+		return err.Error()
 	}
 	if o.width < 0 || o.height < 0 || f.budgetMs < 0 || o.maxFPS < 0 || o.frames < 0 || o.duration < 0 {
 		return "--width, --height, --budget-ms, --max-fps, --frames and --duration must not be negative"
@@ -124,6 +128,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, "%s", msg)
 	}
 	o := f.video
+	o.logger = o.logOpts.logger(stderr)
 	if o.inputDir == "" {
 		o.inputDir = wf.dir
 	}
@@ -184,7 +189,7 @@ func runPicture(fs *flag.FlagSet, o videoOpts, wf workflowSource, stdout, stderr
 		return usageError(stderr, fs, "%s reads a frame (%s): give a picture with -i", wf.name, strings.Join(frameInputs(pl), ", "))
 	}
 	if !pl.HasFrameInput() && o.in != "" {
-		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input; -i %s is not used\n", wf.name, o.in)
+		o.log().Warn("the workflow has no frame input; -i is not used", "workflow", wf.name, "input", o.in)
 	}
 	if pl.NumOutputs() == 0 {
 		fmt.Fprintf(stderr, "comfyrt run: %s has no frame output (SaveTensor, PreviewImage or SaveImage)\n", wf.name)

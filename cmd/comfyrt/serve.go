@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -27,6 +28,7 @@ type serveOpts struct {
 	restartDelay, bodyTimeout       time.Duration
 	staticTimeout                   time.Duration
 	ef                              *engineFlags
+	log                             *logOpts
 }
 
 func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -43,10 +45,10 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
 		return exitUsage
 	}
-	logf := func(f string, a ...any) { fmt.Fprintf(stderr, "comfyrt serve: "+f+"\n", a...) }
+	logger := o.log.logger(stderr)
 	av.SetLogLevel("error")
 	srv := server.New(server.Config{
-		Runner:          o.runner(cfg, logf),
+		Runner:          o.runner(cfg, logger),
 		Version:         version,
 		Capacity:        o.capacity,
 		Token:           o.token,
@@ -55,12 +57,12 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		BodyTimeout:     o.bodyTimeout,
 		ObjectInfo:      server.ObjectInfo(cfg.Schemas),
 		Abandoned:       live.Abandoned,
-		Logf:            logf,
+		Logger:          logger,
 	})
-	return o.serve(srv, ln, stderr, func() {
+	return o.serve(srv, ln, logger, func() {
 		fmt.Fprintf(stdout, "comfyrt serve: listening on http://%s (capacity %d)\n", ln.Addr(), o.capacity)
 		if cfg.MaxBytes > 0 {
-			logf("plan memory budget %s per plan, two plans per stream at most (--max-plan-bytes)", compiler.FormatBytes(cfg.MaxBytes))
+			logger.Info("plan memory budget per plan, two plans per stream at most (--max-plan-bytes)", "max_plan_bytes", compiler.FormatBytes(cfg.MaxBytes))
 		}
 	})
 }
@@ -89,7 +91,10 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveOpts, int) {
 			"explicit --max-plan-bytes a stream may use twice it. A workflow's static steps\n"+
 			"and warm-up must finish within --static-timeout, else its start fails (or its\n"+
 			"update is rejected); a kernel cannot be interrupted, so one that overran keeps a\n"+
-			"CPU busy in the background until it ends (abandoned_goroutines in /health).", stderr)
+			"CPU busy in the background until it ends (abandoned_goroutines in /health).\n\n"+
+			"Logs go to stderr through log/slog (--log-format text|json, --log-level):\n"+
+			"stream logs carry the stream id (stream), request logs the request id\n"+
+			"(request, also the X-Request-Id response header).", stderr)
 	o := &serveOpts{}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "listen `address`")
 	fs.Var(&o.objectInfo, "object-info", "object_info JSON `FILE` with more node classes (repeatable)")
@@ -102,12 +107,16 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveOpts, int) {
 	fs.DurationVar(&o.bodyTimeout, "body-timeout", 10*time.Second, "time a control request's body has to arrive before the request is cut off")
 	fs.DurationVar(&o.staticTimeout, "static-timeout", 60*time.Second, "time a workflow's static steps and warm-up have before its start fails (or its update is rejected)")
 	o.ef = addEngineFlags(fs)
+	o.log = addLogFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, flagExit(err)
 	}
 	if len(rest) > 0 {
 		return nil, usageError(stderr, fs, "unexpected argument %q", rest[0])
+	}
+	if err := o.log.check(); err != nil {
+		return nil, usageError(stderr, fs, "%v", err)
 	}
 	if o.restartDelay <= 0 || o.maxRestarts < 0 {
 		return nil, usageError(stderr, fs, "--restart-delay must be positive and --max-restarts 0 or more")
@@ -168,7 +177,7 @@ func (o *serveOpts) compilerConfig(stderr io.Writer) (compiler.Config, []byte, i
 
 // runner is the streams' runner: the executor, or the passthrough in a
 // build without FFmpeg.
-func (o *serveOpts) runner(cfg compiler.Config, logf func(string, ...any)) server.StreamRunner {
+func (o *serveOpts) runner(cfg compiler.Config, logger *slog.Logger) server.StreamRunner {
 	mr := o.maxRestarts
 	if mr <= 0 {
 		mr = -1 // live.Runner: negative is never
@@ -176,10 +185,10 @@ func (o *serveOpts) runner(cfg compiler.Config, logf func(string, ...any)) serve
 	// Each stream's decoder, conversions and encoder get a share of the
 	// CPUs rather than a thread per CPU each.
 	threads := max(1, runtime.NumCPU()/o.capacity)
-	r := &live.Runner{Compiler: cfg, Logf: logf, RestartDelay: o.restartDelay, MaxRestarts: mr, Threads: threads,
+	r := &live.Runner{Compiler: cfg, Logger: logger, RestartDelay: o.restartDelay, MaxRestarts: mr, Threads: threads,
 		StaticTimeout: o.staticTimeout}
 	if !live.Available() { // built without cgo: no FFmpeg, republish segments unchanged
-		logf("warning: built without FFmpeg: streams run in passthrough")
+		logger.Warn("built without FFmpeg: streams run in passthrough")
 		return &server.Passthrough{Check: r.Check}
 	}
 	return r
@@ -188,7 +197,7 @@ func (o *serveOpts) runner(cfg compiler.Config, logf func(string, ...any)) serve
 // serve serves HTTP on ln and registers with the orchestrator (when the
 // environment says so) until SIGINT/SIGTERM or a listener error, then
 // stops the streams. announce runs once the signals are caught.
-func (o *serveOpts) serve(srv *server.Server, ln net.Listener, stderr io.Writer, announce func()) int {
+func (o *serveOpts) serve(srv *server.Server, ln net.Listener, logger *slog.Logger, announce func()) int {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, IdleTimeout: 2 * time.Minute}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -196,7 +205,7 @@ func (o *serveOpts) serve(srv *server.Server, ln net.Listener, stderr io.Writer,
 	go func() {
 		defer close(regDone)
 		if err := server.RegisterFromEnv(ctx, o.capacity, o.token); err != nil {
-			fmt.Fprintf(stderr, "comfyrt serve: capability registration: %v\n", err)
+			logger.Error("capability registration", "err", err)
 		}
 	}()
 	errc := make(chan error, 1)
@@ -206,14 +215,14 @@ func (o *serveOpts) serve(srv *server.Server, ln net.Listener, stderr io.Writer,
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
+		logger.Error("serving HTTP", "err", err)
 		code = exitUsage
 	}
 	stop()
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		fmt.Fprintf(stderr, "comfyrt serve: shutdown: %v\n", err)
+		logger.Error("shutdown", "err", err)
 	}
 	hs.Shutdown(sctx)
 	<-regDone

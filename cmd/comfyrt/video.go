@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -57,6 +58,8 @@ type videoOpts struct {
 	onError           string
 	live              string // auto, yes, no
 	ef                *engineFlags
+	logOpts           *logOpts      // --log-format, --log-level: the run's diagnostics
+	logger            *slog.Logger  // built from logOpts by cmdRun (nil: slog.Default)
 	maxFPSSet         bool          // --max-fps given: it applies to files too
 	frames            int64         // --frames: stop after this many input frames (0: none)
 	duration          time.Duration // --duration: stop after this much input media time (0: none)
@@ -190,14 +193,14 @@ func openVideo(o videoOpts, data []byte, events chan executor.Event, stderr io.W
 		return nil, info, exitInvalid
 	}
 	if !pl.HasFrameInput() {
-		fmt.Fprintf(stderr, "comfyrt run: warning: %s has no frame input: every output frame is the same picture\n", o.workflow)
+		o.log().Warn("the workflow has no frame input: every output frame is the same picture", "workflow", o.workflow)
 	}
 	p, err := stream.New(stream.Spec[*compiler.Plan]{
 		Source: source, Plan: pl, Out: o.out, AudioFrom: in.Audio,
 		SinkOptions: av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder, RebaseAudio: mode.rebase()},
 		AudioDropped: func(err error) {
 			// The container cannot take the input's audio: go on without it.
-			fmt.Fprintf(stderr, "comfyrt run: warning: audio not passed through: %v\n", err)
+			o.log().Warn("audio not passed through", "err", err)
 		},
 		Config: o.executorConfig(mode, events),
 	})
@@ -210,7 +213,7 @@ func openVideo(o videoOpts, data []byte, events chan executor.Event, stderr io.W
 
 // serveMetrics serves the run's metrics on addr until the returned
 // function is called.
-func serveMetrics(addr string, p *executor.Pipeline[*compiler.Plan], stderr io.Writer) (func(), error) {
+func serveMetrics(addr string, p *executor.Pipeline[*compiler.Plan], logger *slog.Logger) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -219,7 +222,7 @@ func serveMetrics(addr string, p *executor.Pipeline[*compiler.Plan], stderr io.W
 	mux.Handle("GET /metrics", metrics.Handler(metrics.NewRegistry(metrics.NewPipeline(p.Stats))))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
-	fmt.Fprintf(stderr, "comfyrt run: metrics on http://%s/metrics\n", ln.Addr())
+	logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
 	return func() { _ = hs.Close() }, nil
 }
 
@@ -243,7 +246,7 @@ func runVideo(o videoOpts, stdout, stderr io.Writer) int {
 		return code
 	}
 	if o.metricsAddr != "" {
-		closeMetrics, err := serveMetrics(o.metricsAddr, p, stderr)
+		closeMetrics, err := serveMetrics(o.metricsAddr, p, o.log())
 		if err != nil {
 			p.Close()
 			fmt.Fprintf(stderr, "comfyrt run: --metrics-addr: %v\n", err)
@@ -421,3 +424,12 @@ func statusLine(s executor.Stats, info media.StreamInfo, elapsed time.Duration) 
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+
+// log is the run's logger for its diagnostics (warnings, the metrics
+// address); the status line and the summary are output, not logs.
+func (o videoOpts) log() *slog.Logger {
+	if o.logger != nil {
+		return o.logger
+	}
+	return slog.Default()
+}

@@ -77,6 +77,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -126,8 +127,9 @@ type Runner struct {
 	// LoadDelay delays every workflow load by this much before its static
 	// steps (a slow load, as a large model's; 0: none).
 	LoadDelay time.Duration
-	// Logf logs (nil: quiet).
-	Logf func(format string, args ...any)
+	// Logger receives the streams' structured logs, each with the stream
+	// id as the "stream" attribute (nil: quiet, a discard logger).
+	Logger *slog.Logger
 }
 
 func (r *Runner) staticTimeout() time.Duration {
@@ -170,11 +172,15 @@ func (r *Runner) maxRestarts() int {
 
 var _ StreamRunner = (*Runner)(nil)
 
-func (r *Runner) logf(format string, args ...any) {
-	if r.Logf != nil {
-		r.Logf(format, args...)
+// log is the runner's logger (a discard one when Logger is nil).
+func (r *Runner) log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
 	}
+	return discardLogger
 }
+
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // prepared is a compiled workflow waiting to run.
 type prepared struct {
@@ -440,7 +446,7 @@ func (s *stream) run() {
 	}
 	if err != nil && s.ctx.Err() == nil {
 		s.err = err
-		s.r.logf("stream %s: %v", s.io.ID, err)
+		s.r.log().Error("stream failed", "stream", s.io.ID, "err", err)
 	}
 }
 
@@ -517,7 +523,7 @@ func (s *stream) serve() (err error) {
 		return perr
 	}
 	if cerr != nil && s.ctx.Err() == nil && oerr == nil {
-		s.r.logf("stream %s: close: %v", s.io.ID, cerr)
+		s.r.log().Warn("stream close", "stream", s.io.ID, "err", cerr)
 	}
 	return nil
 }
@@ -642,7 +648,7 @@ func (s *stream) startExecutor(ctx context.Context, src *av.Chain, out *os.File,
 			Out: fmt.Sprintf("pipe:%d", out.Fd()), SinkOptions: s.sinkOptions(src.Info()),
 			AudioFrom: src.AudioSource(),
 			AudioDropped: func(err error) {
-				s.r.logf("stream %s: audio not passed through: %v", s.io.ID, err)
+				s.r.log().Warn("audio not passed through", "stream", s.io.ID, "err", err)
 			},
 			WrapSink: s.keySink,
 			Config: executor.Config[*livePlan]{
@@ -692,7 +698,7 @@ func (s *stream) feed(ctx context.Context, w io.WriteCloser, fed *atomic.Int64) 
 			if fails++; fails > 5 {
 				return err
 			}
-			s.r.logf("stream %s: input: %v (retrying)", s.io.ID, err)
+			s.r.log().Warn("input error, retrying", "stream", s.io.ID, "err", err)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -730,7 +736,7 @@ func (s *stream) split(r io.Reader) error {
 		if errors.Is(err, ErrOutputClosed) {
 			return err
 		}
-		s.r.logf("stream %s: output segment: %v", s.io.ID, err)
+		s.r.log().Warn("output segment", "stream", s.io.ID, "err", err)
 		return nil
 	}
 	sp := newSplitter(
@@ -937,7 +943,7 @@ func (s *stream) scheduleRestart(logs []string) {
 			pl.Close()
 			return
 		}
-		s.r.logf("stream %s: restarting the workflow (restart %d)", s.io.ID, n)
+		s.r.log().Info("restarting the workflow", "stream", s.io.ID, "restart", n)
 		select {
 		case s.notify <- struct{}{}:
 		default:
@@ -982,7 +988,7 @@ func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*co
 			pl = np
 			adopts = cur != nil
 		} else {
-			s.r.logf("stream %s: rebuild: %v", s.io.ID, err)
+			s.r.log().Error("rebuild", "stream", s.io.ID, "err", err)
 		}
 	}
 	if d := s.r.LoadDelay; d > 0 {
@@ -1015,7 +1021,7 @@ func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*co
 	var err error
 	select {
 	case <-done:
-		s.r.logf("stream %s: workflow loaded in %v", s.io.ID, time.Since(t0).Round(time.Millisecond))
+		s.r.log().Info("workflow loaded", "stream", s.io.ID, "duration", time.Since(t0).Round(time.Millisecond))
 		return pl, nil
 	case <-timer.C:
 		err = fmt.Errorf("%w: still running after %v (--static-timeout)", ErrStaticTimeout, s.r.staticTimeout())
@@ -1037,7 +1043,7 @@ func (s *stream) load(ctx context.Context, p *prepared, cur *compiler.Plan) (*co
 	}
 	gaveUp = true
 	abandoned.Add(1)
-	s.r.logf("stream %s: workflow load abandoned (%v); its kernel keeps running in the background until it ends", s.io.ID, err)
+	s.r.log().Warn("workflow load abandoned; its kernel keeps running in the background until it ends", "stream", s.io.ID, "err", err)
 	return nil, err
 }
 
@@ -1065,7 +1071,7 @@ func (s *stream) report(msg string) {
 		s.io.OnError(msg)
 		return
 	}
-	s.r.logf("stream %s: %s", s.io.ID, msg)
+	s.r.log().Error("stream error", "stream", s.io.ID, "err", msg)
 }
 
 func frameSize(sp value.Spec) [2]int {
@@ -1094,7 +1100,7 @@ func (s *stream) logEvents(ch <-chan executor.Event) {
 		case executor.EventNodeError:
 			note(ev.Err.Error()) // a NodeError: it names the frame and node
 			if nodeErrs++; nodeErrs <= 3 || nodeErrs%100 == 0 {
-				s.r.logf("stream %s: %v", s.io.ID, ev.Err)
+				s.r.log().Warn("node error", "stream", s.io.ID, "err", ev.Err, "count", nodeErrs)
 			}
 		case executor.EventPassthrough:
 			msg := fmt.Sprintf("the workflow fails on every frame, the stream passes its input through: %v", ev.Err)
@@ -1103,7 +1109,7 @@ func (s *stream) logEvents(ch <-chan executor.Event) {
 			s.scheduleRestart(append([]string(nil), recent...))
 			recent = recent[:0]
 		case executor.EventSourceError, executor.EventSinkError:
-			s.r.logf("stream %s: %s: %v", s.io.ID, ev.Kind, ev.Err)
+			s.r.log().Warn(ev.Kind.String(), "stream", s.io.ID, "err", ev.Err)
 		case executor.EventSwapped:
 			nodeErrs = 0
 			s.do(func(st *state) {

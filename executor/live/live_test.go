@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -149,13 +150,13 @@ func newEnvWith(t *testing.T, tune func(*live.Runner)) *env {
 	e := &env{t: t}
 	e.orch = trickle.NewServer(trickle.ServerConfig{BasePath: "/ai/trickle/"})
 	e.orchHS = httptest.NewServer(e.orch)
-	logf := func(f string, a ...any) {
+	logger := slog.New(slog.NewTextHandler(slogWriter(func(line string) {
 		e.mu.Lock()
-		e.logs = append(e.logs, fmt.Sprintf(f, a...))
+		e.logs = append(e.logs, line)
 		e.mu.Unlock()
-		t.Logf(f, a...)
-	}
-	runner := &live.Runner{Compiler: compilerConfig(t), SegmentDuration: time.Second, Preset: "ultrafast", Logf: logf,
+		t.Log(line)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	runner := &live.Runner{Compiler: compilerConfig(t), SegmentDuration: time.Second, Preset: "ultrafast", Logger: logger,
 		RestartDelay: 50 * time.Millisecond, MaxRestarts: 2}
 	if tune != nil {
 		tune(runner)
@@ -165,7 +166,7 @@ func newEnvWith(t *testing.T, tune func(*live.Runner)) *env {
 		Version:        "test",
 		StatusInterval: 200 * time.Millisecond, CheckInterval: 50 * time.Millisecond,
 		Trickle: trickle.Options{RetryDelay: 10 * time.Millisecond},
-		Logf:    logf,
+		Logger:  logger,
 	})
 	e.hs = httptest.NewServer(srv.Handler())
 	e.client = trickle.NewClient(trickle.Options{RetryDelay: 10 * time.Millisecond})

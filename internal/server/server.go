@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -73,8 +74,10 @@ type Config struct {
 	// ERROR (health reports it with its error, so the orchestrator
 	// restarts the runner); nil from it: no failure.
 	Fatal func() error
-	// Logf logs (nil: quiet).
-	Logf func(format string, args ...any)
+	// Logger receives the server's structured logs: stream events carry
+	// the stream id ("stream"), request logs the request id ("request",
+	// also the X-Request-Id response header). Nil: quiet, a discard logger.
+	Logger *slog.Logger
 }
 
 // Server is the HTTP API. Handler serves it; Shutdown stops every
@@ -167,11 +170,15 @@ func New(cfg Config) *Server {
 	return s
 }
 
-func (s *Server) logf(format string, args ...any) {
-	if s.cfg.Logf != nil {
-		s.cfg.Logf(format, args...)
+// log is the server's logger (a discard one when Config.Logger is nil).
+func (s *Server) log() *slog.Logger {
+	if s.cfg.Logger != nil {
+		return s.cfg.Logger
 	}
+	return discardLogger
 }
+
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // SetReady ends LOADING.
 func (s *Server) SetReady() { s.ready.Store(true) }
@@ -185,7 +192,7 @@ func (s *Server) fatal() error {
 }
 
 // Handler is the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.requests(s.mux) }
 
 // actor runs the control operations one at a time.
 func (s *Server) actor() {
@@ -274,7 +281,7 @@ func (s *Server) stopWait(ss *session) bool {
 	s.abandonedStreams.Add(1)
 	s.stuckStreams.Add(1)
 	go func() { <-ss.done; s.stuckStreams.Add(-1) }()
-	s.logf("stream %s: did not stop within %v; abandoned (its place is freed, its work ends in the background)", ss.req.ID, s.cfg.StopTimeout)
+	s.log().Warn("stream did not stop in time; abandoned (its place is freed, its work ends in the background)", "stream", ss.req.ID, "timeout", s.cfg.StopTimeout)
 	s.removeSession(ss)
 	return false
 }
@@ -340,6 +347,7 @@ func (s *Server) startStream(ctx context.Context, req startRequest, replace bool
 		return err
 	}
 	s.started.Add(1)
+	s.log().Info("stream started", "stream", req.ID, "request", RequestID(ctx), "replaced", len(victims))
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); ss.run() }()
 	return nil
@@ -701,6 +709,7 @@ func (s *Server) handleByocStop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := "Stream stopped"
+	s.log().Info("stream stop requested", "stream", ss.req.ID, "request", RequestID(r.Context()))
 	if !s.stopWait(ss) {
 		msg = fmt.Sprintf("Stream stopped; it did not end within %v and was abandoned (its place is free)", s.cfg.StopTimeout)
 	}

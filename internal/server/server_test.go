@@ -62,7 +62,9 @@ func newEnv(t *testing.T, cfg Config) *env {
 	def(&cfg.DataFlush, 30*time.Millisecond)
 	cfg.Trickle.RetryDelay = 10 * time.Millisecond
 	cfg.Version = "test"
-	cfg.Logf = t.Logf
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
 	e.srv = New(cfg)
 	e.hs = httptest.NewServer(e.srv.Handler())
 	e.client = trickle.NewClient(trickle.Options{RetryDelay: 10 * time.Millisecond})

@@ -314,7 +314,7 @@ func (s *session) reportError(msg string) {
 	s.info.LastError, s.info.LastErrorTime = msg, time.Now()
 	s.info.Errors++
 	s.mu.Unlock()
-	s.srv.logf("stream %s: %s", s.req.ID, msg)
+	s.srv.log().Error("stream error", "stream", s.req.ID, "err", msg)
 	s.eventQueue().push("ai_stream_events", map[string]any{
 		"type": "error", "pipeline": s.srv.cfg.Pipeline, "message": msg, "time": ms(time.Now()),
 	})
@@ -327,7 +327,7 @@ func (s *session) reportRestart(count int, logs []string) {
 	s.mu.Lock()
 	s.info.Restarts, s.info.LastRestart, s.info.RestartLogs = count, now, logs
 	s.mu.Unlock()
-	s.srv.logf("stream %s: workflow restarted (restart %d)", s.req.ID, count)
+	s.srv.log().Info("workflow restarted", "stream", s.req.ID, "restart", count)
 	s.eventQueue().push("ai_stream_events", map[string]any{
 		"type": "restart", "pipeline": s.srv.cfg.Pipeline, "restart_count": count,
 		"restart_time": ms(now), "restart_logs": logs,
