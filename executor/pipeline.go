@@ -84,7 +84,7 @@ func New[P Plan[P]](cfg Config[P]) (*Pipeline[P], error) {
 		return nil, fmt.Errorf("%w: no Source", ErrConfig)
 	case cfg.Sink == nil:
 		return nil, fmt.Errorf("%w: no Sink", ErrConfig)
-	case isNil(cfg.Plan):
+	case IsNil(cfg.Plan):
 		return nil, fmt.Errorf("%w: no Plan", ErrConfig)
 	}
 	if cfg.MaxFPS == 0 {
@@ -116,7 +116,9 @@ func New[P Plan[P]](cfg Config[P]) (*Pipeline[P], error) {
 	return p, nil
 }
 
-func isNil(v any) bool {
+// IsNil reports a nil plan: a nil interface, or a nil pointer (map,
+// slice, func, chan) inside one.
+func IsNil(v any) bool {
 	if v == nil {
 		return true
 	}
@@ -467,7 +469,7 @@ func (p *Pipeline[P]) call(ctx context.Context, r request[P]) (reply, error) {
 // On nil the pipeline owns np; on an error the caller still does. A
 // stream in passthrough after errors tries the new plan.
 func (p *Pipeline[P]) Swap(ctx context.Context, np P) error {
-	if isNil(np) {
+	if IsNil(np) {
 		return fmt.Errorf("%w: nil plan", ErrConfig)
 	}
 	_, err := p.call(ctx, request[P]{kind: reqSwap, plan: np})

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -104,7 +103,7 @@ func New[P executor.Plan[P]](s Spec[P]) (_ *executor.Pipeline[P], err error) {
 	defer func() {
 		if err != nil {
 			_ = s.Source.Close()
-			if !isNil(s.Plan) {
+			if !executor.IsNil(s.Plan) {
 				_ = s.Plan.Close()
 			}
 			if sink != nil {
@@ -145,19 +144,6 @@ func createSink[P executor.Plan[P]](s Spec[P]) (media.Sink, error) {
 		return nil, fmt.Errorf("output %s: %w", s.Out, err)
 	}
 	return sink, nil
-}
-
-// isNil reports a nil plan (a nil interface or a nil pointer in one).
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	r := reflect.ValueOf(v)
-	switch r.Kind() {
-	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
-		return r.IsNil()
-	}
-	return false
 }
 
 // IsNetwork reports a network input (scheme://, not file://).

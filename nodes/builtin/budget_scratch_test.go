@@ -42,17 +42,7 @@ func TestBudgetScratch_BoundsWhatPrepareAllocates(t *testing.T) {
 		{"composite resizes", "ImageCompositeMasked", []value.Spec{img(1, 256, 256), img(4, 32, 32), value.ConstSpec(i64(0)), value.ConstSpec(i64(0)), value.ConstSpec(boolean(true)), value.MaskSpec(1, 64, 64)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			k := kernel(t, c.class)
-			sc, ok := k.(nodes.Scratcher)
-			if !ok {
-				t.Fatalf("%s is not a nodes.Scratcher", c.class)
-			}
-			declared, err := sc.Scratch(c.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := allocated(t, k, c.in)
-			t.Logf("declared %d B, allocated %d B", declared, got)
+			declared, got := declaredAllocated(t, c.class, c.in)
 			if declared+4<<10 < got || declared > 8*got+64<<10 {
 				t.Errorf("declared %d B, Prepare allocated %d B", declared, got)
 			}
@@ -116,4 +106,22 @@ func TestBudgetScratch_LoadImage(t *testing.T) {
 	if n, _ := sc.Scratch([]value.Spec{value.ImageSpec(1, 512, 512)}); n != 0 {
 		t.Errorf("bound as the frame it declares %d B", n)
 	}
+}
+
+// declaredAllocated returns the scratch a kernel of class declares for in
+// and the bytes its Prepare allocates.
+func declaredAllocated(t *testing.T, class string, in []value.Spec) (declared, got int64) {
+	t.Helper()
+	k := kernel(t, class)
+	sc, ok := k.(nodes.Scratcher)
+	if !ok {
+		t.Fatalf("%s is not a nodes.Scratcher", class)
+	}
+	declared, err := sc.Scratch(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = allocated(t, k, in)
+	t.Logf("declared %d B, allocated %d B", declared, got)
+	return declared, got
 }

@@ -26,17 +26,7 @@ func TestR2BudgetScratch_FiltersAndGrowMask(t *testing.T) {
 		{"grow many rounds", "GrowMask", []value.Spec{mask, value.ConstSpec(i64(-7)), value.ConstSpec(boolean(false))}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			k := kernel(t, c.class)
-			sc, ok := k.(nodes.Scratcher)
-			if !ok {
-				t.Fatalf("%s is not a nodes.Scratcher", c.class)
-			}
-			declared, err := sc.Scratch(c.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := allocated(t, k, c.in)
-			t.Logf("declared %d B, allocated %d B", declared, got)
+			declared, got := declaredAllocated(t, c.class, c.in)
 			if got < 512*384*4 {
 				t.Fatalf("Prepare allocated only %d B: the case does not exercise the scratch", got)
 			}
