@@ -166,6 +166,8 @@ var thirdParty = []struct {
 	{"github.com/advancedclimatesystems/gonnx", []string{"internal/onnxgen"}, nil},
 	{"google.golang.org/protobuf", []string{"internal/onnxgen"}, nil},
 	{"github.com/bytedance/sonic", []string{"internal/jsonx"}, []string{"cmd/..."}},
+	// Text drawing (TextRenderer): the Go fonts and their rasterizer.
+	{"golang.org/x/image", []string{"nodes/builtin"}, nil},
 	// Metrics: client_golang defines and serves them in internal/metrics
 	// only; tests parse and lint the exposition (common's expfmt,
 	// client_model's types, client_golang's testutil and promlint).

@@ -44,10 +44,26 @@ func kernels() []kernelInfo {
 		{"ThresholdMask", []string{"mask", "value"}, mask, newThresholdMask},
 		{"SolidMask", []string{"value", "width", "height"}, mask, newSolidMask},
 		{"GrowMask", []string{"mask", "expand", "tapered_corners"}, mask, newGrowMask},
+		{"MaskComposite", []string{"destination", "source", "x", "y", "operation"}, mask, newMaskComposite},
+		{"FeatherMask", []string{"mask", "left", "top", "right", "bottom"}, mask, newFeatherMask},
+		{"CropMask", []string{"mask", "x", "y", "width", "height"}, mask, newCropMask},
+		{"ImageColorToMask", []string{"image", "color"}, mask, newImageColorToMask},
+		{"ImageFlip", []string{"image", "flip_method"}, img, newImageFlip},
+		{"ImagePadForOutpaint", []string{"image", "left", "top", "right", "bottom", "feathering"}, []string{"IMAGE", "MASK"}, newImagePadForOutpaint},
+		{"RepeatImageBatch", []string{"image", "amount"}, img, newRepeatImageBatch},
+		{"ImageBatch", []string{"image1", "image2"}, img, newImageBatch},
+		{"ImageFromBatch", []string{"image", "batch_index", "length"}, img, newImageFromBatch},
+		{"JoinImageWithAlpha", []string{"image", "alpha"}, img, newJoinImageWithAlpha},
+		{"SplitImageWithAlpha", []string{"image"}, []string{"IMAGE", "MASK"}, newSplitImageWithAlpha},
+		{"EmptyLatentImage", []string{"width", "height", "batch_size"}, []string{"LATENT"}, newEmptyLatentImage},
 		// ComfyUI-Background-Edit.
 		{"GaussianBlur", []string{"images", "kernel_size", "sigma", "mode"}, img, newGaussianBlur},
 		{"Composite", []string{"foregrounds", "backgrounds", "foreground_masks", "mode"}, img, newComposite},
 		{"BackgroundColor", []string{"images", "color"}, img, newBackgroundColor},
+		// ComfyUI_RealTimeNodes (drawing).
+		{"QuickShapeMask", []string{"shape", "width", "height", "x", "y", "canvas_width", "canvas_height", "batch_size"}, mask, newQuickShapeMask},
+		{"TextRenderer", []string{"any", "width", "height", "font_size", "font_color", "background_color", "x_offset", "y_offset", "align", "wrap_width"},
+			[]string{"IMAGE", "MASK"}, newTextRenderer},
 		// Models (comfyrt's own classes, and DepthAnythingTensorrt backed by
 		// ONNX Runtime).
 		{"DepthAnythingTensorrt", []string{"images", "engine"}, img, newDepthAnything},

@@ -24,10 +24,14 @@ var wantClasses = []string{
 	"ImageInvert", "ImageScale", "ImageScaleBy", "ImageBlend", "ImageBlur", "ImageSharpen",
 	"ImageCompositeMasked", "ImageCrop", "EmptyImage", "ImageToMask", "MaskToImage", "InvertMask",
 	"ThresholdMask", "SolidMask", "GrowMask",
+	"MaskComposite", "FeatherMask", "CropMask", "ImageColorToMask", "ImageFlip", "ImagePadForOutpaint",
+	"RepeatImageBatch", "ImageBatch", "ImageFromBatch", "JoinImageWithAlpha", "SplitImageWithAlpha",
+	"EmptyLatentImage",
 	// Primitives.
 	"PrimitiveInt", "PrimitiveFloat", "PrimitiveString", "PrimitiveStringMultiline", "PrimitiveBoolean",
 	// Custom packs.
 	"GaussianBlur", "Composite", "BackgroundColor", "DepthAnythingTensorrt",
+	"QuickShapeMask", "TextRenderer",
 	// comfyrt's own (no ComfyUI dump has them; pinned by TestSchemas_comfyrtClasses).
 	"ONNXModelLoader", "ONNXImageModel", "TextDetection",
 }

@@ -6,7 +6,10 @@ type Kind uint8
 const (
 	// None is the zero Kind: no value (an optional input left unconnected).
 	None Kind = iota
-	// Image is a float32 NHWC tensor [B,H,W,C], C = 3, values 0..1.
+	// Image is a float32 NHWC tensor [B,H,W,C], values 0..1: C = 3 (RGB)
+	// or, from the nodes that make one (JoinImageWithAlpha), 4 (RGBA with
+	// straight alpha, as ComfyUI's IMAGE with an alpha channel). Kernels
+	// that need RGB check C in Prepare.
 	Image
 	// Mask is a float32 tensor [B,H,W], values 0..1.
 	Mask
@@ -18,13 +21,19 @@ const (
 	String
 	// Bool is a boolean (ComfyUI BOOLEAN).
 	Bool
-	// Handle is an opaque value owned by the kernel that made it: LATENT,
-	// MODEL, CLIP, VAE, CONDITIONING and every other model-typed value.
+	// Handle is an opaque value owned by the kernel that made it: MODEL,
+	// CLIP, VAE, CONDITIONING and every other model-typed value.
 	Handle
+	// Latent is ComfyUI's LATENT as a float32 NCHW tensor [B,C,H,W]: the
+	// "samples" entry of ComfyUI's latent dict (C = 4 and H, W the picture's
+	// eighth for SD1.5/SDXL). The dict's other entries (noise_mask,
+	// batch_index) are not carried.
+	Latent
 )
 
 // String returns ComfyUI's type name for the kind ("IMAGE", "MASK", "INT",
-// "FLOAT", "STRING", "BOOLEAN"), "HANDLE" for handles and "NONE" for None.
+// "FLOAT", "STRING", "BOOLEAN", "LATENT"), "HANDLE" for handles and "NONE"
+// for None.
 func (k Kind) String() string {
 	switch k {
 	case Image:
@@ -41,20 +50,23 @@ func (k Kind) String() string {
 		return "BOOLEAN"
 	case Handle:
 		return "HANDLE"
+	case Latent:
+		return "LATENT"
 	}
 	return "NONE"
 }
 
-// IsTensor reports whether values of the kind hold a Tensor.
-func (k Kind) IsTensor() bool { return k == Image || k == Mask }
+// IsTensor reports whether values of the kind hold a Tensor (Image, Mask,
+// Latent).
+func (k Kind) IsTensor() bool { return k == Image || k == Mask || k == Latent }
 
 // IsScalar reports whether values of the kind are an Int, Float, String or
 // Bool.
 func (k Kind) IsScalar() bool { return k >= Int && k <= Bool }
 
 // KindOf returns the Kind that carries values of a ComfyUI type name:
-// IMAGE, MASK, INT, FLOAT, STRING, BOOLEAN, COMBO (a String); "" gives None;
-// every other type (LATENT, MODEL, "*", unions…) is a Handle.
+// IMAGE, MASK, INT, FLOAT, STRING, BOOLEAN, COMBO (a String), LATENT; ""
+// gives None; every other type (MODEL, "*", unions…) is a Handle.
 func KindOf(comfyType string) Kind {
 	switch comfyType {
 	case "IMAGE":
@@ -69,6 +81,8 @@ func KindOf(comfyType string) Kind {
 		return String
 	case "BOOLEAN":
 		return Bool
+	case "LATENT":
+		return Latent
 	case "":
 		return None
 	}

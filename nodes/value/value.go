@@ -10,7 +10,7 @@ import (
 // values per frame without boxing; copying a Value shares its tensor data.
 type Value struct {
 	Kind Kind
-	// Tensor holds Image and Mask values.
+	// Tensor holds Image, Mask and Latent values.
 	Tensor Tensor
 	// Int holds Int values.
 	Int int64
@@ -39,7 +39,7 @@ func OfBool(v bool) Value { return Value{Kind: Bool, Bool: v} }
 // OfHandle returns a Handle value.
 func OfHandle(v any) Value { return Value{Kind: Handle, Handle: v} }
 
-// OfTensor returns an Image or Mask value over t (not copied).
+// OfTensor returns an Image, Mask or Latent value over t (not copied).
 func OfTensor(k Kind, t Tensor) Value { return Value{Kind: k, Tensor: t} }
 
 // Of converts a literal as the workflow front end types it (int64, int,
@@ -64,7 +64,7 @@ func Of(lit any) (v Value, ok bool) {
 // and shape, scalars by their value (strings quoted).
 func (v Value) String() string {
 	switch v.Kind {
-	case Image, Mask:
+	case Image, Mask, Latent:
 		return v.Kind.String() + ShapeString(v.Tensor.Shape)
 	case Int:
 		return strconv.FormatInt(v.Int, 10)
@@ -84,7 +84,8 @@ func (v Value) String() string {
 // and, when it is already known, the value itself.
 type Spec struct {
 	Kind Kind
-	// Shape is the tensor shape of Image and Mask values; nil otherwise.
+	// Shape is the tensor shape of Image, Mask and Latent values; nil
+	// otherwise.
 	Shape []int
 	// Const is the value when it is fixed when the plan is built: a
 	// literal widget value, or a scalar a static step produces (Primitive
@@ -99,8 +100,12 @@ func ImageSpec(b, h, w int) Spec { return Spec{Kind: Image, Shape: []int{b, h, w
 // MaskSpec returns the spec of a MASK [b,h,w].
 func MaskSpec(b, h, w int) Spec { return Spec{Kind: Mask, Shape: []int{b, h, w}} }
 
-// TensorSpec returns the spec of an Image or Mask tensor of the given shape
-// (copied).
+// LatentSpec returns the spec of a LATENT [b,c,h,w] (NCHW, h and w in
+// latent pixels).
+func LatentSpec(b, c, h, w int) Spec { return Spec{Kind: Latent, Shape: []int{b, c, h, w}} }
+
+// TensorSpec returns the spec of an Image, Mask or Latent tensor of the
+// given shape (copied).
 func TensorSpec(k Kind, shape ...int) Spec {
 	return Spec{Kind: k, Shape: append([]int(nil), shape...)}
 }
@@ -142,7 +147,7 @@ func (s Spec) String() string {
 	return out
 }
 
-// New allocates a value for the spec: a zeroed tensor for Image and Mask,
+// New allocates a value for the spec: a zeroed tensor for tensor kinds,
 // the constant for specs that have one, else the zero value of the kind.
 func New(s Spec) Value {
 	if s.Kind.IsTensor() {

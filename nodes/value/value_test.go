@@ -58,9 +58,29 @@ func TestSpec(t *testing.T) {
 func TestKindOf(t *testing.T) {
 	t.Parallel()
 	for typ, want := range map[string]Kind{"IMAGE": Image, "MASK": Mask, "INT": Int, "FLOAT": Float,
-		"STRING": String, "COMBO": String, "BOOLEAN": Bool, "LATENT": Handle, "": None} {
+		"STRING": String, "COMBO": String, "BOOLEAN": Bool, "LATENT": Latent, "MODEL": Handle, "*": Handle, "": None} {
 		if got := KindOf(typ); got != want {
 			t.Errorf("KindOf(%q) = %v, want %v", typ, got, want)
 		}
+	}
+}
+
+// TestLatentKind: a LATENT is a tensor kind whose buffers New allocates
+// and plans count, printed with ComfyUI's type name.
+func TestLatentKind(t *testing.T) {
+	t.Parallel()
+	s := LatentSpec(2, 4, 64, 80)
+	if !s.Kind.IsTensor() || s.Kind.IsScalar() || s.Kind.String() != "LATENT" {
+		t.Fatalf("Latent: tensor %v scalar %v name %q", s.Kind.IsTensor(), s.Kind.IsScalar(), s.Kind)
+	}
+	if s.Elems() != 2*4*64*80 || s.Bytes() != 4*2*4*64*80 || s.String() != "LATENT[2,4,64,80]" {
+		t.Errorf("spec %s: %d elems, %d bytes", s, s.Elems(), s.Bytes())
+	}
+	v := New(s)
+	if v.Kind != Latent || len(v.Tensor.Data) != s.Elems() || v.String() != "LATENT[2,4,64,80]" {
+		t.Errorf("New(%s) = %s with %d elements", s, v, len(v.Tensor.Data))
+	}
+	if c := ConstSpec(v); !c.SameShape(s) {
+		t.Errorf("ConstSpec of a latent = %s", c)
 	}
 }
