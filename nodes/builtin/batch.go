@@ -55,12 +55,27 @@ func (k *imageFlip) Run(in, out []value.Value) error {
 				copy(d, s)
 				continue
 			}
-			for x := range k.w {
-				copy(d[(k.w-1-x)*k.c:][:k.c], s[x*k.c:][:k.c])
-			}
+			mirrorRow(d, s, k.c)
 		}
 	}
 	return nil
+}
+
+// mirrorRow writes the pixels (c channels each) of s into d in reverse
+// order.
+func mirrorRow(d, s []float32, c int) {
+	n := len(s) / c
+	d = d[:len(s)]
+	if c == 3 {
+		for x := range n {
+			p, q := s[3*x:3*x+3:3*x+3], d[3*(n-1-x):3*(n-1-x)+3:3*(n-1-x)+3]
+			q[0], q[1], q[2] = p[0], p[1], p[2]
+		}
+		return
+	}
+	for x := range n {
+		copy(d[(n-1-x)*c:(n-x)*c], s[x*c:(x+1)*c])
+	}
 }
 
 // repeatImageBatch mirrors RepeatImageBatch: image.repeat((amount,1,1,1)),

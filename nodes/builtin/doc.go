@@ -8,10 +8,14 @@
 // and mask nodes a real-time workflow uses (ImageInvert, ImageScale,
 // ImageScaleBy, ImageBlend, ImageBlur, ImageSharpen, ImageCompositeMasked,
 // ImageCrop, EmptyImage, ImageToMask, MaskToImage, InvertMask,
-// ThresholdMask, SolidMask, GrowMask), the primitives (PrimitiveInt,
-// PrimitiveFloat, PrimitiveString, PrimitiveStringMultiline,
+// ThresholdMask, SolidMask, GrowMask, MaskComposite, FeatherMask,
+// CropMask, ImageColorToMask, ImageFlip, ImagePadForOutpaint,
+// RepeatImageBatch, ImageBatch, ImageFromBatch, JoinImageWithAlpha,
+// SplitImageWithAlpha), EmptyLatentImage (a LATENT tensor), the primitives
+// (PrimitiveInt, PrimitiveFloat, PrimitiveString, PrimitiveStringMultiline,
 // PrimitiveBoolean), ComfyUI-Background-Edit's GaussianBlur, Composite and
-// BackgroundColor, and DepthAnythingTensorrt. Each schema uses ComfyUI's
+// BackgroundColor, ComfyUI_RealTimeNodes' QuickShapeMask and TextRenderer
+// (drawn in the Go font, golang.org/x/image), and DepthAnythingTensorrt. Each schema uses ComfyUI's
 // exact names, input order, types, defaults, ranges, combo lists, outputs,
 // output_node, categories and display names; a test checks them against a
 // real object_info dump and the derived ComfyStream schemas.

@@ -132,8 +132,8 @@ func maskOp(op int, out, d, s []float32) {
 }
 
 // roundedTrue is bool(round(v)) in torch: round half to even gives 0 for
-// |v| ≤ 0.5, and NaN is true.
-func roundedTrue(v float32) bool { return !(float32(math.Abs(float64(v))) <= 0.5) }
+// |v| ≤ 0.5, and NaN is true. By bit pattern: |v| > 0.5, NaN included.
+func roundedTrue(v float32) bool { return math.Float32bits(v)&0x7fffffff > 0x3f000000 }
 
 // nonNegative records an error for a negative offset (ComfyUI's minimum is
 // 0; Python would count a negative slice from the end).
@@ -343,10 +343,11 @@ func (k *imageColorToMask) Run(in, out []value.Value) error {
 	for i := range dst {
 		p := src[i*k.c : i*k.c+3 : i*k.c+3]
 		r, g, b := byte255(p[0]), byte255(p[1]), byte255(p[2])
-		dst[i] = 0
-		if r >= 0 && g >= 0 && b >= 0 && r<<16+g<<8+b == k.color {
-			dst[i] = 255
+		var m float32
+		if (r|g|b) >= 0 && r<<16+g<<8+b == k.color {
+			m = 255
 		}
+		dst[i] = m
 	}
 	return nil
 }
@@ -357,5 +358,10 @@ func byte255(v float32) int64 {
 	if v != v {
 		return -1
 	}
-	return int64(math.RoundToEven(float64(clamp01(v) * 255)))
+	x := float64(clamp01(v)*255) + 0.5 // exact in float64
+	r := int64(x)
+	if float64(r) == x && r&1 == 1 { // a tie, rounded up to odd: to even
+		r--
+	}
+	return r
 }
