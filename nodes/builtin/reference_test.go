@@ -118,7 +118,7 @@ func TestReference_maskImageNodes(t *testing.T) {
 		perClass[c.Class]++
 	}
 	for _, class := range []string{"MaskComposite", "FeatherMask", "CropMask", "ImageColorToMask", "ImageFlip", "ImagePadForOutpaint",
-		"RepeatImageBatch", "ImageFromBatch", "ImageBatch", "JoinImageWithAlpha", "SplitImageWithAlpha", "QuickShapeMask"} {
+		"RepeatImageBatch", "ImageFromBatch", "ImageBatch", "JoinImageWithAlpha", "SplitImageWithAlpha", "QuickShapeMask", "SolidMask"} {
 		if perClass[class] == 0 {
 			t.Errorf("no reference case for %s", class)
 		}

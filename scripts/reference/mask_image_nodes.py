@@ -7,7 +7,8 @@ and the outputs computed here with torch and numpy following the nodes'
 published definitions (ComfyUI comfy_extras/nodes_mask.py, nodes_images.py,
 nodes_compositing.py, nodes.py; ComfyUI_RealTimeNodes misc_nodes.py
 QuickShapeMask). Each function below restates one node's operations in
-torch/numpy; it is not ComfyUI's code. Run with Debian's python3 with
+torch/numpy; it is not ComfyUI's code. SolidMask, which comfyrt had
+before, is checked here too. Run with Debian's python3 with
 python3-torch and python3-numpy:
 
     /usr/bin/python3 scripts/reference/mask_image_nodes.py
@@ -162,6 +163,10 @@ def split_image_with_alpha(image):
     return rgb, 1.0 - a
 
 
+def solid_mask(value, width, height):
+    return torch.full((1, height, width), value, dtype=torch.float32)
+
+
 def quick_shape_mask(shape, width, height, x, y, canvas_width, canvas_height, batch_size):
     m = np.zeros((canvas_height, canvas_width), dtype=np.float32)
     hw, hh = width // 2, height // 2
@@ -245,6 +250,9 @@ def main():
               ("circle", 30, 20, 2, 1, 16, 12, 1), ("square", 30, 20, 15, 11, 16, 12, 1), ("circle", 7, 7, 40, 3, 16, 12, 1),
               ("circle", 1, 1, 5, 5, 16, 12, 1), ("circle", 10, 4, 8, 6, 16, 12, 3)]:
         add(f"shape {p}", "QuickShapeMask", list(p), [quick_shape_mask(*p)])
+
+    for p in [(0.3, 5, 3), (1.0, 1, 1), (0.0, 4, 2)]:
+        add(f"solid {p}", "SolidMask", list(p), [solid_mask(*p)])
 
     with open(OUT, "w") as f:
         json.dump({"generator": "scripts/reference/mask_image_nodes.py", "torch": torch.__version__, "numpy": np.__version__, "cases": cases}, f, separators=(",", ":"))
