@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"slices"
@@ -242,4 +243,53 @@ func f64s(x []float32) []float64 {
 		out[i] = float64(v)
 	}
 	return out
+}
+
+// TestTextRenderer_concurrentKernels: kernels of several plans (streams)
+// draw at once; they share the parsed font, never a face (go test -race).
+func TestTextRenderer_concurrentKernels(t *testing.T) {
+	params := []value.Value{i64(96), i64(64), i64(20), str("white"), str("black"), i64(0), i64(0), str("center"), i64(0)}
+	want := runKernel(t, "TextRenderer", append([]value.Value{str("same")}, params...)...)[1].Tensor.Data
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			k, err := registry(t).New(nodes.Config{NodeID: "1", Class: "TextRenderer"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			specs := []value.Spec{{Kind: value.Int}}
+			for _, p := range params {
+				specs = append(specs, value.ConstSpec(p))
+			}
+			outSpecs, err := k.Prepare(specs)
+			if err != nil {
+				errs <- err
+				return
+			}
+			out := []value.Value{value.New(outSpecs[0]), value.New(outSpecs[1])}
+			for i := range 20 {
+				in := append([]value.Value{i64(int64(g*100 + i))}, params...)
+				if err := k.Run(in, out); err != nil {
+					errs <- err
+					return
+				}
+			}
+			in := append([]value.Value{str("same")}, params...)
+			if err := k.Run(in, out); err != nil {
+				errs <- err
+				return
+			}
+			if !slices.Equal(out[1].Tensor.Data, want) {
+				errs <- errors.New("a kernel drawing beside others drew differently")
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
