@@ -15,7 +15,8 @@ import (
 // frame: the frame mirrored, a square QuickShapeMask added onto a 0.25
 // SolidMask (MaskComposite), joined to the mirrored frame as its alpha and
 // split again, batched with the mirror and picked back out, padded for
-// outpainting; the second output is the split mask as a picture.
+// outpainting; the second output is the split mask as a picture, the
+// third the RGBA picture JoinImageWithAlpha made.
 const maskImageWF = `{
  "1": {"class_type": "PrimaryInputLoadImage", "inputs": {"image": "frame.png"}},
  "2": {"class_type": "ImageFlip", "inputs": {"image": ["1", 0], "flip_method": "y-axis: horizontally"}},
@@ -31,7 +32,8 @@ const maskImageWF = `{
  "11": {"class_type": "ImagePadForOutpaint", "inputs": {"image": ["10", 0], "left": 8, "top": 0, "right": 8, "bottom": 0, "feathering": 0}},
  "12": {"class_type": "MaskToImage", "inputs": {"mask": ["8", 1]}},
  "20": {"class_type": "PreviewImage", "inputs": {"images": ["11", 0]}},
- "21": {"class_type": "PreviewImage", "inputs": {"images": ["12", 0]}}
+ "21": {"class_type": "PreviewImage", "inputs": {"images": ["12", 0]}},
+ "22": {"class_type": "PreviewImage", "inputs": {"images": ["7", 0]}}
 }`
 
 // TestBinary_RunMaskImageNodes: the workflow compiles (compile prints its
@@ -87,6 +89,20 @@ func TestBinary_RunMaskImageNodes(t *testing.T) {
 			if got := rgbAt(mask, x, y); got != [3]int{want, want, want} {
 				t.Fatalf("out-21.png (%d,%d) = %v, want %d", x, y, got, want)
 			}
+		}
+	}
+	rgba, ok := testkit.ReadPNG(t, filepath.Join(dir, "out-22.png")).(*image.NRGBA)
+	if !ok || rgba.Bounds() != image.Rect(0, 0, 64, 48) {
+		t.Fatalf("out-22.png is not a 64×48 NRGBA picture")
+	}
+	for _, p := range []image.Point{{0, 0}, {30, 20}, {63, 47}, {24, 31}, {40, 16}} {
+		s, c := src.NRGBAAt(63-p.X, p.Y), rgba.NRGBAAt(p.X, p.Y)
+		alpha := uint8(191) // 1 − 0.25, clip(255·x) truncated
+		if p.X >= 24 && p.X < 40 && p.Y >= 16 && p.Y < 32 {
+			alpha = 0
+		}
+		if c.R != s.R || c.G != s.G || c.B != s.B || c.A != alpha {
+			t.Errorf("out-22.png at %v = %v, want the mirrored pixel %v with alpha %d", p, c, s, alpha)
 		}
 	}
 }

@@ -45,7 +45,8 @@ func Read(name string, maxPixels int64) (frame, mask value.Tensor, err error) {
 
 // Write writes the first image of an IMAGE [B,H,W,3] (or a MASK
 // [B,H,W], as grey) as PNG, or as JPEG when name ends in .jpg or .jpeg,
-// 8-bit values clip(255·x) truncated.
+// 8-bit values clip(255·x) truncated. An RGBA IMAGE [B,H,W,4] keeps its
+// alpha in a PNG, as ComfyUI's SaveImage writes one; JPEG has none.
 func Write(name string, v value.Value) error {
 	var h, w, c int
 	switch v.Kind {
@@ -64,6 +65,8 @@ func Write(name string, v value.Value) error {
 	default:
 		return errors.New("the output is not an image")
 	}
+	ext := strings.ToLower(filepath.Ext(name))
+	jpg := ext == ".jpg" || ext == ".jpeg"
 	px := make([]byte, h*w*c)
 	value.ToRGB8(px, v.Tensor.Data[:h*w*c])
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
@@ -76,13 +79,16 @@ func Write(name string, v value.Value) error {
 			o[0], o[1], o[2] = px[i*c], px[i*c+1], px[i*c+2]
 		}
 		o[3] = 255
+		if c == 4 && !jpg {
+			o[3] = px[i*4+3]
+		}
 	}
 	f, err := os.Create(name)
 	if err != nil {
 		return err
 	}
 	enc := png.Encode
-	if ext := strings.ToLower(filepath.Ext(name)); ext == ".jpg" || ext == ".jpeg" {
+	if jpg {
 		enc = func(w io.Writer, m image.Image) error { return jpeg.Encode(w, m, &jpeg.Options{Quality: 95}) }
 	}
 	if err := enc(f, img); err != nil {
