@@ -144,13 +144,13 @@ func (k *emptyLatentImage) Prepare(in []value.Spec) ([]value.Spec, error) {
 		a.errorf(1, "must be at least 8 (one latent pixel), got %d", h)
 	}
 	for i, v := range []int64{w, h} {
-		if v > maxSide {
-			a.errorf(i, "%d is more than %d pixels", v, maxSide)
+		if v > maxCanvasSide {
+			a.errorf(i, "%d is more than %d pixels", v, maxCanvasSide)
 		}
 	}
 	a.positive(2, b)
-	if b > maxBatch {
-		a.errorf(2, "%d is more than %d latents", b, maxBatch)
+	if b > maxPictures {
+		a.errorf(2, "%d is more than %d latents", b, maxPictures)
 	}
 	if err := a.Err(); err != nil {
 		return nil, err

@@ -97,16 +97,16 @@ func (k *repeatImageBatch) Prepare(in []value.Spec) ([]value.Spec, error) {
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
-	if amount > int64(maxBatch/b) {
-		return nil, fmt.Errorf("input amount: %d copies of a batch of %d is more than %d pictures", amount, b, maxBatch)
+	if amount > int64(maxPictures/b) {
+		return nil, fmt.Errorf("input amount: %d copies of a batch of %d is more than %d pictures", amount, b, maxPictures)
 	}
 	k.n, k.times = b*h*w*c, int(amount)
 	return []value.Spec{value.TensorSpec(value.Image, b*k.times, h, w, c)}, nil
 }
 
-// maxBatch bounds the batches these kernels make (ComfyUI's widgets stop
+// maxPictures bounds the batches these kernels make (ComfyUI's widgets stop
 // at 4096 pictures); the plan's memory budget bounds their bytes.
-const maxBatch = 1 << 16
+const maxPictures = 1 << 16
 
 func (k *repeatImageBatch) Run(in, out []value.Value) error {
 	if err := checkTensor(in[0], k.n, "image"); err != nil {
@@ -134,7 +134,7 @@ func (k *imageFromBatch) Prepare(in []value.Spec) ([]value.Spec, error) {
 	a := newArgs(in, "image", "batch_index", "length")
 	b, h, w, c := a.image(0)
 	idx, length := a.int(1), a.int(2)
-	nonNegative(a, 1, idx)
+	notNegative(a, 1, idx)
 	a.positive(2, length)
 	if err := a.Err(); err != nil {
 		return nil, err
@@ -276,12 +276,12 @@ func (k *imagePadForOutpaint) Prepare(in []value.Spec) ([]value.Spec, error) {
 	pads := [4]int64{a.int(1), a.int(2), a.int(3), a.int(4)}
 	f := a.int(5)
 	for i, p := range pads {
-		nonNegative(a, i+1, p)
+		notNegative(a, i+1, p)
 		if p > maxPad {
 			a.errorf(i+1, "%d is more than %d pixels", p, maxPad)
 		}
 	}
-	nonNegative(a, 5, f)
+	notNegative(a, 5, f)
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
@@ -294,10 +294,10 @@ func (k *imagePadForOutpaint) Prepare(in []value.Spec) ([]value.Spec, error) {
 // maxPad bounds each padding (ComfyUI's widget maximum, MAX_RESOLUTION).
 const maxPad = 16384
 
-// maxSide bounds the width and height of the pictures the generator nodes
+// maxCanvasSide bounds the width and height of the pictures the generator nodes
 // make (far above ComfyUI's 16384), so that sizes never overflow; the
 // plan's memory budget bounds their bytes.
-const maxSide = 1 << 20
+const maxCanvasSide = 1 << 20
 
 func (k *imagePadForOutpaint) Run(in, out []value.Value) error {
 	row := k.w * k.c

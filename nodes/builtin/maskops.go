@@ -54,8 +54,8 @@ func (k *maskComposite) Prepare(in []value.Spec) ([]value.Spec, error) {
 	bs, hs, ws := a.mask(1)
 	x, y := a.int(2), a.int(3)
 	op := a.choice(4, maskOps...)
-	nonNegative(a, 2, x)
-	nonNegative(a, 3, y)
+	notNegative(a, 2, x)
+	notNegative(a, 3, y)
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
@@ -135,9 +135,9 @@ func maskOp(op int, out, d, s []float32) {
 // |v| ≤ 0.5, and NaN is true. By bit pattern: |v| > 0.5, NaN included.
 func roundedTrue(v float32) bool { return math.Float32bits(v)&0x7fffffff > 0x3f000000 }
 
-// nonNegative records an error for a negative offset (ComfyUI's minimum is
+// notNegative records an error for a negative offset (ComfyUI's minimum is
 // 0; Python would count a negative slice from the end).
-func nonNegative(a *args, i int, v int64) {
+func notNegative(a *args, i int, v int64) {
 	if v < 0 {
 		a.errorf(i, "must not be negative, got %d", v)
 	}
@@ -169,7 +169,7 @@ func (k *featherMask) Prepare(in []value.Spec) ([]value.Spec, error) {
 	b, h, w := a.mask(0)
 	l, t, r, bo := a.int(1), a.int(2), a.int(3), a.int(4)
 	for i, v := range []int64{l, t, r, bo} {
-		nonNegative(a, i+1, v)
+		notNegative(a, i+1, v)
 	}
 	if err := a.Err(); err != nil {
 		return nil, err
@@ -270,8 +270,8 @@ func (k *cropMask) Prepare(in []value.Spec) ([]value.Spec, error) {
 	a := newArgs(in, "mask", "x", "y", "width", "height")
 	b, h, w := a.mask(0)
 	x, y, cw, ch := a.int(1), a.int(2), a.int(3), a.int(4)
-	nonNegative(a, 1, x)
-	nonNegative(a, 2, y)
+	notNegative(a, 1, x)
+	notNegative(a, 2, y)
 	a.positive(3, cw)
 	a.positive(4, ch)
 	if a.Err() == nil {

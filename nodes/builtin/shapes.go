@@ -22,8 +22,8 @@ type quickShapeMask struct {
 	base
 	circle     bool
 	b, ch, cw  int
-	geom       [4]frameInt // width, height, x, y
-	geomInputs [4]int      // their slots
+	geom       [4]linkedInt // width, height, x, y
+	geomInputs [4]int       // their slots
 }
 
 func newQuickShapeMask(cfg nodes.Config) (nodes.Kernel, error) {
@@ -39,18 +39,18 @@ func (k *quickShapeMask) Prepare(in []value.Spec) ([]value.Spec, error) {
 		if i >= 2 {
 			minimum = 0
 		}
-		k.geom[i] = newFrameInt(a, slot, minimum)
+		k.geom[i] = newLinkedInt(a, slot, minimum)
 	}
 	cw, ch, b := a.int(5), a.int(6), a.int(7)
 	for i, v := range []int64{cw, ch} {
 		a.positive(5+i, v)
-		if v > maxSide {
-			a.errorf(5+i, "%d is more than %d pixels", v, maxSide)
+		if v > maxCanvasSide {
+			a.errorf(5+i, "%d is more than %d pixels", v, maxCanvasSide)
 		}
 	}
 	a.positive(7, b)
-	if b > maxBatch {
-		a.errorf(7, "%d is more than %d masks", b, maxBatch)
+	if b > maxPictures {
+		a.errorf(7, "%d is more than %d masks", b, maxPictures)
 	}
 	if err := a.Err(); err != nil {
 		return nil, err
@@ -98,18 +98,18 @@ func (k *quickShapeMask) draw(m []float32, width, height, x, y int64) {
 	}
 }
 
-// frameInt is an INT input that is either known when the plan is built
+// linkedInt is an INT input that is either known when the plan is built
 // (a widget) or read on every Run (a link from a per-frame node).
-type frameInt struct {
+type linkedInt struct {
 	name     string
 	konst    bool
 	v, floor int64
 }
 
-// newFrameInt checks slot i of a: a constant must be at least floor; a
+// newLinkedInt checks slot i of a: a constant must be at least floor; a
 // per-frame value must be an INT (or a FLOAT, truncated as Python's int()).
-func newFrameInt(a *args, i int, floor int64) frameInt {
-	f := frameInt{name: a.name(i), floor: floor}
+func newLinkedInt(a *args, i int, floor int64) linkedInt {
+	f := linkedInt{name: a.name(i), floor: floor}
 	s := a.spec(i)
 	if s.Kind == value.None || s.Const != nil {
 		f.konst, f.v = true, a.int(i)
@@ -125,7 +125,7 @@ func newFrameInt(a *args, i int, floor int64) frameInt {
 }
 
 // get returns the value for this Run.
-func (f frameInt) get(in []value.Value, slot int) (int64, error) {
+func (f linkedInt) get(in []value.Value, slot int) (int64, error) {
 	if f.konst {
 		return f.v, nil
 	}

@@ -67,9 +67,9 @@ type textRenderer struct {
 	last       value.Value // the input last drawn
 }
 
-// sameScalar reports whether two scalar values are the same (without
+// sameTextInput reports whether two scalar values are the same (without
 // converting them to text, which would allocate).
-func sameScalar(a, b value.Value) bool {
+func sameTextInput(a, b value.Value) bool {
 	return a.Kind == b.Kind && a.Int == b.Int && a.Bool == b.Bool && a.Str == b.Str &&
 		math.Float64bits(a.Float) == math.Float64bits(b.Float)
 }
@@ -94,8 +94,8 @@ func (k *textRenderer) Prepare(in []value.Spec) ([]value.Spec, error) {
 	w, h, size := a.int(1), a.int(2), a.int(3)
 	for i, v := range []int64{w, h} {
 		a.positive(1+i, v)
-		if v > maxSide {
-			a.errorf(1+i, "%d is more than %d pixels", v, maxSide)
+		if v > maxCanvasSide {
+			a.errorf(1+i, "%d is more than %d pixels", v, maxCanvasSide)
 		}
 	}
 	if size < 1 || size > 4096 {
@@ -105,7 +105,7 @@ func (k *textRenderer) Prepare(in []value.Spec) ([]value.Spec, error) {
 	xo, yo := a.int(6), a.int(7)
 	align := a.choice(8, "left", "center", "right")
 	wrap := a.int(9)
-	nonNegative(a, 9, wrap)
+	notNegative(a, 9, wrap)
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
@@ -118,8 +118,8 @@ func (k *textRenderer) Prepare(in []value.Spec) ([]value.Spec, error) {
 		return nil, fmt.Errorf("input font_size: %w", err)
 	}
 	*k = textRenderer{base: k.base, w: int(w), h: int(h), size: float64(size), fg: fg, bg: bg,
-		xOff: int(max(min(xo, maxSide), -maxSide)), yOff: int(max(min(yo, maxSide), -maxSide)),
-		align: align, wrap: int(min(wrap, maxSide)), face: face, constText: anySpec.Const}
+		xOff: int(max(min(xo, maxCanvasSide), -maxCanvasSide)), yOff: int(max(min(yo, maxCanvasSide), -maxCanvasSide)),
+		align: align, wrap: int(min(wrap, maxCanvasSide)), face: face, constText: anySpec.Const}
 	k.cov = image.NewAlpha(image.Rect(0, 0, k.w, k.h))
 	k.rgb, k.mask = make([]float32, 3*k.w*k.h), make([]float32, k.w*k.h)
 	return []value.Spec{value.ImageSpec(1, k.h, k.w), value.MaskSpec(1, k.h, k.w)}, nil
@@ -132,7 +132,7 @@ func (a *args) color(i int) [4]uint8 {
 	if len(a.errs) > n {
 		return [4]uint8{}
 	}
-	c, err := parseColor(s)
+	c, err := pillowColor(s)
 	if err != nil {
 		a.errorf(i, "%v", err)
 	}
@@ -144,7 +144,7 @@ func (a *args) color(i int) [4]uint8 {
 func (k *textRenderer) Scratch(in []value.Spec) (int64, error) {
 	a := newArgs(in, textInputs...)
 	w, h := a.int(1), a.int(2)
-	if a.Err() != nil || w < 1 || h < 1 || w > maxSide || h > maxSide {
+	if a.Err() != nil || w < 1 || h < 1 || w > maxCanvasSide || h > maxCanvasSide {
 		return 0, nil
 	}
 	return addSat(mulSat(17, w, h), 256<<10), nil
@@ -158,12 +158,12 @@ func (k *textRenderer) Run(in, out []value.Value) error {
 	if k.constText != nil {
 		v = *k.constText
 	}
-	if k.drawn && sameScalar(v, k.last) {
+	if k.drawn && sameTextInput(v, k.last) {
 		copy(out[0].Tensor.Data[:len(k.rgb)], k.rgb)
 		copy(out[1].Tensor.Data[:len(k.mask)], k.mask)
 		return nil
 	}
-	text, err := pyStr(v)
+	text, err := strOf(v)
 	if err != nil {
 		return fmt.Errorf("input any: %w", err)
 	}
@@ -219,11 +219,11 @@ func (k *textRenderer) render(text string) {
 	case 0:
 		x = k.xOff
 	case 1:
-		x = floorDiv(k.w-tw, 2) + k.xOff
+		x = floorDivide(k.w-tw, 2) + k.xOff
 	default:
 		x = k.w - tw + k.xOff
 	}
-	y := floorDiv(k.h-th, 2) + k.yOff
+	y := floorDivide(k.h-th, 2) + k.yOff
 	d := font.Drawer{Dst: k.cov, Src: image.Opaque, Face: k.face}
 	for i, l := range lines {
 		d.Dot = fixed.Point26_6{X: fixed.I(x) + shift(i), Y: fixed.I(y+i*spacing) + asc}
@@ -253,8 +253,8 @@ func blend255(a, b, m uint8) uint8 {
 	return uint8((t + t>>8) >> 8)
 }
 
-// floorDiv is Python's // for a positive divisor.
-func floorDiv(a, b int) int {
+// floorDivide is Python's // for a positive divisor.
+func floorDivide(a, b int) int {
 	q := a / b
 	if a%b != 0 && a < 0 {
 		q--
@@ -262,10 +262,10 @@ func floorDiv(a, b int) int {
 	return q
 }
 
-// pyStr converts a scalar as Python's str(): integers in decimal, floats as
+// strOf converts a scalar as Python's str(): integers in decimal, floats as
 // repr (shortest round-trip, exponent outside [1e-4, 1e16)), booleans as
 // True/False.
-func pyStr(v value.Value) (string, error) {
+func strOf(v value.Value) (string, error) {
 	switch v.Kind {
 	case value.String:
 		return v.Str, nil
@@ -277,13 +277,13 @@ func pyStr(v value.Value) (string, error) {
 		}
 		return "False", nil
 	case value.Float:
-		return pyFloat(v.Float), nil
+		return reprFloat(v.Float), nil
 	}
 	return "", fmt.Errorf("%s cannot be rendered as text", v.Kind)
 }
 
-// pyFloat is Python's repr of a float.
-func pyFloat(f float64) string {
+// reprFloat is Python's repr of a float.
+func reprFloat(f float64) string {
 	switch {
 	case math.IsNaN(f):
 		return "nan"
@@ -384,10 +384,10 @@ func splitChunks(text string) []string {
 	return out
 }
 
-// parseColor reads a colour as Pillow's ImageColor.getcolor(s, "RGBA"):
+// pillowColor reads a colour as Pillow's ImageColor.getcolor(s, "RGBA"):
 // a name (case-insensitive), #rgb, #rgba, #rrggbb, #rrggbbaa, rgb(r,g,b)
 // or rgba(r,g,b,a) with integers 0–255.
-func parseColor(s string) ([4]uint8, error) {
+func pillowColor(s string) ([4]uint8, error) {
 	bad := fmt.Errorf("unknown color specifier %q (want a name such as \"white\", #rrggbb or rgb(r, g, b))", s)
 	l := strings.ToLower(s)
 	if c, ok := colornames.Map[l]; ok {

@@ -152,14 +152,14 @@ func TestTextRenderer_wrapAndColours(t *testing.T) {
 		}
 	}
 	for _, c := range ref.Colors {
-		got, err := parseColor(c.S)
+		got, err := pillowColor(c.S)
 		if err != nil || !slices.Equal(got[:], c.RGBA) {
-			t.Errorf("parseColor(%q) = %v, %v; Pillow %v", c.S, got, err, c.RGBA)
+			t.Errorf("pillowColor(%q) = %v, %v; Pillow %v", c.S, got, err, c.RGBA)
 		}
 	}
 	for _, bad := range []string{"", "whit", "#12", "#12345", "#gg0000", "rgb(1,2)", "rgb(1,2,300)", "rgba(1,2,3)", "hsl(0,100%,50%)"} {
-		if _, err := parseColor(bad); err == nil {
-			t.Errorf("parseColor(%q) accepted", bad)
+		if _, err := pillowColor(bad); err == nil {
+			t.Errorf("pillowColor(%q) accepted", bad)
 		}
 	}
 }
@@ -174,8 +174,8 @@ func TestTextRenderer_pyStr(t *testing.T) {
 		{f64(1), "1.0"}, {f64(0.1), "0.1"}, {f64(-2.5), "-2.5"}, {f64(1e16), "1e+16"}, {f64(123456789012345.6), "123456789012345.6"},
 		{f64(1e-4), "0.0001"}, {f64(1.5e-5), "1.5e-05"}, {f64(math.Inf(-1)), "-inf"}, {f64(math.NaN()), "nan"}, {f64(1e300), "1e+300"},
 	} {
-		if got, err := pyStr(c.v); err != nil || got != c.want {
-			t.Errorf("pyStr(%v) = %q, %v; want %q", c.v, got, err, c.want)
+		if got, err := strOf(c.v); err != nil || got != c.want {
+			t.Errorf("strOf(%v) = %q, %v; want %q", c.v, got, err, c.want)
 		}
 	}
 }
