@@ -101,7 +101,7 @@ func (k *textRenderer) Prepare(in []value.Spec) ([]value.Spec, error) {
 	if size < 1 || size > 4096 {
 		a.errorf(3, "must be within [1, 4096], got %d", size)
 	}
-	fg, bg := a.color(4), a.color(5)
+	fg, bg := a.pillowRGBA(4), a.pillowRGBA(5)
 	xo, yo := a.int(6), a.int(7)
 	align := a.choice(8, "left", "center", "right")
 	wrap := a.int(9)
@@ -125,8 +125,8 @@ func (k *textRenderer) Prepare(in []value.Spec) ([]value.Spec, error) {
 	return []value.Spec{value.ImageSpec(1, k.h, k.w), value.MaskSpec(1, k.h, k.w)}, nil
 }
 
-// color reads a colour parameter as Pillow's ImageColor.getcolor(s, "RGBA").
-func (a *args) color(i int) [4]uint8 {
+// pillowRGBA reads a colour parameter as Pillow's ImageColor.getcolor(s, "RGBA").
+func (a *args) pillowRGBA(i int) [4]uint8 {
 	n := len(a.errs)
 	s := a.str(i)
 	if len(a.errs) > n {
