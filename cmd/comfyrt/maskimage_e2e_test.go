@@ -164,6 +164,7 @@ func TestBinary_RunTextRenderer(t *testing.T) {
 			if b := testkit.ReadPNG(t, filepath.Join(dir, "corpus.png")).Bounds(); b != image.Rect(0, 0, 512, 512) {
 				t.Errorf("corpus.png is %v", b)
 			}
+			t.Logf("ran the corpus' %s", filepath.Base(cw))
 		}
 	}
 }
