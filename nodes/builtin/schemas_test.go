@@ -30,6 +30,9 @@ var wantClasses = []string{
 	"GaussianBlur", "Composite", "BackgroundColor", "DepthAnythingTensorrt",
 	// comfyrt's own (no ComfyUI dump has them; pinned by TestSchemas_comfyrtClasses).
 	"ONNXModelLoader", "ONNXImageModel", "TextDetection",
+	// ComfyUI_RealTimeNodes (controllers), the Torch-Compile loaders.
+	"FloatControl", "IntControl", "StringControl", "SimilarityFilter", "LazyCondition",
+	"TorchCompileLoadVAE", "TorchCompileLoadControlNet",
 }
 
 func TestSchemas_classes(t *testing.T) {
