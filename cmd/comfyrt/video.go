@@ -58,13 +58,14 @@ type videoOpts struct {
 	onError           string
 	live              string // auto, yes, no
 	ef                *engineFlags
-	logOpts           *logOpts            // --log-format, --log-level: the run's diagnostics
-	logger            *slog.Logger        // built from logOpts by cmdRun (nil: slog.Default)
-	maxFPSSet         bool                // --max-fps given: it applies to files too
-	frames            int64               // --frames: stop after this many input frames (0: none)
-	duration          time.Duration       // --duration: stop after this much input media time (0: none)
-	progressEvery     time.Duration       // --progress-every: a plain progress line this often when stderr is not a terminal (0: 5 s)
-	onText            func(executor.Text) // --data-out: the text outputs (run.go)
+	logOpts           *logOpts      // --log-format, --log-level: the run's diagnostics
+	logger            *slog.Logger  // built from logOpts by cmdRun (nil: slog.Default)
+	maxFPSSet         bool          // --max-fps given: it applies to files too
+	frames            int64         // --frames: stop after this many input frames (0: none)
+	duration          time.Duration // --duration: stop after this much input media time (0: none)
+	progressEvery     time.Duration // --progress-every: a plain progress line this often when stderr is not a terminal (0: 5 s)
+
+	onText func(executor.Text) // --data-out: the text outputs (run.go)
 }
 
 // findUp returns rel joined to the working directory or the nearest folder
