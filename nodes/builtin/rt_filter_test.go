@@ -18,8 +18,8 @@ func constImage(v float32) value.Value {
 // until max_skip_frames are skipped; the first two frames go through.
 func TestSimilarityFilter(t *testing.T) {
 	k := kernel(t, "SimilarityFilter")
-	a := mkImage(1, 4, 4, 3, func(_, y, x, c int) float32 { return float32((y+x+c)%2) })
-	b := mkImage(1, 4, 4, 3, func(_, y, x, c int) float32 { return float32((y+x+c+1)%2) }) // orthogonal to a
+	a := mkImage(1, 4, 4, 3, func(_, y, x, c int) float32 { return float32((y + x + c) % 2) })
+	b := mkImage(1, 4, 4, 3, func(_, y, x, c int) float32 { return float32((y + x + c + 1) % 2) }) // orthogonal to a
 	in := []value.Value{a, boolean(false), f64(0.9), i64(2)}
 	out := prepare(t, k, in)
 	step := func(img value.Value) (bool, float32) {
