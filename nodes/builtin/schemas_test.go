@@ -31,7 +31,7 @@ var wantClasses = []string{
 	// comfyrt's own (no ComfyUI dump has them; pinned by TestSchemas_comfyrtClasses).
 	"ONNXModelLoader", "ONNXImageModel", "TextDetection",
 	// ComfyUI_RealTimeNodes (controllers), the Torch-Compile loaders.
-	"FloatControl", "IntControl", "StringControl", "SimilarityFilter", "LazyCondition",
+	"FloatControl", "IntControl", "StringControl", "SimilarityFilter", "LazyCondition", "FPSMonitor",
 	"TorchCompileLoadVAE", "TorchCompileLoadControlNet",
 }
 
