@@ -63,6 +63,9 @@ func kernels() []kernelInfo {
 		{"StringControl", []string{"always_execute", "strings", "steps_per_cycle", "movement_type"}, []string{"STRING"}, newStringControl},
 		{"SimilarityFilter", []string{"image", "always_execute", "threshold", "max_skip_frames"}, []string{"IMAGE", "BOOLEAN"}, newSimilarityFilter},
 		{"LazyCondition", []string{"condition", "if_true", "fallback", "use_fallback"}, []string{"*"}, newLazyCondition},
+		{"ROINode", []string{"mask", "action", "value", "next_roi"}, []string{"ROI"}, newROINode},
+		{"IntegerMotionController", []string{"always_execute", "image", "roi_chain", "threshold", "blur_size", "minimum_value",
+			"maximum_value", "starting_value", "rounding_mode"}, []string{"INT", "MASK"}, newMotionController},
 		{"FPSMonitor", []string{"always_execute", "width", "height", "text_color", "text_size", "window_size"}, []string{"IMAGE", "MASK"}, newFPSMonitor},
 		// ComfyStream's text output, and the Torch-Compile loaders (compiled
 		// to nothing).

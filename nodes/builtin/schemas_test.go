@@ -32,6 +32,7 @@ var wantClasses = []string{
 	"ONNXModelLoader", "ONNXImageModel", "TextDetection",
 	// ComfyUI_RealTimeNodes (controllers), the Torch-Compile loaders.
 	"FloatControl", "IntControl", "StringControl", "SimilarityFilter", "LazyCondition", "FPSMonitor",
+	"ROINode", "IntegerMotionController",
 	"TorchCompileLoadVAE", "TorchCompileLoadControlNet",
 }
 
