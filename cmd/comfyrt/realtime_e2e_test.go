@@ -168,3 +168,30 @@ func TestRealTimeCorpusWorkflows(t *testing.T) {
 		t.Skip("no corpus workflow of ComfyUI_RealTimeNodes has all its classes implemented")
 	}
 }
+
+// TestCompileExplain_timeVarying: compile --explain through the binary
+// says which steps are per-frame because of a time-varying class.
+func TestCompileExplain_timeVarying(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "sc.json"), []byte(stringControlWorkflow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := testkit.Run(t, dir, nil, time.Minute, "compile", "--explain", "sc.json")
+	if r.Code != 0 {
+		t.Fatalf("code %d\n%s", r.Code, r.Stderr)
+	}
+	for _, want := range []string{
+		"#3 StringControl kernel=", "why: per-frame: time-varying (StringControl changes every frame)",
+		"#4 SaveTextTensor kernel=", "why: per-frame: time-varying (SaveTextTensor changes every frame)",
+		"why: per-frame: frame input",
+	} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("--explain lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	// An unwritable --data-out is a usage error before anything runs.
+	r = testkit.Run(t, dir, nil, time.Minute, "run", "sc.json", "--frames", "1", "-o", "o.mp4", "--data-out", filepath.Join(dir, "no", "such", "d.jsonl"))
+	if r.Code != 2 || !strings.Contains(r.Stderr, "d.jsonl") {
+		t.Errorf("bad --data-out: code %d\n%s", r.Code, r.Stderr)
+	}
+}
