@@ -114,14 +114,11 @@ type Plan struct {
 	slots     [][]float32
 	slotCap   []int
 	closed    atomic.Bool
-	mu        sync.Mutex   // guards kernel ownership during Rebuild and Close
-	bytes     int64        // MemoryBytes
-	measure   bool         // Measure: build sizes the plan, then discards its kernels
-	elided    []elidedNode // pass-through nodes compiled to nothing
-	texts     []*step      // steps whose kernel is a nodes.TextOutput
-	ftime     nodes.FrameTime
-	ftimeSet  bool
-	nextIndex int64
+	mu        sync.Mutex // guards kernel ownership during Rebuild and Close
+	bytes     int64      // MemoryBytes
+	measure   bool       // Measure: build sizes the plan, then discards its kernels
+
+	rt planTime // frame times, text outputs, pass-throughs (time.go)
 }
 
 // Compile checks p and builds its plan. The error, when not nil, is a
@@ -154,7 +151,7 @@ func (pl *Plan) build(prev *Plan) error {
 	t := pl.typed
 	var diags diag.List
 	order, elided := pl.elidePassThroughs(topoOrder(t))
-	pl.elided = elided
+	pl.rt.elided = elided
 	byID := map[string]*step{}
 	var static, perFrame []*step
 	for _, n := range order {

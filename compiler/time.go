@@ -15,6 +15,16 @@ import (
 // of frames given without a time (SetFrameTime, RunFrameAt).
 const defaultFrameRate = 30
 
+// planTime is a plan's state for frame times and text outputs, and the
+// pass-through nodes it compiled to nothing.
+type planTime struct {
+	elided    []elidedNode // pass-through nodes compiled to nothing
+	texts     []*step      // steps whose kernel is a nodes.TextOutput
+	ftime     nodes.FrameTime
+	ftimeSet  bool
+	nextIndex int64
+}
+
 // elidedNode is a pass-through node the compiler removed (nodes.Traits
 // PassThrough): its consumers read From's output Slot instead.
 type elidedNode struct {
@@ -160,7 +170,7 @@ func (pl *Plan) bindRunHooks() {
 			continue
 		}
 		if _, ok := s.kernel.k.(nodes.TextOutput); ok {
-			pl.texts = append(pl.texts, s)
+			pl.rt.texts = append(pl.rt.texts, s)
 		}
 	}
 }
@@ -170,7 +180,7 @@ func (pl *Plan) bindRunHooks() {
 // Without it a run's time is the next frame index and that index's
 // timestamp at 30 frames per second.
 func (pl *Plan) SetFrameTime(t nodes.FrameTime) {
-	pl.ftime, pl.ftimeSet = t, true
+	pl.rt.ftime, pl.rt.ftimeSet = t, true
 }
 
 // RunFrameAt is RunFrame for a frame of time t: the kernels that read the
@@ -183,13 +193,13 @@ func (pl *Plan) RunFrameAt(frame value.Tensor, t nodes.FrameTime) error {
 
 // takeFrameTime returns the time of the run starting now.
 func (pl *Plan) takeFrameTime() nodes.FrameTime {
-	t := pl.ftime
-	if !pl.ftimeSet {
-		t = nodes.FrameTime{Index: pl.nextIndex, PTS: time.Duration(pl.nextIndex) * time.Second / defaultFrameRate}
+	t := pl.rt.ftime
+	if !pl.rt.ftimeSet {
+		t = nodes.FrameTime{Index: pl.rt.nextIndex, PTS: time.Duration(pl.rt.nextIndex) * time.Second / defaultFrameRate}
 	}
-	pl.ftimeSet = false
+	pl.rt.ftimeSet = false
 	if !t.Warmup {
-		pl.nextIndex = t.Index + 1
+		pl.rt.nextIndex = t.Index + 1
 	}
 	return t
 }
@@ -198,7 +208,7 @@ func (pl *Plan) takeFrameTime() nodes.FrameTime {
 // (nodes.TextOutput, ComfyStream's SaveTextTensor) that has text after the
 // last run, in node order. It does not allocate.
 func (pl *Plan) TextOutputs(f func(nodeID, text string)) {
-	for _, s := range pl.texts {
+	for _, s := range pl.rt.texts {
 		if s.kernel == nil || (s.static && !s.done.Load()) {
 			continue
 		}
@@ -209,15 +219,15 @@ func (pl *Plan) TextOutputs(f func(nodeID, text string)) {
 }
 
 // HasTextOutputs reports whether the plan has text outputs.
-func (pl *Plan) HasTextOutputs() bool { return len(pl.texts) > 0 }
+func (pl *Plan) HasTextOutputs() bool { return len(pl.rt.texts) > 0 }
 
 // renderElided lists the pass-through nodes compiled to nothing.
 func (pl *Plan) renderElided(b *strings.Builder, explain bool) {
-	if len(pl.elided) == 0 {
+	if len(pl.rt.elided) == 0 {
 		return
 	}
 	b.WriteString("compiled to nothing:\n")
-	for _, e := range pl.elided {
+	for _, e := range pl.rt.elided {
 		fmt.Fprintf(b, "  #%s %s%s -> #%s.%d\n", e.node.ID, e.node.Class, title(e.node), e.from, e.slot)
 		if explain {
 			fmt.Fprintf(b, "    why: pass-through: its output is its input %s, read from #%s directly (no step)\n", e.node.inputs[0].Name, e.from)
