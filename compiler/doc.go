@@ -8,8 +8,12 @@
 // and every diagnostic at once, in the style of go/types.
 //
 // Compile builds a *Plan from the typed graph: it prunes what reaches no
-// output, splits static steps (no transitive dependency on the frame
-// input: loaders, constants, static images) from per-frame steps, orders
+// output, removes pass-through nodes (nodes.Traits PassThrough: their
+// consumers read the node's input directly; String lists them under
+// "compiled to nothing"), splits static steps (no transitive dependency on
+// the frame input or on a time-varying class: loaders, constants, static
+// images) from per-frame steps (Explain says which: "depends on the
+// frame", "time-varying"), orders
 // them topologically (ties by node id), binds kernels once (factory, then
 // Prepare with the input specs) and assigns per-frame tensor buffers,
 // reusing them where lifetimes do not overlap. Its error is a diag.List: a
@@ -49,9 +53,22 @@
 // per-frame steps without allocating, Outputs reads the frame outputs.
 // Update and Resize return a new Plan that adopts the static steps (kernel
 // and results) of the old one whose inputs did not change, so that they
-// do not run again; Rebuild does the same for any new prompt. A Plan is
+// do not run again; Rebuild does the same for any new prompt. They also
+// take over the kernels of unchanged stateful per-frame steps (nodes.Traits
+// Stateful), so that a controller's phase or a filter's previous frame
+// survives a swap that does not touch the node; the old plan may run
+// frames on them until the swap (one goroutine runs both plans). A Plan is
 // not safe for concurrent use, but an old plan keeps working while a new
 // one is built from it.
+//
+// # Time and text
+//
+// RunFrameAt (or SetFrameTime before RunFrame) gives the frame's time
+// (nodes.FrameTime: timestamp since the stream's first frame, index) to the
+// kernels that read it (nodes.Clocked); without it RunFrame counts frames
+// and assumes 30 per second. A warm-up time (FrameTime.Warmup) skips the
+// stateful steps. TextOutputs reads the text outputs (nodes.TextOutput,
+// ComfyStream's SaveTextTensor) after a run.
 //
 // Package compiler must not import executor, streampack, or any cgo
 // package (nodes/engine/ort): engines come in through nodes/engine.

@@ -88,6 +88,10 @@ type step struct {
 	// it meanwhile).
 	shared atomic.Pointer[staticEntry]
 	cached bool // its results come from a StaticCache; no kernel
+	// timeOnly: per-frame because of a time-varying class, not the frame.
+	timeOnly bool
+	stateful bool          // its class is nodes.Traits Stateful
+	clock    nodes.Clocked // its kernel reads the frame's time
 }
 
 // Plan is a compiled workflow. Its structure (steps, order, buffers,
@@ -113,6 +117,8 @@ type Plan struct {
 	mu        sync.Mutex // guards kernel ownership during Rebuild and Close
 	bytes     int64      // MemoryBytes
 	measure   bool       // Measure: build sizes the plan, then discards its kernels
+
+	rt planTime // frame times, text outputs, pass-throughs (time.go)
 }
 
 // Compile checks p and builds its plan. The error, when not nil, is a
@@ -144,28 +150,13 @@ func Rebuild(p *graph.Prompt, cfg Config, prev *Plan) (*Plan, error) {
 func (pl *Plan) build(prev *Plan) error {
 	t := pl.typed
 	var diags diag.List
-	order := topoOrder(t)
+	order, elided := pl.elidePassThroughs(topoOrder(t))
+	pl.rt.elided = elided
 	byID := map[string]*step{}
 	var static, perFrame []*step
 	for _, n := range order {
 		s := &step{node: n, frameIn: n.Role == FrameInput, frameOut: n.Role == FrameOutput}
-		dep := ""
-		for _, in := range n.inputs {
-			if in.Linked {
-				if up := byID[in.From]; up != nil && !up.static && dep == "" {
-					dep = fmt.Sprintf("input %s <- #%s (per-frame)", in.Name, in.From)
-				}
-			}
-		}
-		switch {
-		case s.frameIn:
-			s.reason = "per-frame: frame input"
-		case dep != "":
-			s.reason = "per-frame: " + dep
-		default:
-			s.static = true
-			s.reason = "static: no input depends on the frame"
-		}
+		pl.classify(s, byID)
 		byID[n.ID] = s
 		if s.static {
 			static = append(static, s)
@@ -188,6 +179,7 @@ func (pl *Plan) build(prev *Plan) error {
 			prevSigs[s.sig] = s
 		}
 	}
+	prevState := prevStateful(prev)
 	var adopted []*step
 	failed := map[string]bool{}
 	bud := budget{max: pl.cfg.MaxBytes}
@@ -250,6 +242,14 @@ steps:
 				}
 				continue
 			}
+		}
+		if old := prevState[stateKey(s)]; !s.static && old != nil {
+			adoptStateful(s, old)
+			adopted = append(adopted, s)
+			if tooLarge = pl.chargeOutputs(&bud, s); tooLarge != nil {
+				break steps
+			}
+			continue
 		}
 		if s.static && !s.frameIn && pl.cfg.Static != nil {
 			if e := pl.cfg.Static.get(pl.staticKey(s)); e != nil {
@@ -360,6 +360,7 @@ steps:
 			pl.frameRun = append(pl.frameRun, s)
 		}
 	}
+	pl.bindRunHooks()
 	// Bind the input values that never change (literals, absent inputs).
 	for _, s := range pl.steps {
 		if s.frameIn {
@@ -610,8 +611,8 @@ func (pl *Plan) assignBuffers() {
 		pl.slots[b] = make([]float32, c)
 	}
 	for _, s := range pl.steps {
-		if s.adopted || s.cached {
-			continue
+		if (s.adopted && s.static) || s.cached {
+			continue // the results come with the step
 		}
 		s.out = make([]value.Value, len(s.outSpecs))
 		for j, sp := range s.outSpecs {
@@ -838,7 +839,14 @@ func (pl *Plan) RunFrame(frame value.Tensor) error {
 		}
 		pl.frameVal = value.Value{Kind: value.Image, Tensor: frame}
 	}
+	ft := pl.takeFrameTime()
 	for _, s := range pl.frameRun {
+		if s.stateful && ft.Warmup {
+			continue
+		}
+		if s.clock != nil {
+			s.clock.SetFrameTime(ft)
+		}
 		if s.frameIn {
 			s.in[0] = pl.frameVal
 		} else {

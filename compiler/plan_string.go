@@ -61,6 +61,7 @@ func (pl *Plan) render(explain bool) string {
 		src := pl.outSrc[i]
 		fmt.Fprintf(&b, "  #%s %s%s <- %s\n", o.node.ID, o.node.Class, title(o.node), pl.wire(src))
 	}
+	pl.renderElided(&b, explain)
 	if explain && len(pl.slotCap) > 0 {
 		b.WriteString("buffer pool:\n")
 		for i, c := range pl.slotCap {

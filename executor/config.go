@@ -134,6 +134,10 @@ type Config[P Plan[P]] struct {
 	// Now is the clock (time.Now when nil); frames' Captured must come
 	// from the same clock.
 	Now func() time.Time
+	// OnText, when not nil, receives the text outputs of the plan
+	// (ComfyStream's SaveTextTensor) after each frame it ran, on the plan
+	// goroutine: it must not block.
+	OnText func(Text)
 }
 
 // EventKind says what an Event reports.

@@ -30,6 +30,14 @@
 // (DropPTS), so output PTS are strictly increasing and a dropped frame's
 // PTS is never reused.
 //
+// A plan that reads frame times (SetFrameTime, as *compiler.Plan) gets each
+// frame's: its PTS since the first frame the pipeline ran (the index at 30
+// per second for a frame without PTS) and its source index; warm-up frames
+// are marked as such, so that stateful steps skip them. A plan with text
+// outputs (TextOutputs) hands them to Config.OnText after each frame, with
+// the frame's index and time (Text, TextLine: the JSON line of a stream's
+// data output).
+//
 // # Plans
 //
 // Package executor works on compiled plans only and never imports graph

@@ -22,6 +22,10 @@ type runner[P Plan[P]] struct {
 	passthrough bool
 	ewma        float64 // expected plan time, ns
 	lastStart   time.Time
+	timed       timedPlan // the plan, when it reads frame times
+	texts       textPlan  // the plan, when it may have text outputs
+	ptsSeen     bool
+	firstPTS    int64 // the PTS frame times count from
 }
 
 // planLoop runs frames through the plan until the input ends or the
@@ -64,6 +68,8 @@ func (p *Pipeline[P]) planLoop() {
 
 func (r *runner[P]) setPlan(pl P) {
 	r.pl = pl
+	r.timed, _ = any(pl).(timedPlan)
+	r.texts, _ = any(pl).(textPlan)
 	r.hasIn, r.nOut = pl.HasFrameInput(), pl.NumOutputs()
 	r.w, r.h = 0, 0
 	wasInPlace := r.inPlace != nil
@@ -172,6 +178,7 @@ func (r *runner[P]) warmup() {
 		for i := 0; i < p.cfg.WarmupFrames && p.ctx.Err() == nil && r.nOut > 0; i++ {
 			dummy(r.in.Data, uint32(i))
 			t := p.now()
+			r.setTime(nodes.FrameTime{Index: int64(i), Warmup: true})
 			if err := r.run(); err != nil {
 				r.warmError(err)
 				continue
@@ -255,11 +262,14 @@ func (r *runner[P]) frame(f *media.Frame) *media.Frame {
 		}
 		value.FromRGB8(r.in.Data, f.RGB)
 	}
+	ft := r.frameTime(f)
+	r.setTime(ft)
 	err := r.run()
 	r.observe(p.now().Sub(now))
 	if err != nil {
 		return r.failed(f, err)
 	}
+	r.emitTexts(ft)
 	o := p.get()
 	if err := toFrame(o, r.pl.Output(0)); err != nil {
 		p.put(o)

@@ -45,7 +45,30 @@
 // with their inputs: they declare its bytes before Prepare, so that the
 // compiler keeps the plan within its memory budget. Whether a step is static (runs once) or per frame is a graph
 // property the compiler decides: a step is static when none of its inputs
-// depends on the frame input.
+// depends on the frame input and no class upstream of it is time-varying.
+// Clocked kernels read the frame's time (SetFrameTime before each Run);
+// TextOutput kernels give a frame's text for the stream's data output.
+//
+// # Class traits and time
+//
+// Some properties belong to a class and the compiler needs them before any
+// kernel exists, so they are recorded in the Registry (SetTraits, Traits):
+//
+//   - TimeVarying: the outputs change every frame although no input does
+//     (ComfyUI's IS_CHANGED returning NaN or the time: controllers,
+//     monitors, per-frame text). The node and everything downstream of it
+//     are per-frame.
+//   - Stateful: the kernel keeps state between frames in its instance. A
+//     plan rebuilt from a running one (a parameter swap) takes over the
+//     kernel, state included, when the node is unchanged (class, literal
+//     inputs, the node outputs it is linked to, input specs); a changed
+//     node gets a fresh kernel. Warm-up runs skip such steps.
+//   - PassThrough: the output is the first input unchanged (torch.compile
+//     wrappers); the compiler removes the node.
+//
+// Time is the frame's, never the wall clock: FrameTime holds the frame's
+// timestamp since the stream's first frame and its index, so a run on a
+// file gives the same results every time.
 //
 // Package nodes may import nodes/schema, nodes/value, graph/diag and the
 // nodes/engine interfaces; never graph, compiler or executor.

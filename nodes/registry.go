@@ -21,6 +21,7 @@ var ErrNoImplementation = errors.New("no implementation for node class")
 type Registry struct {
 	mu        sync.RWMutex
 	factories map[string]Factory
+	traits    map[string]Traits
 }
 
 // NewRegistry returns an empty registry.
@@ -93,4 +94,27 @@ func (r *Registry) New(cfg Config) (Kernel, error) {
 		return nil, fmt.Errorf("node %s: factory returned no kernel", cfg)
 	}
 	return k, nil
+}
+
+// SetTraits records the traits of a registered class (see Traits). It fails
+// for a class without a factory.
+func (r *Registry) SetTraits(class string, t Traits) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.factories[class]; !ok {
+		return fmt.Errorf("set traits of %s: %w", class, ErrNoImplementation)
+	}
+	if r.traits == nil {
+		r.traits = map[string]Traits{}
+	}
+	r.traits[class] = t
+	return nil
+}
+
+// Traits returns the traits of a class (the zero Traits when none were
+// set: a plain class, static unless its inputs depend on the frame).
+func (r *Registry) Traits(class string) Traits {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.traits[class]
 }

@@ -124,3 +124,24 @@ func TestSafeRun(t *testing.T) {
 		t.Errorf("SafePrepare panic: %v", err)
 	}
 }
+
+func TestRegistryTraits(t *testing.T) {
+	r := NewRegistry()
+	if err := r.SetTraits("Missing", Traits{TimeVarying: true}); !errors.Is(err, ErrNoImplementation) {
+		t.Errorf("traits of an unregistered class: %v", err)
+	}
+	r.MustRegister("Clock", func(Config) (Kernel, error) { return nil, nil })
+	if got := r.Traits("Clock"); got != (Traits{}) {
+		t.Errorf("default traits %+v", got)
+	}
+	want := Traits{TimeVarying: true, Stateful: true}
+	if err := r.SetTraits("Clock", want); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Traits("Clock"); got != want {
+		t.Errorf("traits %+v, want %+v", got, want)
+	}
+	if got := r.Traits("Other"); got != (Traits{}) {
+		t.Errorf("traits of an unknown class %+v", got)
+	}
+}

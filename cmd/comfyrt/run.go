@@ -11,6 +11,7 @@ import (
 
 	"comfyrt"
 	"comfyrt/compiler"
+	"comfyrt/executor"
 	"comfyrt/internal/picture"
 	"comfyrt/nodes/value"
 )
@@ -18,7 +19,7 @@ import (
 // runSynopsis and runAbout are the help of `comfyrt run`.
 const runSynopsis = "[WORKFLOW | --workflow FILE] [-i IN] [-o OUT] [--budget-ms N] [--max-fps N] [--width W --height H]\n" +
 	"           [--input-format FMT] [--frames N] [--duration D]\n" +
-	"           [--device cpu|cuda|tensorrt] [--stats-json FILE] [--metrics-addr ADDR]"
+	"           [--device cpu|cuda|tensorrt] [--stats-json FILE] [--metrics-addr ADDR] [--data-out FILE]"
 
 const runAbout = "Runs a workflow on video: decodes IN (a file, '-' for standard input, or a\n" +
 	"udp://, srt:// or rtmp:// URL), runs the compiled plan on every admitted frame\n" +
@@ -40,6 +41,9 @@ const runAbout = "Runs a workflow on video: decodes IN (a file, '-' for standard
 	"one with the lowest node id goes to OUT.png and each other to OUT-ID.png, ID\n" +
 	"being its node id. Static LoadImage files are read from --input-dir\n" +
 	"(default: the workflow's folder).\n\n" +
+	"Text outputs (ComfyStream's SaveTextTensor) go to --data-out FILE, one JSON\n" +
+	"line per frame and text output: {\"type\":\"text\",\"data\":TEXT,\"node\":ID,\n" +
+	"\"frame\":INDEX,\"pts\":SECONDS}, as serve sends them on the BYOC data channel.\n\n" +
 	"SIGINT/SIGTERM finish the output and exit; a second one quits at once.\n\n" +
 	"Exit status: 0 on success, 1 when the workflow does not compile or the run\n" +
 	"fails, 2 for usage errors and unreadable files, 130 when interrupted before\n" +
@@ -50,6 +54,7 @@ type runFlags struct {
 	video    videoOpts // the options shared with the video path
 	wfFile   string
 	budgetMs int
+	dataOut  string
 }
 
 func addRunFlags(fs *flag.FlagSet) *runFlags {
@@ -69,6 +74,7 @@ func addRunFlags(fs *flag.FlagSet) *runFlags {
 	fs.StringVar(&o.format, "format", "", "output container `format` (needed for '-'; default from the file extension)")
 	fs.StringVar(&o.inFormat, "input-format", "", "input container `format` hint (e.g. mpegts for a pipe)")
 	fs.StringVar(&o.statsJSON, "stats-json", "", "write the run's statistics to `FILE` at the end")
+	fs.StringVar(&f.dataOut, "data-out", "", "write the text outputs (SaveTextTensor) to `FILE` as JSON lines ('-': standard output)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9090) while running")
 	fs.StringVar(&o.onError, "on-error", "drop", "what a frame whose node fails becomes: `drop` or passthrough")
 	fs.StringVar(&o.live, "live", "auto", "`mode` for the input: yes (latest frame wins, budget applies), no (every frame,\nthe decoder waits for the plan), auto (network inputs are live, files not; pipes and\ndevices by measurement: one that delivers faster than real time is paced like a file,\none that arrives at real time is live)")
@@ -129,6 +135,19 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	o := f.video
 	o.logger = o.logOpts.logger(stderr)
+	data, err := openDataOut(f.dataOut, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitUsage
+	}
+	defer func() {
+		if err := data.Close(); err != nil {
+			fmt.Fprintf(stderr, "comfyrt run: --data-out: %v\n", err)
+		}
+	}()
+	if data != nil {
+		o.onText = data.write
+	}
 	if o.inputDir == "" {
 		o.inputDir = wf.dir
 	}
@@ -138,7 +157,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.out == "" {
 		return usageError(stderr, fs, "no output file given (-o OUT.png)")
 	}
-	return runPicture(fs, o, wf, stdout, stderr)
+	return runPicture(fs, o, wf, stdout, stderr, data)
 }
 
 // runVideoCmd fills in the defaults of a video run (the built-in sample
@@ -165,7 +184,7 @@ func runVideoCmd(o videoOpts, wf workflowSource, stdout, stderr io.Writer) int {
 
 // runPicture runs the workflow once on the picture o.in (none for a
 // workflow without a frame input) and writes its frame outputs.
-func runPicture(fs *flag.FlagSet, o videoOpts, wf workflowSource, stdout, stderr io.Writer) int {
+func runPicture(fs *flag.FlagSet, o videoOpts, wf workflowSource, stdout, stderr io.Writer, data *dataOut) int {
 	var frame, frameMask value.Tensor
 	w, h := 0, 0
 	if o.in != "" {
@@ -199,6 +218,7 @@ func runPicture(fs *flag.FlagSet, o videoOpts, wf workflowSource, stdout, stderr
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 		return exitInvalid
 	}
+	pl.TextOutputs(func(id, txt string) { data.write(executor.Text{NodeID: id, Text: txt}) })
 	for i, out := range pl.Outputs() {
 		name := o.out
 		if i > 0 {

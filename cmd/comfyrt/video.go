@@ -64,6 +64,8 @@ type videoOpts struct {
 	frames            int64         // --frames: stop after this many input frames (0: none)
 	duration          time.Duration // --duration: stop after this much input media time (0: none)
 	progressEvery     time.Duration // --progress-every: a plain progress line this often when stderr is not a terminal (0: 5 s)
+
+	onText func(executor.Text) // --data-out: the text outputs (run.go)
 }
 
 // findUp returns rel joined to the working directory or the nearest folder
@@ -161,7 +163,7 @@ func (o videoOpts) executorConfig(m inputMode, events chan executor.Event) execu
 		policy = executor.PassThrough
 	}
 	return executor.Config[*compiler.Plan]{MaxFPS: maxFPS, LiveMaxFPS: liveFPS, Budget: budget, Queue: queue,
-		OnError: policy, Events: events}
+		OnError: policy, Events: events, OnText: o.onText}
 }
 
 // openVideo opens the input, compiles the workflow for its frame size and

@@ -89,6 +89,7 @@ import (
 	"comfyrt/executor/media/av"
 	assemble "comfyrt/executor/stream"
 	"comfyrt/graph"
+	"comfyrt/nodes"
 	"comfyrt/nodes/value"
 )
 
@@ -655,6 +656,7 @@ func (s *stream) startExecutor(ctx context.Context, src *av.Chain, out *os.File,
 				MaxFPS: s.r.MaxFPS, Budget: s.r.Budget,
 				WarmupFrames: -1, // the loader warmed the plans up
 				OnError:      executor.PassThrough, Queue: executor.LatestWins, Events: events,
+				OnText: s.textOut(),
 			},
 		})
 		if err != nil {
@@ -1058,7 +1060,7 @@ func (s *stream) warm(pl *compiler.Plan) {
 		sp := pl.FrameSpec()
 		frame = value.NewTensor(sp.Shape...)
 	}
-	if err := pl.RunFrame(frame); err != nil {
+	if err := pl.RunFrameAt(frame, nodes.FrameTime{Warmup: true}); err != nil {
 		s.report(fmt.Sprintf("workflow warm-up failed: %v", err))
 	}
 }

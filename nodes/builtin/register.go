@@ -71,6 +71,25 @@ func kernels() []kernelInfo {
 		{"ONNXModelLoader", []string{"model_name", "device"}, []string{ModelType}, newModelLoader},
 		{"ONNXImageModel", []string{"image", "model", "width", "height", "layout", "channels", "mean", "std", "output_scale"},
 			[]string{"IMAGE", "MASK"}, newImageModel},
+		// ComfyUI_RealTimeNodes (controllers).
+		{"FloatControl", []string{"always_execute", "steps_per_cycle", "movement_type", "maximum_value", "minimum_value", "starting_value"},
+			[]string{"FLOAT"}, newValueControl(false)},
+		{"IntControl", []string{"always_execute", "steps_per_cycle", "movement_type", "maximum_value", "minimum_value", "starting_value"},
+			[]string{"INT"}, newValueControl(true)},
+		{"StringControl", []string{"always_execute", "strings", "steps_per_cycle", "movement_type"}, []string{"STRING"}, newStringControl},
+		{"SimilarityFilter", []string{"image", "always_execute", "threshold", "max_skip_frames"}, []string{"IMAGE", "BOOLEAN"}, newSimilarityFilter},
+		{"LazyCondition", []string{"condition", "if_true", "fallback", "use_fallback"}, []string{"*"}, newLazyCondition},
+		{"ROINode", []string{"mask", "action", "value", "next_roi"}, []string{"ROI"}, newROINode},
+		{"IntegerMotionController", []string{"always_execute", "image", "roi_chain", "threshold", "blur_size", "minimum_value",
+			"maximum_value", "starting_value", "rounding_mode"}, []string{"INT", "MASK"}, newMotionController},
+		{"FPSMonitor", []string{"always_execute", "width", "height", "text_color", "text_size", "window_size"}, []string{"IMAGE", "MASK"}, newFPSMonitor},
+		// ComfyStream's text output, and the Torch-Compile loaders (compiled
+		// to nothing).
+		{"SaveTextTensor", []string{"data", "remove_linebreaks"}, nil, newSaveTextTensor},
+		{"TorchCompileLoadVAE", []string{"vae", "backend", "fullgraph", "mode", "compile_encoder", "compile_decoder"},
+			[]string{"VAE"}, newPassThrough("vae")},
+		{"TorchCompileLoadControlNet", []string{"controlnet", "backend", "fullgraph", "mode"}, []string{"CONTROL_NET"},
+			newPassThrough("controlnet")},
 		// Primitives.
 		{"PrimitiveInt", []string{"value"}, []string{"INT"}, newPrimitive(value.Int)},
 		{"PrimitiveFloat", []string{"value"}, []string{"FLOAT"}, newPrimitive(value.Float)},
@@ -84,7 +103,13 @@ func kernels() []kernelInfo {
 // of their classes (call it once, on a fresh registry, before stream packs
 // register theirs).
 func Register(r *nodes.Registry) {
+	traits := classTraits()
 	for _, k := range kernels() {
 		r.MustRegister(k.class, k.factory)
+		if t, ok := traits[k.class]; ok {
+			if err := r.SetTraits(k.class, t); err != nil {
+				panic(err)
+			}
+		}
 	}
 }

@@ -34,6 +34,10 @@ var wantClasses = []string{
 	"QuickShapeMask", "TextRenderer",
 	// comfyrt's own (no ComfyUI dump has them; pinned by TestSchemas_comfyrtClasses).
 	"ONNXModelLoader", "ONNXImageModel", "TextDetection",
+	// ComfyUI_RealTimeNodes (controllers), the Torch-Compile loaders.
+	"FloatControl", "IntControl", "StringControl", "SimilarityFilter", "LazyCondition", "FPSMonitor",
+	"ROINode", "IntegerMotionController",
+	"TorchCompileLoadVAE", "TorchCompileLoadControlNet",
 }
 
 func TestSchemas_classes(t *testing.T) {
