@@ -59,7 +59,7 @@ var (
 	// cgo packages: only commands (and their own tests) pick them.
 	cgoPkgs = []string{"executor/media/av", "nodes/engine/ort"}
 	// above the executor: live streams, the HTTP server, the runners.
-	upper = []string{"executor/live", "executor/stream", "internal/server", "internal/bench", "internal/wftest", "cmd/..."}
+	upper = []string{"executor/live", "executor/stream", "internal/server", "internal/bench", "internal/wftest", "internal/videorun", "cmd/..."}
 	// the engine interface, before and after its move out of compiler/.
 	engineIface = []string{"nodes/engine"}
 	// what graph and its subpackages never reach: kernels, engines,
@@ -137,6 +137,9 @@ var rules = []rule{
 		tests: []string{"*"}, cause: "HTTP contracts: streams through executor/live, /prompt and /object_info through compiler"},
 	{pkg: "internal/picture", may: []string{"nodes/builtin", "nodes/value"}, never: cat([]string{"graph", "graph/validate", "compiler", "executor/...", "streampack/..."}, upper),
 		cause: "still pictures (PNG, JPEG) of run and test as tensors"},
+	{pkg: "internal/membudget", never: []string{"*"}, cause: "leaf: byte sizes and the RAM, for the plan memory budget's default"},
+	{pkg: "internal/videorun", may: []string{"*"}, never: []string{"internal/server", "executor/live", "internal/bench", "internal/wftest", "cmd/..."}, tests: []string{"*"},
+		cause: "the comfyrt run logic on video: admission by input kind, stream assembly, status line, metrics, signals"},
 	{pkg: "internal/bench", may: []string{"*"}, never: []string{"internal/server", "executor/live", "cmd/..."}, tests: []string{"*"}, cause: "the comfyrt bench logic"},
 	{pkg: "internal/wftest", may: []string{"*"}, never: []string{"internal/server", "executor/live", "cmd/..."}, tests: []string{"*"}, cause: "the comfyrt test logic (PSNR, JUnit)"},
 
