@@ -23,12 +23,6 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// examplePack copies the built example pack into a fresh folder.
-func examplePack(t testing.TB) string {
-	t.Helper()
-	return testkit.CopyExamplePack(t)
-}
-
 func readManifestMap(t testing.TB, dir string) map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))

@@ -1,6 +1,7 @@
 package streampack
 
 import (
+	"comfyrt/internal/testkit"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 // implementation and typed inputs, and its modules and models by name.
 func TestSummary(t *testing.T) {
 	t.Parallel()
-	p := mustLoad(t, examplePack(t))
+	p := mustLoad(t, testkit.CopyExamplePack(t))
 	defer p.Close()
 	s := p.Summary()
 	if s.Name != p.Manifest.Name || s.Version != p.Manifest.Version || s.Source != p.Source {
@@ -59,7 +60,7 @@ func TestParseSelector(t *testing.T) {
 // naming the class and the namespace way out; the example pack's are not.
 func TestCheckClash(t *testing.T) {
 	t.Parallel()
-	p := mustLoad(t, examplePack(t))
+	p := mustLoad(t, testkit.CopyExamplePack(t))
 	defer p.Close()
 	if err := p.CheckClash(builtin.Schemas()); err != nil {
 		t.Fatalf("example pack clashes with the built-ins: %v", err)

@@ -202,13 +202,7 @@ func TestRunVideo_InvertTwice(t *testing.T) {
 // as a separate process.
 func TestRunVideo_StdinStdout(t *testing.T) {
 	needAV(t)
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "comfyrt")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testkit.Binary(t)
 	ts := filepath.Join(t.TempDir(), "in.ts")
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", stampedClip(t, 30), "-c", "copy", "-f", "mpegts", ts).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v %s", err, out)
@@ -295,13 +289,7 @@ func TestRunVideo_BadInputs(t *testing.T) {
 // exits 130; the output file is a valid video with the frames so far.
 func TestRunVideo_Interrupt(t *testing.T) {
 	needAV(t)
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "comfyrt")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testkit.Binary(t)
 	// A live source that never ends: udp on loopback with nobody sending
 	// would block in open, so feed a pipe slowly instead.
 	pr, pw, err := os.Pipe()

@@ -126,7 +126,7 @@ var rules = []rule{
 	{pkg: "internal/jsonx", never: []string{"*"}, cause: "shared leaf: JSON decoding with positions"},
 	{pkg: "internal/spell", never: []string{"*"}, cause: "shared leaf: did-you-mean"},
 	{pkg: "internal/trickle", never: []string{"*"}, cause: "trickle protocol client"},
-	{pkg: "internal/trickle/...", kind: testOnly, may: []string{"internal/trickle"}, cause: "the trickle test server"},
+	{pkg: "internal/trickle/...", kind: testOnly, may: []string{"internal/trickle"}, cause: "the trickle test server (trickletest: an orchestrator's channels for the live, server and CLI tests)"},
 	{pkg: "internal/testkit", kind: testOnly, may: []string{"*"}, cause: "shared test scaffolding"},
 	{pkg: "internal/testkit/...", kind: testOnly, may: []string{"*"}, cause: "shared test scaffolding"},
 	{pkg: "internal/onnxgen", kind: testOnly, cause: "generates ONNX test models"},

@@ -132,16 +132,14 @@ func publishN(t *testing.T, pub *Publisher, n int, prefix string) {
 // rawPost POSTs body to {url}/{seq} with the plain HTTP client.
 func rawPost(t *testing.T, p *peer, url string, seq int, body string, hdr ...string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url+"/"+strconv.Itoa(seq), strings.NewReader(body))
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := p.client.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	return p.do(t, http.MethodPost, url+"/"+strconv.Itoa(seq), body, hdr...)
+}
+
+// do sends a request with the plain HTTP client (hdr: name, value, …)
+// and returns its response, the body read and closed.
+func (p *peer) do(t *testing.T, method, url, body string, hdr ...string) *http.Response {
+	t.Helper()
+	resp, _ := testkit.Do(t, p.client.http, method, url, body, hdr...)
 	return resp
 }
 
@@ -347,12 +345,9 @@ func TestGap(t *testing.T) {
 			}
 			mustBlock(t, ch)
 			if how == "delete" {
-				req, _ := http.NewRequest(http.MethodDelete, url+"/1", nil)
-				resp, err := p.client.http.Do(req)
-				if err != nil || resp.StatusCode != 200 {
-					t.Fatalf("DELETE seq: %v", err)
+				if r := p.do(t, http.MethodDelete, url+"/1", ""); r.StatusCode != 200 {
+					t.Fatalf("DELETE seq: %d", r.StatusCode)
 				}
-				resp.Body.Close()
 			} else {
 				for i := 3; i <= 6; i++ {
 					rawPost(t, p, url, i, "n"+strconv.Itoa(i))
@@ -537,17 +532,8 @@ func TestHTTPS(t *testing.T) {
 func TestServerContract(t *testing.T) {
 	p := newPeer(t, ServerConfig{IdleTimeout: 150 * time.Millisecond, SweepInterval: 20 * time.Millisecond}, Options{}, false)
 	do := func(method, path string, hdr ...string) *http.Response {
-		req, _ := http.NewRequest(method, p.base+path, nil)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := p.client.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+		t.Helper()
+		return p.do(t, method, p.base+path, "", hdr...)
 	}
 	if r := do(http.MethodPost, "c", HeaderExpectContent, "application/json"); r.StatusCode != 404 {
 		t.Errorf("create without autocreate: %d", r.StatusCode)
@@ -586,13 +572,9 @@ func TestServerContract(t *testing.T) {
 	}
 
 	auto := newPeer(t, ServerConfig{Autocreate: true}, Options{}, false)
-	req, _ := http.NewRequest(http.MethodPost, auto.base+"a", nil)
-	req.Header.Set(HeaderExpectContent, "application/jsonl")
-	resp, err := auto.client.http.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("autocreate: %v", err)
+	if r := auto.do(t, http.MethodPost, auto.base+"a", "", HeaderExpectContent, "application/jsonl"); r.StatusCode != 200 {
+		t.Fatalf("autocreate: %d", r.StatusCode)
 	}
-	resp.Body.Close()
 	rawPost(t, auto, auto.base+"a", 0, "{}\n")
 	sub := NewSubscriber(auto.client, auto.base+"a", SeqCurrent)
 	defer sub.Close()
