@@ -365,6 +365,15 @@ type problems struct{ errs, unsealed []string }
 
 func (p *problems) bad(format string, a ...any) { p.errs = append(p.errs, fmt.Sprintf(format, a...)) }
 
+// file checks a module's or model's file entry (where: "models.NAME");
+// one without a sha256 is unsealed.
+func (p *problems) file(where, file, sum string, size int64) {
+	if sum == "" {
+		p.unsealed = append(p.unsealed, where)
+	}
+	checkFile(p.bad, where, file, sum, size)
+}
+
 func (m *Manifest) check() error {
 	var p problems
 	m.checkHead(&p)
@@ -460,10 +469,7 @@ func (m *Manifest) checkONNX(p *problems, c string, o *ONNXImpl) {
 func (m *Manifest) checkModules(p *problems) {
 	for _, name := range sortedKeys(m.Modules) {
 		mod := m.Modules[name]
-		if mod.SHA256 == "" {
-			p.unsealed = append(p.unsealed, "modules."+name)
-		}
-		checkFile(p.bad, "modules."+name, mod.File, mod.SHA256, mod.Size)
+		p.file("modules."+name, mod.File, mod.SHA256, mod.Size)
 		if mod.ABI != ABIVersion {
 			p.errs = append(p.errs, fmt.Sprintf("modules.%s: %v %d (this comfyrt supports %d)", name, ErrABIVersion, mod.ABI, ABIVersion))
 		}
@@ -485,10 +491,7 @@ func (m *Manifest) checkModules(p *problems) {
 func (m *Manifest) checkModels(p *problems) {
 	for _, name := range sortedKeys(m.Models) {
 		md := m.Models[name]
-		if md.SHA256 == "" {
-			p.unsealed = append(p.unsealed, "models."+name)
-		}
-		checkFile(p.bad, "models."+name, md.File, md.SHA256, md.Size)
+		p.file("models."+name, md.File, md.SHA256, md.Size)
 		if md.URL != "" && !strings.HasPrefix(md.URL, "https://") && !strings.HasPrefix(md.URL, "http://") {
 			p.bad("models.%s: url %q: want http(s)", name, md.URL)
 		}

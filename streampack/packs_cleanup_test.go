@@ -3,7 +3,6 @@ package streampack
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -34,35 +33,6 @@ func tinyManifest(model []byte) []byte {
   "models": {"m": {"file": "models/m.onnx", "sha256": %q, "size": %d}}
 }
 `, hex.EncodeToString(h[:]), len(model))
-}
-
-// rawTarGz writes a .tar.gz whose last header may claim more data than
-// follows (tarGz refuses to write such an archive).
-func rawTarGz(t *testing.T, entries []tarEntry, last *tar.Header) string {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, e := range entries {
-		if err := tw.WriteHeader(&tar.Header{Name: e.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(e.data))}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(e.data)
-	}
-	if last != nil {
-		if err := tw.WriteHeader(last); err != nil {
-			t.Fatal(err)
-		}
-		tw.Flush() // the claimed data never follows
-	} else {
-		tw.Close()
-	}
-	zw.Close()
-	name := filepath.Join(t.TempDir(), "pack.tar.gz")
-	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return name
 }
 
 type hostileArchive struct {

@@ -5,24 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"comfyrt/executor/media/av"
 	"comfyrt/internal/bench"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/engine/ort"
 )
 
-// TestBenchCommand checks the plumbing of `comfyrt bench` on tiny clips
-// and one round: both figures come out, the table is printed and --json
-// has its shape. It times nothing.
-func TestBenchCommand(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg CLI not installed")
-	}
+// needBenchTools skips a test of `comfyrt bench` that runs B2/B8 or B7's
+// av path without the ffmpeg CLI, FFmpeg (cgo), ONNX Runtime or the
+// PP-OCRv4 model.
+func needBenchTools(t *testing.T) {
+	t.Helper()
+	testkit.NeedTools(t, "ffmpeg")
 	if _, err := av.OpenSource(os.DevNull, av.SourceOptions{}); errors.Is(err, av.ErrUnavailable) {
 		t.Skip("built without FFmpeg (no cgo)")
 	}
@@ -32,6 +31,13 @@ func TestBenchCommand(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(defaultModelsDir(), builtin.TextDetModel)); err != nil {
 		t.Skip("PP-OCRv4 model absent (run scripts/setup.sh)")
 	}
+}
+
+// TestBenchCommand checks the plumbing of `comfyrt bench` on tiny clips
+// and one round: both figures come out, the table is printed and --json
+// has its shape. It times nothing.
+func TestBenchCommand(t *testing.T) {
+	needBenchTools(t)
 	js := filepath.Join(t.TempDir(), "bench.json")
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"bench", "all", "--frames", "6", "--warmup", "2", "--rounds", "1",
@@ -181,18 +187,7 @@ func TestBenchB7Plan(t *testing.T) {
 }
 
 func TestBenchB7AV(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg CLI not installed")
-	}
-	if _, err := av.OpenSource(os.DevNull, av.SourceOptions{}); errors.Is(err, av.ErrUnavailable) {
-		t.Skip("built without FFmpeg (no cgo)")
-	}
-	if err := ort.CheckInit(); err != nil {
-		t.Skipf("ONNX Runtime unavailable: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(defaultModelsDir(), builtin.TextDetModel)); err != nil {
-		t.Skip("PP-OCRv4 model absent (run scripts/setup.sh)")
-	}
+	needBenchTools(t)
 	rep, out := runB7Cmd(t, "--b7-workflows", "text-highlight", "--b7-paths", "av", "--b7-max", "1")
 	if len(rep.Cases) != 1 || rep.Cases[0].Workflow != "text-highlight" || rep.Cases[0].Path != "av" {
 		t.Fatalf("cases %+v", rep.Cases)
