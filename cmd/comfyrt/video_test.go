@@ -29,6 +29,16 @@ func needAV(t *testing.T) {
 	testkit.NeedTools(t, "ffprobe")
 }
 
+// stampedTS is stampedClip remuxed to MPEG-TS by the ffmpeg CLI.
+func stampedTS(t *testing.T, n int) string {
+	t.Helper()
+	ts := filepath.Join(t.TempDir(), "in.ts")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", stampedClip(t, n), "-c", "copy", "-f", "mpegts", ts).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	return ts
+}
+
 // stampedClip writes n synthetic frames (frame index stamped in the
 // pixels) at 30 fps into an mp4.
 func stampedClip(t *testing.T, n int) string {
@@ -203,10 +213,7 @@ func TestRunVideo_InvertTwice(t *testing.T) {
 func TestRunVideo_StdinStdout(t *testing.T) {
 	needAV(t)
 	bin := testkit.Binary(t)
-	ts := filepath.Join(t.TempDir(), "in.ts")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", stampedClip(t, 30), "-c", "copy", "-f", "mpegts", ts).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v %s", err, out)
-	}
+	ts := stampedTS(t, 30)
 	in, err := os.Open(ts)
 	if err != nil {
 		t.Fatal(err)
@@ -296,10 +303,7 @@ func TestRunVideo_Interrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := filepath.Join(t.TempDir(), "in.ts")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", stampedClip(t, 90), "-c", "copy", "-f", "mpegts", ts).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v %s", err, out)
-	}
+	ts := stampedTS(t, 90)
 	data, err := os.ReadFile(ts)
 	if err != nil {
 		t.Fatal(err)
