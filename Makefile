@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseManifest -fuzztime=$(FUZZTIME) ./streampack
 	$(GO) test -run='^$$' -fuzz=FuzzParseParams -fuzztime=$(FUZZTIME) ./internal/server
 	$(GO) test -run='^$$' -fuzz=FuzzSplitter -fuzztime=$(FUZZTIME) ./executor/live
+	$(GO) test -run='^$$' -fuzz=FuzzFramer -fuzztime=$(FUZZTIME) ./executor/media/mpegts
 	$(GO) test -run='^$$' -fuzz=FuzzToRGB8 -fuzztime=$(FUZZTIME) ./nodes/value
 
 bench:

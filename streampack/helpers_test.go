@@ -23,12 +23,6 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// examplePack copies the built example pack into a fresh folder.
-func examplePack(t testing.TB) string {
-	t.Helper()
-	return testkit.CopyExamplePack(t)
-}
-
 func readManifestMap(t testing.TB, dir string) map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
@@ -98,44 +92,60 @@ type tarEntry struct {
 	size       int64 // when data is nil: a run of zeros
 }
 
-func tarGz(t testing.TB, entries []tarEntry) string {
+func tarGz(t testing.TB, entries []tarEntry) string { return rawTarGz(t, entries, nil) }
+
+// rawTarGz is tarGz with a last header that may claim more data than
+// follows (tar's writer refuses to close such an archive).
+func rawTarGz(t testing.TB, entries []tarEntry, last *tar.Header) string {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
 	for _, e := range entries {
-		typ := e.typ
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		h := &tar.Header{Name: e.name, Typeflag: typ, Linkname: e.link, Mode: 0o644}
-		if typ == tar.TypeReg {
-			h.Size = int64(len(e.data))
-			if e.data == nil {
-				h.Size = e.size
-			}
-		}
-		if err := tw.WriteHeader(h); err != nil {
+		writeEntry(t, tw, e)
+	}
+	if last != nil {
+		if err := tw.WriteHeader(last); err != nil {
 			t.Fatal(err)
 		}
-		if typ == tar.TypeReg {
-			if e.data != nil {
-				tw.Write(e.data)
-			} else {
-				zero := make([]byte, 1<<20)
-				for n := e.size; n > 0; n -= int64(len(zero)) {
-					tw.Write(zero[:min(n, int64(len(zero)))])
-				}
-			}
-		}
+		tw.Flush() // the claimed data never follows
+	} else {
+		tw.Close()
 	}
-	tw.Close()
 	zw.Close()
 	name := filepath.Join(t.TempDir(), "pack.tar.gz")
 	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return name
+}
+
+func writeEntry(t testing.TB, tw *tar.Writer, e tarEntry) {
+	typ := e.typ
+	if typ == 0 {
+		typ = tar.TypeReg
+	}
+	h := &tar.Header{Name: e.name, Typeflag: typ, Linkname: e.link, Mode: 0o644}
+	if typ == tar.TypeReg {
+		h.Size = int64(len(e.data))
+		if e.data == nil {
+			h.Size = e.size
+		}
+	}
+	if err := tw.WriteHeader(h); err != nil {
+		t.Fatal(err)
+	}
+	if typ != tar.TypeReg {
+		return
+	}
+	if e.data != nil {
+		tw.Write(e.data)
+		return
+	}
+	zero := make([]byte, 1<<20)
+	for n := e.size; n > 0; n -= int64(len(zero)) {
+		tw.Write(zero[:min(n, int64(len(zero)))])
+	}
 }
 
 // dirEntries turns a pack folder into tar entries under prefix.

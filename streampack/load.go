@@ -409,74 +409,92 @@ func extract(ctx context.Context, src string, opts Options) (_ string, err error
 			os.RemoveAll(dir)
 		}
 	}()
-	tr := tar.NewReader(zr)
-	var total int64
-	files := 0
+	x := &expansion{ctx: ctx, tr: tar.NewReader(zr), dir: dir, maxBytes: maxBytes, maxFiles: maxFiles}
 	for {
 		if err := ctx.Err(); err != nil {
 			return "", &FileError{Pack: src, Err: fmt.Errorf("expanding the archive: %w", err)}
 		}
-		h, err := tr.Next()
+		h, err := x.tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return "", &FileError{Pack: src, Err: fmt.Errorf("reading archive: %w", err)}
 		}
-		name := strings.TrimPrefix(h.Name, "./")
-		fe := func(e error) error { return &FileError{Pack: src, File: h.Name, Err: e} }
-		if name == "" || name == "." {
-			continue
-		}
-		if err := checkRel(strings.TrimSuffix(name, "/")); err != nil {
-			return "", fe(err)
-		}
-		if files++; files > maxFiles {
-			return "", fe(fmt.Errorf("%w: more than %d entries", ErrTooLarge, maxFiles))
-		}
-		target := filepath.Join(dir, filepath.FromSlash(path.Clean(name)))
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return "", fe(err)
-			}
-		case tar.TypeReg:
-			if h.Size < 0 || total+h.Size > maxBytes {
-				return "", fe(fmt.Errorf("%w: expands beyond %d bytes", ErrTooLarge, maxBytes))
-			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return "", fe(err)
-			}
-			out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
-			if err != nil {
-				return "", fe(err)
-			}
-			n, err := io.Copy(out, ctxReader{ctx, io.LimitReader(tr, maxBytes-total+1)})
-			cerr := out.Close()
-			total += n
-			if total > maxBytes {
-				return "", fe(fmt.Errorf("%w: expands beyond %d bytes", ErrTooLarge, maxBytes))
-			}
-			if err = errors.Join(err, cerr); err != nil {
-				if ctx.Err() != nil {
-					err = fmt.Errorf("expanding the archive: %w", err)
-				}
-				return "", fe(err)
-			}
-		case tar.TypeSymlink, tar.TypeLink:
-			t := h.Linkname
-			if h.Typeflag == tar.TypeSymlink && !strings.HasPrefix(t, "/") {
-				t = path.Join(path.Dir(name), t)
-			}
-			if err := checkRel(t); err != nil {
-				return "", fe(fmt.Errorf("%w: link to %s", ErrPathEscape, h.Linkname))
-			}
-			return "", fe(errors.New("links are not allowed in pack archives"))
-		default:
-			return "", fe(fmt.Errorf("entry type %q is not allowed in pack archives", h.Typeflag))
+		if err := x.entry(h); err != nil {
+			return "", &FileError{Pack: src, File: h.Name, Err: err}
 		}
 	}
 	return dir, nil
+}
+
+// expansion is an archive being expanded into dir within its limits.
+type expansion struct {
+	ctx      context.Context
+	tr       *tar.Reader
+	dir      string
+	maxBytes int64
+	total    int64 // bytes written
+	maxFiles int
+	files    int // entries seen
+}
+
+// entry expands one archive entry: folders and regular files inside the
+// pack; links, other entry types and paths leading out are refused.
+func (x *expansion) entry(h *tar.Header) error {
+	name := strings.TrimPrefix(h.Name, "./")
+	if name == "" || name == "." {
+		return nil
+	}
+	if err := checkRel(strings.TrimSuffix(name, "/")); err != nil {
+		return err
+	}
+	if x.files++; x.files > x.maxFiles {
+		return fmt.Errorf("%w: more than %d entries", ErrTooLarge, x.maxFiles)
+	}
+	target := filepath.Join(x.dir, filepath.FromSlash(path.Clean(name)))
+	switch h.Typeflag {
+	case tar.TypeDir:
+		return os.MkdirAll(target, 0o755)
+	case tar.TypeReg:
+		return x.file(target, h.Size)
+	case tar.TypeSymlink, tar.TypeLink:
+		t := h.Linkname
+		if h.Typeflag == tar.TypeSymlink && !strings.HasPrefix(t, "/") {
+			t = path.Join(path.Dir(name), t)
+		}
+		if err := checkRel(t); err != nil {
+			return fmt.Errorf("%w: link to %s", ErrPathEscape, h.Linkname)
+		}
+		return errors.New("links are not allowed in pack archives")
+	default:
+		return fmt.Errorf("entry type %q is not allowed in pack archives", h.Typeflag)
+	}
+}
+
+// file writes the current entry (size bytes, as its header says) to
+// target, read-only, counting it against maxBytes as it is written.
+func (x *expansion) file(target string, size int64) error {
+	if size < 0 || x.total+size > x.maxBytes {
+		return fmt.Errorf("%w: expands beyond %d bytes", ErrTooLarge, x.maxBytes)
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(out, ctxReader{x.ctx, io.LimitReader(x.tr, x.maxBytes-x.total+1)})
+	cerr := out.Close()
+	x.total += n
+	if x.total > x.maxBytes {
+		return fmt.Errorf("%w: expands beyond %d bytes", ErrTooLarge, x.maxBytes)
+	}
+	if err = errors.Join(err, cerr); err != nil && x.ctx.Err() != nil {
+		err = fmt.Errorf("expanding the archive: %w", err)
+	}
+	return err
 }
 
 // archiveRoot finds pack.json at the top of the expansion or in its only

@@ -359,134 +359,176 @@ func duplicateKeys(dec *json.Decoder, data []byte, ptr string, t reflect.Type) e
 	return err
 }
 
+// problems collects what is wrong with a manifest, in the manifest's
+// order; unsealed names the modules and models without a sha256.
+type problems struct{ errs, unsealed []string }
+
+func (p *problems) bad(format string, a ...any) { p.errs = append(p.errs, fmt.Sprintf(format, a...)) }
+
+// file checks a module's or model's file entry (where: "models.NAME");
+// one without a sha256 is unsealed.
+func (p *problems) file(where, file, sum string, size int64) {
+	if sum == "" {
+		p.unsealed = append(p.unsealed, where)
+	}
+	checkFile(p.bad, where, file, sum, size)
+}
+
 func (m *Manifest) check() error {
-	var errs []string
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
-	if !nameRE.MatchString(m.Name) {
-		bad("name %q: want lower-case letters, digits, '.', '_' or '-' (at most 64)", m.Name)
-	}
-	if _, err := parseSemver(m.Version); err != nil {
-		bad("version %q: %v", m.Version, err)
-	}
-	if _, err := parseRange(m.Comfyrt); err != nil {
-		bad("comfyrt %q: %v", m.Comfyrt, err)
-	}
-	classes, err := nodeClasses(m.Nodes)
-	if err != nil {
-		bad("nodes: %v", err)
-	}
-	for _, c := range classes {
-		if !classRE.MatchString(c) {
-			bad("nodes: class name %q: want letters, digits, '_', '.', '+' or '-'", c)
-		}
-		if _, ok := m.Implementations[c]; !ok {
-			bad("nodes: class %s has no implementation", c)
-		}
-	}
-	for _, c := range sortedKeys(m.Implementations) {
-		impl := m.Implementations[c]
-		if !slices.Contains(classes, c) {
-			bad("implementations: %s is not a class of nodes", c)
-		}
-		switch {
-		case (impl.WASM == nil) == (impl.ONNX == nil):
-			bad("implementations: %s: give exactly one of wasm and onnx", c)
-		case impl.WASM != nil:
-			if _, ok := m.Modules[impl.WASM.Module]; !ok {
-				bad("implementations: %s: module %q is not in modules", c, impl.WASM.Module)
-			}
-		case impl.ONNX != nil:
-			o := impl.ONNX
-			if _, ok := m.Models[o.Model]; !ok {
-				bad("implementations: %s: model %q is not in models", c, o.Model)
-			}
-			if o.Width < 0 || o.Height < 0 {
-				bad("implementations: %s: width and height must be 0 or positive", c)
-			}
-			checkChoice := func(field, v string, choices ...string) {
-				if v != "" && !slices.Contains(choices, v) {
-					bad("implementations: %s: %s %q: want one of %s", c, field, v, strings.Join(choices, ", "))
-				}
-			}
-			checkChoice("layout", o.Layout, "NCHW", "NHWC")
-			checkChoice("channels", o.Channels, "RGB", "BGR")
-			checkChoice("output_scale", o.OutputScale, "clamp", "minmax")
-			checkChoice("device", o.Device, "default", "cpu", "cuda", "tensorrt")
-		}
-	}
-	var unsealed []string
-	for _, name := range sortedKeys(m.Modules) {
-		mod := m.Modules[name]
-		if mod.SHA256 == "" {
-			unsealed = append(unsealed, "modules."+name)
-		}
-		checkFile(bad, "modules."+name, mod.File, mod.SHA256, mod.Size)
-		if mod.ABI != ABIVersion {
-			errs = append(errs, fmt.Sprintf("modules.%s: %v %d (this comfyrt supports %d)", name, ErrABIVersion, mod.ABI, ABIVersion))
-		}
-		if mod.MemoryMB < 0 || mod.MemoryMB > 4096 {
-			bad("modules.%s: memory_mb %d: want 1..4096 (0: 256)", name, mod.MemoryMB)
-		}
-		if mod.TimeoutMS < 0 {
-			bad("modules.%s: timeout_ms must not be negative", name)
-		}
-		for _, g := range mod.Grants {
-			if g != GrantClock {
-				bad("modules.%s: unknown grant %q (the only grant is %q)", name, g, GrantClock)
-			}
-		}
-	}
-	for _, name := range sortedKeys(m.Models) {
-		md := m.Models[name]
-		if md.SHA256 == "" {
-			unsealed = append(unsealed, "models."+name)
-		}
-		checkFile(bad, "models."+name, md.File, md.SHA256, md.Size)
-		if md.URL != "" && !strings.HasPrefix(md.URL, "https://") && !strings.HasPrefix(md.URL, "http://") {
-			bad("models.%s: url %q: want http(s)", name, md.URL)
-		}
-	}
+	var p problems
+	m.checkHead(&p)
+	m.checkImplementations(&p, m.checkClasses(&p))
+	m.checkModules(&p)
+	m.checkModels(&p)
 	for i, w := range m.Workflows {
 		if err := checkRel(w); err != nil {
-			bad("workflows[%d]: %v", i, err)
+			p.bad("workflows[%d]: %v", i, err)
 		}
 	}
-	seen := map[string]bool{}
-	for i, t := range m.Tests {
-		where := fmt.Sprintf("tests[%d]", i)
-		if t.Name == "" {
-			bad("%s: no name", where)
-		} else if seen[t.Name] {
-			bad("%s: name %q used twice", where, t.Name)
-		}
-		seen[t.Name] = true
-		for _, p := range append(append([]string{t.Workflow}, t.Inputs...), t.Expected...) {
-			if err := checkRel(p); err != nil {
-				bad("%s: %v", where, err)
-			}
-		}
-		if t.Clip != "" {
-			if err := checkRel(t.Clip); err != nil {
-				bad("%s: %v", where, err)
-			}
-		}
-		if (len(t.Inputs) == 0) == (t.Clip == "") {
-			bad("%s: give inputs (pictures) or a clip", where)
-		}
-		if len(t.Inputs) > 0 && len(t.Expected) != len(t.Inputs) {
-			bad("%s: %d inputs but %d expected frames", where, len(t.Inputs), len(t.Expected))
-		}
-		if t.Tolerance.PSNR < 0 || t.Tolerance.MaxAbs < 0 {
-			bad("%s: tolerances must not be negative", where)
-		}
-	}
-	if len(unsealed) > 0 {
-		errs = append([]string{fmt.Sprintf("%v: %s have no sha256 and size yet", ErrUnsealed, strings.Join(unsealed, ", "))}, errs...)
+	m.checkTests(&p)
+	errs := p.errs
+	if len(p.unsealed) > 0 {
+		errs = append([]string{fmt.Sprintf("%v: %s have no sha256 and size yet", ErrUnsealed, strings.Join(p.unsealed, ", "))}, errs...)
 	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return manifestErrors(errs)
+}
+
+// checkHead checks the name, the version and the comfyrt range.
+func (m *Manifest) checkHead(p *problems) {
+	if !nameRE.MatchString(m.Name) {
+		p.bad("name %q: want lower-case letters, digits, '.', '_' or '-' (at most 64)", m.Name)
+	}
+	if _, err := parseSemver(m.Version); err != nil {
+		p.bad("version %q: %v", m.Version, err)
+	}
+	if _, err := parseRange(m.Comfyrt); err != nil {
+		p.bad("comfyrt %q: %v", m.Comfyrt, err)
+	}
+}
+
+// checkClasses checks the classes of nodes and returns them.
+func (m *Manifest) checkClasses(p *problems) []string {
+	classes, err := nodeClasses(m.Nodes)
+	if err != nil {
+		p.bad("nodes: %v", err)
+	}
+	for _, c := range classes {
+		if !classRE.MatchString(c) {
+			p.bad("nodes: class name %q: want letters, digits, '_', '.', '+' or '-'", c)
+		}
+		if _, ok := m.Implementations[c]; !ok {
+			p.bad("nodes: class %s has no implementation", c)
+		}
+	}
+	return classes
+}
+
+// checkImplementations checks that each implementation is of a class,
+// names a module or a model of the manifest, and has valid ONNX options.
+func (m *Manifest) checkImplementations(p *problems, classes []string) {
+	for _, c := range sortedKeys(m.Implementations) {
+		impl := m.Implementations[c]
+		if !slices.Contains(classes, c) {
+			p.bad("implementations: %s is not a class of nodes", c)
+		}
+		switch {
+		case (impl.WASM == nil) == (impl.ONNX == nil):
+			p.bad("implementations: %s: give exactly one of wasm and onnx", c)
+		case impl.WASM != nil:
+			if _, ok := m.Modules[impl.WASM.Module]; !ok {
+				p.bad("implementations: %s: module %q is not in modules", c, impl.WASM.Module)
+			}
+		case impl.ONNX != nil:
+			m.checkONNX(p, c, impl.ONNX)
+		}
+	}
+}
+
+func (m *Manifest) checkONNX(p *problems, c string, o *ONNXImpl) {
+	if _, ok := m.Models[o.Model]; !ok {
+		p.bad("implementations: %s: model %q is not in models", c, o.Model)
+	}
+	if o.Width < 0 || o.Height < 0 {
+		p.bad("implementations: %s: width and height must be 0 or positive", c)
+	}
+	checkChoice := func(field, v string, choices ...string) {
+		if v != "" && !slices.Contains(choices, v) {
+			p.bad("implementations: %s: %s %q: want one of %s", c, field, v, strings.Join(choices, ", "))
+		}
+	}
+	checkChoice("layout", o.Layout, "NCHW", "NHWC")
+	checkChoice("channels", o.Channels, "RGB", "BGR")
+	checkChoice("output_scale", o.OutputScale, "clamp", "minmax")
+	checkChoice("device", o.Device, "default", "cpu", "cuda", "tensorrt")
+}
+
+// checkModules checks each WASM module's file, ABI and sandbox settings.
+func (m *Manifest) checkModules(p *problems) {
+	for _, name := range sortedKeys(m.Modules) {
+		mod := m.Modules[name]
+		p.file("modules."+name, mod.File, mod.SHA256, mod.Size)
+		if mod.ABI != ABIVersion {
+			p.errs = append(p.errs, fmt.Sprintf("modules.%s: %v %d (this comfyrt supports %d)", name, ErrABIVersion, mod.ABI, ABIVersion))
+		}
+		if mod.MemoryMB < 0 || mod.MemoryMB > 4096 {
+			p.bad("modules.%s: memory_mb %d: want 1..4096 (0: 256)", name, mod.MemoryMB)
+		}
+		if mod.TimeoutMS < 0 {
+			p.bad("modules.%s: timeout_ms must not be negative", name)
+		}
+		for _, g := range mod.Grants {
+			if g != GrantClock {
+				p.bad("modules.%s: unknown grant %q (the only grant is %q)", name, g, GrantClock)
+			}
+		}
+	}
+}
+
+// checkModels checks each model's file and URL.
+func (m *Manifest) checkModels(p *problems) {
+	for _, name := range sortedKeys(m.Models) {
+		md := m.Models[name]
+		p.file("models."+name, md.File, md.SHA256, md.Size)
+		if md.URL != "" && !strings.HasPrefix(md.URL, "https://") && !strings.HasPrefix(md.URL, "http://") {
+			p.bad("models.%s: url %q: want http(s)", name, md.URL)
+		}
+	}
+}
+
+// checkTests checks the tests: unique names, paths inside the pack,
+// pictures or a clip, one expected frame per picture, tolerances.
+func (m *Manifest) checkTests(p *problems) {
+	seen := map[string]bool{}
+	for i, t := range m.Tests {
+		where := fmt.Sprintf("tests[%d]", i)
+		if t.Name == "" {
+			p.bad("%s: no name", where)
+		} else if seen[t.Name] {
+			p.bad("%s: name %q used twice", where, t.Name)
+		}
+		seen[t.Name] = true
+		paths := append(append([]string{t.Workflow}, t.Inputs...), t.Expected...)
+		if t.Clip != "" {
+			paths = append(paths, t.Clip)
+		}
+		for _, f := range paths {
+			if err := checkRel(f); err != nil {
+				p.bad("%s: %v", where, err)
+			}
+		}
+		if (len(t.Inputs) == 0) == (t.Clip == "") {
+			p.bad("%s: give inputs (pictures) or a clip", where)
+		}
+		if len(t.Inputs) > 0 && len(t.Expected) != len(t.Inputs) {
+			p.bad("%s: %d inputs but %d expected frames", where, len(t.Inputs), len(t.Expected))
+		}
+		if t.Tolerance.PSNR < 0 || t.Tolerance.MaxAbs < 0 {
+			p.bad("%s: tolerances must not be negative", where)
+		}
+	}
 }
 
 // manifestErrors joins the problems of a manifest into one error that

@@ -18,7 +18,7 @@ import (
 
 func TestLoadExamplePack(t *testing.T) {
 	t.Parallel()
-	dir := examplePack(t)
+	dir := testkit.CopyExamplePack(t)
 	p := mustLoad(t, dir)
 	if got, want := strings.Join(p.Classes(), ","), "ColorGrade,LumaKey,Saliency,Vignette"; got != want {
 		t.Fatalf("classes %s, want %s", got, want)
@@ -53,7 +53,7 @@ func TestHostilePacks(t *testing.T) {
 		file string
 	}{
 		{"tampered model byte", func(t *testing.T) (string, Options) {
-			dir := examplePack(t)
+			dir := testkit.CopyExamplePack(t)
 			f := filepath.Join(dir, "models", "saliency.onnx")
 			b, _ := os.ReadFile(f)
 			b[len(b)/2] ^= 1
@@ -61,21 +61,21 @@ func TestHostilePacks(t *testing.T) {
 			return dir, Options{NoWASM: true}
 		}, ErrIntegrity, "models/saliency.onnx"},
 		{"truncated module", func(t *testing.T) (string, Options) {
-			dir := examplePack(t)
+			dir := testkit.CopyExamplePack(t)
 			f := filepath.Join(dir, "guest.wasm")
 			b, _ := os.ReadFile(f)
 			os.WriteFile(f, b[:len(b)-1], 0o644)
 			return dir, Options{}
 		}, ErrIntegrity, "guest.wasm"},
 		{"../ path in manifest", func(t *testing.T) (string, Options) {
-			dir := examplePack(t)
+			dir := testkit.CopyExamplePack(t)
 			m := readManifestMap(t, dir)
 			m["workflows"] = []any{"../outside.json"}
 			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{NoWASM: true}
 		}, ErrPathEscape, ManifestFile},
 		{"absolute path in manifest", func(t *testing.T) (string, Options) {
-			dir := examplePack(t)
+			dir := testkit.CopyExamplePack(t)
 			m := readManifestMap(t, dir)
 			m["models"].(map[string]any)["saliency"].(map[string]any)["file"] = "/etc/passwd"
 			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
@@ -85,7 +85,7 @@ func TestHostilePacks(t *testing.T) {
 			return tarGz(t, []tarEntry{{name: "pack.json", data: []byte("{}")}, {name: "../evil", data: []byte("x")}}), Options{}
 		}, ErrPathEscape, "../evil"},
 		{"symlink out of the folder", func(t *testing.T) (string, Options) {
-			dir := examplePack(t)
+			dir := testkit.CopyExamplePack(t)
 			os.Remove(filepath.Join(dir, "tests", "grade.png"))
 			if err := os.Symlink("/etc/passwd", filepath.Join(dir, "tests", "grade.png")); err != nil {
 				t.Skip(err)
@@ -106,31 +106,31 @@ func TestHostilePacks(t *testing.T) {
 			return tarGz(t, es), Options{MaxFiles: 10}
 		}, ErrTooLarge, "fxxxxxxxxxx"},
 		{"wrong ABI version in manifest", func(t *testing.T) (string, Options) {
-			dir := examplePack(t)
+			dir := testkit.CopyExamplePack(t)
 			m := readManifestMap(t, dir)
 			m["modules"].(map[string]any)["guest"].(map[string]any)["abi"] = 2
 			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{}
 		}, ErrABIVersion, ManifestFile},
 		{"wrong manifest version", func(t *testing.T) (string, Options) {
-			dir := examplePack(t)
+			dir := testkit.CopyExamplePack(t)
 			m := readManifestMap(t, dir)
 			m["manifest_version"] = 7
 			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{}
 		}, ErrManifestVersion, ManifestFile},
 		{"needs another comfyrt", func(t *testing.T) (string, Options) {
-			return examplePack(t), Options{ComfyrtVersion: "2.0.0", NoWASM: true}
+			return testkit.CopyExamplePack(t), Options{ComfyrtVersion: "2.0.0", NoWASM: true}
 		}, ErrIncompatible, ManifestFile},
 		{"unknown manifest field", func(t *testing.T) (string, Options) {
-			dir := examplePack(t)
+			dir := testkit.CopyExamplePack(t)
 			m := readManifestMap(t, dir)
 			m["modles"] = map[string]any{}
 			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
 			return dir, Options{NoWASM: true}
 		}, ErrInvalidManifest, ManifestFile},
 		{"model not installed", func(t *testing.T) (string, Options) {
-			dir := examplePack(t)
+			dir := testkit.CopyExamplePack(t)
 			m := readManifestMap(t, dir)
 			m["models"].(map[string]any)["saliency"].(map[string]any)["url"] = "https://example.com/saliency.onnx"
 			testkit.WriteJSON(t, filepath.Join(dir, ManifestFile), m)
@@ -161,8 +161,8 @@ func TestHostilePacks(t *testing.T) {
 
 func TestDuplicateClass(t *testing.T) {
 	t.Parallel()
-	dir := examplePack(t)
-	a, b := mustLoad(t, dir), mustLoad(t, examplePack(t))
+	dir := testkit.CopyExamplePack(t)
+	a, b := mustLoad(t, dir), mustLoad(t, testkit.CopyExamplePack(t))
 	var s Set
 	if err := s.Add(a); err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func TestDuplicateClass(t *testing.T) {
 
 func TestLoaderShares(t *testing.T) {
 	t.Parallel()
-	dir := examplePack(t)
+	dir := testkit.CopyExamplePack(t)
 	l := &Loader{Options: Options{WASM: fakeEngine{}}}
 	defer l.Close()
 	a, err := l.Load(dir, "")
@@ -239,7 +239,7 @@ func TestManifestVersions(t *testing.T) {
 
 func TestInstallFetchesModels(t *testing.T) {
 	t.Parallel()
-	src := examplePack(t)
+	src := testkit.CopyExamplePack(t)
 	model, err := os.ReadFile(filepath.Join(src, "models", "saliency.onnx"))
 	if err != nil {
 		t.Fatal(err)

@@ -94,7 +94,7 @@ func (f *benchFlags) check(pos []string) string {
 	if c.ModelsDir == "" {
 		c.ModelsDir = defaultModelsDir()
 	}
-	c.Version, c.Locate = version, findUp
+	c.Version, c.Locate = version, bench.FindUp
 	c.Compile = func(name string, w, h, threads int, stderr io.Writer) (*compiler.Plan, error) {
 		data, err := os.ReadFile(name)
 		if err != nil {

@@ -13,15 +13,17 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"comfyrt/internal/testkit"
-	"comfyrt/internal/trickle"
+	"comfyrt/internal/trickle/trickletest"
+	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/engine/ort"
 )
 
 // budgetEmpty asks for 4096 pictures of 16384×16384 (12 TiB of float32).
@@ -113,32 +115,13 @@ func TestBinary_BudgetCompileAndRunRefuse(t *testing.T) {
 // stream id.
 func budgetOrch(t *testing.T, id string) string {
 	t.Helper()
-	orch := trickle.NewServer(trickle.ServerConfig{BasePath: "/ai/trickle/"})
-	hs := httptest.NewServer(orch)
-	t.Cleanup(func() { hs.Close(); orch.Close() })
-	for _, suffix := range []string{"", "-out", "-control", "-events"} {
-		orch.CreateChannel(id+suffix, "application/octet-stream")
-	}
-	return hs.URL + "/ai/trickle/" + id
+	return trickletest.New(t).Channels(id, false)
 }
 
 func budgetPost(t *testing.T, url, body string, hdr ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	resp, b := testkit.Do(t, nil, http.MethodPost, url, body, append([]string{"Content-Type", "application/json"}, hdr...)...)
+	return resp.StatusCode, b
 }
 
 func budgetHealthy(t *testing.T, base string) {
@@ -281,5 +264,63 @@ func TestBinary_BudgetSlowBodyIsCutOff(t *testing.T) {
 	budgetHealthy(t, base)
 	if err, stderr := stop(); err != nil {
 		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+}
+
+// r2ModelWF runs the frame through the PP-OCRv4 detector as a generic
+// ONNXImageModel at a model input of SIZE².
+const r2ModelWF = `{
+ "1": {"class_type": "LoadTensor", "inputs": {}},
+ "2": {"class_type": "ONNXModelLoader", "inputs": {"model_name": "` + builtin.TextDetModel + `", "device": "cpu"}},
+ "3": {"class_type": "ONNXImageModel", "inputs": {"image": ["1", 0], "model": ["2", 0], "width": SIZE, "height": SIZE,
+   "layout": "NCHW", "channels": "RGB", "mean": "0", "std": "1", "output_scale": "clamp"}},
+ "4": {"class_type": "SaveTensor", "inputs": {"images": ["3", 0]}}
+}`
+
+// TestBinary_R2BudgetModelRefusedBeforeSession: with the real ONNX
+// Runtime, an ONNXImageModel asked for a 2048² or 8192² model input is
+// refused by compile with plan_too_large on the node's scratch (its
+// session's tensors, pipeline buffers and the runtime estimate), which is
+// counted before the session is opened, so that no activation is
+// allocated; a 64² one compiles under the same budget.
+func TestBinary_R2BudgetModelRefusedBeforeSession(t *testing.T) {
+	if err := ort.CheckInit(); err != nil {
+		t.Skipf("ONNX Runtime unavailable: %v", err)
+	}
+	lib, err := ort.LibraryPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(ort.LibEnv, lib) // the binary runs in a temporary folder
+	models := defaultModelsDir()
+	if _, err := os.Stat(filepath.Join(models, builtin.TextDetModel)); err != nil {
+		t.Skip("PP-OCRv4 model absent (run scripts/setup.sh)")
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		size   int
+		budget string
+		code   int
+	}{{2048, "512MiB", 1}, {8192, "2GiB", 1}, {64, "512MiB", 0}} {
+		t.Run(strconv.Itoa(c.size), func(t *testing.T) {
+			wf := filepath.Join(dir, "m"+strconv.Itoa(c.size)+".json")
+			if err := os.WriteFile(wf, []byte(strings.ReplaceAll(r2ModelWF, "SIZE", strconv.Itoa(c.size))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := testkit.Run(t, dir, nil, 2*time.Minute, "compile", "--models-dir", models, "--max-plan-bytes", c.budget,
+				"--width", "256", "--height", "256", wf)
+			out := r.Stdout + r.Stderr
+			if r.Code != c.code {
+				t.Fatalf("exit %d, want %d\n%s", r.Code, c.code, out)
+			}
+			if c.code == 0 {
+				return
+			}
+			for _, w := range []string{"node 3 (ONNXImageModel)", "plan_too_large", "scratch"} {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
 	}
 }

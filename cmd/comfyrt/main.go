@@ -13,8 +13,10 @@
 // cmd/comfyrt is wiring only: it is the one place that picks concrete
 // engines, media back ends and stream packs. It parses flags and prints;
 // streams are assembled by executor/stream, the logic of `comfyrt bench`
-// is internal/bench, that of `comfyrt test` internal/wftest, picture
-// files internal/picture.
+// is internal/bench, that of `comfyrt test` internal/wftest, that of
+// `comfyrt run` on video internal/videorun, picture files
+// internal/picture, byte sizes and the RAM internal/membudget; stream
+// packs are summarised, sealed and checked by streampack.
 package main
 
 import (

@@ -172,16 +172,7 @@ func metricsCheck(t *testing.T, text string, want ...map[string]dto.MetricType) 
 	for _, p := range problems {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
-	t.Run("promtool", func(t *testing.T) {
-		testkit.NeedTools(t, "promtool")
-		cmd := exec.Command("promtool", "check", "metrics")
-		cmd.Stdin = strings.NewReader(text)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			t.Errorf("promtool check metrics: %v\n%s", err, out.String())
-		}
-	})
+	t.Run("promtool", func(t *testing.T) { testkit.Promtool(t, text) })
 	if t.Failed() {
 		t.Logf("scrape:\n%s", text)
 	}
@@ -346,11 +337,6 @@ func TestBinary_MetricsServe(t *testing.T) {
 
 func metricsHTTPGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	resp, b := testkit.Do(t, nil, http.MethodGet, url, "")
+	return resp.StatusCode, b
 }

@@ -1,19 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 
 	"comfyrt/internal/spell"
@@ -84,37 +82,13 @@ func addPackFlags(fs *flag.FlagSet) {
 
 func initPackLoader() {
 	if packLoader.Options.WASM == nil {
-		packLoader.Options.WASM = wasmEngine()
+		packLoader.Options.WASM = wasmv1.UserCacheRuntime()
 	}
-}
-
-var (
-	wasmRT     *wasmv1.Runtime
-	wasmRTOnce sync.Once
-)
-
-// wasmEngine is the process's WASM runtime. Compiled modules are cached on
-// disk (the user cache folder) so that later runs skip the compile (about
-// a second for a Go guest).
-func wasmEngine() *wasmv1.Runtime {
-	wasmRTOnce.Do(func() {
-		if d, err := os.UserCacheDir(); err == nil {
-			if rt, err := wasmv1.NewRuntime(filepath.Join(d, "comfyrt", "wasm")); err == nil {
-				wasmRT = rt
-				return
-			}
-		}
-		wasmRT = wasmv1.DefaultRuntime()
-	})
-	return wasmRT
 }
 
 // selectPack loads "[NS=]PATH" and adds it to the selection.
 func selectPack(arg string) error {
-	ns, path := "", arg
-	if i := strings.Index(arg, "="); i > 0 && !strings.ContainsAny(arg[:i], `/\.`) {
-		ns, path = arg[:i], arg[i+1:]
-	}
+	ns, path := streampack.ParseSelector(arg)
 	initPackLoader()
 	ctx, stop := packSignals()
 	p, err := packLoader.LoadContext(ctx, path, ns)
@@ -125,14 +99,14 @@ func selectPack(arg string) error {
 		return errPackInterrupted
 	}
 	if err != nil {
-		return withSealHint(err, path)
+		return streampack.WithSealHint(err, path)
 	}
 	for _, q := range cliPacks.Packs {
 		if q == p {
 			return nil
 		}
 	}
-	if err := checkBuiltinClash(p); err != nil {
+	if err := p.CheckClash(builtin.Schemas()); err != nil {
 		return err
 	}
 	return cliPacks.Add(p)
@@ -146,18 +120,6 @@ func selectPacksDir(dir string) error {
 	for _, d := range dirs {
 		if err := selectPack(d); err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-// checkBuiltinClash refuses a pack class that is a built-in class.
-func checkBuiltinClash(p *streampack.Pack) error {
-	b := builtin.Schemas()
-	for _, c := range p.Classes() {
-		if b.Lookup(c) != nil {
-			return &streampack.FileError{Pack: p.Source, File: streampack.ManifestFile,
-				Err: fmt.Errorf("%w: class %s is a built-in class; load the pack under a namespace (--pack NS=PATH)", streampack.ErrDuplicateClass, c)}
 		}
 	}
 	return nil
@@ -202,7 +164,7 @@ func cmdPack(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		if len(args) > 0 {
 			fmt.Fprintf(stderr, "comfyrt pack: unknown subcommand %q", args[0])
-			if s := suggestSubcommand(args[0], sortedMapKeys(sub)); s != "" {
+			if s := suggestSubcommand(args[0], slices.Sorted(maps.Keys(sub))); s != "" {
 				fmt.Fprintf(stderr, "; did you mean %s?", s)
 			}
 			fmt.Fprintln(stderr)
@@ -255,12 +217,12 @@ func packValidate(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	code := exitOK
 	for _, f := range files {
-		p, err := streampack.LoadContext(ctx, f, streampack.Options{ComfyrtVersion: version, WASM: wasmEngine()})
+		p, err := streampack.LoadContext(ctx, f, streampack.Options{ComfyrtVersion: version, WASM: wasmv1.UserCacheRuntime()})
 		if ctx.Err() != nil {
 			return packInterrupted(stderr, "pack validate", f, p)
 		}
 		if err != nil {
-			fmt.Fprintf(stdout, "%s: invalid: %v\n", f, withSealHint(err, f))
+			fmt.Fprintf(stdout, "%s: invalid: %v\n", f, streampack.WithSealHint(err, f))
 			code = exitInvalid
 			continue
 		}
@@ -283,7 +245,7 @@ func packValidate(args []string, stdout, stderr io.Writer) int {
 // against the built-in classes and the pack's (diagnostics only: models
 // are not opened).
 func checkPackWorkflows(p *streampack.Pack) []string {
-	if err := checkBuiltinClash(p); err != nil {
+	if err := p.CheckClash(builtin.Schemas()); err != nil {
 		return []string{err.Error()}
 	}
 	schemas := schema.NewSet()
@@ -321,63 +283,6 @@ func checkPackWorkflows(p *streampack.Pack) []string {
 	return out
 }
 
-type packSummary struct {
-	Source      string              `json:"source"`
-	Name        string              `json:"name"`
-	Version     string              `json:"version"`
-	Comfyrt     string              `json:"comfyrt,omitempty"`
-	Description string              `json:"description,omitempty"`
-	Classes     []classSummary      `json:"classes"`
-	Modules     []streampack.Module `json:"modules"`
-	Models      []streampack.Model  `json:"models"`
-	Workflows   []string            `json:"workflows"`
-	Tests       []streampack.Test   `json:"tests"`
-}
-
-type classSummary struct {
-	Class   string   `json:"class"`
-	Impl    string   `json:"implementation"`
-	Inputs  []string `json:"inputs"`
-	Outputs []string `json:"outputs"`
-}
-
-func summarize(p *streampack.Pack) packSummary {
-	m := p.Manifest
-	s := packSummary{Source: p.Source, Name: m.Name, Version: m.Version, Comfyrt: m.Comfyrt, Description: m.Description,
-		Workflows: m.Workflows, Tests: m.Tests}
-	for _, c := range p.Classes() {
-		n := p.Schemas().Lookup(c)
-		mc, _ := p.ManifestClass(c)
-		impl := m.Implementations[mc]
-		cs := classSummary{Class: c, Outputs: n.Output}
-		if impl.WASM != nil {
-			cs.Impl = "wasm:" + impl.WASM.Module
-		} else {
-			cs.Impl = "onnx:" + impl.ONNX.Model
-		}
-		for _, in := range n.Inputs {
-			cs.Inputs = append(cs.Inputs, in.Name+" "+in.Type)
-		}
-		s.Classes = append(s.Classes, cs)
-	}
-	for _, k := range sortedMapKeys(m.Modules) {
-		s.Modules = append(s.Modules, m.Modules[k])
-	}
-	for _, k := range sortedMapKeys(m.Models) {
-		s.Models = append(s.Models, m.Models[k])
-	}
-	return s
-}
-
-func sortedMapKeys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func packInspect(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("pack inspect", "[--format text|json] PACK", "Prints a pack's name, version, classes (with their implementation), modules,\nmodels and tests, after loading and verifying it.", stderr)
 	format := fs.String("format", "text", "output `format`: text or json")
@@ -396,11 +301,11 @@ func packInspect(args []string, stdout, stderr io.Writer) int {
 		return packInterrupted(stderr, "pack inspect", files[0], p)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "comfyrt pack inspect: %v\n", withSealHint(err, files[0]))
+		fmt.Fprintf(stderr, "comfyrt pack inspect: %v\n", streampack.WithSealHint(err, files[0]))
 		return exitInvalid
 	}
 	defer p.Close()
-	s := summarize(p)
+	s := p.Summary()
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -419,13 +324,13 @@ func packInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %-14s %-16s (%s) -> %s\n", c.Class, c.Impl, strings.Join(c.Inputs, ", "), strings.Join(c.Outputs, ", "))
 	}
 	fmt.Fprintln(stdout, "modules:")
-	for _, k := range sortedMapKeys(p.Manifest.Modules) {
+	for _, k := range slices.Sorted(maps.Keys(p.Manifest.Modules)) {
 		m := p.Manifest.Modules[k]
 		fmt.Fprintf(stdout, "  %-14s %s %d bytes sha256:%s abi %d memory %d MB timeout %d ms grants [%s]\n", k, m.File, m.Size, m.SHA256[:12], m.ABI,
 			orDefault(m.MemoryMB, wasmv1.DefaultMemoryMB), orDefault(m.TimeoutMS, wasmv1.DefaultTimeoutMS), strings.Join(m.Grants, ","))
 	}
 	fmt.Fprintln(stdout, "models:")
-	for _, k := range sortedMapKeys(p.Manifest.Models) {
+	for _, k := range slices.Sorted(maps.Keys(p.Manifest.Models)) {
 		m := p.Manifest.Models[k]
 		fmt.Fprintf(stdout, "  %-14s %s %d bytes sha256:%s %s\n", k, m.File, m.Size, m.SHA256[:12], m.URL)
 	}
@@ -475,7 +380,7 @@ func packInstall(args []string, stdout, stderr io.Writer) int {
 			return packInterrupted(stderr, "pack install", f, nil)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "comfyrt pack install: %v\n", withSealHint(err, f))
+			fmt.Fprintf(stderr, "comfyrt pack install: %v\n", streampack.WithSealHint(err, f))
 			code = exitInvalid
 			continue
 		}
@@ -526,17 +431,6 @@ func packInterrupted(stderr io.Writer, cmd, src string, p *streampack.Pack) int 
 	return exitInterrupted
 }
 
-// withSealHint adds to an unsealed pack's error how to seal it.
-func withSealHint(err error, src string) error {
-	if !errors.Is(err, streampack.ErrUnsealed) {
-		return err
-	}
-	if st, serr := os.Stat(src); serr == nil && st.IsDir() {
-		return fmt.Errorf("%w\n  the pack is unsealed: build its files, then run 'comfyrt pack seal %s' to write their sizes and sha256 into pack.json", err, src)
-	}
-	return fmt.Errorf("%w\n  the pack is unsealed: run 'comfyrt pack seal DIR' on the folder it was made from, then archive that folder again", err)
-}
-
 func packSeal(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("pack seal", "DIR...", "For pack authors: writes the size and sha256 of every module and model file\nthat pack.json lists into the pack.json of each folder. Nothing is built:\nbuild the files first. A model with a URL whose file is absent keeps the\nsize and sha256 it has. Sealing a sealed pack whose files did not change\nleaves pack.json as it is.\n\nExit status: 0 when every pack is sealed, 1 when one cannot be, 2 for usage errors.", stderr)
 	dirs, err := parseInterleaved(fs, args)
@@ -548,36 +442,15 @@ func packSeal(args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitOK
 	for _, d := range dirs {
-		if st, err := os.Stat(d); err != nil || !st.IsDir() {
-			if err == nil {
-				err = errors.New("not a folder: seal the pack folder, then archive it")
-			}
-			fmt.Fprintf(stderr, "comfyrt pack seal: %s: %v\n", d, err)
-			code = exitInvalid
-			continue
-		}
-		mp := filepath.Join(d, streampack.ManifestFile)
-		before, _ := os.ReadFile(mp)
-		if err := streampack.Seal(d); err != nil {
-			fmt.Fprintf(stderr, "comfyrt pack seal: %v\n", err)
-			code = exitInvalid
-			continue
-		}
-		after, err := os.ReadFile(mp)
+		m, changed, err := streampack.SealFolder(d)
 		if err != nil {
 			fmt.Fprintf(stderr, "comfyrt pack seal: %v\n", err)
 			code = exitInvalid
 			continue
 		}
-		m, err := streampack.ParseManifest(after)
-		if err != nil {
-			fmt.Fprintf(stderr, "comfyrt pack seal: %s: %v\n", mp, err)
-			code = exitInvalid
-			continue
-		}
-		what := "sealed"
-		if bytes.Equal(before, after) {
-			what = "already sealed"
+		what := "already sealed"
+		if changed {
+			what = "sealed"
 		}
 		fmt.Fprintf(stdout, "%s: %s (%s %s: %d modules, %d models); check it with 'comfyrt pack validate %s'\n",
 			d, what, m.Name, m.Version, len(m.Modules), len(m.Models), d)

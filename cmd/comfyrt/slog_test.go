@@ -16,19 +16,7 @@ import (
 // returns the status and the X-Request-Id response header.
 func slogPost(t *testing.T, url, body string, headers ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := testkit.Do(t, nil, http.MethodPost, url, body, append([]string{"Content-Type", "application/json"}, headers...)...)
 	return resp.StatusCode, resp.Header.Get("X-Request-Id")
 }
 

@@ -29,6 +29,16 @@ func needAV(t *testing.T) {
 	testkit.NeedTools(t, "ffprobe")
 }
 
+// stampedTS is stampedClip remuxed to MPEG-TS by the ffmpeg CLI.
+func stampedTS(t *testing.T, n int) string {
+	t.Helper()
+	ts := filepath.Join(t.TempDir(), "in.ts")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", stampedClip(t, n), "-c", "copy", "-f", "mpegts", ts).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	return ts
+}
+
 // stampedClip writes n synthetic frames (frame index stamped in the
 // pixels) at 30 fps into an mp4.
 func stampedClip(t *testing.T, n int) string {
@@ -202,17 +212,8 @@ func TestRunVideo_InvertTwice(t *testing.T) {
 // as a separate process.
 func TestRunVideo_StdinStdout(t *testing.T) {
 	needAV(t)
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "comfyrt")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ts := filepath.Join(t.TempDir(), "in.ts")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", stampedClip(t, 30), "-c", "copy", "-f", "mpegts", ts).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v %s", err, out)
-	}
+	bin := testkit.Binary(t)
+	ts := stampedTS(t, 30)
 	in, err := os.Open(ts)
 	if err != nil {
 		t.Fatal(err)
@@ -295,23 +296,14 @@ func TestRunVideo_BadInputs(t *testing.T) {
 // exits 130; the output file is a valid video with the frames so far.
 func TestRunVideo_Interrupt(t *testing.T) {
 	needAV(t)
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "comfyrt")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testkit.Binary(t)
 	// A live source that never ends: udp on loopback with nobody sending
 	// would block in open, so feed a pipe slowly instead.
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := filepath.Join(t.TempDir(), "in.ts")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", stampedClip(t, 90), "-c", "copy", "-f", "mpegts", ts).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v %s", err, out)
-	}
+	ts := stampedTS(t, 90)
 	data, err := os.ReadFile(ts)
 	if err != nil {
 		t.Fatal(err)

@@ -19,9 +19,9 @@
 //
 // Output: one av sink encodes continuously into a second pipe, with a
 // keyframe forced every SegmentDuration of PTS (keySink). A splitter
-// goroutine parses the TS packets (PAT, PMT, then the video PID's PES
-// starts with random_access_indicator) and starts a new output segment at
-// every keyframe, led by the PAT and PMT. Output PTS are the input's, so
+// goroutine reads the TS packets with executor/media/mpegts (PAT, PMT,
+// then the video PID's PES starts with random_access_indicator) and starts
+// a new output segment at every keyframe, led by the PAT and PMT. Output PTS are the input's, so
 // they stay monotonic across segments and across workflow swaps; the
 // input's audio is copied through when there is any.
 //

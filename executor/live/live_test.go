@@ -28,6 +28,7 @@ import (
 	"comfyrt/internal/server"
 	"comfyrt/internal/testkit"
 	"comfyrt/internal/trickle"
+	"comfyrt/internal/trickle/trickletest"
 	"comfyrt/nodes"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"
@@ -92,35 +93,24 @@ func compilerConfig(t *testing.T) compiler.Config {
 // 1 s segments at the keyframes.
 func inputSegments(t *testing.T, n int) [][]byte {
 	t.Helper()
-	r, w, err := os.Pipe()
+	name := filepath.Join(t.TempDir(), "in.ts")
+	syn := &media.Synthetic{W: size, H: size, N: int64(n)}
+	snk, err := av.CreateSink(name, syn.Info(), av.SinkOptions{Format: "mpegts", Preset: "ultrafast", GOP: fps})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	done := make(chan error, 1)
-	go func() {
-		defer w.Close()
-		syn := &media.Synthetic{W: size, H: size, N: int64(n)}
-		snk, err := av.CreateSink(fmt.Sprintf("pipe:%d", w.Fd()), syn.Info(), av.SinkOptions{Format: "mpegts", Preset: "ultrafast", GOP: fps})
-		if err != nil {
-			done <- err
-			return
+	var f media.Frame
+	for syn.ReadFrame(context.Background(), &f) == nil {
+		if err := snk.WriteFrame(&f); err != nil {
+			snk.Close()
+			t.Fatal(err)
 		}
-		var f media.Frame
-		for syn.ReadFrame(context.Background(), &f) == nil {
-			if err := snk.WriteFrame(&f); err != nil {
-				snk.Close()
-				done <- err
-				return
-			}
-		}
-		done <- snk.Close()
-	}()
-	data, err := io.ReadAll(r)
-	if err != nil {
+	}
+	if err := snk.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
+	data, err := os.ReadFile(name)
+	if err != nil {
 		t.Fatal(err)
 	}
 	segs := live.SplitTS(data)
@@ -134,8 +124,7 @@ func inputSegments(t *testing.T, n int) [][]byte {
 // executor runner.
 type env struct {
 	t      *testing.T
-	orch   *trickle.Server
-	orchHS *httptest.Server
+	orch   *trickletest.Orchestrator
 	hs     *httptest.Server
 	client *trickle.Client
 	mu     sync.Mutex
@@ -148,8 +137,7 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 func newEnvWith(t *testing.T, tune func(*live.Runner)) *env {
 	testkit.CheckGoroutines(t)
 	e := &env{t: t}
-	e.orch = trickle.NewServer(trickle.ServerConfig{BasePath: "/ai/trickle/"})
-	e.orchHS = httptest.NewServer(e.orch)
+	e.orch = trickletest.New(t)
 	logger := slog.New(slog.NewTextHandler(slogWriter(func(line string) {
 		e.mu.Lock()
 		e.logs = append(e.logs, line)
@@ -178,18 +166,21 @@ func newEnvWith(t *testing.T, tune func(*live.Runner)) *env {
 		}
 		e.hs.Close()
 		e.client.CloseIdleConnections()
-		e.orch.Close()
-		e.orchHS.Close()
 	})
 	return e
 }
 
-func (e *env) channels(mid string) string {
-	e.orch.CreateChannel(mid, "video/MP2T")
-	e.orch.CreateChannel(mid+"-out", "video/MP2T")
-	e.orch.CreateChannel(mid+"-control", "application/json")
-	e.orch.CreateChannel(mid+"-events", "application/json")
-	return e.orchHS.URL + "/ai/trickle/" + mid
+func (e *env) channels(mid string) string { return e.orch.Channels(mid, false) }
+
+// startWF creates the channels of stream mid, follows its events and
+// output, and starts it on the workflow wf at the test size.
+func (e *env) startWF(mid, wf string) (base string, saw func(string) bool, out func() [][]byte) {
+	e.t.Helper()
+	base = e.channels(mid)
+	saw = e.events(base + "-events")
+	out = e.collect(base + "-out")
+	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, wf, size, size))
+	return base, saw, out
 }
 
 func (e *env) start(base, params string) {
@@ -325,6 +316,28 @@ func publish(t *testing.T, p *trickle.Publisher, seg []byte, d time.Duration) {
 	}
 }
 
+// publishAll publishes segs on the stream's input channel base, each over
+// d, then closes the input.
+func (e *env) publishAll(t *testing.T, base string, segs [][]byte, d time.Duration) {
+	t.Helper()
+	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
+	defer in.Close()
+	for _, seg := range segs {
+		publish(t, in, seg, d)
+	}
+}
+
+// publishAsync is publishAll in a goroutine; the channel closes when it is
+// done.
+func (e *env) publishAsync(t *testing.T, base string, segs [][]byte, d time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.publishAll(t, base, segs, d)
+	}()
+	return done
+}
+
 type outFrame struct {
 	seg      int
 	pts      int64
@@ -387,10 +400,7 @@ func TestExecutorStream(t *testing.T) {
 	needAV(t)
 	e := newEnv(t)
 	segs := inputSegments(t, 10*fps)
-	base := e.channels("m1")
-	saw := e.events(base + "-events")
-	out := e.collect(base + "-out")
-	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, invertWF, size, size))
+	base, saw, out := e.startWF("m1", invertWF)
 	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
 	ctrl := trickle.NewPublisher(e.client, base+"-control", trickle.PublisherOptions{ContentType: "application/json"})
 	defer ctrl.Close()
@@ -523,11 +533,7 @@ func TestAudioPassthrough(t *testing.T) {
 	base := e.channels("a1")
 	out := e.collect(base + "-out")
 	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, invertWF, size, size))
-	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{})
-	for _, seg := range segs {
-		publish(t, in, seg, 5*time.Second/time.Duration(len(segs)))
-	}
-	in.Close()
+	e.publishAll(t, base, segs, 5*time.Second/time.Duration(len(segs)))
 	got := out()
 	if len(got) == 0 {
 		t.Fatal("no output")
@@ -574,11 +580,7 @@ func TestStaticStepFails(t *testing.T) {
 	needAV(t)
 	e := newEnv(t)
 	segs := inputSegments(t, 3*fps)
-	base := e.channels("f1")
-	saw := e.events(base + "-events")
-	out := e.collect(base + "-out")
-	wf := blendWF(failColor)
-	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, wf, size, size))
+	base, saw, out := e.startWF("f1", blendWF(failColor))
 	waitFor(t, "the static step's error event", 10*time.Second, func() bool {
 		return saw(`"type":"error"`) && saw("static steps failed") && saw("test kernel: static step failed")
 	})
@@ -645,11 +647,7 @@ func TestLoadingFrame(t *testing.T) {
 		base := e.channels("l" + show)
 		out := e.collect(base + "-out")
 		e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d,"show_reloading_frame":%s}`, invertWF, size, size, show))
-		in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
-		for _, seg := range segs {
-			publish(t, in, seg, 900*time.Millisecond)
-		}
-		in.Close()
+		e.publishAll(t, base, segs, 900*time.Millisecond)
 		last := ""
 		for _, seg := range out() {
 			for _, g := range greens(t, seg) {
@@ -702,19 +700,8 @@ func TestRestartRecovers(t *testing.T) {
 	// sees the passthrough.
 	e := newEnvWith(t, func(r *live.Runner) { r.RestartDelay = 1500 * time.Millisecond })
 	segs := inputSegments(t, 6*fps)
-	base := e.channels("r1")
-	saw := e.events(base + "-events")
-	out := e.collect(base + "-out")
-	wf := blendWF(brokenColor)
-	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, wf, size, size))
-	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
-	pubDone := make(chan struct{})
-	go func() {
-		defer close(pubDone)
-		for _, seg := range segs {
-			publish(t, in, seg, time.Second)
-		}
-	}()
+	base, saw, out := e.startWF("r1", blendWF(brokenColor))
+	pubDone := e.publishAsync(t, base, segs, time.Second)
 	waitFor(t, "the passthrough error", 10*time.Second, func() bool { return saw("fails on every frame") })
 	broken.Store(false) // kernels made from now on work
 	waitFor(t, "a restart event", 15*time.Second, func() bool {
@@ -733,7 +720,6 @@ func TestRestartRecovers(t *testing.T) {
 		t.Errorf("metrics without the restart:\n%s", m)
 	}
 	<-pubDone
-	in.Close()
 	got := out()
 	if len(got) < 3 {
 		t.Fatalf("%d output segments", len(got))
@@ -761,25 +747,13 @@ func TestUpdateCancelsRestart(t *testing.T) {
 	needAV(t)
 	e := newEnvWith(t, func(r *live.Runner) { r.RestartDelay = 1500 * time.Millisecond })
 	segs := inputSegments(t, 5*fps)
-	base := e.channels("u1")
-	saw := e.events(base + "-events")
-	out := e.collect(base + "-out")
-	wf := blendWF(failColor)
-	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, wf, size, size))
-	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
+	base, saw, out := e.startWF("u1", blendWF(failColor))
 	ctrl := trickle.NewPublisher(e.client, base+"-control", trickle.PublisherOptions{ContentType: "application/json"})
 	defer ctrl.Close()
-	pubDone := make(chan struct{})
-	go func() {
-		defer close(pubDone)
-		for _, seg := range segs {
-			publish(t, in, seg, time.Second)
-		}
-	}()
+	pubDone := e.publishAsync(t, base, segs, time.Second)
 	waitFor(t, "the passthrough error", 10*time.Second, func() bool { return saw("fails on every frame") })
 	ctrl.Write([]byte(fmt.Sprintf(`{"prompt":%q,"width":%d,"height":%d}`, invertWF, size, size)))
 	<-pubDone
-	in.Close()
 	got := out()
 	if saw(`"type":"restart"`) {
 		t.Error("the restart scheduled before the update still ran")

@@ -12,7 +12,6 @@ import (
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/internal/testkit"
-	"comfyrt/internal/trickle"
 )
 
 // liveinClip makes an MPEG-TS clip of secs seconds at 30 fps (a keyframe
@@ -68,15 +67,8 @@ func liveinRed(f *media.Frame) bool {
 // end without an error, output PTS increase, and the red part came out.
 func liveinRun(t *testing.T, segs [][]byte) {
 	e := newEnv(t)
-	base := e.channels("m1")
-	saw := e.events(base + "-events")
-	out := e.collect(base + "-out")
-	e.start(base, fmt.Sprintf(`{"prompt":%s,"width":%d,"height":%d}`, identityWF, size, size))
-	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{ContentType: "video/mp2t"})
-	for _, seg := range segs {
-		publish(t, in, seg, 600*time.Millisecond)
-	}
-	in.Close()
+	base, saw, out := e.startWF("m1", identityWF)
+	e.publishAll(t, base, segs, 600*time.Millisecond)
 	got := out()
 	e.waitHealth("IDLE", 10*time.Second)
 	if saw("stream stopped") {

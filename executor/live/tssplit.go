@@ -3,15 +3,8 @@ package live
 import (
 	"errors"
 	"io"
-)
 
-// MPEG-TS constants (ISO/IEC 13818-1).
-const (
-	tsPacket = 188
-	tsSync   = 0x47
-	pidPAT   = 0x0000
-	pidSDT   = 0x0011
-	pidNull  = 0x1fff
+	"comfyrt/executor/media/mpegts"
 )
 
 // splitter cuts a continuous MPEG-TS stream into segments that each start
@@ -35,7 +28,7 @@ type splitter struct {
 	pending  []byte // PSI packets not yet placed in a segment
 	out      []byte // bytes of the current segment not yet written
 	open     bool   // a segment is open
-	carry    []byte // a partial packet
+	packets  mpegts.Framer
 	cuts     int64
 }
 
@@ -43,39 +36,13 @@ func newSplitter(newSeg func() error, write func([]byte) error, end func() error
 	return &splitter{newSeg: newSeg, write: write, end: end, pmtPID: -1, videoPID: -1}
 }
 
-// Write consumes TS bytes; segment callbacks run from here.
+// Write consumes TS bytes (bytes out of sync are dropped); segment
+// callbacks run from here.
 func (s *splitter) Write(b []byte) (int, error) {
-	n := len(b)
-	if len(s.carry) > 0 {
-		need := tsPacket - len(s.carry)
-		if len(b) < need {
-			s.carry = append(s.carry, b...)
-			return n, nil
-		}
-		s.carry = append(s.carry, b[:need]...)
-		b = b[need:]
-		if err := s.packet(s.carry); err != nil {
-			return 0, err
-		}
-		s.carry = s.carry[:0]
+	if err := s.packets.Write(b, s.packet, nil); err != nil {
+		return 0, err
 	}
-	for len(b) >= tsPacket {
-		if b[0] != tsSync {
-			// Resynchronise on the next sync byte.
-			i := 1
-			for i < len(b) && b[i] != tsSync {
-				i++
-			}
-			b = b[i:]
-			continue
-		}
-		if err := s.packet(b[:tsPacket]); err != nil {
-			return 0, err
-		}
-		b = b[tsPacket:]
-	}
-	s.carry = append(s.carry, b...)
-	return n, s.flush()
+	return len(b), s.flush()
 }
 
 // flush writes the current segment's buffered bytes.
@@ -104,47 +71,30 @@ func (s *splitter) Close() error {
 }
 
 func (s *splitter) packet(p []byte) error {
-	pid := int(p[1]&0x1f)<<8 | int(p[2])
-	pusi := p[1]&0x40 != 0
-	afc := p[3] >> 4 & 3
-	payload := p[4:]
-	rai := false
-	if afc&2 != 0 {
-		al := int(p[4])
-		if al > 0 && al <= 183 {
-			rai = p[5]&0x40 != 0
-		}
-		if al+1 > len(payload) {
-			payload = nil
-		} else {
-			payload = payload[al+1:]
-		}
-	}
-	if afc&1 == 0 {
-		payload = nil
-	}
+	pid := mpegts.PID(p)
+	pusi := mpegts.UnitStart(p)
 	switch {
-	case pid == pidNull:
+	case pid == mpegts.PIDNull:
 		return nil
-	case pid == pidPAT:
+	case pid == mpegts.PIDPAT:
 		if pusi {
-			s.parsePAT(payload)
+			s.parsePAT(mpegts.Payload(p))
 			s.pat = append(s.pat[:0], p...)
 		}
 		s.pending = append(s.pending, p...)
 		return nil
 	case pid == s.pmtPID:
 		if pusi {
-			s.parsePMT(payload)
+			s.parsePMT(mpegts.Payload(p))
 			s.pmt = append(s.pmt[:0], p...)
 		}
 		s.pending = append(s.pending, p...)
 		return nil
-	case pid == pidSDT:
+	case pid == mpegts.PIDSDT:
 		s.pending = append(s.pending, p...)
 		return nil
 	}
-	if pid == s.videoPID && pusi && rai {
+	if pid == s.videoPID && pusi && mpegts.RandomAccess(p) {
 		if err := s.cut(); err != nil {
 			return err
 		}
@@ -175,75 +125,30 @@ func (s *splitter) cut() error {
 	}
 	s.open = true
 	s.cuts++
-	if !hasPID(s.pending, pidPAT) {
+	if !mpegts.HasPID(s.pending, mpegts.PIDPAT) {
 		s.out = append(s.out, s.pat...)
 	}
-	if !hasPID(s.pending, s.pmtPID) {
+	if !mpegts.HasPID(s.pending, s.pmtPID) {
 		s.out = append(s.out, s.pmt...)
 	}
 	return nil
 }
 
-func hasPID(pkts []byte, pid int) bool {
-	for i := 0; i+tsPacket <= len(pkts); i += tsPacket {
-		if int(pkts[i+1]&0x1f)<<8|int(pkts[i+2]) == pid {
-			return true
-		}
-	}
-	return false
-}
-
-// section returns the PSI section a PUSI payload starts (after the
-// pointer field), bounded by its section_length, or nil.
-func section(payload []byte) []byte {
-	if len(payload) < 1 {
-		return nil
-	}
-	ptr := int(payload[0])
-	if 1+ptr+3 > len(payload) {
-		return nil
-	}
-	sec := payload[1+ptr:]
-	l := int(sec[1]&0x0f)<<8 | int(sec[2])
-	if 3+l > len(sec) || l < 9 {
-		return nil
-	}
-	return sec[:3+l-4] // without the CRC
-}
-
-// parsePAT takes the first program's PMT PID.
+// parsePAT takes the first program's PMT PID (from an intact PAT).
 func (s *splitter) parsePAT(payload []byte) {
-	sec := section(payload)
-	if sec == nil || sec[0] != 0x00 {
-		return
-	}
-	for i := 8; i+4 <= len(sec); i += 4 {
-		prog := int(sec[i])<<8 | int(sec[i+1])
-		if prog == 0 {
-			continue // network PID
-		}
-		s.pmtPID = int(sec[i+2]&0x1f)<<8 | int(sec[i+3])
-		return
+	if pid := mpegts.PATProgramMap(mpegts.Section(payload, mpegts.TablePAT)); pid >= 0 {
+		s.pmtPID = pid
 	}
 }
 
-// parsePMT takes the first video elementary stream's PID.
+// parsePMT takes the first video elementary stream's PID (from an intact
+// PMT).
 func (s *splitter) parsePMT(payload []byte) {
-	sec := section(payload)
-	if sec == nil || sec[0] != 0x02 || len(sec) < 12 {
-		return
-	}
-	pil := int(sec[10]&0x0f)<<8 | int(sec[11])
-	for i := 12 + pil; i+5 <= len(sec); {
-		st := sec[i]
-		pid := int(sec[i+1]&0x1f)<<8 | int(sec[i+2])
-		esl := int(sec[i+3]&0x0f)<<8 | int(sec[i+4])
-		switch st {
-		case 0x01, 0x02, 0x10, 0x1b, 0x24: // MPEG-1/2, MPEG-4, H.264, HEVC
-			s.videoPID = pid
+	for _, es := range mpegts.PMTStreams(mpegts.Section(payload, mpegts.TablePMT)) {
+		if mpegts.IsVideo(es.Type) {
+			s.videoPID = es.PID
 			return
 		}
-		i += 5 + esl
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 )
 
 func TestSynthetic_StampRoundTrip(t *testing.T) {
@@ -52,5 +53,22 @@ func TestIsFatal(t *testing.T) {
 		if got := IsFatal(tc.err); got != tc.want {
 			t.Errorf("IsFatal(%v) = %v", tc.err, got)
 		}
+	}
+}
+
+// TestWaitUntil: a past time returns at once, a cancelled context ends
+// the wait with its error, a near time is waited for.
+func TestWaitUntil(t *testing.T) {
+	if err := WaitUntil(context.Background(), time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := WaitUntil(ctx, time.Now().Add(time.Hour)); err != context.Canceled {
+		t.Fatalf("cancelled wait: %v", err)
+	}
+	due := time.Now().Add(20 * time.Millisecond)
+	if err := WaitUntil(context.Background(), due); err != nil || time.Now().Before(due) {
+		t.Fatalf("returned before the due time: %v", err)
 	}
 }

@@ -56,14 +56,8 @@ func (s *Synthetic) ReadFrame(ctx context.Context, f *Frame) error {
 			s.start = time.Now()
 		}
 		due := s.start.Add(time.Duration(float64(s.next) / s.Rate * float64(time.Second)))
-		if d := time.Until(due); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
+		if err := WaitUntil(ctx, due); err != nil {
+			return err
 		}
 	} else if err := ctx.Err(); err != nil {
 		return err

@@ -15,9 +15,9 @@ import (
 
 // testOnlySymbols are test scaffolding that lives, for now, inside a
 // production package: only _test.go files (and the package itself) may
-// use them. Today: the trickle test server (an orchestrator's channels,
-// for the server and live tests). Once it moves to a test-only package,
-// the package rule (internal/trickle/...) takes over.
+// use them, and test-only packages. Today: the trickle test server, which
+// internal/trickle/trickletest wraps as an orchestrator's channels for the
+// live, server and CLI tests.
 var testOnlySymbols = map[string][]string{
 	module + "/internal/trickle": {"NewServer", "Server", "ServerConfig"},
 }
@@ -78,8 +78,11 @@ func TestTestOnlySymbols(t *testing.T) {
 		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
 			return nil
 		}
-		if r, err := filepath.Rel(root, filepath.Dir(p)); err == nil && testOnlySymbols[module+"/"+filepath.ToSlash(r)] != nil {
-			return nil // the package itself
+		if r, err := filepath.Rel(root, filepath.Dir(p)); err == nil {
+			pkg := filepath.ToSlash(r)
+			if testOnlySymbols[module+"/"+pkg] != nil || isTestOnly(pkg) {
+				return nil // the package itself, or test scaffolding (internal/trickle/trickletest)
+			}
 		}
 		n++
 		for _, u := range testOnlyUses(t, p, nil) {

@@ -59,7 +59,7 @@ var (
 	// cgo packages: only commands (and their own tests) pick them.
 	cgoPkgs = []string{"executor/media/av", "nodes/engine/ort"}
 	// above the executor: live streams, the HTTP server, the runners.
-	upper = []string{"executor/live", "executor/stream", "internal/server", "internal/bench", "internal/wftest", "cmd/..."}
+	upper = []string{"executor/live", "executor/stream", "internal/server", "internal/bench", "internal/wftest", "internal/videorun", "cmd/..."}
 	// the engine interface, before and after its move out of compiler/.
 	engineIface = []string{"nodes/engine"}
 	// what graph and its subpackages never reach: kernels, engines,
@@ -97,11 +97,12 @@ var rules = []rule{
 
 	{pkg: "executor/media", may: []string{"nodes/value"}, never: cat([]string{"graph/...", "compiler/...", "nodes", "nodes/builtin", "executor", "streampack/..."}, cgoPkgs, upper),
 		cause: "media interfaces"},
-	{pkg: "executor/media/av", may: []string{"executor/media", "nodes/value"}, never: cat([]string{"graph/...", "compiler/...", "nodes", "nodes/builtin", "executor", "streampack/..."}, upper),
+	{pkg: "executor/media/mpegts", never: []string{"*"}, cause: "leaf: MPEG-TS packets, PAT and PMT (the one TS parser of live and av)"},
+	{pkg: "executor/media/av", may: []string{"executor/media", "executor/media/mpegts", "nodes/value"}, never: cat([]string{"graph/...", "compiler/...", "nodes", "nodes/builtin", "executor", "streampack/..."}, upper),
 		cause: "the only go-astiav code"},
 	{pkg: "executor/media/...", may: []string{"executor/media", "nodes/value"}, never: cat([]string{"graph/...", "compiler/...", "nodes", "nodes/builtin", "executor", "streampack/..."}, cgoPkgs, upper),
 		cause: "media back ends"},
-	{pkg: "executor/live", may: []string{"executor", "executor/media", "executor/media/av", "executor/stream", "compiler", "graph", "graph/diag", "nodes", "nodes/value", "internal/trickle"},
+	{pkg: "executor/live", may: []string{"executor", "executor/media", "executor/media/av", "executor/media/mpegts", "executor/stream", "compiler", "graph", "graph/diag", "nodes", "nodes/value", "internal/trickle"},
 		never: []string{"streampack/...", "internal/server", "internal/bench", "internal/wftest", "cmd/..."},
 		tests: []string{"*"}, cause: "live streams: load workflows (graph, compiler) and run them on the executor; the server sits above"},
 	{pkg: "executor/stream", may: cat([]string{"executor", "executor/media", "executor/media/av", "compiler", "graph/diag", "nodes", "nodes/value"}, engineIface),
@@ -125,7 +126,7 @@ var rules = []rule{
 	{pkg: "internal/jsonx", never: []string{"*"}, cause: "shared leaf: JSON decoding with positions"},
 	{pkg: "internal/spell", never: []string{"*"}, cause: "shared leaf: did-you-mean"},
 	{pkg: "internal/trickle", never: []string{"*"}, cause: "trickle protocol client"},
-	{pkg: "internal/trickle/...", kind: testOnly, may: []string{"internal/trickle"}, cause: "the trickle test server"},
+	{pkg: "internal/trickle/...", kind: testOnly, may: []string{"internal/trickle"}, cause: "the trickle test server (trickletest: an orchestrator's channels for the live, server and CLI tests)"},
 	{pkg: "internal/testkit", kind: testOnly, may: []string{"*"}, cause: "shared test scaffolding"},
 	{pkg: "internal/testkit/...", kind: testOnly, may: []string{"*"}, cause: "shared test scaffolding"},
 	{pkg: "internal/onnxgen", kind: testOnly, cause: "generates ONNX test models"},
@@ -137,6 +138,9 @@ var rules = []rule{
 		tests: []string{"*"}, cause: "HTTP contracts: streams through executor/live, /prompt and /object_info through compiler"},
 	{pkg: "internal/picture", may: []string{"nodes/builtin", "nodes/value"}, never: cat([]string{"graph", "graph/validate", "compiler", "executor/...", "streampack/..."}, upper),
 		cause: "still pictures (PNG, JPEG) of run and test as tensors"},
+	{pkg: "internal/membudget", never: []string{"*"}, cause: "leaf: byte sizes and the RAM, for the plan memory budget's default"},
+	{pkg: "internal/videorun", may: []string{"*"}, never: []string{"internal/server", "executor/live", "internal/bench", "internal/wftest", "cmd/..."}, tests: []string{"*"},
+		cause: "the comfyrt run logic on video: admission by input kind, stream assembly, status line, metrics, signals"},
 	{pkg: "internal/bench", may: []string{"*"}, never: []string{"internal/server", "executor/live", "cmd/..."}, tests: []string{"*"}, cause: "the comfyrt bench logic"},
 	{pkg: "internal/wftest", may: []string{"*"}, never: []string{"internal/server", "executor/live", "cmd/..."}, tests: []string{"*"}, cause: "the comfyrt test logic (PSNR, JUnit)"},
 

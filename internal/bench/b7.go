@@ -144,14 +144,8 @@ func (s *pacedSource) Info() media.StreamInfo {
 
 func (s *pacedSource) ReadFrame(ctx context.Context, f *media.Frame) error {
 	due := s.start.Add(time.Duration(s.next) * s.interval)
-	if d := time.Until(due); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+	if err := media.WaitUntil(ctx, due); err != nil {
+		return err
 	}
 	if err := s.Source.ReadFrame(ctx, f); err != nil {
 		return err

@@ -1,10 +1,8 @@
 package metrics_test
 
 import (
-	"bytes"
 	"fmt"
 	"net/http/httptest"
-	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -209,19 +207,5 @@ func TestHandler(t *testing.T) {
 			t.Errorf("%s: %v, want a %s", name, f, typ)
 		}
 	}
-	t.Run("promtool", func(t *testing.T) { promtool(t, body) })
-}
-
-// promtool runs `promtool check metrics` on text; it skips without
-// promtool (Debian package prometheus).
-func promtool(t *testing.T, text string) {
-	t.Helper()
-	testkit.NeedTools(t, "promtool")
-	cmd := exec.Command("promtool", "check", "metrics")
-	cmd.Stdin = strings.NewReader(text)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Errorf("promtool check metrics: %v\n%s", err, out.String())
-	}
+	t.Run("promtool", func(t *testing.T) { testkit.Promtool(t, body) })
 }

@@ -16,13 +16,13 @@ import (
 
 	"comfyrt/internal/testkit"
 	"comfyrt/internal/trickle"
+	"comfyrt/internal/trickle/trickletest"
 )
 
 // env is an orchestrator's trickle server plus a comfyrt server.
 type env struct {
 	t      *testing.T
-	orch   *trickle.Server
-	orchHS *httptest.Server
+	orch   *trickletest.Orchestrator
 	srv    *Server
 	hs     *httptest.Server
 	client *trickle.Client
@@ -35,8 +35,7 @@ func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
 	testkit.CheckGoroutines(t)
 	e := &env{t: t}
-	e.orch = trickle.NewServer(trickle.ServerConfig{BasePath: "/ai/trickle/"})
-	e.orchHS = httptest.NewServer(e.orch)
+	e.orch = trickletest.New(t)
 	pass := &Passthrough{Check: func(_ context.Context, p Params) error {
 		e.checks.Add(1)
 		if bytes.Contains(p.Workflow, []byte("Nope")) {
@@ -76,8 +75,6 @@ func newEnv(t *testing.T, cfg Config) *env {
 		}
 		e.hs.Close()
 		e.client.CloseIdleConnections()
-		e.orch.Close()
-		e.orchHS.Close()
 	})
 	return e
 }
@@ -85,29 +82,25 @@ func newEnv(t *testing.T, cfg Config) *env {
 // channels pre-creates a session's channels as an orchestrator does and
 // returns their base URL.
 func (e *env) channels(mid string, data bool) string {
-	e.orch.CreateChannel(mid, "video/MP2T")
-	e.orch.CreateChannel(mid+"-out", "video/MP2T")
-	e.orch.CreateChannel(mid+"-control", "application/json")
-	e.orch.CreateChannel(mid+"-events", "application/json")
-	if data {
-		e.orch.CreateChannel(mid+"-data", "application/jsonl")
-	}
-	return e.orchHS.URL + "/ai/trickle/" + mid
+	return e.orch.Channels(mid, data)
+}
+
+// pipe publishes on the stream's input channel base and reads its output
+// from the current segment on; both close when the test ends.
+func (e *env) pipe(base string) (*trickle.Publisher, *trickle.Subscriber) {
+	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{})
+	out := trickle.NewSubscriber(e.client, base+"-out", trickle.SeqCurrent)
+	e.t.Cleanup(func() {
+		out.Close()
+		in.Close()
+	})
+	return in, out
 }
 
 func (e *env) do(method, path, body string, hdr ...string) (int, string, http.Header) {
 	e.t.Helper()
-	req, _ := http.NewRequest(method, e.hs.URL+path, strings.NewReader(body))
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header
+	resp, b := testkit.Do(e.t, nil, method, e.hs.URL+path, body, hdr...)
+	return resp.StatusCode, b, resp.Header
 }
 
 func (e *env) health() string {
@@ -337,10 +330,7 @@ func TestLiveStartErrors(t *testing.T) {
 	if code, body, _ := e.do("POST", "/live-video-to-video", liveBody(base, "{}"), auth...); code != 200 {
 		t.Fatalf("start after errors: %d %s", code, body)
 	}
-	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{})
-	defer in.Close()
-	out := trickle.NewSubscriber(e.client, base+"-out", trickle.SeqCurrent)
-	defer out.Close()
+	in, out := e.pipe(base)
 	roundTrip(t, in, out, "works")
 
 	// A second start replaces the running stream (capacity 1).
@@ -348,10 +338,7 @@ func TestLiveStartErrors(t *testing.T) {
 	if code, body, _ := e.do("POST", "/live-video-to-video", strings.Replace(liveBody(base2, "{}"), `"s1"`, `"s2"`, 1), auth...); code != 200 {
 		t.Fatalf("second start: %d %s", code, body)
 	}
-	in2 := trickle.NewPublisher(e.client, base2, trickle.PublisherOptions{})
-	defer in2.Close()
-	out2 := trickle.NewSubscriber(e.client, base2+"-out", trickle.SeqCurrent)
-	defer out2.Close()
+	in2, out2 := e.pipe(base2)
 	roundTrip(t, in2, out2, "second")
 	_, sb, _ := e.do("GET", "/stream/status", "", auth...)
 	if strings.Count(sb, `"stream_id"`) != 1 || !strings.Contains(sb, `"s2"`) {
@@ -378,10 +365,7 @@ func TestOutputTornDown(t *testing.T) {
 	if code, body, _ := e.do("POST", "/live-video-to-video", liveBody(base, "{}")); code != 200 {
 		t.Fatalf("start: %d %s", code, body)
 	}
-	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{})
-	defer in.Close()
-	out := trickle.NewSubscriber(e.client, base+"-out", trickle.SeqCurrent)
-	defer out.Close()
+	in, out := e.pipe(base)
 	roundTrip(t, in, out, "one")
 	e.orch.DeleteChannel("m1-out")
 	in.Write([]byte("two"))
@@ -427,10 +411,7 @@ func TestBYOC(t *testing.T) {
 	e.waitHealth("OK")
 	data := trickle.NewSubscriber(e.client, base+"-data", trickle.SeqCurrent)
 	defer data.Close()
-	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{})
-	defer in.Close()
-	out := trickle.NewSubscriber(e.client, base+"-out", trickle.SeqCurrent)
-	defer out.Close()
+	in, out := e.pipe(base)
 	roundTrip(t, in, out, "byoc")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -639,10 +620,7 @@ func TestRunnerError(t *testing.T) {
 	if !strings.Contains(sb, `"params_rejected":0`) || !strings.Contains(sb, "missing.png") {
 		t.Errorf("status: %s", sb)
 	}
-	in := trickle.NewPublisher(e.client, base, trickle.PublisherOptions{})
-	defer in.Close()
-	out := trickle.NewSubscriber(e.client, base+"-out", trickle.SeqCurrent)
-	defer out.Close()
+	in, out := e.pipe(base)
 	roundTrip(t, in, out, "still streaming")
 }
 

@@ -5,7 +5,8 @@
 // (CheckGoroutines), WASM guests and the example pack built once per test
 // process (WASMGuest, ExamplePack), PNG and JSON writing (WritePNG,
 // HeaderPNG, WriteJSON), synthetic H.264 clips made and probed with the
-// ffmpeg CLI (Clip, FFprobe, ProbeFrames), and the skip for missing
+// ffmpeg CLI (Clip, FFprobe, ProbeFrames), an HTTP request with its body
+// read (Do), `promtool check metrics` (Promtool), and the skip for missing
 // command-line tools (NeedTools).
 //
 // It is imported by _test.go files only (the architecture test keeps

@@ -129,19 +129,32 @@ func publishN(t *testing.T, pub *Publisher, n int, prefix string) {
 	}
 }
 
+// subscribe reads channel url from seq start; it closes when the test
+// ends.
+func (p *peer) subscribe(t *testing.T, url string, start int) *Subscriber {
+	sub := NewSubscriber(p.client, url, start)
+	t.Cleanup(func() { sub.Close() })
+	return sub
+}
+
+// publish publishes on channel url; it closes when the test ends.
+func (p *peer) publish(t *testing.T, url string) *Publisher {
+	pub := NewPublisher(p.client, url, PublisherOptions{})
+	t.Cleanup(func() { pub.Close() })
+	return pub
+}
+
 // rawPost POSTs body to {url}/{seq} with the plain HTTP client.
 func rawPost(t *testing.T, p *peer, url string, seq int, body string, hdr ...string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url+"/"+strconv.Itoa(seq), strings.NewReader(body))
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := p.client.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	return p.do(t, http.MethodPost, url+"/"+strconv.Itoa(seq), body, hdr...)
+}
+
+// do sends a request with the plain HTTP client (hdr: name, value, …)
+// and returns its response, the body read and closed.
+func (p *peer) do(t *testing.T, method, url, body string, hdr ...string) *http.Response {
+	t.Helper()
+	resp, _ := testkit.Do(t, p.client.http, method, url, body, hdr...)
 	return resp
 }
 
@@ -152,12 +165,10 @@ func TestSubscribeBeforePublish(t *testing.T) {
 			p := newPeer(t, ServerConfig{}, Options{}, false)
 			url := p.channel("s")
 			ctx := testCtx(t)
-			sub := NewSubscriber(p.client, url, start)
-			defer sub.Close()
+			sub := p.subscribe(t, url, start)
 			ch := nextAsync(ctx, sub)
 			mustBlock(t, ch)
-			pub := NewPublisher(p.client, url, PublisherOptions{})
-			defer pub.Close()
+			pub := p.publish(t, url)
 			publishN(t, pub, 1, "hello")
 			seg := wait(t, ch)
 			if got := readSeg(t, seg); seg.Seq != 0 || got != "hello0" {
@@ -176,8 +187,7 @@ func TestLateJoin(t *testing.T) {
 	p := newPeer(t, ServerConfig{}, Options{}, false)
 	url := p.channel("s")
 	ctx := testCtx(t)
-	pub := NewPublisher(p.client, url, PublisherOptions{})
-	defer pub.Close()
+	pub := p.publish(t, url)
 	publishN(t, pub, 8, "x")
 
 	next := NewSubscriber(p.client, url, SeqNext)
@@ -222,10 +232,8 @@ func TestChunksStreamLive(t *testing.T) {
 	ctx := testCtx(t)
 	// Seq 0, not SeqNext: the publisher's POST of segment 0 may reach the
 	// server before the subscriber's GET, and -1 would then mean segment 1.
-	sub := NewSubscriber(p.client, url, 0)
-	defer sub.Close()
-	pub := NewPublisher(p.client, url, PublisherOptions{})
-	defer pub.Close()
+	sub := p.subscribe(t, url, 0)
+	pub := p.publish(t, url)
 	w, _ := pub.Next()
 	ch := nextAsync(ctx, sub)
 	var seg *Segment
@@ -259,11 +267,9 @@ func TestFallBehind(t *testing.T) {
 	p := newPeer(t, ServerConfig{}, Options{}, false)
 	url := p.channel("s")
 	ctx := testCtx(t)
-	pub := NewPublisher(p.client, url, PublisherOptions{})
-	defer pub.Close()
+	pub := p.publish(t, url)
 	publishN(t, pub, 10, "x")
-	sub := NewSubscriber(p.client, url, 0)
-	defer sub.Close()
+	sub := p.subscribe(t, url, 0)
 	ch := nextAsync(ctx, sub)
 	mustBlock(t, ch)
 	publishN(t, pub, 1, "live")
@@ -299,10 +305,8 @@ func TestEmptyAndDroppedSegments(t *testing.T) {
 	p := newPeer(t, ServerConfig{}, Options{}, false)
 	url := p.channel("s")
 	ctx := testCtx(t)
-	sub := NewSubscriber(p.client, url, 0)
-	defer sub.Close()
-	pub := NewPublisher(p.client, url, PublisherOptions{})
-	defer pub.Close()
+	sub := p.subscribe(t, url, 0)
+	pub := p.publish(t, url)
 	if err := pub.Write(nil); err != nil { // seq 0: empty
 		t.Fatal(err)
 	}
@@ -334,8 +338,7 @@ func TestGap(t *testing.T) {
 			p := newPeer(t, ServerConfig{}, Options{}, false)
 			url := p.channel("s")
 			ctx := testCtx(t)
-			sub := NewSubscriber(p.client, url, 0)
-			defer sub.Close()
+			sub := p.subscribe(t, url, 0)
 			rawPost(t, p, url, 0, "zero")
 			if seg, _ := sub.Next(ctx); readSeg(t, seg) != "zero" {
 				t.Fatal("seq 0")
@@ -347,12 +350,9 @@ func TestGap(t *testing.T) {
 			}
 			mustBlock(t, ch)
 			if how == "delete" {
-				req, _ := http.NewRequest(http.MethodDelete, url+"/1", nil)
-				resp, err := p.client.http.Do(req)
-				if err != nil || resp.StatusCode != 200 {
-					t.Fatalf("DELETE seq: %v", err)
+				if r := p.do(t, http.MethodDelete, url+"/1", ""); r.StatusCode != 200 {
+					t.Fatalf("DELETE seq: %d", r.StatusCode)
 				}
-				resp.Body.Close()
 			} else {
 				for i := 3; i <= 6; i++ {
 					rawPost(t, p, url, i, "n"+strconv.Itoa(i))
@@ -381,8 +381,7 @@ func TestPublisherRestart(t *testing.T) {
 			a := NewPublisher(p.client, url, PublisherOptions{KeepChannel: true})
 			publishN(t, a, 7, "A")
 			a.Close()
-			sub := NewSubscriber(p.client, url, SeqNext)
-			defer sub.Close()
+			sub := p.subscribe(t, url, SeqNext)
 			got := make(chan string, 1)
 			go func() {
 				for {
@@ -428,8 +427,7 @@ func TestChannelDelete(t *testing.T) {
 	p := newPeer(t, ServerConfig{}, Options{}, false)
 	url := p.channel("s")
 	ctx := testCtx(t)
-	sub := NewSubscriber(p.client, url, SeqNext)
-	defer sub.Close()
+	sub := p.subscribe(t, url, SeqNext)
 	ch := nextAsync(ctx, sub)
 	mustBlock(t, ch)
 	pub := NewPublisher(p.client, url, PublisherOptions{})
@@ -478,10 +476,8 @@ func TestLongWaits(t *testing.T) {
 	p := newPeer(t, ServerConfig{FirstByteTimeout: 30 * time.Millisecond}, Options{RefreshInterval: 100 * time.Millisecond}, false)
 	url := p.channel("s")
 	ctx := testCtx(t)
-	pub := NewPublisher(p.client, url, PublisherOptions{})
-	defer pub.Close()
-	sub := NewSubscriber(p.client, url, SeqNext)
-	defer sub.Close()
+	pub := p.publish(t, url)
+	sub := p.subscribe(t, url, SeqNext)
 	ch := nextAsync(ctx, sub)
 	time.Sleep(50 * time.Millisecond)
 	publishN(t, pub, 1, "a") // preconnects seq 1
@@ -506,10 +502,8 @@ func TestHTTPS(t *testing.T) {
 	p := newPeer(t, ServerConfig{}, Options{InsecureSkipVerify: true}, true)
 	url := p.channel("s")
 	ctx := testCtx(t)
-	pub := NewPublisher(p.client, url, PublisherOptions{})
-	defer pub.Close()
-	sub := NewSubscriber(p.client, url, SeqNext)
-	defer sub.Close()
+	pub := p.publish(t, url)
+	sub := p.subscribe(t, url, SeqNext)
 	ch := nextAsync(ctx, sub)
 	time.Sleep(30 * time.Millisecond)
 	publishN(t, pub, 1, "tls")
@@ -537,17 +531,8 @@ func TestHTTPS(t *testing.T) {
 func TestServerContract(t *testing.T) {
 	p := newPeer(t, ServerConfig{IdleTimeout: 150 * time.Millisecond, SweepInterval: 20 * time.Millisecond}, Options{}, false)
 	do := func(method, path string, hdr ...string) *http.Response {
-		req, _ := http.NewRequest(method, p.base+path, nil)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := p.client.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+		t.Helper()
+		return p.do(t, method, p.base+path, "", hdr...)
 	}
 	if r := do(http.MethodPost, "c", HeaderExpectContent, "application/json"); r.StatusCode != 404 {
 		t.Errorf("create without autocreate: %d", r.StatusCode)
@@ -586,13 +571,9 @@ func TestServerContract(t *testing.T) {
 	}
 
 	auto := newPeer(t, ServerConfig{Autocreate: true}, Options{}, false)
-	req, _ := http.NewRequest(http.MethodPost, auto.base+"a", nil)
-	req.Header.Set(HeaderExpectContent, "application/jsonl")
-	resp, err := auto.client.http.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("autocreate: %v", err)
+	if r := auto.do(t, http.MethodPost, auto.base+"a", "", HeaderExpectContent, "application/jsonl"); r.StatusCode != 200 {
+		t.Fatalf("autocreate: %d", r.StatusCode)
 	}
-	resp.Body.Close()
 	rawPost(t, auto, auto.base+"a", 0, "{}\n")
 	sub := NewSubscriber(auto.client, auto.base+"a", SeqCurrent)
 	defer sub.Close()

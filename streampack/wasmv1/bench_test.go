@@ -1,6 +1,7 @@
 package wasmv1
 
 import (
+	"comfyrt/internal/testkit"
 	"testing"
 
 	"comfyrt/nodes"
@@ -20,7 +21,7 @@ import (
 //	call-no-deadline  the call without wazero's termination checks
 //	call-empty  the call overhead with no work (an 8×8 frame)
 func BenchmarkColorGrade512(b *testing.B) {
-	p := mustLoad(b, examplePack(b))
+	p := mustLoad(b, testkit.CopyExamplePack(b))
 	r := registry(b, p)
 	const h, w = 512, 512
 	img := ramp(1, h, w, 3)
@@ -70,7 +71,7 @@ func BenchmarkColorGrade512(b *testing.B) {
 	b.Run("call-no-deadline", func(b *testing.B) {
 		rt := mustRuntime(b)
 		rt.noDeadline = true
-		q, err := streampack.Load(examplePack(b), streampack.Options{WASM: rt})
+		q, err := streampack.Load(testkit.CopyExamplePack(b), streampack.Options{WASM: rt})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,12 +17,6 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// examplePack copies the built example pack into a fresh folder.
-func examplePack(t testing.TB) string {
-	t.Helper()
-	return testkit.CopyExamplePack(t)
-}
-
 var hostileClasses = []string{"Loop", "Bomb", "OOB", "Panic", "BadRunMsg", "Escape", "BadJSON", "BadPtr", "BadCount", "BadKind", "HugeAnswer"}
 
 // hostilePack writes a sealed pack around the hostile guest; edit may

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -67,6 +69,28 @@ var (
 func DefaultRuntime() *Runtime {
 	defaultRTOnce.Do(func() { defaultRT, _ = NewRuntime("") })
 	return defaultRT
+}
+
+var (
+	userRT     *Runtime
+	userRTOnce sync.Once
+)
+
+// UserCacheRuntime is the process-wide runtime whose compiled modules are
+// cached on disk in the user cache folder (comfyrt/wasm), so that later
+// processes skip the compile (about a second for a Go guest); it is
+// DefaultRuntime where that folder cannot be used.
+func UserCacheRuntime() *Runtime {
+	userRTOnce.Do(func() {
+		if d, err := os.UserCacheDir(); err == nil {
+			if rt, err := NewRuntime(filepath.Join(d, "comfyrt", "wasm")); err == nil {
+				userRT = rt
+				return
+			}
+		}
+		userRT = DefaultRuntime()
+	})
+	return userRT
 }
 
 // Close releases the compilation cache.

@@ -1,6 +1,7 @@
 package wasmv1
 
 import (
+	"comfyrt/internal/testkit"
 	"errors"
 	"math"
 	"os"
@@ -31,7 +32,7 @@ func colorGradeRef(dst, src []float32, brightness, contrast, saturation float32)
 func constF(f float64) value.Spec { return value.ConstSpec(value.OfFloat(f)) }
 
 func TestWASMColorGrade(t *testing.T) {
-	p := mustLoad(t, examplePack(t))
+	p := mustLoad(t, testkit.CopyExamplePack(t))
 	r := registry(t, p)
 	img := ramp(1, 24, 32, 3)
 	// contrast comes per frame (a linked FLOAT), the rest are constants.
@@ -165,7 +166,7 @@ func TestMalformedAnswers(t *testing.T) {
 // TestConcurrentKernels runs kernels of one module from several
 // goroutines (each kernel has its own instance).
 func TestConcurrentKernels(t *testing.T) {
-	p := mustLoad(t, examplePack(t))
+	p := mustLoad(t, testkit.CopyExamplePack(t))
 	r := registry(t, p)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"comfyrt/executor/media"
+	"comfyrt/executor/media/mpegts"
 	"comfyrt/internal/testkit"
 )
 
@@ -120,7 +121,7 @@ func TestLiveinChainSameProgram(t *testing.T) {
 	a := liveinTS(t, 30, "libx264")
 	data := append(append([]byte(nil), a...), a...)
 	// Damage the second copy's first PMT (PID 0x1000) body: its CRC fails.
-	for i := len(a); i+tsPacketSize <= len(data); i += tsPacketSize {
+	for i := len(a); i+mpegts.PacketSize <= len(data); i += mpegts.PacketSize {
 		if int(data[i+1]&0x1f)<<8|int(data[i+2]) == 0x1000 {
 			data[i+20] ^= 0xff
 			break

@@ -18,9 +18,10 @@ import (
 // Chain decodes a byte stream that may change program midway, as a live
 // input does when its publisher restarts with another muxer or encoder:
 // other TS PIDs, another PMT, another codec. It reads the bytes itself,
-// follows the MPEG-TS PAT and PMT (tsProgramWatch) and gives each program
-// its own demuxer and decoder: the current one reaches its end where the
-// next program starts, and the next is opened on the bytes from there.
+// follows the MPEG-TS PAT and PMT (tsProgramWatch, on executor/media/mpegts)
+// and gives each program its own demuxer and decoder: the current one
+// reaches its end where the next program starts, and the next is opened on
+// the bytes from there.
 // Inputs that are not MPEG-TS are decoded as one program.
 //
 // Every program's frames have the first program's output size (later
