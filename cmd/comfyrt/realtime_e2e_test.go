@@ -151,7 +151,7 @@ func TestRealTimeCorpusWorkflows(t *testing.T) {
 			work := t.TempDir()
 			var outs [2][]byte
 			for i := range outs {
-				res := testkit.Run(t, work, nil, 3*time.Minute, "run", f, "-o", "out.mp4", "--frames", "10", "--width", "256", "--height", "256")
+				res := testkit.Run(t, work, nil, 3*time.Minute, "run", f, "-o", "out.mp4", "--frames", "10", "--width", "512", "--height", "512") // the workflows draw 512×512 canvases (ComfyStream's default frame)
 				if res.Code != 0 {
 					t.Fatalf("code %d\n%s", res.Code, res.Stderr)
 				}

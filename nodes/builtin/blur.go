@@ -127,33 +127,39 @@ func comfyGaussian1D(size int, sigma float64) []float32 {
 // 0.3·((size−1)/2 − 1) + 0.8, and then sizes up to 7 use OpenCV's fixed
 // tables.
 func opencvGaussian1D(size int, sigma float64) []float32 {
-	small := [][]float64{
-		{1},
-		{0.25, 0.5, 0.25},
-		{0.0625, 0.25, 0.375, 0.25, 0.0625},
-		{0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125},
-	}
 	k := make([]float32, size)
+	opencvGaussianInto(k, make([]float64, size), sigma)
+	return k
+}
+
+// opencvGaussianInto writes opencvGaussian1D(len(k), sigma) into k, using
+// g (as long as k) as scratch; it does not allocate.
+func opencvGaussianInto(k []float32, g []float64, sigma float64) {
+	size := len(k)
 	if sigma <= 0 && size <= 7 {
+		small := [...][]float64{
+			{1},
+			{0.25, 0.5, 0.25},
+			{0.0625, 0.25, 0.375, 0.25, 0.0625},
+			{0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125},
+		}
 		for i, v := range small[size/2] {
 			k[i] = float32(v)
 		}
-		return k
+		return
 	}
 	if sigma <= 0 {
 		sigma = 0.3*(float64(size-1)*0.5-1) + 0.8
 	}
-	g := make([]float64, size)
 	var sum float64
 	for i := range size {
 		x := float64(i) - float64(size-1)/2
 		g[i] = math.Exp(-(x * x) / (2 * sigma * sigma))
 		sum += g[i]
 	}
-	for i := range g {
+	for i := range k {
 		k[i] = float32(g[i] / sum)
 	}
-	return k
 }
 
 // imageBlur mirrors nodes_post_processing.py Blur (ImageBlur): a Gaussian
@@ -257,6 +263,12 @@ type gaussianBlur struct {
 	base
 	conv *sepConv
 	n    int
+	// sigma is read on every Run when it is linked to a per-frame node
+	// (an IntegerMotionController, say): live, the value the taps were
+	// last made for, and the scratch of opencvGaussianInto.
+	live  bool
+	sigma float64
+	g     []float64
 }
 
 func newGaussianBlur(cfg nodes.Config) (nodes.Kernel, error) {
@@ -266,7 +278,15 @@ func newGaussianBlur(cfg nodes.Config) (nodes.Kernel, error) {
 func (k *gaussianBlur) Prepare(in []value.Spec) ([]value.Spec, error) {
 	a := newArgs(in, "images", "kernel_size", "sigma", "mode")
 	b, h, w, c := a.image(0)
-	size, sigma := a.int(1), a.float(2)
+	size := a.int(1)
+	k.live = false
+	var sigma float64
+	switch s := a.spec(2); {
+	case s.Const == nil && (s.Kind == value.Float || s.Kind == value.Int):
+		k.live = true
+	default:
+		sigma = a.float(2)
+	}
 	a.choice(3, "cuda", "cpu")
 	if size < 1 || size%2 == 0 {
 		a.errorf(1, "must be odd and positive (OpenCV's rule), got %d", size)
@@ -279,12 +299,31 @@ func (k *gaussianBlur) Prepare(in []value.Spec) ([]value.Spec, error) {
 	}
 	k.n = in[0].Elems()
 	k.conv = newSepConv(b, h, w, c, opencvGaussian1D(int(size), sigma))
+	k.sigma, k.g = sigma, make([]float64, size)
 	return []value.Spec{value.TensorSpec(value.Image, in[0].Shape...)}, nil
 }
 
 func (k *gaussianBlur) Run(in, out []value.Value) error {
 	if err := checkTensor(in[0], k.n, "image"); err != nil {
 		return err
+	}
+	if k.live {
+		var sigma float64
+		switch v := in[2]; v.Kind {
+		case value.Float:
+			sigma = v.Float
+		case value.Int:
+			sigma = float64(v.Int)
+		default:
+			return fmt.Errorf("input sigma: want FLOAT, got %s", v.Kind)
+		}
+		if math.IsNaN(sigma) || math.IsInf(sigma, 0) {
+			return fmt.Errorf("input sigma: %v is not a number of pixels", sigma)
+		}
+		if sigma != k.sigma {
+			opencvGaussianInto(k.conv.k, k.g, sigma)
+			k.sigma = sigma
+		}
 	}
 	k.conv.run(out[0].Tensor.Data[:k.n], in[0].Tensor.Data)
 	return nil

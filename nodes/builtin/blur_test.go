@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"comfyrt/nodes"
 	"comfyrt/nodes/value"
 )
 
@@ -161,5 +162,38 @@ func Test_opencvGaussian1D_small(t *testing.T) {
 	got := opencvGaussian1D(3, 0)
 	if want := []float32{0.25, 0.5, 0.25}; !equalF(got, want) {
 		t.Errorf("size 3, σ 0: %v, want %v", got, want)
+	}
+}
+
+// TestGaussianBlur_perFrameSigma: a sigma linked to a per-frame node
+// (no constant at Prepare) is read on every Run; each frame's result is
+// the one a constant sigma gives, across changes and back, without
+// allocating.
+func TestGaussianBlur_perFrameSigma(t *testing.T) {
+	const size = 7
+	in := randomImage(3, 1, 9, 11, 3)
+	k := kernel(t, "GaussianBlur")
+	specs := []value.Spec{value.TensorSpec(value.Image, in.Tensor.Shape...), value.ConstSpec(i64(size)),
+		{Kind: value.Int}, value.ConstSpec(str("cuda"))}
+	outSpecs, err := nodes.SafePrepare(k, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []value.Value{value.New(outSpecs[0])}
+	for _, sigma := range []int64{2, 5, 0, 2, -1} {
+		if err := nodes.SafeRun(k, []value.Value{in, {}, i64(sigma), {}}, out); err != nil {
+			t.Fatalf("sigma %d: %v", sigma, err)
+		}
+		want := runKernel(t, "GaussianBlur", in, i64(size), i64(sigma), str("cuda"))[0]
+		if d := maxAbsDiff(out[0].Tensor.Data, want.Tensor.Data); d != 0 {
+			t.Errorf("sigma %d per frame differs from the constant by %g", sigma, d)
+		}
+	}
+	live := []value.Value{in, {}, value.OfFloat(3.5), {}}
+	if allocs := testing.AllocsPerRun(5, func() { _ = k.Run(live, out) }); allocs != 0 {
+		t.Errorf("Run allocates %v times", allocs)
+	}
+	if err := nodes.SafeRun(k, []value.Value{in, {}, value.OfString("x"), {}}, out); err == nil {
+		t.Error("a STRING sigma was accepted")
 	}
 }
