@@ -85,6 +85,9 @@ var rules = []rule{
 		cause: "the only onnxruntime_go code"},
 	{pkg: "nodes/engine/...", may: []string{"nodes/engine", "nodes/value"}, never: nodesNever, cause: "engine implementations (the fake)"},
 
+	{pkg: "nodes/known", may: []string{"nodes/schema", "nodes/builtin"}, never: nodesNever,
+		cause: "every known schema (ComfyUI core table, custom packs, built-in): data, no workflows"},
+	{pkg: "nodes/known/gen", kind: tool, may: []string{"nodes/schema"}, cause: "generates the core table from an object_info dump (go generate)"},
 	{pkg: "nodes", may: cat([]string{"graph/diag", "nodes/schema", "nodes/value"}, engineIface), never: nodesNever, cause: "kernel interface and registry"},
 	{pkg: "nodes/...", may: cat([]string{"graph/diag", "nodes", "nodes/schema", "nodes/value"}, engineIface), never: nodesNever,
 		tests: []string{"nodes/engine/..."}, cause: "kernels: never graph, compiler or executor; engines are handed in"},
