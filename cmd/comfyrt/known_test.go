@@ -1,0 +1,86 @@
+package main
+
+// Tests of the built-in knowledge of ComfyUI core and custom-pack classes
+// (nodes/known), through the built binary.
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"comfyrt/internal/testkit"
+)
+
+// TestBinary_ValidateCoreClassesWithoutDump: ComfyStream SD1.5 workflows
+// (KSampler, CLIPTextEncode, VAEDecode, TensorRTLoader, the Torch-Compile
+// loaders…) validate with no object_info file.
+func TestBinary_ValidateCoreClassesWithoutDump(t *testing.T) {
+	files := []string{testkit.CorpusFile(t, "comfystream/sd15-tensorrt-api.json"), testkit.CorpusFile(t, "ai-runner/default_workflow.json")}
+	r := testkit.Run(t, "", nil, time.Minute, append([]string{"validate"}, files...)...)
+	if r.Code != 0 || strings.Contains(r.Stdout, "missing_node_type") {
+		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestBinary_OpenListsAndUnknownClasses: a model file name is accepted
+// wherever ComfyUI lists a folder; a number there is not; an unknown class
+// keeps ComfyUI's own missing_node_type message.
+func TestBinary_OpenListsAndUnknownClasses(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ok.json", `{"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "my/own-model.safetensors"}},
+ "2": {"class_type": "LoraLoader", "inputs": {"model": ["1", 0], "clip": ["1", 1], "lora_name": "x.safetensors", "strength_model": 1.0, "strength_clip": 1.0}},
+ "3": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["2", 1], "text": "a cat"}},
+ "4": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}},
+ "5": {"class_type": "KSampler", "inputs": {"model": ["2", 0], "seed": 1, "steps": 1, "cfg": 1.0, "sampler_name": "lcm", "scheduler": "normal",
+   "positive": ["3", 0], "negative": ["3", 0], "latent_image": ["4", 0], "denoise": 1.0}},
+ "6": {"class_type": "VAELoader", "inputs": {"vae_name": "taesd"}},
+ "7": {"class_type": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["6", 0]}},
+ "8": {"class_type": "SaveTensor", "inputs": {"images": ["7", 0]}}}`)
+	write("number.json", `{"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": 5}},
+ "2": {"class_type": "VAEDecode", "inputs": {"samples": ["1", 0], "vae": ["1", 2]}}, "3": {"class_type": "SaveTensor", "inputs": {"images": ["2", 0]}}}`)
+	write("unknown.json", `{"1": {"class_type": "NoSuchNode", "inputs": {}}}`)
+	r := testkit.Run(t, dir, nil, time.Minute, "validate", "ok.json")
+	if r.Code != 0 {
+		t.Fatalf("ok.json: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = testkit.Run(t, dir, nil, time.Minute, "validate", "number.json")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "node 1 (CheckpointLoaderSimple) input ckpt_name: value_not_in_list") ||
+		!strings.Contains(r.Stdout, "checkpoints folder") {
+		t.Errorf("number.json: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = testkit.Run(t, dir, nil, time.Minute, "validate", "unknown.json")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "missing_node_type: Node 'NoSuchNode' not found. The custom node may not be installed.") {
+		t.Errorf("unknown.json: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestBinary_CompileMissingKernels: compile lists every known class without
+// a kernel at once, saying a core class is ComfyUI's and naming a custom
+// class's pack, and never suggests installing a custom node.
+func TestBinary_CompileMissingKernels(t *testing.T) {
+	f := testkit.CorpusFile(t, "comfystream/sd15-tensorrt-api.json")
+	r := testkit.Run(t, "", nil, time.Minute, "compile", f)
+	if r.Code != 1 {
+		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	for _, want := range []string{
+		"node 7 (KSampler): missing_node_implementation: Node KSampler #7 has no implementation in comfyrt: KSampler is a ComfyUI core class (nodes) that comfyrt has no kernel for yet",
+		"node 3 (TensorRTLoader): missing_node_implementation", "TensorRTLoader is a class of the custom node pack ComfyUI_TensorRT",
+		"node 13 (TorchCompileLoadVAE): missing_node_implementation", "node 14 (VAEDecode): missing_node_implementation",
+		"node 5 (CLIPTextEncode)", "node 6 (CLIPTextEncode)", "node 16 (EmptyLatentImage)",
+	} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("output lacks %q\n%s", want, r.Stdout)
+		}
+	}
+	if strings.Contains(r.Stdout, "may not be installed") || strings.Contains(r.Stdout, "missing_node_type") {
+		t.Errorf("a known class reported as not installed:\n%s", r.Stdout)
+	}
+}
