@@ -84,3 +84,47 @@ func TestBinary_CompileMissingKernels(t *testing.T) {
 		t.Errorf("a known class reported as not installed:\n%s", r.Stdout)
 	}
 }
+
+// TestBinary_NodesImplemented: the listing holds every known class and
+// marks those with a kernel; --implemented keeps only those, as text and
+// as JSON; --help says so.
+func TestBinary_NodesImplemented(t *testing.T) {
+	r := testkit.Run(t, "", nil, time.Minute, "nodes")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 {
+			rows[f[0]] = f
+		}
+	}
+	if len(rows) < 500 {
+		t.Errorf("%d rows", len(rows))
+	}
+	for class, kernel := range map[string]string{"ImageBlur": "yes", "LoadTensor": "yes", "KSampler": "-", "TensorRTLoader": "-", "QuickShapeMask": "-"} {
+		if f := rows[class]; len(f) < 2 || f[1] != kernel {
+			t.Errorf("%s: row %q, want KERNEL %s", class, f, kernel)
+		}
+	}
+	if f := rows["TensorRTLoader"]; len(f) == 0 || f[len(f)-1] != "ComfyUI_TensorRT" {
+		t.Errorf("TensorRTLoader source: %q", f)
+	}
+	r = testkit.Run(t, "", nil, time.Minute, "nodes", "--implemented")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "ImageBlur") || strings.Contains(r.Stdout, "KSampler") || strings.Contains(r.Stdout, "\nAPG ") {
+		t.Errorf("--implemented: exit %d\n%s", r.Code, r.Stdout)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 1 && !strings.Contains(line, "with a kernel") && f[1] != "yes" {
+			t.Errorf("--implemented lists %q", line)
+		}
+	}
+	r = testkit.Run(t, "", nil, time.Minute, "nodes", "--implemented", "--format", "json")
+	if r.Code != 0 || !strings.Contains(r.Stdout, `"ImageBlur"`) || strings.Contains(r.Stdout, `"KSampler"`) {
+		t.Errorf("--implemented --format json: exit %d\n%.400s", r.Code, r.Stdout)
+	}
+	r = testkit.Run(t, "", nil, time.Minute, "nodes", "--help")
+	if r.Code != 0 || !strings.Contains(r.Stderr+r.Stdout, "--implemented") || !strings.Contains(r.Stderr+r.Stdout, "ComfyUI core classes") {
+		t.Errorf("--help: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
