@@ -141,6 +141,8 @@ var rules = []rule{
 	{pkg: "internal/picture", may: []string{"nodes/builtin", "nodes/value"}, never: cat([]string{"graph", "graph/validate", "compiler", "executor/...", "streampack/..."}, upper),
 		cause: "still pictures (PNG, JPEG) of run and test as tensors"},
 	{pkg: "internal/bench", may: []string{"*"}, never: []string{"internal/server", "executor/live", "cmd/..."}, tests: []string{"*"}, cause: "the comfyrt bench logic"},
+	{pkg: "internal/census", may: []string{"compiler", "graph", "graph/diag", "nodes/schema", "nodes/value"}, never: []string{"internal/server", "executor/live", "cmd/..."},
+		tests: []string{"*"}, cause: "the corpus census (its test runs it)"},
 	{pkg: "internal/wftest", may: []string{"*"}, never: []string{"internal/server", "executor/live", "cmd/..."}, tests: []string{"*"}, cause: "the comfyrt test logic (PSNR, JUnit)"},
 
 	{pkg: "cmd/comfyrt", kind: command, may: []string{"*"}, tests: []string{"*"}, cause: "wiring: flag parsing and printing"},
