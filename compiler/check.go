@@ -220,33 +220,7 @@ func Check(p *graph.Prompt, cfg Config) (*Typed, diag.List) {
 		}
 	}
 	slices.SortFunc(t.roots, compareIDs)
-	// Reachable nodes.
-	seen := map[string]bool{}
-	stack := slices.Clone(t.roots)
-	for len(stack) > 0 {
-		id := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		n := cp.Node(id)
-		if n == nil {
-			continue
-		}
-		for _, in := range n.Inputs {
-			if in.Link != nil && cp.Node(in.Link.From) != nil {
-				stack = append(stack, in.Link.From)
-			}
-		}
-	}
-	ids := make([]string, 0, len(seen))
-	for id := range seen {
-		if cp.Node(id) != nil {
-			ids = append(ids, id)
-		}
-	}
-	slices.SortFunc(ids, compareIDs)
+	ids := reachable(cp, t.roots)
 	for _, id := range ids {
 		gn := cp.Node(id)
 		cls := schemas.Lookup(gn.ClassType)
@@ -293,6 +267,38 @@ func Check(p *graph.Prompt, cfg Config) (*Typed, diag.List) {
 	diags = append(diags, t.ioContract()...)
 	sortDiags(diags)
 	return t, diags
+}
+
+// reachable lists the nodes of p that the roots reach through links
+// (roots included), in id order.
+func reachable(p *graph.Prompt, roots []string) []string {
+	seen := map[string]bool{}
+	stack := slices.Clone(roots)
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		n := p.Node(id)
+		if n == nil {
+			continue
+		}
+		for _, in := range n.Inputs {
+			if in.Link != nil && p.Node(in.Link.From) != nil {
+				stack = append(stack, in.Link.From)
+			}
+		}
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		if p.Node(id) != nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, compareIDs)
+	return ids
 }
 
 // noKernels reports every node of p whose class has a schema but no kernel
