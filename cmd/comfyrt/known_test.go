@@ -4,6 +4,8 @@ package main
 // (nodes/known), through the built binary.
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,5 +128,61 @@ func TestBinary_NodesImplemented(t *testing.T) {
 	r = testkit.Run(t, "", nil, time.Minute, "nodes", "--help")
 	if r.Code != 0 || !strings.Contains(r.Stderr+r.Stdout, "--implemented") || !strings.Contains(r.Stderr+r.Stdout, "ComfyUI core classes") {
 		t.Errorf("--help: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestBinary_ServeKnownClasses: serve's ComfyUI endpoints know the core
+// classes: GET /object_info/CLASS answers for one (its folder-listed combo
+// an open list), and POST /prompt validates a ComfyStream SD1.5 prompt
+// without an object_info file, as ComfyUI with those nodes installed would.
+func TestBinary_ServeKnownClasses(t *testing.T) {
+	prompt := testkit.CorpusRead(t, "comfystream/sd15-tensorrt-api.json")
+	base, stop := startServe(t)
+	defer stop()
+	resp, err := http.Get(base + "/object_info/CheckpointLoaderSimple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"comfyrt_folder":"checkpoints"`) {
+		t.Errorf("GET /object_info/CheckpointLoaderSimple: %d %.300s", resp.StatusCode, b)
+	}
+	resp, err = http.Post(base+"/prompt", "application/json", strings.NewReader(`{"prompt": `+string(prompt)+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"prompt_id"`) {
+		t.Errorf("POST /prompt: %d %.400s", resp.StatusCode, b)
+	}
+}
+
+// TestBinary_NodesJSONRoundTrip: the object_info that nodes --format json
+// prints keeps the open lists, and read back as an --object-info file it
+// judges a workflow as the built-in schemas do.
+func TestBinary_NodesJSONRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	r := testkit.Run(t, dir, nil, time.Minute, "nodes", "--format", "json")
+	if r.Code != 0 || !strings.Contains(r.Stdout, `"comfyrt_folder": "loras"`) {
+		t.Fatalf("exit %d\n%.300s", r.Code, r.Stdout)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "info.json"), []byte(r.Stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "wf.json"), []byte(`{"1": {"class_type": "LoraLoaderModelOnly",
+ "inputs": {"model": ["2", 0], "lora_name": "any.safetensors", "strength_model": 1.0}},
+ "2": {"class_type": "UNETLoader", "inputs": {"unet_name": "x.safetensors", "weight_dtype": "default"}},
+ "3": {"class_type": "ModelMergeSimple", "inputs": {"model1": ["1", 0], "model2": ["2", 0], "ratio": 2.0}},
+ "4": {"class_type": "PreviewAny", "inputs": {"source": ["3", 0]}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plain := testkit.Run(t, dir, nil, time.Minute, "validate", "wf.json")
+	file := testkit.Run(t, dir, nil, time.Minute, "validate", "--object-info", "info.json", "wf.json")
+	// ratio is over its max; the file names are accepted.
+	if plain.Code != 1 || plain.Stdout != file.Stdout || file.Code != plain.Code || !strings.Contains(plain.Stdout, "node 3 (ModelMergeSimple) input ratio: value_bigger_than_max") ||
+		strings.Contains(plain.Stdout, "value_not_in_list") {
+		t.Errorf("built in: exit %d\n%s\nthrough the file: exit %d\n%s%s", plain.Code, plain.Stdout, file.Code, file.Stdout, file.Stderr)
 	}
 }
