@@ -8,7 +8,7 @@ PKGS      := ./...
 RACE_PKGS := ./graph/... ./nodes/... ./internal/... ./executor/... ./compiler/... ./streampack/...
 FUZZTIME  ?= 30s
 
-.PHONY: all setup build run test check vet fuzz bench clean example-pack
+.PHONY: all setup build run test check vet fuzz bench census clean example-pack
 
 all: build
 
@@ -42,6 +42,16 @@ vet:
 	CGO_ENABLED=0 $(GO) vet $(PKGS)
 	CGO_ENABLED=0 $(GO) build $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+
+# The census of the shared corpus (issue 12): per workflow, compiles (and ran
+# once on the sample clip's first frame) / missing_node_type /
+# missing_node_implementation / other, and the counts per family; the whole
+# table goes to $(CENSUS), the summary to the terminal.
+CENSUS ?= .cache/census.md
+census:
+	@mkdir -p $(dir $(CENSUS))
+	COMFYRT_CENSUS_OUT=$(abspath $(CENSUS)) $(GO) test -count=1 -run '^TestCensus$$' -v ./internal/census
+	@echo "table: $(CENSUS)"
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseAPI -fuzztime=$(FUZZTIME) ./graph

@@ -203,7 +203,13 @@ func Check(p *graph.Prompt, cfg Config) (*Typed, diag.List) {
 	cp := copyPrompt(p)
 	res := validate.Validate(cp, schemas, validate.Options{Unlisted: cfg.Unlisted})
 	diags := slices.Clone(res.Diags)
-	if res.Error != nil && (res.Error.Code == diag.MissingNodeType || res.Error.Code == diag.PromptNoOutputs) {
+	if res.Error != nil && res.Error.Code == diag.MissingNodeType {
+		// Validation stops at the unknown classes, as in ComfyUI; the
+		// known classes without a kernel are listed too, so that one
+		// compile says everything the workflow lacks.
+		return t, append(diags, noKernels(cp, schemas, cfg.Registry)...)
+	}
+	if res.Error != nil && res.Error.Code == diag.PromptNoOutputs {
 		return t, diags
 	}
 	// Roots: every output node of a known class (validated or not: a
@@ -214,33 +220,7 @@ func Check(p *graph.Prompt, cfg Config) (*Typed, diag.List) {
 		}
 	}
 	slices.SortFunc(t.roots, compareIDs)
-	// Reachable nodes.
-	seen := map[string]bool{}
-	stack := slices.Clone(t.roots)
-	for len(stack) > 0 {
-		id := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		n := cp.Node(id)
-		if n == nil {
-			continue
-		}
-		for _, in := range n.Inputs {
-			if in.Link != nil && cp.Node(in.Link.From) != nil {
-				stack = append(stack, in.Link.From)
-			}
-		}
-	}
-	ids := make([]string, 0, len(seen))
-	for id := range seen {
-		if cp.Node(id) != nil {
-			ids = append(ids, id)
-		}
-	}
-	slices.SortFunc(ids, compareIDs)
+	ids := reachable(cp, t.roots)
 	for _, id := range ids {
 		gn := cp.Node(id)
 		cls := schemas.Lookup(gn.ClassType)
@@ -280,15 +260,88 @@ func Check(p *graph.Prompt, cfg Config) (*Typed, diag.List) {
 		t.byID[id] = n
 		if cfg.Registry != nil {
 			if _, ok := cfg.Registry.Lookup(n.Class); !ok {
-				diags.Add(&diag.Diagnostic{Code: diag.MissingNodeImplementation, NodeID: id, ClassType: n.Class, NodeTitle: n.Title,
-					Pointer: n.Pointer, Message: fmt.Sprintf("Node %s has no implementation in comfyrt", n),
-					Details: fmt.Sprintf("class %s is known (schema) but cannot be executed", n.Class)})
+				diags.Add(missingKernel(gn, cls))
 			}
 		}
 	}
 	diags = append(diags, t.ioContract()...)
 	sortDiags(diags)
 	return t, diags
+}
+
+// reachable lists the nodes of p that the roots reach through links
+// (roots included), in id order.
+func reachable(p *graph.Prompt, roots []string) []string {
+	seen := map[string]bool{}
+	stack := slices.Clone(roots)
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		n := p.Node(id)
+		if n == nil {
+			continue
+		}
+		for _, in := range n.Inputs {
+			if in.Link != nil && p.Node(in.Link.From) != nil {
+				stack = append(stack, in.Link.From)
+			}
+		}
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		if p.Node(id) != nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, compareIDs)
+	return ids
+}
+
+// noKernels reports every node of p whose class has a schema but no kernel
+// in r (nil: none is checked), in node id order.
+func noKernels(p *graph.Prompt, schemas *schema.Set, r *nodes.Registry) diag.List {
+	if r == nil {
+		return nil
+	}
+	var out diag.List
+	ids := make([]string, 0, len(p.Nodes))
+	for _, n := range p.Nodes {
+		ids = append(ids, n.ID)
+	}
+	slices.SortFunc(ids, compareIDs)
+	for _, id := range ids {
+		gn := p.Node(id)
+		cls := schemas.Lookup(gn.ClassType)
+		if cls == nil {
+			continue
+		}
+		if _, ok := r.Lookup(cls.Name); !ok {
+			out.Add(missingKernel(gn, cls))
+		}
+	}
+	return out
+}
+
+// missingKernel is the missing_node_implementation of node n of class cls.
+// Its details say what the class is: a ComfyUI core class, a class of a
+// custom node pack (named), or a class an object_info file declares. It
+// never suggests installing anything: the class is known.
+func missingKernel(n *graph.Node, cls *schema.Node) *diag.Diagnostic {
+	d := &diag.Diagnostic{Code: diag.MissingNodeImplementation, NodeID: n.ID, ClassType: cls.Name, NodeTitle: n.Title, Pointer: n.PointerTo(""),
+		Message: fmt.Sprintf("Node %s #%s has no implementation in comfyrt", cls.Name, n.ID)}
+	switch pack := schema.PackOf(cls.PythonModule); {
+	case schema.IsCoreModule(cls.PythonModule):
+		d.Details = fmt.Sprintf("%s is a ComfyUI core class (%s) that comfyrt has no kernel for yet", cls.Name, cls.PythonModule)
+	case pack != "":
+		d.Details = fmt.Sprintf("%s is a class of the custom node pack %s that comfyrt has no kernel for yet", cls.Name, pack)
+	default:
+		d.Details = fmt.Sprintf("class %s is known (schema) but comfyrt has no kernel for it", cls.Name)
+	}
+	return d
 }
 
 // ioContract assigns roles and checks ComfyStream's counts.

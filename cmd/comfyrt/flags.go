@@ -14,6 +14,7 @@ import (
 	"comfyrt/nodes/engine/ort"
 
 	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/known"
 	"comfyrt/nodes/schema"
 )
 
@@ -70,14 +71,14 @@ func flagExit(err error) int {
 	return exitUsage
 }
 
-// loadSchemas returns the built-in node classes merged with the object_info
-// files (later files win over earlier ones), except that the classes
-// comfyrt runs with its own kernel keep their built-in (or stream-pack)
-// schema; where a file differs for one of them, a warning goes to warn (nil:
-// none). See mergeObjectInfo.
+// loadSchemas returns every known node class (known.Schemas: ComfyUI core,
+// the custom packs' classes, the built-in ones) and the stream packs'
+// classes, merged with the object_info files (later files win over earlier
+// ones), except that the classes comfyrt runs with its own kernel keep
+// their built-in (or stream-pack) schema; where a file differs for one of
+// them, a warning goes to warn (nil: none). See mergeObjectInfo.
 func loadSchemas(files []string, warn io.Writer) (*schema.Set, error) {
-	s := schema.NewSet()
-	s.Merge(builtin.Schemas())
+	s := known.Schemas()
 	if err := mergePackSchemas(s); err != nil { // stream packs (pack.go)
 		return nil, err
 	}

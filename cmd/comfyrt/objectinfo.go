@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"comfyrt/graph"
-	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/schema"
 )
 
@@ -20,10 +19,6 @@ import (
 // class is taken from the file; an entry without "input" is a class with no
 // inputs.
 func mergeObjectInfo(s, file *schema.Set, path string, kernel func(class string) bool, warn io.Writer) {
-	folder := map[string][]string{}
-	for _, fi := range builtin.FolderInputs() {
-		folder[fi.Class] = append(folder[fi.Class], fi.Input)
-	}
 	for _, n := range file.Nodes() {
 		own := s.Lookup(n.Name)
 		if own == nil || !kernel(n.Name) {
@@ -31,16 +26,9 @@ func mergeObjectInfo(s, file *schema.Set, path string, kernel func(class string)
 			continue
 		}
 		// Folder-listed choices (LoadImage's files) differ from server to
-		// server; they are not a difference in the class.
-		cmp := n
-		for _, input := range folder[n.Name] {
-			if in := own.Input(input); in != nil && in.IsCombo() {
-				if c, err := cmp.WithChoices(input, in.Choices); err == nil {
-					cmp = c
-				}
-			}
-		}
-		if d := own.Differences(cmp); len(d) > 0 && warn != nil {
+		// server; Differences does not count them (the built-in schema's
+		// input is an open list of that folder).
+		if d := own.Differences(n); len(d) > 0 && warn != nil {
 			fmt.Fprintf(warn, "comfyrt: warning: --object-info %s: class %s: comfyrt's own schema is kept (its kernel reads those inputs); the file differs: %s\n",
 				path, n.Name, strings.Join(d, "; "))
 		}

@@ -16,6 +16,10 @@
 //     messages, exact comparisons across int/float (integers of any size),
 //     list membership, and str()/repr() formatting of floats, strings, lists
 //     and dicts.
+//   - Open lists: a combo whose choices come from a ComfyUI folder
+//     (schema.Input.Folder) accepts any string, as ComfyUI would with that
+//     file present; any other value is value_not_in_list naming the folder.
+//     A combo with an empty list and no folder stays closed, as in ComfyUI.
 //   - Result.Response and Result.Report: the ComfyUI-shaped JSON.
 //
 // Validate writes coerced values back into the prompt, as ComfyUI does

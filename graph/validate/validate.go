@@ -567,6 +567,10 @@ func (v *validator) literal(n *graph.Node, in *schema.Input, iv *graph.Input, ad
 			return
 		}
 	}
+	if folder := in.Folder(); folder != "" {
+		v.folderValue(in, folder, val, add)
+		return
+	}
 	choices, ok := comboChoices(in)
 	if !ok || v.unlisted(n.ClassType, in.Name) {
 		return
@@ -595,6 +599,31 @@ func (v *validator) literal(n *graph.Node, in *schema.Input, iv *graph.Input, ad
 	}
 	add(diag.ValueNotInList, diag.Error, x, "Value not in list", fmt.Sprintf("%s: '%s' not in %s", x, pyStr(bad[0]), listInfo),
 		map[string]any{"input_name": x, "input_config": cfg, "received_value": toDiag(val)})
+}
+
+// folderValue checks the value of an open list (schema.Input.Folder): any
+// file name is accepted, as ComfyUI would accept it with that file in its
+// folder; a value that is not a string (or, for a multi-select, a list of
+// strings) can name no file.
+func (v *validator) folderValue(in *schema.Input, folder string, val any, add diagFunc) {
+	bad := []any{val}
+	if list, ok := val.([]any); ok && in.MultiSelect() {
+		bad = nil
+		for _, e := range list {
+			if _, isStr := e.(string); !isStr {
+				bad = append(bad, e)
+			}
+		}
+	} else if _, isStr := val.(string); isStr {
+		bad = nil
+	}
+	if len(bad) == 0 {
+		return
+	}
+	x := in.Name
+	add(diag.ValueNotInList, diag.Error, x, "Value not in list",
+		fmt.Sprintf("%s: %s is not a file name: the choices are the files of ComfyUI's %s folder", x, pyRepr(bad[0]), folder),
+		map[string]any{"input_name": x, "input_config": inputConfig(in), "received_value": toDiag(val)})
 }
 
 // unlisted reports whether Options.Unlisted names the input.

@@ -85,6 +85,9 @@ var rules = []rule{
 		cause: "the only onnxruntime_go code"},
 	{pkg: "nodes/engine/...", may: []string{"nodes/engine", "nodes/value"}, never: nodesNever, cause: "engine implementations (the fake)"},
 
+	{pkg: "nodes/known", may: []string{"nodes/schema", "nodes/builtin"}, never: nodesNever,
+		cause: "every known schema (ComfyUI core table, custom packs, built-in): data, no workflows"},
+	{pkg: "nodes/known/gen", kind: tool, may: []string{"nodes/schema"}, cause: "generates the core table from an object_info dump (go generate)"},
 	{pkg: "nodes", may: cat([]string{"graph/diag", "nodes/schema", "nodes/value"}, engineIface), never: nodesNever, cause: "kernel interface and registry"},
 	{pkg: "nodes/...", may: cat([]string{"graph/diag", "nodes", "nodes/schema", "nodes/value"}, engineIface), never: nodesNever,
 		tests: []string{"nodes/engine/..."}, cause: "kernels: never graph, compiler or executor; engines are handed in"},
@@ -142,6 +145,8 @@ var rules = []rule{
 	{pkg: "internal/videorun", may: []string{"*"}, never: []string{"internal/server", "executor/live", "internal/bench", "internal/wftest", "cmd/..."}, tests: []string{"*"},
 		cause: "the comfyrt run logic on video: admission by input kind, stream assembly, status line, metrics, signals"},
 	{pkg: "internal/bench", may: []string{"*"}, never: []string{"internal/server", "executor/live", "cmd/..."}, tests: []string{"*"}, cause: "the comfyrt bench logic"},
+	{pkg: "internal/census", may: []string{"compiler", "graph", "graph/diag", "nodes/schema", "nodes/value"}, never: []string{"internal/server", "executor/live", "cmd/..."},
+		tests: []string{"*"}, cause: "the corpus census (its test runs it)"},
 	{pkg: "internal/wftest", may: []string{"*"}, never: []string{"internal/server", "executor/live", "cmd/..."}, tests: []string{"*"}, cause: "the comfyrt test logic (PSNR, JUnit)"},
 
 	{pkg: "cmd/comfyrt", kind: command, may: []string{"*"}, tests: []string{"*"}, cause: "wiring: flag parsing and printing"},

@@ -40,9 +40,10 @@ const Source = "builtin"
 // ComfyUI names it, with the folder each pack is usually cloned into.
 //
 // Folder lists: ComfyUI fills some combos when it starts, from a folder
-// (see FolderInputs). The embedded schemas leave those choices empty; the
-// CLI fills them from the folders it is given (schema.Node.WithChoices)
-// before checking a workflow.
+// (see FolderInputs). Schemas makes them open lists (schema.Node.WithFolder:
+// any file name is accepted); the CLI fills them from the folders it is
+// given (FolderLists, schema.Node.WithChoices) before checking a workflow,
+// which closes them.
 //
 //go:embed schemas.json
 var schemasJSON []byte
@@ -62,13 +63,21 @@ func Schemas() *schema.Set {
 			// The embedded file is part of the program; a test parses it.
 			panic(fmt.Sprintf("builtin: embedded schemas.json: %v", err))
 		}
+		for _, fi := range FolderInputs() {
+			n, err := s.Lookup(fi.Class).WithFolder(fi.Input, fi.Folder)
+			if err != nil {
+				panic(fmt.Sprintf("builtin: FolderInputs: %v", err))
+			}
+			s.Add(n)
+		}
 		parsed = s
 	})
 	return parsed.Clone()
 }
 
 // FolderInput names a combo input whose choices ComfyUI lists from a folder
-// when it starts; the built-in schemas leave them empty.
+// when it starts; the built-in schemas make them open lists of that folder
+// (schema.FolderOption).
 type FolderInput struct {
 	Class string
 	Input string

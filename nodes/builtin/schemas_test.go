@@ -386,7 +386,7 @@ func TestSchemas_customPacks(t *testing.T) {
 			`required mode COMBO ["cuda","cpu"] {"default":"cuda"}; -> IMAGE IMAGE | background-edit | Composite`,
 		"BackgroundColor": `required images IMAGE; required color COMBO ["black","red","blue","green"] {"default":"black"}; ` +
 			`-> IMAGE IMAGE | background-edit | BackgroundColor`,
-		"DepthAnythingTensorrt": `required images IMAGE; required engine COMBO []; -> IMAGE IMAGE output_node | tensorrt | Depth Anything Tensorrt ⚡`,
+		"DepthAnythingTensorrt": `required images IMAGE; required engine COMBO [] {"comfyrt_folder":"models/tensorrt/depth-anything"}; -> IMAGE IMAGE output_node | tensorrt | Depth Anything Tensorrt ⚡`,
 	}
 	s := builtin.Schemas()
 	for name, w := range want {

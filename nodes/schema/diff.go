@@ -15,7 +15,8 @@ import (
 // inputs (present or not, section, order, type, combo choices, options
 // other than tooltip) and the outputs (types, names, list flags,
 // output_node). Display fields (display name, description, category,
-// python_module, tooltips) are not compared. Each entry says what o has
+// python_module, tooltips) are not compared, nor the choices of a combo
+// that either side lists from a folder (Input.Folder). Each entry says what o has
 // instead of n ("input image: choices [\"a.png\"] instead of []"); the list
 // is empty when the two agree. Either node may be nil (no class).
 func (n *Node) Differences(o *Node) []string {
@@ -38,13 +39,18 @@ func (n *Node) Differences(o *Node) []string {
 		if oi.Section != in.Section {
 			add("input %s: %s instead of %s", in.Name, oi.Section, in.Section)
 		}
+		// A folder-listed combo's choices are one server's files: where
+		// either side lists a folder, its choices are not compared (nor the
+		// folder, unless both name one).
+		listed := in.Folder() == "" && oi.Folder() == ""
+		oneFolder := (in.Folder() == "") != (oi.Folder() == "")
 		if oi.Type != in.Type {
 			add("input %s: type %s instead of %s", in.Name, oi.Type, in.Type)
-		} else if in.IsCombo() && !equalJSON(oi.Choices, in.Choices) {
+		} else if in.IsCombo() && listed && !equalJSON(oi.Choices, in.Choices) {
 			add("input %s: choices %s instead of %s", in.Name, brief(oi.Choices), brief(in.Choices))
 		}
 		for _, k := range optionKeys(in.Options, oi.Options) {
-			if k == "tooltip" || (k == "options" && in.IsCombo()) {
+			if k == "tooltip" || (k == "options" && in.IsCombo()) || (k == FolderOption && oneFolder) {
 				continue // display text; V3 combo choices are compared above
 			}
 			a, aok := in.Options.Get(k)

@@ -9,6 +9,13 @@
 // output_name, output_tooltips), output_node, category, display name,
 // description, python_module and the deprecated/experimental/api_node flags.
 //
+// Open lists: a combo whose choices ComfyUI lists from one of its folders
+// (checkpoints, loras, input, …) carries the option FolderOption, a comfyrt
+// addition that emitting and parsing keep; Input.Folder names the folder,
+// Node.WithFolder makes one and Node.WithChoices closes it with a listing.
+// Differences leaves such choices out. IsCoreModule and PackOf read a
+// python_module (ComfyUI's own, or custom_nodes.<pack>).
+//
 // Loading: Parse, LoadFile and LoadFiles read any number of object_info
 // files; later files win, and each Node keeps its Source (the file path, or
 // "builtin"). Fields this package does not know are never an error: they stay

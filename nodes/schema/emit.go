@@ -1,8 +1,6 @@
 package schema
 
 import (
-	"fmt"
-
 	"comfyrt/internal/jsonx"
 )
 
@@ -135,51 +133,35 @@ func (n *Node) Clone() *Node {
 // WithChoices returns a copy of n whose combo input called input offers
 // choices instead (for a classic combo the spec's list is replaced, for a V3
 // "COMBO" its options.options), with Raw updated to match so that emitting
-// shows the new list. n is not modified. It fails when n has no such input
-// or the input is not a combo.
+// shows the new list. The choices are the folder's listing, so an open list
+// (Input.Folder) becomes a closed one: its FolderOption is dropped. n is not
+// modified. It fails when n has no such input or the input is not a combo.
 //
 // This is how a caller fills lists that ComfyUI computes when it starts
 // (LoadImage's files in the input folder, engine files in a models folder).
 func (n *Node) WithChoices(input string, choices []any) (*Node, error) {
-	idx := -1
-	for i, in := range n.Inputs {
-		if in.Name == input {
-			idx = i
-			break
-		}
-	}
-	if idx < 0 {
-		return nil, fmt.Errorf("class %s has no input %q", n.Name, input)
-	}
-	old := n.Inputs[idx]
-	if !old.IsCombo() {
-		return nil, fmt.Errorf("class %s input %q is %s, not a combo", n.Name, input, old.Type)
+	idx, old, err := n.comboAt(input)
+	if err != nil {
+		return nil, err
 	}
 	if choices == nil {
 		choices = []any{}
 	}
-	in := *old
-	in.Choices = choices
-	var spec []any
-	if old.IsV3Combo() {
-		opts := append(jsonx.Object{}, old.Options...)
-		opts.Set("options", choices)
-		in.Options = opts
-		spec = []any{TypeCombo, opts}
-	} else {
-		spec = []any{choices}
-		if len(old.Spec) > 1 {
-			spec = append(spec, old.Spec[1:]...)
+	opts := old.Options
+	if _, open := opts.Get(FolderOption); open {
+		opts = make(jsonx.Object, 0, len(old.Options))
+		for _, m := range old.Options {
+			if m.Key != FolderOption {
+				opts = append(opts, m)
+			}
 		}
+		if len(opts) == 0 {
+			opts = nil // the folder was its only option
+		}
+	} else if len(old.Spec) <= 1 && !old.IsV3Combo() {
+		opts = nil // a classic spec without options stays [[choices]]
 	}
-	in.Spec = spec
-	in.RawSpec = spec
-	c := n.Clone()
-	c.Inputs[idx] = &in
-	if n.Raw != nil {
-		c.Raw = replaceSpec(n.Raw, in.Section.String(), input, spec)
-	}
-	return c, nil
+	return n.withCombo(idx, choices, opts), nil
 }
 
 // replaceSpec returns a copy of raw with input.<sec>.<name> set to spec,
