@@ -2,7 +2,9 @@
 // compile-time descriptions of them:
 //
 //   - Tensor: a shape over a plain []float32. IMAGE is NHWC [B,H,W,C] with
-//     C = 3 (ComfyUI's own layout, values 0..1); MASK is [B,H,W].
+//     C = 3 (ComfyUI's own layout, values 0..1); MASK is [B,H,W]; AUDIO
+//     is [B,C,N] (channels, samples) with its sample rate beside it (see
+//     Audio).
 //   - Value: one input or output of a kernel at run time, a struct (not an
 //     interface) holding a Kind plus a tensor, a scalar, a string or an
 //     opaque handle, so that passing values per frame never boxes.

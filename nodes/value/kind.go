@@ -24,7 +24,8 @@ const (
 )
 
 // String returns ComfyUI's type name for the kind ("IMAGE", "MASK", "INT",
-// "FLOAT", "STRING", "BOOLEAN"), "HANDLE" for handles and "NONE" for None.
+// "FLOAT", "STRING", "BOOLEAN", "AUDIO"), "HANDLE" for handles and "NONE"
+// for None.
 func (k Kind) String() string {
 	switch k {
 	case Image:
@@ -41,19 +42,22 @@ func (k Kind) String() string {
 		return "BOOLEAN"
 	case Handle:
 		return "HANDLE"
+	case Audio:
+		return "AUDIO"
 	}
 	return "NONE"
 }
 
-// IsTensor reports whether values of the kind hold a Tensor.
-func (k Kind) IsTensor() bool { return k == Image || k == Mask }
+// IsTensor reports whether values of the kind hold a Tensor (Image, Mask,
+// Audio).
+func (k Kind) IsTensor() bool { return k == Image || k == Mask || k == Audio }
 
 // IsScalar reports whether values of the kind are an Int, Float, String or
 // Bool.
 func (k Kind) IsScalar() bool { return k >= Int && k <= Bool }
 
 // KindOf returns the Kind that carries values of a ComfyUI type name:
-// IMAGE, MASK, INT, FLOAT, STRING, BOOLEAN, COMBO (a String); "" gives None;
+// IMAGE, MASK, INT, FLOAT, STRING, BOOLEAN, COMBO (a String), AUDIO; "" gives None;
 // every other type (LATENT, MODEL, "*", unions…) is a Handle.
 func KindOf(comfyType string) Kind {
 	switch comfyType {
@@ -69,6 +73,8 @@ func KindOf(comfyType string) Kind {
 		return String
 	case "BOOLEAN":
 		return Bool
+	case "AUDIO":
+		return Audio
 	case "":
 		return None
 	}
