@@ -74,6 +74,9 @@ type step struct {
 	frameIn  bool
 	frameOut bool
 	adopted  bool
+	// audioIn and audioOut are the audio roles; audio marks the steps
+	// that run per audio chunk (compiler/audio.go).
+	audioIn, audioOut, audio bool
 	sig      string
 	reason   string
 	inSpecs  []value.Spec
@@ -110,6 +113,10 @@ type Plan struct {
 	slots     [][]float32
 	slotCap   []int
 	closed    atomic.Bool
+	audioRun  []*step // audio steps (audio.go), audioIn first
+	audioIn   *step
+	audioOut  *step
+	audioSpec value.Spec
 	mu        sync.Mutex // guards kernel ownership during Rebuild and Close
 	bytes     int64      // MemoryBytes
 	measure   bool       // Measure: build sizes the plan, then discards its kernels
@@ -148,7 +155,7 @@ func (pl *Plan) build(prev *Plan) error {
 	byID := map[string]*step{}
 	var static, perFrame []*step
 	for _, n := range order {
-		s := &step{node: n, frameIn: n.Role == FrameInput, frameOut: n.Role == FrameOutput}
+		s := &step{node: n, frameIn: n.Role == FrameInput, frameOut: n.Role == FrameOutput, audioIn: n.Role == AudioInput, audioOut: n.Role == AudioOutput}
 		dep := ""
 		for _, in := range n.inputs {
 			if in.Linked {
@@ -157,9 +164,15 @@ func (pl *Plan) build(prev *Plan) error {
 				}
 			}
 		}
+		audio, err := audioClock(s, byID)
+		if err != nil {
+			diags.Add(pl.prepareDiag(n, "", err.Error()))
+		}
 		switch {
 		case s.frameIn:
 			s.reason = "per-frame: frame input"
+		case audio != "":
+			s.reason = audio
 		case dep != "":
 			s.reason = "per-frame: " + dep
 		default:
@@ -283,6 +296,11 @@ steps:
 				continue
 			}
 		}
+		if msg := checkAudioKernel(s, k); msg != "" {
+			diags.Add(pl.prepareDiag(n, "", msg))
+			failed[n.ID] = true
+			continue
+		}
 		// The scratch the kernel declares is counted before its Prepare
 		// allocates it.
 		scratch, err := nodes.SafeScratch(k, slices.Clone(s.inSpecs))
@@ -360,6 +378,7 @@ steps:
 			pl.frameRun = append(pl.frameRun, s)
 		}
 	}
+	pl.splitAudio()
 	// Bind the input values that never change (literals, absent inputs).
 	for _, s := range pl.steps {
 		if s.frameIn {
@@ -532,6 +551,10 @@ func (pl *Plan) assignBuffers() {
 	idx := map[*step]int{}
 	var run []*step
 	for _, s := range pl.steps[pl.nStatic:] {
+		if s.audio { // own buffers (audio.go)
+			s.outBuf = slices.Repeat([]int{-1}, len(s.outSpecs))
+			continue
+		}
 		idx[s] = len(run)
 		run = append(run, s)
 	}
@@ -708,7 +731,7 @@ func specsEqual(a, b []value.Spec) bool {
 func cloneSpecs(in []value.Spec) []value.Spec {
 	out := make([]value.Spec, len(in))
 	for i, s := range in {
-		out[i] = value.Spec{Kind: s.Kind, Shape: slices.Clone(s.Shape)}
+		out[i] = value.Spec{Kind: s.Kind, Shape: slices.Clone(s.Shape), Rate: s.Rate}
 		if s.Const != nil {
 			c := *s.Const
 			out[i].Const = &c
