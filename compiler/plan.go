@@ -74,23 +74,24 @@ type step struct {
 	frameIn  bool
 	frameOut bool
 	adopted  bool
-	// audioIn and audioOut are the audio roles; audio marks the steps
-	// that run per audio chunk (compiler/audio.go).
-	audioIn, audioOut, audio bool
-	sig                      string
-	reason                   string
-	inSpecs                  []value.Spec
-	outSpecs                 []value.Spec
-	in, out                  []value.Value
-	links                    []link
-	outBuf                   []int // per-frame buffer per tensor output, -1 otherwise
-	done                     *atomic.Bool
+	sig      string
+	reason   string
+	inSpecs  []value.Spec
+	outSpecs []value.Spec
+	in, out  []value.Value
+	links    []link
+	outBuf   []int // per-frame buffer per tensor output, -1 otherwise
+	done     *atomic.Bool
 	// shared is the Config.Static entry holding out, referenced by this
 	// plan: out is then read only, and kernel is nil when another plan
 	// ran the step. Set by RunStatic when it publishes (Rebuild may read
 	// it meanwhile).
 	shared atomic.Pointer[staticEntry]
 	cached bool // its results come from a StaticCache; no kernel
+
+	// audioIn and audioOut are the audio roles; audio marks the steps
+	// that run per audio chunk (compiler/audio.go).
+	audioIn, audioOut, audio bool
 }
 
 // Plan is a compiled workflow. Its structure (steps, order, buffers,
