@@ -132,6 +132,9 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.inputDir == "" {
 		o.inputDir = wf.dir
 	}
+	if isAudioOnly(wf) {
+		return runAudio(o, wf, stdout, stderr)
+	}
 	if !isPicture(o.in) && !(o.in == "" && isPicture(o.out)) {
 		return runVideoCmd(o, wf, stdout, stderr)
 	}

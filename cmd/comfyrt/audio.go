@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"comfyrt/compiler"
+	"comfyrt/executor"
+	"comfyrt/executor/media/av"
+	"comfyrt/graph"
+	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/value"
+)
+
+// defaultAudioOut is the output of an audio run without -o.
+const defaultAudioOut = "out.wav"
+
+// Classes that make a workflow video (ComfyStream's video inputs and
+// outputs) or audio (its audio input and output).
+var (
+	videoIOClasses = []string{"LoadTensor", "PrimaryInputLoadImage", "LoadImage", "SaveTensor", "PreviewImage", "SaveImage"}
+	audioIOClasses = []string{"LoadAudioTensor", "SaveAudioTensor"}
+)
+
+// isAudioOnly reports whether a workflow has ComfyStream audio I/O nodes
+// and no video ones: it then runs on the input's audio (runAudio), with no
+// picture or video involved.
+func isAudioOnly(wf workflowSource) bool {
+	w, _ := graph.Load(wf.name, wf.data, graph.Options{Schemas: builtin.Schemas()})
+	if w.Prompt == nil {
+		return false
+	}
+	audio := false
+	for _, n := range w.Prompt.Nodes {
+		for _, c := range videoIOClasses {
+			if n.ClassType == c {
+				return false
+			}
+		}
+		for _, c := range audioIOClasses {
+			audio = audio || n.ClassType == c
+		}
+	}
+	return audio
+}
+
+// runAudio runs an audio workflow on the audio of o.in (an audio file or a
+// clip with audio): decoded, converted to the plan's chunk (mono at its
+// rate), run chunk by chunk and encoded to o.out (PCM in WAV, AAC in
+// M4A/MP4/MPEG-TS).
+func runAudio(o videoOpts, wf workflowSource, stdout, stderr io.Writer) int {
+	if o.in == "" {
+		fmt.Fprintf(stderr, "comfyrt run: %s processes audio: give an input with audio (-i IN.wav, .m4a, .mp4)\n", wf.name)
+		return exitUsage
+	}
+	if o.out == "" {
+		o.out = defaultAudioOut
+	}
+	pl, err := compileFile(wf.name, wf.data, o.objectInfo, o.inputDir, 0, 0, o.ef, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitUsage
+	}
+	if pl == nil {
+		return exitInvalid
+	}
+	defer pl.Close()
+	if !pl.HasAudioInput() || !pl.HasAudioOutput() {
+		fmt.Fprintf(stderr, "comfyrt run: %s needs both an audio input (LoadAudioTensor) and an audio output (SaveAudioTensor)\n", wf.name)
+		return exitInvalid
+	}
+	spec := pl.AudioSpec()
+	av.SetLogLevel("error")
+	src, err := av.OpenAudio(o.in, av.AudioOptions{Format: o.inFormat, Rate: spec.Rate})
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitUsage
+	}
+	defer src.Close()
+	out := pl.AudioOutput()
+	rate, chans := out.SampleRate(), 0
+	if _, c, _, ok := value.AudioDims(out.Tensor.Shape); ok {
+		chans = c
+	}
+	sink, err := av.CreateAudioSink(o.out, rate, chans, 0, av.AudioSinkOptions{Format: o.format})
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
+		return exitUsage
+	}
+	return finishAudio(o, pl, src, sink, stdout, stderr)
+}
+
+// finishAudio runs the plan over the whole input, closes the sink and
+// prints a summary.
+func finishAudio(o videoOpts, pl *compiler.Plan, src *av.AudioSource, sink *av.AudioSink, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	st, runErr := executor.RunAudio(ctx, src, pl, sink)
+	closeErr := sink.Close()
+	if runErr != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", runErr)
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		return exitInvalid
+	}
+	if closeErr != nil {
+		fmt.Fprintf(stderr, "comfyrt run: %v\n", closeErr)
+		return exitInvalid
+	}
+	spec, out := pl.AudioSpec(), pl.AudioOutput()
+	rate := out.SampleRate()
+	perChunk := time.Duration(0)
+	if st.Chunks > 0 {
+		perChunk = st.PlanTime / time.Duration(st.Chunks)
+	}
+	in := src.Info()
+	fmt.Fprintf(stdout, "%s: %.3f s of audio at %d Hz (%s %d Hz %d ch in), %d chunks of %d samples, plan %s per chunk (max %s), %s in all\n",
+		o.out, float64(st.SamplesOut)/float64(max(rate, 1)), rate, in.Codec, in.SourceRate, in.SourceChannels,
+		st.Chunks, spec.Shape[2], ms(perChunk), ms(st.MaxChunk), time.Since(start).Round(time.Millisecond))
+	return exitOK
+}

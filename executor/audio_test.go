@@ -1,0 +1,88 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+)
+
+// sliceAudio is an in-memory media.AudioSource over samples.
+type sliceAudio struct {
+	x     []float32
+	reads int
+}
+
+func (s *sliceAudio) ReadAudio(ctx context.Context, dst []float32) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.reads++
+	n := copy(dst, s.x)
+	s.x = s.x[n:]
+	if n < len(dst) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (s *sliceAudio) Close() error { return nil }
+
+// collect is a media.AudioSink that keeps what it gets.
+type collect struct{ x []float32 }
+
+func (c *collect) WriteAudio(x []float32) error { c.x = append(c.x, x...); return nil }
+func (c *collect) Close() error                 { return nil }
+
+const wfAudioPass = `{"1": {"class_type": "LoadAudioTensor", "inputs": {"buffer_size": 10}},
+ "2": {"class_type": "SaveAudioTensor", "inputs": {"audio": ["1", 0]}}}`
+
+// TestRunAudioWholeStream: 1000 samples through a 480-sample pass-through
+// plan come out as the same 1000 samples (two whole chunks and a padded
+// last one cut back to its 40 samples).
+func TestRunAudioWholeStream(t *testing.T) {
+	e := newEnv(t)
+	pl := e.compile(t, wfAudioPass, 0, 0)
+	defer pl.Close()
+	in := make([]float32, 1000)
+	for i := range in {
+		in[i] = float32(i%50)/50 - 0.5
+	}
+	src, sink := &sliceAudio{x: in}, &collect{}
+	st, err := RunAudio(context.Background(), src, pl, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Chunks != 3 || st.SamplesIn != 1000 || st.SamplesOut != 1000 {
+		t.Fatalf("stats %+v, want 3 chunks, 1000 samples in and out", st)
+	}
+	if len(sink.x) != len(in) {
+		t.Fatalf("%d samples out, want %d", len(sink.x), len(in))
+	}
+	for i := range in {
+		if sink.x[i] != in[i] {
+			t.Fatalf("sample %d: %g, want %g", i, sink.x[i], in[i])
+		}
+	}
+	// An input of whole chunks ends with an empty read, which runs nothing.
+	src, sink = &sliceAudio{x: in[:960]}, &collect{}
+	if st, err = RunAudio(context.Background(), src, pl, sink); err != nil || st.Chunks != 2 || len(sink.x) != 960 {
+		t.Fatalf("960 samples: %+v, %d out, %v", st, len(sink.x), err)
+	}
+}
+
+func TestRunAudioStops(t *testing.T) {
+	e := newEnv(t)
+	pl := e.compile(t, wfAudioPass, 0, 0)
+	defer pl.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := RunAudio(ctx, &sliceAudio{x: make([]float32, 5000)}, pl, &collect{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	video := e.compile(t, wfIdentity, 8, 8)
+	defer video.Close()
+	if _, err := RunAudio(context.Background(), &sliceAudio{}, video, &collect{}); err == nil {
+		t.Fatal("a plan without audio input ran")
+	}
+}
