@@ -183,3 +183,12 @@ func (pl *Plan) AudioOutput() value.Value {
 	}
 	return value.Value{}
 }
+
+// AudioReady reports whether RunAudio may run beside RunFrame on another
+// goroutine: the plan has an audio input, is open and its static steps
+// have run (RunStatic is not for concurrent use, and RunAudio would call
+// it first otherwise). The audio and video steps are disjoint, with their
+// own buffers.
+func (pl *Plan) AudioReady() bool {
+	return pl.audioIn != nil && !pl.closed.Load() && pl.staticDone()
+}

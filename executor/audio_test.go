@@ -86,3 +86,52 @@ func TestRunAudioStops(t *testing.T) {
 		t.Fatal("a plan without audio input ran")
 	}
 }
+
+// TestAudioTapFollowsPlans: the tap runs the plan it is pointed at; a
+// plan without an audio path (or a closed tap target replaced) passes the
+// chunk through to every output channel.
+func TestAudioTapFollowsPlans(t *testing.T) {
+	e := newEnv(t)
+	pitch := e.compile(t, `{"1": {"class_type": "LoadAudioTensor", "inputs": {"buffer_size": 10}},
+ "2": {"class_type": "PitchShifter", "inputs": {"audio": ["1", 0], "pitch_shift": 12}},
+ "3": {"class_type": "SaveAudioTensor", "inputs": {"audio": ["2", 0]}}}`, 0, 0)
+	defer pitch.Close()
+	tap, err := NewAudioTap(pitch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, n := tap.AudioChunk(); r != 48000 || n != 480 {
+		t.Fatalf("chunk %d samples at %d Hz, want 480 at 48000", n, r)
+	}
+	chunk := make([]float32, 480)
+	for i := range chunk {
+		chunk[i] = float32(i%48) / 48
+	}
+	if err := pitch.RunStatic(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := tap.ProcessAudio(chunk)
+	if err != nil || len(out) != 480 {
+		t.Fatalf("%d samples, %v", len(out), err)
+	}
+	same := true
+	for i := range out {
+		same = same && out[i] == chunk[i]
+	}
+	if same {
+		t.Fatal("the pitch shift plan passed the chunk through")
+	}
+	video := e.compile(t, wfIdentity, 8, 8)
+	defer video.Close()
+	tap.set(video)
+	if out, err = tap.ProcessAudio(chunk); err != nil || len(out) != 480 || out[100] != chunk[100] {
+		t.Fatalf("video-only plan: not passed through (%v)", err)
+	}
+	if _, err := tap.ProcessAudio(chunk[:10]); err == nil {
+		t.Fatal("a chunk of the wrong size was taken")
+	}
+	tap.set(pitch)
+	if p, f, _ := tap.Counts(); p != 1 || f != 0 {
+		t.Fatalf("counts %d processed %d failed", p, f)
+	}
+}

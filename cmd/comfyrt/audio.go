@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,7 +12,9 @@ import (
 
 	"comfyrt/compiler"
 	"comfyrt/executor"
+	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
+	"comfyrt/executor/stream"
 	"comfyrt/graph"
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/value"
@@ -125,4 +128,27 @@ func finishAudio(o videoOpts, pl *compiler.Plan, src *av.AudioSource, sink *av.A
 		o.out, float64(st.SamplesOut)/float64(max(rate, 1)), rate, in.Codec, in.SourceRate, in.SourceChannels,
 		st.Chunks, spec.Shape[2], ms(perChunk), ms(st.MaxChunk), time.Since(start).Round(time.Millisecond))
 	return exitOK
+}
+
+// withAudioPath makes a video stream whose plan also has an audio path
+// (LoadAudioTensor → … → SaveAudioTensor) run it on the input's audio:
+// the output re-encodes the audio through an executor.AudioTap that
+// follows the pipeline's plan. A video-only plan leaves spec alone (the
+// audio is copied through as it is).
+func withAudioPath(spec *stream.Spec[*compiler.Plan], info media.StreamInfo, log *slog.Logger) {
+	pl := spec.Plan
+	if !pl.HasAudioInput() || !pl.HasAudioOutput() {
+		return
+	}
+	if !info.HasAudio || spec.AudioFrom == nil {
+		log.Warn("the workflow processes audio but the input has none: its audio path does not run")
+		return
+	}
+	tap, err := executor.NewAudioTap(pl)
+	if err != nil {
+		log.Warn("the workflow's audio path cannot run on the stream", "err", err)
+		return
+	}
+	spec.SinkOptions.AudioProcessor = tap
+	spec.Config.AudioTap = tap
 }

@@ -5,8 +5,11 @@ package main
 // written here and on a clip with AAC audio.
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"comfyrt/executor/media/av"
 	"comfyrt/internal/testkit"
 )
 
@@ -192,5 +196,70 @@ func TestBinary_RunAudioErrors(t *testing.T) {
 	r = testkit.Run(t, dir, nil, time.Minute, "run", "--workflow", bad, "-i", clip, "-o", "x.wav")
 	if r.Code != exitInvalid || !strings.Contains(r.Stdout+r.Stderr, "buffer_size") {
 		t.Errorf("buffer_size 0: exit %d, stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// decodeAudio decodes path's audio with the av package: mono at 48 kHz.
+func decodeAudio(t *testing.T, path string) []float64 {
+	t.Helper()
+	src, err := av.OpenAudio(path, av.AudioOptions{Rate: 48000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	buf := make([]float32, 4800)
+	var x []float64
+	for {
+		n, err := src.ReadAudio(context.Background(), buf)
+		for _, v := range buf[:n] {
+			x = append(x, float64(v))
+		}
+		if errors.Is(err, io.EOF) {
+			return x
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBinary_RunVideoWithAudioPath: a workflow with a video path (invert)
+// and an audio path (+12 semitones) on an H.264+AAC clip processes both:
+// every frame, inverted, and AAC audio at 48 kHz mono an octave up (the
+// clip's 440 Hz sine at 880 Hz) lasting as long as the clip's audio.
+func TestBinary_RunVideoWithAudioPath(t *testing.T) {
+	needAV(t)
+	dir := t.TempDir()
+	clip := testkit.Clip(t, filepath.Join(dir, "clip.mp4"), testkit.ClipOptions{Seconds: 2, Audio: []string{"-c:a", "aac"}})
+	wf := filepath.Join(dir, "mixed.json")
+	if err := os.WriteFile(wf, []byte(`{"1": {"class_type": "LoadTensor", "inputs": {}},
+ "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+ "3": {"class_type": "SaveTensor", "inputs": {"images": ["2", 0]}},
+ "4": {"class_type": "LoadAudioTensor", "inputs": {"buffer_size": 500}},
+ "5": {"class_type": "PitchShifter", "inputs": {"audio": ["4", 0], "pitch_shift": 12}},
+ "6": {"class_type": "SaveAudioTensor", "inputs": {"audio": ["5", 0]}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := testkit.Run(t, dir, nil, 2*time.Minute, "run", "--workflow", wf, "-i", clip, "-o", "out.mp4")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	out := filepath.Join(dir, "out.mp4")
+	if got, want := len(decodeAll(t, out)), len(decodeAll(t, clip)); got != want || want == 0 {
+		t.Errorf("%d frames out, the clip has %d", got, want)
+	}
+	a := strings.TrimSpace(testkit.FFprobe(t, out, "-select_streams", "a:0", "-show_entries", "stream=codec_name,sample_rate,channels", "-of", "csv=p=0"))
+	if a != "aac,48000,1" {
+		t.Errorf("audio stream %q, want aac,48000,1", a)
+	}
+	x, in := decodeAudio(t, out), decodeAudio(t, clip)
+	if math.Abs(float64(len(x)-len(in))) > 2048 {
+		t.Errorf("%d audio samples out, %d in", len(x), len(in))
+	}
+	if hz, rms := peak(x[24000:72000], 48000); math.Abs(hz-880) > 2 || rms < 0.02 {
+		t.Errorf("audio peak at %.0f Hz (rms %.3f), want 880 Hz", hz, rms)
+	}
+	if hz, _ := peak(in[24000:72000], 48000); math.Abs(hz-440) > 2 {
+		t.Errorf("the clip's audio peaks at %.0f Hz, want 440", hz)
 	}
 }

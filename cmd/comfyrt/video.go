@@ -195,7 +195,7 @@ func openVideo(o videoOpts, data []byte, events chan executor.Event, stderr io.W
 	if !pl.HasFrameInput() {
 		o.log().Warn("the workflow has no frame input: every output frame is the same picture", "workflow", o.workflow)
 	}
-	p, err := stream.New(stream.Spec[*compiler.Plan]{
+	spec := stream.Spec[*compiler.Plan]{
 		Source: source, Plan: pl, Out: o.out, AudioFrom: in.Audio,
 		SinkOptions: av.SinkOptions{Format: o.format, Preset: o.preset, Encoder: o.encoder, RebaseAudio: mode.rebase()},
 		AudioDropped: func(err error) {
@@ -203,7 +203,9 @@ func openVideo(o videoOpts, data []byte, events chan executor.Event, stderr io.W
 			o.log().Warn("audio not passed through", "err", err)
 		},
 		Config: o.executorConfig(mode, events),
-	})
+	}
+	withAudioPath(&spec, info, o.log())
+	p, err := stream.New(spec)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 		return nil, info, exitUsage

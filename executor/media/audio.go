@@ -22,3 +22,19 @@ type AudioSink interface {
 	// Close flushes and finalises the output.
 	Close() error
 }
+
+// AudioProcessor processes the audio an output re-encodes (the audio path
+// of a stream's plan, see executor.AudioTap): the output cuts the
+// stream's audio, mixed to mono at the chunk's rate, into chunks and
+// encodes what ProcessAudio returns.
+type AudioProcessor interface {
+	// AudioChunk is the chunk ProcessAudio takes next: samples mono
+	// samples at rate. It may change between calls (a new plan).
+	AudioChunk() (rate, samples int)
+	// AudioOut is the format ProcessAudio returns, fixed for the
+	// processor's life: channels at rate.
+	AudioOut() (rate, channels int)
+	// ProcessAudio processes one chunk and returns its output, channels
+	// planar ([C][M]), valid until the next call.
+	ProcessAudio(chunk []float32) ([]float32, error)
+}
