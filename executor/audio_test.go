@@ -5,6 +5,10 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
+
+	"comfyrt/compiler"
+	"comfyrt/executor/media"
 )
 
 // sliceAudio is an in-memory media.AudioSource over samples.
@@ -133,5 +137,69 @@ func TestAudioTapFollowsPlans(t *testing.T) {
 	tap.set(pitch)
 	if p, f, _ := tap.Counts(); p != 1 || f != 0 {
 		t.Fatalf("counts %d processed %d failed", p, f)
+	}
+}
+
+// tapSink runs the tap's audio path on every frame it writes, on the
+// encoder's goroutine, as av's Sink does with SinkOptions.AudioProcessor.
+type tapSink struct {
+	tap    *AudioTap
+	chunk  []float32
+	frames int
+	last   []float32
+}
+
+func (s *tapSink) WriteFrame(*media.Frame) error {
+	s.frames++
+	out, err := s.tap.ProcessAudio(s.chunk)
+	s.last = append(s.last[:0], out...)
+	return err
+}
+
+func (s *tapSink) Close() error { return nil }
+
+// TestAudioTapBesideFrames runs a plan's audio path on the encoder
+// goroutine while its video path runs frames, with a plan swap on the
+// way (run with -race: the two paths share no buffers).
+func TestAudioTapBesideFrames(t *testing.T) {
+	e := newEnv(t)
+	const mixed = `{"1": {"class_type": "LoadTensor", "inputs": {}},
+ "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+ "3": {"class_type": "SaveTensor", "inputs": {"images": ["2", 0]}},
+ "4": {"class_type": "LoadAudioTensor", "inputs": {"buffer_size": 10}},
+ "5": {"class_type": "PitchShifter", "inputs": {"audio": ["4", 0], "pitch_shift": 7}},
+ "6": {"class_type": "SaveAudioTensor", "inputs": {"audio": ["5", 0]}}}`
+	pl := e.compile(t, mixed, 64, 32)
+	tap, err := NewAudioTap(pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]float32, 480)
+	for i := range chunk {
+		chunk[i] = float32(i%24) / 24
+	}
+	sink := &tapSink{tap: tap, chunk: chunk}
+	p, err := New(Config[*compiler.Plan]{Source: &media.Synthetic{W: 64, H: 32, N: 60}, Sink: sink, Plan: pl, AudioTap: tap, Queue: Block, MaxFPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 30*time.Second, func() {
+		if err := p.Swap(context.Background(), e.compile(t, mixed, 64, 32)); err != nil {
+			t.Error(err)
+		}
+		if err := p.Wait(); err != nil {
+			t.Error(err)
+		}
+	})
+	_ = p.Close()
+	processed, failed, last := tap.Counts()
+	if sink.frames != 60 || processed == 0 || processed+failed != 60 {
+		t.Fatalf("%d frames, %d chunks processed, %d passed through (%v)", sink.frames, processed, failed, last)
+	}
+	if sink.last[100] == chunk[100] && sink.last[200] == chunk[200] {
+		t.Error("the last chunk was passed through")
 	}
 }
