@@ -140,10 +140,10 @@ func NewAudioTap(pl AudioPlan) (*AudioTap, error) {
 	return t, nil
 }
 
-// set points the tap at pl (a plan of the pipeline, any type): its audio
+// Set points the tap at pl (a plan of the pipeline, any type): its audio
 // path when it has one of the tap's format, else none. A nil tap does
 // nothing.
-func (t *AudioTap) set(pl any) {
+func (t *AudioTap) Set(pl any) {
 	if t == nil {
 		return
 	}

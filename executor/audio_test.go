@@ -127,14 +127,14 @@ func TestAudioTapFollowsPlans(t *testing.T) {
 	}
 	video := e.compile(t, wfIdentity, 8, 8)
 	defer video.Close()
-	tap.set(video)
+	tap.Set(video)
 	if out, err = tap.ProcessAudio(chunk); err != nil || len(out) != 480 || out[100] != chunk[100] {
 		t.Fatalf("video-only plan: not passed through (%v)", err)
 	}
 	if _, err := tap.ProcessAudio(chunk[:10]); err == nil {
 		t.Fatal("a chunk of the wrong size was taken")
 	}
-	tap.set(pitch)
+	tap.Set(pitch)
 	if p, f, _ := tap.Counts(); p != 1 || f != 0 {
 		t.Fatalf("counts %d processed %d failed", p, f)
 	}

@@ -64,7 +64,7 @@ func (p *Pipeline[P]) planLoop() {
 
 func (r *runner[P]) setPlan(pl P) {
 	r.pl = pl
-	r.p.cfg.AudioTap.set(pl)
+	r.p.cfg.AudioTap.Set(pl)
 	r.hasIn, r.nOut = pl.HasFrameInput(), pl.NumOutputs()
 	r.w, r.h = 0, 0
 	wasInPlace := r.inPlace != nil
