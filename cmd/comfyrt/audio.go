@@ -95,12 +95,34 @@ func runAudio(o videoOpts, wf workflowSource, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 		return exitUsage
 	}
-	return finishAudio(o, pl, src, sink, stdout, stderr)
+	var in media.AudioSource = src
+	if o.duration > 0 {
+		in = &limitAudio{AudioSource: src, left: int64(o.duration.Seconds() * float64(spec.Rate))}
+	}
+	return finishAudio(o, pl, in, src.Info(), sink, stdout, stderr)
+}
+
+// limitAudio ends an audio source after left samples (--duration).
+type limitAudio struct {
+	media.AudioSource
+	left int64
+}
+
+func (l *limitAudio) ReadAudio(ctx context.Context, dst []float32) (int, error) {
+	if int64(len(dst)) > l.left {
+		dst = dst[:l.left]
+	}
+	n, err := l.AudioSource.ReadAudio(ctx, dst)
+	l.left -= int64(n)
+	if err == nil && l.left == 0 && n < cap(dst) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // finishAudio runs the plan over the whole input, closes the sink and
 // prints a summary.
-func finishAudio(o videoOpts, pl *compiler.Plan, src *av.AudioSource, sink *av.AudioSink, stdout, stderr io.Writer) int {
+func finishAudio(o videoOpts, pl *compiler.Plan, src media.AudioSource, in av.AudioInfo, sink *av.AudioSink, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -123,7 +145,6 @@ func finishAudio(o videoOpts, pl *compiler.Plan, src *av.AudioSource, sink *av.A
 	if st.Chunks > 0 {
 		perChunk = st.PlanTime / time.Duration(st.Chunks)
 	}
-	in := src.Info()
 	fmt.Fprintf(stdout, "%s: %.3f s of audio at %d Hz (%s %d Hz %d ch in), %d chunks of %d samples, plan %s per chunk (max %s), %s in all\n",
 		o.out, float64(st.SamplesOut)/float64(max(rate, 1)), rate, in.Codec, in.SourceRate, in.SourceChannels,
 		st.Chunks, spec.Shape[2], ms(perChunk), ms(st.MaxChunk), time.Since(start).Round(time.Millisecond))

@@ -263,3 +263,20 @@ func TestBinary_RunVideoWithAudioPath(t *testing.T) {
 		t.Errorf("the clip's audio peaks at %.0f Hz, want 440", hz)
 	}
 }
+
+// TestBinary_RunAudioDuration: --duration stops an audio run after that
+// much input audio.
+func TestBinary_RunAudioDuration(t *testing.T) {
+	needAV(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.wav")
+	writeWAV(t, in, 48000, 1, 96000, 440)
+	wf := testkit.CorpusFile(t, "comfystream/audio-passthrough.json")
+	r := testkit.Run(t, dir, nil, time.Minute, "run", "--workflow", wf, "-i", in, "-o", "d.wav", "--duration", "1.2s")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", r.Code, r.Stderr)
+	}
+	if _, _, x := readWAV(t, filepath.Join(dir, "d.wav")); len(x) != 57600 {
+		t.Errorf("%d samples, want 57600 (1.2 s at 48 kHz)", len(x))
+	}
+}

@@ -40,6 +40,11 @@ const runAbout = "Runs a workflow on video: decodes IN (a file, '-' for standard
 	"one with the lowest node id goes to OUT.png and each other to OUT-ID.png, ID\n" +
 	"being its node id. Static LoadImage files are read from --input-dir\n" +
 	"(default: the workflow's folder).\n\n" +
+	"A workflow with audio nodes (LoadAudioTensor → … → SaveAudioTensor) and no\n" +
+	"video ones runs on the audio of IN (an audio file or a clip) in chunks of the\n" +
+	"node's buffer_size, mono at 48 kHz, and writes OUT (default out.wav; PCM in\n" +
+	"WAV, AAC in .m4a/.mp4/.ts). With video and audio paths both run; the audio is\n" +
+	"re-encoded to AAC.\n\n" +
 	"SIGINT/SIGTERM finish the output and exit; a second one quits at once.\n\n" +
 	"Exit status: 0 on success, 1 when the workflow does not compile or the run\n" +
 	"fails, 2 for usage errors and unreadable files, 130 when interrupted before\n" +
