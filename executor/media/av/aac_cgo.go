@@ -98,12 +98,8 @@ func newAACEncoder(q *audioQueue, globalHeader bool, bitrate int64, proc media.A
 		ch = par.Channels()
 	}
 	if proc != nil {
-		if a.proc, err = newProcStage(proc, ch); err != nil {
+		if rate, ch, err = a.useProc(proc, ch); err != nil {
 			return nil, err
-		}
-		rate, ch = a.proc.outRate, a.proc.outCh
-		if !slices.Contains(aacRates, rate) {
-			return nil, fmt.Errorf("AAC cannot encode the processed audio's %d Hz", rate)
 		}
 	}
 	layout := astiav.ChannelLayoutStereo

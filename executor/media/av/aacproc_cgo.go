@@ -4,6 +4,7 @@ package av
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/asticode/go-astiav"
 
@@ -124,6 +125,18 @@ func (s *procStage) free() {
 		s.frm.Free()
 		s.frm = nil
 	}
+}
+
+// useProc sets up the processor's stage for a source of srcChans channels
+// and returns the format to encode: the processor's output.
+func (a *aacEncoder) useProc(p media.AudioProcessor, srcChans int) (rate, chans int, err error) {
+	if a.proc, err = newProcStage(p, srcChans); err != nil {
+		return 0, 0, err
+	}
+	if !slices.Contains(aacRates, a.proc.outRate) {
+		return 0, 0, fmt.Errorf("AAC cannot encode the processed audio's %d Hz", a.proc.outRate)
+	}
+	return a.proc.outRate, a.proc.outCh, nil
 }
 
 // push feeds a decoded frame to the encoder's resampler, through the
