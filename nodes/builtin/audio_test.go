@@ -90,6 +90,7 @@ func TestPitchShiftReference(t *testing.T) {
 			if energy < 1 {
 				t.Fatalf("reference has no signal (energy %g)", energy)
 			}
+			t.Logf("max |Go − reference| = %.3g (tolerance %g)", worst, tol)
 			if worst > tol {
 				t.Errorf("max |Go − reference| = %g at sample %d (got %g, want %g), tolerance %g", worst, at, got[at], want[at], tol)
 			}
