@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +22,7 @@ import (
 
 	"comfyrt/executor/media/av"
 	"comfyrt/internal/testkit"
+	"comfyrt/internal/trickle"
 )
 
 // writeWAV writes 16-bit PCM: chans channels at rate, the same sine of freq
@@ -232,12 +235,7 @@ func TestBinary_RunVideoWithAudioPath(t *testing.T) {
 	dir := t.TempDir()
 	clip := testkit.Clip(t, filepath.Join(dir, "clip.mp4"), testkit.ClipOptions{Seconds: 2, Audio: []string{"-c:a", "aac"}})
 	wf := filepath.Join(dir, "mixed.json")
-	if err := os.WriteFile(wf, []byte(`{"1": {"class_type": "LoadTensor", "inputs": {}},
- "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
- "3": {"class_type": "SaveTensor", "inputs": {"images": ["2", 0]}},
- "4": {"class_type": "LoadAudioTensor", "inputs": {"buffer_size": 500}},
- "5": {"class_type": "PitchShifter", "inputs": {"audio": ["4", 0], "pitch_shift": 12}},
- "6": {"class_type": "SaveAudioTensor", "inputs": {"audio": ["5", 0]}}}`), 0o644); err != nil {
+	if err := os.WriteFile(wf, []byte(mixedWorkflow), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := testkit.Run(t, dir, nil, 2*time.Minute, "run", "--workflow", wf, "-i", clip, "-o", "out.mp4")
@@ -280,3 +278,98 @@ func TestBinary_RunAudioDuration(t *testing.T) {
 		t.Errorf("%d samples, want 57600 (1.2 s at 48 kHz)", len(x))
 	}
 }
+
+// TestBinary_ServeAudioPath: `comfyrt serve` runs a stream whose workflow
+// has a video path (invert) and an audio path (+12 semitones) on MPEG-TS
+// segments with a 440 Hz sine: the output segments carry H.264 video and
+// AAC audio at 880 Hz.
+func TestBinary_ServeAudioPath(t *testing.T) {
+	needAV(t)
+	testkit.NeedTools(t, "ffmpeg")
+	dir := t.TempDir()
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=384x384:rate=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "5", "-c:v", "libx264", "-preset", "ultrafast",
+		"-pix_fmt", "yuv420p", "-g", "30", "-c:a", "aac", "-f", "segment", "-segment_time", "1", "-segment_format", "mpegts",
+		filepath.Join(dir, "seg%d.ts")).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	var segs [][]byte
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("seg%d.ts", i)))
+		if err != nil {
+			break
+		}
+		segs = append(segs, b)
+	}
+	if len(segs) < 3 {
+		t.Fatalf("%d input segments", len(segs))
+	}
+	base, stop := startServe(t)
+	const id = "au1"
+	ch := budgetOrch(t, id)
+	wf := strings.Join(strings.Fields(mixedWorkflow), "")
+	start := fmt.Sprintf(`{"gateway_request_id":%q,"subscribe_url":%q,"publish_url":%q,"control_url":%q,"events_url":%q,"params":{"prompt":%s,"width":384,"height":384}}`,
+		id, ch, ch+"-out", ch+"-control", ch+"-events", wf)
+	if code, body := budgetPost(t, base+"/stream/start", start); code != http.StatusOK {
+		t.Fatalf("/stream/start: %d %s", code, body)
+	}
+	client := trickle.NewClient(trickle.Options{})
+	sub := trickle.NewSubscriber(client, ch+"-out", 0)
+	defer sub.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		var all []byte
+		defer func() { got <- all }()
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		for {
+			seg, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			b, _ := io.ReadAll(seg)
+			seg.Close()
+			all = append(all, b...)
+		}
+	}()
+	in := trickle.NewPublisher(client, ch, trickle.PublisherOptions{ContentType: "video/mp2t"})
+	for _, seg := range segs {
+		if err := in.Write(seg); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Second / time.Duration(len(segs)))
+	}
+	in.Close()
+	var out []byte
+	select {
+	case out = <-got:
+	case <-time.After(100 * time.Second):
+		t.Fatal("the output channel did not end")
+	}
+	budgetPost(t, base+"/stream/stop", "", "X-Stream-Id", id)
+	if err, stderr := stop(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+	name := filepath.Join(t.TempDir(), "out.ts")
+	if err := os.WriteFile(name, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s := testkit.FFprobe(t, name, "-show_entries", "stream=codec_type,codec_name,sample_rate,channels", "-of", "csv=p=0"); !strings.Contains(s, "h264,video") || !strings.Contains(s, "aac,audio,48000,1") {
+		t.Fatalf("output streams:\n%s", s)
+	}
+	x := decodeAudio(t, name)
+	if len(x) < 2*48000 {
+		t.Fatalf("%d audio samples out", len(x))
+	}
+	if hz, _ := peak(x[48000:min(len(x), 3*48000)], 48000); math.Abs(hz-880) > 2 {
+		t.Errorf("output audio peaks at %.0f Hz, want 880 (440 an octave up)", hz)
+	}
+}
+
+// mixedWorkflow inverts the frames and shifts the audio up an octave.
+const mixedWorkflow = `{"1": {"class_type": "LoadTensor", "inputs": {}},
+ "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+ "3": {"class_type": "SaveTensor", "inputs": {"images": ["2", 0]}},
+ "4": {"class_type": "LoadAudioTensor", "inputs": {"buffer_size": 500}},
+ "5": {"class_type": "PitchShifter", "inputs": {"audio": ["4", 0], "pitch_shift": 12}},
+ "6": {"class_type": "SaveAudioTensor", "inputs": {"audio": ["5", 0]}}}`
