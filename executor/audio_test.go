@@ -143,10 +143,11 @@ func TestAudioTapFollowsPlans(t *testing.T) {
 // tapSink runs the tap's audio path on every frame it writes, on the
 // encoder's goroutine, as av's Sink does with SinkOptions.AudioProcessor.
 type tapSink struct {
-	tap    *AudioTap
-	chunk  []float32
-	frames int
-	last   []float32
+	tap     *AudioTap
+	chunk   []float32
+	frames  int
+	last    []float32
+	flushed bool // the flush at Close ran the plan
 }
 
 func (s *tapSink) WriteFrame(*media.Frame) error {
@@ -156,7 +157,12 @@ func (s *tapSink) WriteFrame(*media.Frame) error {
 	return err
 }
 
-func (s *tapSink) Close() error { return nil }
+// Close runs the tap once more, as av's Sink flushes the last audio.
+func (s *tapSink) Close() error {
+	out, err := s.tap.ProcessAudio(s.chunk)
+	s.flushed = err == nil && out[100] != s.chunk[100]
+	return err
+}
 
 // TestAudioTapBesideFrames runs a plan's audio path on the encoder
 // goroutine while its video path runs frames, with a plan swap on the
@@ -196,10 +202,13 @@ func TestAudioTapBesideFrames(t *testing.T) {
 	})
 	_ = p.Close()
 	processed, failed, last := tap.Counts()
-	if sink.frames != 60 || processed == 0 || processed+failed != 60 {
+	if sink.frames != 60 || processed == 0 || processed+failed != 61 {
 		t.Fatalf("%d frames, %d chunks processed, %d passed through (%v)", sink.frames, processed, failed, last)
 	}
 	if sink.last[100] == chunk[100] && sink.last[200] == chunk[200] {
 		t.Error("the last chunk was passed through")
+	}
+	if !sink.flushed {
+		t.Error("the sink's flush at Close passed the audio through: the plan was closed first")
 	}
 }
