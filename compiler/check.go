@@ -102,6 +102,10 @@ func (r Role) String() string {
 		return "frame output"
 	case StaticImage:
 		return "static image"
+	case AudioInput:
+		return "audio input"
+	case AudioOutput:
+		return "audio output"
 	}
 	return "compute"
 }
@@ -347,7 +351,7 @@ func missingKernel(n *graph.Node, cls *schema.Node) *diag.Diagnostic {
 // ioContract assigns roles and checks ComfyStream's counts.
 func (t *Typed) ioContract() diag.List {
 	var diags diag.List
-	var primary, tensors, images, outs []*Node
+	var primary, tensors, images, outs, audioIns, audioOuts []*Node
 	for _, n := range t.nodes {
 		switch n.Class {
 		case "PrimaryInputLoadImage":
@@ -358,6 +362,10 @@ func (t *Typed) ioContract() diag.List {
 			images = append(images, n)
 		case "SaveTensor", "PreviewImage", "SaveImage":
 			outs = append(outs, n)
+		case "LoadAudioTensor":
+			audioIns = append(audioIns, n)
+		case "SaveAudioTensor":
+			audioOuts = append(audioOuts, n)
 		}
 	}
 	contract := func(msg string, ns []*Node) {
@@ -376,7 +384,8 @@ func (t *Typed) ioContract() diag.List {
 	if len(outs) > 3 {
 		contract("too many outputs in prompt (at most three SaveTensor/PreviewImage/SaveImage)", outs)
 	}
-	if len(outs) == 0 && len(t.roots) > 0 {
+	diags = append(diags, audioContract(contract, audioIns, audioOuts)...)
+	if len(outs) == 0 && len(audioOuts) == 0 && len(t.roots) > 0 {
 		d := &diag.Diagnostic{Code: diag.IOContract, Message: "missing output: the workflow has no frame output (SaveTensor, PreviewImage or SaveImage)"}
 		diags.Add(d)
 	}

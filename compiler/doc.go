@@ -28,11 +28,18 @@
 // a workflow without a primary input is the frame input; SaveTensor,
 // PreviewImage and SaveImage are frame outputs. At most one primary input,
 // at most two inputs without a primary one, at most three frame outputs, at
-// least one frame output: otherwise an io_contract error names the nodes
-// (ComfyStream's messages: "too many primary inputs in prompt", …). Every
-// frame-input node of a plan is bound to the same frame. Other LoadImage
-// nodes are static images. A workflow without a frame input (generators)
-// is all static. Only nodes that reach an output count.
+// least one frame output or audio output: otherwise an io_contract error
+// names the nodes (ComfyStream's messages: "too many primary inputs in
+// prompt", …). Every frame-input node of a plan is bound to the same
+// frame. Other LoadImage nodes are static images. A workflow without a
+// frame input (generators) is all static. Only nodes that reach an output
+// count.
+//
+// Audio (audio.go): LoadAudioTensor is the audio input and SaveAudioTensor
+// the audio output (at most one each). The steps downstream of the audio
+// input run per audio chunk (RunAudio, AUDIO [1,1,N] at the rate the
+// input node declares: AudioSpec), never in RunFrame, on buffers of their
+// own; a step reading both the audio and the frame is refused.
 //
 // # Memory budget
 //

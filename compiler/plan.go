@@ -92,6 +92,10 @@ type step struct {
 	timeOnly bool
 	stateful bool          // its class is nodes.Traits Stateful
 	clock    nodes.Clocked // its kernel reads the frame's time
+
+	// audioIn and audioOut are the audio roles; audio marks the steps
+	// that run per audio chunk (compiler/audio.go).
+	audioIn, audioOut, audio bool
 }
 
 // Plan is a compiled workflow. Its structure (steps, order, buffers,
@@ -114,6 +118,10 @@ type Plan struct {
 	slots     [][]float32
 	slotCap   []int
 	closed    atomic.Bool
+	audioRun  []*step // audio steps (audio.go), audioIn first
+	audioIn   *step
+	audioOut  *step
+	audioSpec value.Spec
 	mu        sync.Mutex // guards kernel ownership during Rebuild and Close
 	bytes     int64      // MemoryBytes
 	measure   bool       // Measure: build sizes the plan, then discards its kernels
@@ -155,8 +163,16 @@ func (pl *Plan) build(prev *Plan) error {
 	byID := map[string]*step{}
 	var static, perFrame []*step
 	for _, n := range order {
-		s := &step{node: n, frameIn: n.Role == FrameInput, frameOut: n.Role == FrameOutput}
+		s := &step{node: n, frameIn: n.Role == FrameInput, frameOut: n.Role == FrameOutput, audioIn: n.Role == AudioInput, audioOut: n.Role == AudioOutput}
 		pl.classify(s, byID)
+		// Steps on the audio input's clock run per chunk (compiler/audio.go).
+		audio, err := audioClock(s, byID)
+		if err != nil {
+			diags.Add(pl.prepareDiag(n, "", err.Error()))
+		}
+		if audio != "" {
+			s.reason, s.static, s.timeOnly = audio, false, false
+		}
 		byID[n.ID] = s
 		if s.static {
 			static = append(static, s)
@@ -283,6 +299,11 @@ steps:
 				continue
 			}
 		}
+		if msg := checkAudioKernel(s, k); msg != "" {
+			diags.Add(pl.prepareDiag(n, "", msg))
+			failed[n.ID] = true
+			continue
+		}
 		// The scratch the kernel declares is counted before its Prepare
 		// allocates it.
 		scratch, err := nodes.SafeScratch(k, slices.Clone(s.inSpecs))
@@ -360,6 +381,7 @@ steps:
 			pl.frameRun = append(pl.frameRun, s)
 		}
 	}
+	pl.splitAudio()
 	pl.bindRunHooks()
 	// Bind the input values that never change (literals, absent inputs).
 	for _, s := range pl.steps {
@@ -533,6 +555,10 @@ func (pl *Plan) assignBuffers() {
 	idx := map[*step]int{}
 	var run []*step
 	for _, s := range pl.steps[pl.nStatic:] {
+		if s.audio { // own buffers (audio.go)
+			s.outBuf = slices.Repeat([]int{-1}, len(s.outSpecs))
+			continue
+		}
 		idx[s] = len(run)
 		run = append(run, s)
 	}
@@ -709,7 +735,7 @@ func specsEqual(a, b []value.Spec) bool {
 func cloneSpecs(in []value.Spec) []value.Spec {
 	out := make([]value.Spec, len(in))
 	for i, s := range in {
-		out[i] = value.Spec{Kind: s.Kind, Shape: slices.Clone(s.Shape)}
+		out[i] = value.Spec{Kind: s.Kind, Shape: slices.Clone(s.Shape), Rate: s.Rate}
 		if s.Const != nil {
 			c := *s.Const
 			out[i].Const = &c

@@ -19,11 +19,16 @@ func (pl *Plan) Explain() string { return pl.render(true) }
 
 func (pl *Plan) render(explain bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "plan: %d steps (%d static, %d per-frame), %d frame outputs\n", len(pl.staticRun)+len(pl.frameRun), len(pl.staticRun), len(pl.frameRun), len(pl.outs))
+	fmt.Fprintf(&b, "plan: %d steps (%d static, %d per-frame), %d frame outputs\n", len(pl.staticRun)+len(pl.frameRun)+len(pl.audioRun), len(pl.staticRun), len(pl.frameRun), len(pl.outs))
 	if pl.hasFrame {
 		fmt.Fprintf(&b, "frame: %s %d B -> %s\n", pl.frameSpec, pl.frameSpec.Bytes(), strings.Join(prefixIDs(pl.typed.frameIns), " "))
-	} else {
+	} else if pl.audioIn == nil {
 		b.WriteString("frame: none (the workflow runs once)\n")
+	} else {
+		b.WriteString("frame: none (audio only)\n")
+	}
+	if pl.audioIn != nil {
+		fmt.Fprintf(&b, "audio: chunk %s %d B -> #%s, %d per-chunk steps\n", pl.audioSpec, pl.audioSpec.Bytes(), pl.audioIn.node.ID, len(pl.audioRun))
 	}
 	var frameBytes int64
 	for _, c := range pl.slotCap {
@@ -62,6 +67,13 @@ func (pl *Plan) render(explain bool) string {
 		fmt.Fprintf(&b, "  #%s %s%s <- %s\n", o.node.ID, o.node.Class, title(o.node), pl.wire(src))
 	}
 	pl.renderElided(&b, explain)
+	if o := pl.audioOut; o != nil {
+		for _, l := range o.links {
+			if l.slot == 0 {
+				fmt.Fprintf(&b, "  #%s %s%s (audio) <- %s\n", o.node.ID, o.node.Class, title(o.node), pl.wire(l))
+			}
+		}
+	}
 	if explain && len(pl.slotCap) > 0 {
 		b.WriteString("buffer pool:\n")
 		for i, c := range pl.slotCap {
@@ -83,6 +95,9 @@ func (pl *Plan) renderStep(b *strings.Builder, s *step, explain bool) {
 	tag := ""
 	if s.frameIn {
 		tag = " [frame input]"
+	}
+	if s.audioIn {
+		tag = " [audio input]"
 	}
 	if s.adopted {
 		tag += " [reused]"
@@ -137,6 +152,9 @@ func (pl *Plan) where(s *step, j int) string {
 	}
 	if s.static {
 		return fmt.Sprintf(" %d B static", sp.Bytes())
+	}
+	if s.audio {
+		return fmt.Sprintf(" %d B own", sp.Bytes())
 	}
 	return fmt.Sprintf(" %d B buf%d", sp.Bytes(), s.outBuf[j])
 }

@@ -131,6 +131,11 @@ type Config[P Plan[P]] struct {
 	// is counted in Stats.EventsLost; state changes (passthrough, swapped,
 	// warmed up, first frame) wait up to a second for room first.
 	Events chan<- Event
+	// AudioTap, when not nil, is pointed at every plan the pipeline
+	// switches to (before the previous one is closed), so that an output
+	// re-encoding the stream's audio runs the plan's audio path (see
+	// AudioTap).
+	AudioTap *AudioTap
 	// Now is the clock (time.Now when nil); frames' Captured must come
 	// from the same clock.
 	Now func() time.Time

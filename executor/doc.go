@@ -38,6 +38,17 @@
 // the frame's index and time (Text, TextLine: the JSON line of a stream's
 // data output).
 //
+// # Audio
+//
+// A plan with an audio path (compiler: LoadAudioTensor → … →
+// SaveAudioTensor) runs on the stream's audio in chunks. RunAudio
+// processes a whole audio stream on its own (media.AudioSource to
+// media.AudioSink, audio workflows on audio files). Beside video, an
+// AudioTap runs the current plan's audio path for the sink that
+// re-encodes the input's audio (media.AudioProcessor): the pipeline
+// points it at every plan it switches to (Config.AudioTap), and it runs
+// on the encoder's goroutine, beside RunFrame, on the audio steps only.
+//
 // # Plans
 //
 // Package executor works on compiled plans only and never imports graph

@@ -231,11 +231,21 @@ func (p *Pipeline[P]) Close() error {
 		if !started {
 			close(p.finished)
 		}
-		if err := p.plan.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("plan: %w", err))
+		closePlan := func() {
+			if err := p.plan.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("plan: %w", err))
+			}
 		}
+		if p.cfg.AudioTap == nil {
+			closePlan()
+		}
+		// With an AudioTap the sink's flush still runs the plan's audio
+		// path on the last audio: the plan closes after it.
 		if err := p.cfg.Sink.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sink: %w", err))
+		}
+		if p.cfg.AudioTap != nil {
+			closePlan()
 		}
 		p.closeErr = errors.Join(errs...)
 	})

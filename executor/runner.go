@@ -70,6 +70,7 @@ func (r *runner[P]) setPlan(pl P) {
 	r.pl = pl
 	r.timed, _ = any(pl).(timedPlan)
 	r.texts, _ = any(pl).(textPlan)
+	r.p.cfg.AudioTap.Set(pl)
 	r.hasIn, r.nOut = pl.HasFrameInput(), pl.NumOutputs()
 	r.w, r.h = 0, 0
 	wasInPlace := r.inPlace != nil

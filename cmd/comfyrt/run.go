@@ -44,6 +44,11 @@ const runAbout = "Runs a workflow on video: decodes IN (a file, '-' for standard
 	"Text outputs (ComfyStream's SaveTextTensor) go to --data-out FILE, one JSON\n" +
 	"line per frame and text output: {\"type\":\"text\",\"data\":TEXT,\"node\":ID,\n" +
 	"\"frame\":INDEX,\"pts\":SECONDS}, as serve sends them on the BYOC data channel.\n\n" +
+	"A workflow with audio nodes (LoadAudioTensor → … → SaveAudioTensor) and no\n" +
+	"video ones runs on the audio of IN (an audio file or a clip) in chunks of the\n" +
+	"node's buffer_size, mono at 48 kHz, and writes OUT (default out.wav; PCM in\n" +
+	"WAV, AAC in .m4a/.mp4/.ts). With video and audio paths both run; the audio is\n" +
+	"re-encoded to AAC.\n\n" +
 	"SIGINT/SIGTERM finish the output and exit; a second one quits at once.\n\n" +
 	"Exit status: 0 on success, 1 when the workflow does not compile or the run\n" +
 	"fails, 2 for usage errors and unreadable files, 130 when interrupted before\n" +
@@ -150,6 +155,9 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if o.inputDir == "" {
 		o.inputDir = wf.dir
+	}
+	if isAudioOnly(wf) {
+		return runAudio(o, wf, stdout, stderr)
 	}
 	if !isPicture(o.in) && !(o.in == "" && isPicture(o.out)) {
 		return runVideoCmd(o, wf, stdout, stderr)

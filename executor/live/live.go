@@ -261,6 +261,7 @@ func (r *Runner) Open(_ context.Context, sio StreamIO, first Prepared) (Stream, 
 	s := &stream{r: r, io: sio, w: w, h: h, ctx: ctx, cancel: cancel, showLoading: fp.showLoading,
 		done: make(chan struct{}), notify: make(chan struct{}, 1),
 		cmds: make(chan func(*state)), quit: make(chan struct{}), ownerDone: make(chan struct{})}
+	s.audio = firstAudioTap(fp.plan)
 	s.segDur = r.SegmentDuration
 	if s.segDur <= 0 {
 		s.segDur = 2 * time.Second
@@ -281,6 +282,9 @@ type stream struct {
 	// showLoading: loading frames instead of the passthrough until the
 	// first workflow runs.
 	showLoading bool
+	// audio runs the workflows' audio path on the input's audio, when the
+	// first workflow has one (audio.go).
+	audio *executor.AudioTap
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -644,7 +648,7 @@ func (s *stream) startExecutor(ctx context.Context, src *av.Chain, out *os.File,
 			first = loadingPlan(s.w, s.h)
 		}
 		st.initial = nil // assemble.New owns it now, and closes it on an error
-		pipe, err = assemble.New(assemble.Spec[*livePlan]{
+		spec := assemble.Spec[*livePlan]{
 			Source: media.NewMonotonic(src), Plan: first,
 			Out: fmt.Sprintf("pipe:%d", out.Fd()), SinkOptions: s.sinkOptions(src.Info()),
 			AudioFrom: src.AudioSource(),
@@ -658,7 +662,9 @@ func (s *stream) startExecutor(ctx context.Context, src *av.Chain, out *os.File,
 				OnError:      executor.PassThrough, Queue: executor.LatestWins, Events: events,
 				OnText: s.textOut(),
 			},
-		})
+		}
+		s.withAudio(&spec.SinkOptions, &spec.Config, src.Info(), src.AudioSource())
+		pipe, err = assemble.New(spec)
 		if err != nil {
 			return
 		}

@@ -138,7 +138,7 @@ func open(o Options, events chan executor.Event, stderr io.Writer) (*executor.Pi
 	if !pl.HasFrameInput() {
 		o.log().Warn("the workflow has no frame input: every output frame is the same picture", "workflow", o.Workflow)
 	}
-	p, err := stream.New(stream.Spec[*compiler.Plan]{
+	spec := stream.Spec[*compiler.Plan]{
 		Source: source, Plan: pl, Out: o.Out, AudioFrom: in.Audio,
 		SinkOptions: av.SinkOptions{Format: o.Format, Preset: o.Preset, Encoder: o.Encoder, RebaseAudio: mode.rebase()},
 		AudioDropped: func(err error) {
@@ -146,7 +146,9 @@ func open(o Options, events chan executor.Event, stderr io.Writer) (*executor.Pi
 			o.log().Warn("audio not passed through", "err", err)
 		},
 		Config: o.executorConfig(mode, events),
-	})
+	}
+	withAudioPath(&spec, info, o.log())
+	p, err := stream.New(spec)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 		return nil, info, ExitUsage

@@ -4,7 +4,9 @@
 //
 // The built-in classes are the ComfyStream I/O nodes (LoadTensor,
 // SaveTensor, PrimaryInputLoadImage, SaveTextTensor, LoadAudioTensor,
-// SaveAudioTensor), ComfyUI's LoadImage, PreviewImage, SaveImage, the image
+// SaveAudioTensor) and ComfyStream's PitchShifter (librosa's pitch shift
+// written in Go: STFT, phase vocoder, FFT resampling; pitchshift.go),
+// ComfyUI's LoadImage, PreviewImage, SaveImage, the image
 // and mask nodes a real-time workflow uses (ImageInvert, ImageScale,
 // ImageScaleBy, ImageBlend, ImageBlur, ImageSharpen, ImageCompositeMasked,
 // ImageCrop, EmptyImage, ImageToMask, MaskToImage, InvertMask,

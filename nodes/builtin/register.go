@@ -27,6 +27,10 @@ func kernels() []kernelInfo {
 		{"SaveTensor", []string{"images"}, nil, newFrameOutput("images")},
 		{"PreviewImage", []string{"images"}, nil, newFrameOutput("images")},
 		{"SaveImage", []string{"images", "filename_prefix"}, nil, newFrameOutput("images", "filename_prefix")},
+		// Audio (ComfyStream).
+		{"LoadAudioTensor", []string{"buffer_size", "timeout_seconds"}, []string{"AUDIO"}, newLoadAudioTensor},
+		{"SaveAudioTensor", []string{"audio"}, nil, newSaveAudioTensor},
+		{"PitchShifter", []string{"audio", "pitch_shift"}, []string{"AUDIO"}, newPitchShifter},
 		// Image.
 		{"ImageInvert", []string{"image"}, img, newImageInvert},
 		{"ImageScale", []string{"image", "upscale_method", "width", "height", "crop"}, img, newImageScale},

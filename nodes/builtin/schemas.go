@@ -23,7 +23,8 @@ const Source = "builtin"
 //     comfy_extras/nodes_images.py; Primitive*:
 //     comfy_extras/nodes_primitive.py), as a recent ComfyUI serves them.
 //   - ComfyStream (livepeer/comfystream@4e9dace nodes/): LoadTensor,
-//     SaveTensor, SaveTextTensor, LoadAudioTensor, SaveAudioTensor, and
+//     SaveTensor, SaveTextTensor, LoadAudioTensor, SaveAudioTensor,
+//     PitchShifter (nodes/audio_utils/pitch_shift.py), and
 //     PrimaryInputLoadImage, a subclass of LoadImage with its inputs and
 //     outputs and the display name "Primary Input Load Image".
 //   - yondonfu/ComfyUI-Background-Edit nodes/gaussian_blur.py (@44a78bd),

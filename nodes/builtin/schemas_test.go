@@ -19,7 +19,7 @@ import (
 var wantClasses = []string{
 	// ComfyStream and ComfyUI I/O.
 	"LoadTensor", "SaveTensor", "PrimaryInputLoadImage", "LoadImage", "PreviewImage", "SaveImage",
-	"SaveTextTensor", "LoadAudioTensor", "SaveAudioTensor",
+	"SaveTextTensor", "LoadAudioTensor", "SaveAudioTensor", "PitchShifter",
 	// Image and mask.
 	"ImageInvert", "ImageScale", "ImageScaleBy", "ImageBlend", "ImageBlur", "ImageSharpen",
 	"ImageCompositeMasked", "ImageCrop", "EmptyImage", "ImageToMask", "MaskToImage", "InvertMask",
@@ -258,7 +258,7 @@ func TestSchemas_matchDerived(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := builtin.Schemas()
-	for _, name := range []string{"LoadTensor", "SaveTensor", "SaveTextTensor", "LoadAudioTensor", "SaveAudioTensor", "PrimaryInputLoadImage"} {
+	for _, name := range []string{"LoadTensor", "SaveTensor", "SaveTextTensor", "LoadAudioTensor", "SaveAudioTensor", "PitchShifter", "PrimaryInputLoadImage"} {
 		ref := derived.Lookup(name)
 		if ref == nil {
 			t.Errorf("%s not in %s", name, path)

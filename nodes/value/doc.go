@@ -4,7 +4,9 @@
 //   - Tensor: a shape over a plain []float32. IMAGE is NHWC [B,H,W,C] with
 //     C = 3 (ComfyUI's own layout, values 0..1), or 4 (RGBA, straight
 //     alpha) where a node makes one (JoinImageWithAlpha); MASK is [B,H,W];
-//     LATENT is NCHW [B,C,H,W] (the "samples" of ComfyUI's latent dict).
+//     LATENT is NCHW [B,C,H,W] (the "samples" of ComfyUI's latent dict);
+//     AUDIO is [B,C,N] (channels, samples) with its sample rate beside it
+//     (see Audio).
 //   - Value: one input or output of a kernel at run time, a struct (not an
 //     interface) holding a Kind plus a tensor, a scalar, a string or an
 //     opaque handle, so that passing values per frame never boxes.

@@ -32,7 +32,7 @@ const (
 )
 
 // String returns ComfyUI's type name for the kind ("IMAGE", "MASK", "INT",
-// "FLOAT", "STRING", "BOOLEAN", "LATENT"), "HANDLE" for handles and "NONE"
+// "FLOAT", "STRING", "BOOLEAN", "LATENT", "AUDIO"), "HANDLE" for handles and "NONE"
 // for None.
 func (k Kind) String() string {
 	switch k {
@@ -52,21 +52,23 @@ func (k Kind) String() string {
 		return "HANDLE"
 	case Latent:
 		return "LATENT"
+	case Audio:
+		return "AUDIO"
 	}
 	return "NONE"
 }
 
 // IsTensor reports whether values of the kind hold a Tensor (Image, Mask,
-// Latent).
-func (k Kind) IsTensor() bool { return k == Image || k == Mask || k == Latent }
+// Latent, Audio).
+func (k Kind) IsTensor() bool { return k == Image || k == Mask || k == Latent || k == Audio }
 
 // IsScalar reports whether values of the kind are an Int, Float, String or
 // Bool.
 func (k Kind) IsScalar() bool { return k >= Int && k <= Bool }
 
 // KindOf returns the Kind that carries values of a ComfyUI type name:
-// IMAGE, MASK, INT, FLOAT, STRING, BOOLEAN, COMBO (a String), LATENT; ""
-// gives None; every other type (MODEL, "*", unions…) is a Handle.
+// IMAGE, MASK, INT, FLOAT, STRING, BOOLEAN, COMBO (a String), LATENT,
+// AUDIO; "" gives None; every other type (MODEL, "*", unions…) is a Handle.
 func KindOf(comfyType string) Kind {
 	switch comfyType {
 	case "IMAGE":
@@ -83,6 +85,8 @@ func KindOf(comfyType string) Kind {
 		return Bool
 	case "LATENT":
 		return Latent
+	case "AUDIO":
+		return Audio
 	case "":
 		return None
 	}

@@ -12,7 +12,7 @@ type Value struct {
 	Kind Kind
 	// Tensor holds Image, Mask and Latent values.
 	Tensor Tensor
-	// Int holds Int values.
+	// Int holds Int values, and the sample rate of Audio values.
 	Int int64
 	// Float holds Float values.
 	Float float64
@@ -66,6 +66,8 @@ func (v Value) String() string {
 	switch v.Kind {
 	case Image, Mask, Latent:
 		return v.Kind.String() + ShapeString(v.Tensor.Shape)
+	case Audio:
+		return v.Kind.String() + ShapeString(v.Tensor.Shape) + audioSuffix(v.SampleRate())
 	case Int:
 		return strconv.FormatInt(v.Int, 10)
 	case Float:
@@ -84,9 +86,12 @@ func (v Value) String() string {
 // and, when it is already known, the value itself.
 type Spec struct {
 	Kind Kind
-	// Shape is the tensor shape of Image, Mask and Latent values; nil
+	// Shape is the tensor shape of Image, Mask, Latent and Audio values; nil
 	// otherwise.
 	Shape []int
+	// Rate is the sample rate of Audio values (samples per second); 0
+	// otherwise.
+	Rate int
 	// Const is the value when it is fixed when the plan is built: a
 	// literal widget value, or a scalar a static step produces (Primitive
 	// nodes set it on their outputs). Nil when the value is only known per
@@ -113,7 +118,7 @@ func TensorSpec(k Kind, shape ...int) Spec {
 // ConstSpec returns the spec of a value fixed when the plan is built; for
 // tensors the shape is taken from the value.
 func ConstSpec(v Value) Spec {
-	s := Spec{Kind: v.Kind, Const: &v}
+	s := Spec{Kind: v.Kind, Const: &v, Rate: v.SampleRate()}
 	if v.Kind.IsTensor() {
 		s.Shape = append([]int(nil), v.Tensor.Shape...)
 	}
@@ -133,7 +138,9 @@ func (s Spec) Bytes() int64 { return int64(s.Elems()) * 4 }
 
 // SameShape reports whether two specs have the same kind and shape (Const
 // is not compared).
-func (s Spec) SameShape(o Spec) bool { return s.Kind == o.Kind && EqualShapes(s.Shape, o.Shape) }
+func (s Spec) SameShape(o Spec) bool {
+	return s.Kind == o.Kind && EqualShapes(s.Shape, o.Shape) && s.Rate == o.Rate
+}
 
 // String formats the spec: "IMAGE[1,512,512,3]", "INT", "INT=5",
 // "STRING=\"red\"", "NONE".
@@ -141,6 +148,9 @@ func (s Spec) String() string {
 	out := s.Kind.String()
 	if s.Kind.IsTensor() {
 		out += ShapeString(s.Shape)
+		if s.Kind == Audio {
+			out += audioSuffix(s.Rate)
+		}
 	} else if s.Const != nil {
 		out += "=" + s.Const.String()
 	}
@@ -149,7 +159,11 @@ func (s Spec) String() string {
 
 // New allocates a value for the spec: a zeroed tensor for tensor kinds,
 // the constant for specs that have one, else the zero value of the kind.
+// An Audio value gets the spec's rate.
 func New(s Spec) Value {
+	if s.Kind == Audio {
+		return OfAudio(NewTensor(s.Shape...), s.Rate)
+	}
 	if s.Kind.IsTensor() {
 		return OfTensor(s.Kind, NewTensor(s.Shape...))
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/asticode/go-astiav"
+
+	"comfyrt/executor/media"
 )
 
 // aacRates are the sample rates AAC (and FFmpeg's native encoder) supports.
@@ -46,13 +48,14 @@ type aacEncoder struct {
 	next      int64 // pts of the next encoder frame, in tb
 	started   bool
 	flushed   bool
-	errs      int64 // packets the decoder refused
+	errs      int64      // packets the decoder refused
+	proc      *procStage // SinkOptions.AudioProcessor's stage, or nil
 }
 
 // newAACEncoder sets up decoding of q's codec and an AAC encoder: the
 // source's sample rate when AAC has it (else 48 kHz), mono for mono input,
-// stereo otherwise.
-func newAACEncoder(q *audioQueue, globalHeader bool, bitrate int64) (_ *aacEncoder, err error) {
+// stereo otherwise; with a processor (aacproc_cgo.go), its output format.
+func newAACEncoder(q *audioQueue, globalHeader bool, bitrate int64, proc media.AudioProcessor) (_ *aacEncoder, err error) {
 	a := &aacEncoder{inTB: q.tb}
 	defer func() {
 		if err != nil {
@@ -93,6 +96,11 @@ func newAACEncoder(q *audioQueue, globalHeader bool, bitrate int64) (_ *aacEncod
 	ch := par.ChannelLayout().NbChannels()
 	if ch <= 0 {
 		ch = par.Channels()
+	}
+	if proc != nil {
+		if rate, ch, err = a.useProc(proc, ch); err != nil {
+			return nil, err
+		}
 	}
 	layout := astiav.ChannelLayoutStereo
 	if ch == 1 {
@@ -166,7 +174,7 @@ func (a *aacEncoder) decode(p *astiav.Packet, emit func(*astiav.Packet) error) e
 			}
 			a.started = true
 		}
-		err = a.rs.push(a.in)
+		err = a.push(a.in)
 		a.in.Unref()
 		if err != nil {
 			return fmt.Errorf("audio conversion: %w", err)
@@ -226,6 +234,11 @@ func (a *aacEncoder) flush(emit func(*astiav.Packet) error) error {
 	if err != nil {
 		return err
 	}
+	if a.proc != nil {
+		if err := a.proc.flush(a.rs); err != nil {
+			return fmt.Errorf("audio processing: %w", err)
+		}
+	}
 	if err := a.rs.push(nil); err != nil {
 		return fmt.Errorf("audio conversion: %w", err)
 	}
@@ -242,6 +255,10 @@ func (a *aacEncoder) flush(emit func(*astiav.Packet) error) error {
 }
 
 func (a *aacEncoder) free() {
+	if a.proc != nil {
+		a.proc.free()
+		a.proc = nil
+	}
 	if a.rs != nil {
 		a.rs.free()
 		a.rs = nil

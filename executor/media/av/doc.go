@@ -18,7 +18,14 @@
 // container can hold the codec, otherwise decoded, converted (swresample and
 // an audio FIFO in resample.c, as go-astiav wraps neither) and encoded
 // to AAC (see SinkOptions.AudioCodec). Without AudioFrom the output has no
-// audio.
+// audio. With SinkOptions.AudioProcessor (a plan's audio path) the decoded
+// audio is mixed to mono at the processor's chunk rate, cut into its
+// chunks, processed and encoded to AAC (aacproc_cgo.go).
+//
+// Audio on its own (audioio_cgo.go, audio workflows on audio files):
+// OpenAudio decodes the first audio stream of an input into mono float32
+// at a chosen rate (channels averaged, as ComfyStream's audio input), and
+// CreateAudioSink encodes float32 samples to PCM in WAV or AAC elsewhere.
 //
 // # Files
 //

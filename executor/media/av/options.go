@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"comfyrt/executor/media"
 )
 
 // ErrUnavailable is returned by every constructor when the package was built
@@ -103,6 +105,15 @@ type SinkOptions struct {
 	// timestamp reset. Off, audio timestamps are written as they come (a
 	// file's long audio gap stays a gap).
 	RebaseAudio bool
+	// AudioProcessor, when set with AudioFrom, runs on the audio: it is
+	// decoded, mixed to mono at the processor's chunk rate (channels
+	// averaged, as ComfyStream's audio input), cut into its chunks,
+	// processed, and what comes out is encoded to AAC (AudioCodec "copy"
+	// is refused) in the processor's output format. The last, short chunk
+	// is padded with silence and its output cut back, so the audio keeps
+	// its length and timestamps. executor.AudioTap is the one the CLI
+	// uses: a plan's LoadAudioTensor → … → SaveAudioTensor path.
+	AudioProcessor media.AudioProcessor
 }
 
 // Stats counts what a Source met.

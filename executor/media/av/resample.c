@@ -56,7 +56,7 @@ int crt_ar_push(crt_ar *r, const AVFrame *f) {
 	if (!f) return crt_ar_convert(r, NULL, 0);
 	if (f->nb_samples <= 0) return 0;
 	if (f->format < 0 || f->sample_rate <= 0 || f->ch_layout.nb_channels <= 0) return AVERROR(EINVAL);
-	AVChannelLayout in;
+	AVChannelLayout in = {0}; // zeroed: av_channel_layout_copy uninits its destination first
 	int ret;
 	if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
 		av_channel_layout_default(&in, f->ch_layout.nb_channels);

@@ -186,8 +186,11 @@ func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, e
 		var reencode bool
 		switch opts.AudioCodec {
 		case "", "auto":
-			reencode = !fits
+			reencode = !fits || opts.AudioProcessor != nil
 		case "copy":
+			if opts.AudioProcessor != nil {
+				return nil, fmt.Errorf("av: sink %s: AudioCodec \"copy\" with an AudioProcessor (processed audio is re-encoded)", url)
+			}
 			if !fits {
 				return nil, fmt.Errorf("av: sink %s: %s cannot hold %s audio (AudioCodec \"copy\"; use \"auto\" or \"aac\" to re-encode)", url, ofmt.Name(), q.par.CodecID())
 			}
@@ -204,7 +207,7 @@ func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, e
 			if !audioFits(s.fc, astiav.CodecIDAac) {
 				return nil, fmt.Errorf("av: sink %s: %s can hold neither %s nor AAC audio", url, ofmt.Name(), q.par.CodecID())
 			}
-			if s.aac, err = newAACEncoder(q, ofmt.Flags().Has(astiav.IOFormatFlagGlobalheader), opts.AudioBitrate); err != nil {
+			if s.aac, err = newAACEncoder(q, ofmt.Flags().Has(astiav.IOFormatFlagGlobalheader), opts.AudioBitrate, opts.AudioProcessor); err != nil {
 				return nil, fmt.Errorf("av: sink %s: re-encoding %s audio to AAC: %w", url, q.par.CodecID(), err)
 			}
 			if err := s.aac.enc.ToCodecParameters(s.ast.CodecParameters()); err != nil {
