@@ -1,6 +1,9 @@
-// Package builtin holds comfyrt's built-in nodes: the schemas of the node
-// classes comfyrt knows without any object_info file (Schemas, from the
-// embedded schemas.json) and, next to them, their pure-Go kernels.
+// Package builtin holds comfyrt's built-in nodes: the pure-Go kernels and,
+// next to them, the schema each kernel reads (Schemas, from the embedded
+// schemas.json). Every other class comfyrt knows (ComfyUI core, the
+// real-time custom packs) has its schema in nodes/known, which merges
+// these over its tables; a test checks that a built-in schema of a core
+// class has no difference from the core table's.
 //
 // The built-in classes are the ComfyStream I/O nodes (LoadTensor,
 // SaveTensor, PrimaryInputLoadImage, SaveTextTensor, LoadAudioTensor,
@@ -17,7 +20,11 @@
 // (PrimitiveInt, PrimitiveFloat, PrimitiveString, PrimitiveStringMultiline,
 // PrimitiveBoolean), ComfyUI-Background-Edit's GaussianBlur, Composite and
 // BackgroundColor, ComfyUI_RealTimeNodes' QuickShapeMask and TextRenderer
-// (drawn in the Go font, golang.org/x/image), and DepthAnythingTensorrt. Each schema uses ComfyUI's
+// (drawn in the Go font, golang.org/x/image), its controllers and monitors
+// (FloatControl, IntControl, StringControl, IntegerMotionController,
+// ROINode, LazyCondition, FPSMonitor, SimilarityFilter: time-varying or
+// stateful, traits.go), the pass-throughs TorchCompileLoadVAE and
+// TorchCompileLoadControlNet, and DepthAnythingTensorrt. Each schema uses ComfyUI's
 // exact names, input order, types, defaults, ranges, combo lists, outputs,
 // output_node, categories and display names; a test checks them against a
 // real object_info dump and the derived ComfyStream schemas.
