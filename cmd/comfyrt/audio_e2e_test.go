@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -25,89 +24,6 @@ import (
 	"comfyrt/internal/trickle"
 )
 
-// writeWAV writes 16-bit PCM: chans channels at rate, the same sine of freq
-// Hz and amplitude 0.5 in every channel, n samples per channel.
-func writeWAV(t *testing.T, path string, rate, chans, n int, freq float64) {
-	t.Helper()
-	data := make([]byte, n*chans*2)
-	for i := range n {
-		v := int16(math.Round(0.5 * 32767 * math.Sin(2*math.Pi*freq*float64(i)/float64(rate))))
-		for c := range chans {
-			binary.LittleEndian.PutUint16(data[(i*chans+c)*2:], uint16(v))
-		}
-	}
-	h := make([]byte, 44)
-	copy(h, "RIFF")
-	binary.LittleEndian.PutUint32(h[4:], uint32(36+len(data)))
-	copy(h[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(h[16:], 16)
-	binary.LittleEndian.PutUint16(h[20:], 1) // PCM
-	binary.LittleEndian.PutUint16(h[22:], uint16(chans))
-	binary.LittleEndian.PutUint32(h[24:], uint32(rate))
-	binary.LittleEndian.PutUint32(h[28:], uint32(rate*chans*2))
-	binary.LittleEndian.PutUint16(h[32:], uint16(chans*2))
-	binary.LittleEndian.PutUint16(h[34:], 16)
-	copy(h[36:], "data")
-	binary.LittleEndian.PutUint32(h[40:], uint32(len(data)))
-	if err := os.WriteFile(path, append(h, data...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// readWAV reads a 16-bit PCM WAV (any chunk order): its rate, channels and
-// the first channel's samples scaled to -1..1.
-func readWAV(t *testing.T, path string) (rate, chans int, x []float64) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		t.Fatalf("%s is not a WAV file", path)
-	}
-	for p := 12; p+8 <= len(b); {
-		id, size := string(b[p:p+4]), int(binary.LittleEndian.Uint32(b[p+4:]))
-		body := b[p+8 : min(len(b), p+8+size)]
-		switch id {
-		case "fmt ":
-			if binary.LittleEndian.Uint16(body[0:]) != 1 || binary.LittleEndian.Uint16(body[14:]) != 16 {
-				t.Fatalf("%s: not 16-bit PCM", path)
-			}
-			chans, rate = int(binary.LittleEndian.Uint16(body[2:])), int(binary.LittleEndian.Uint32(body[4:]))
-		case "data":
-			for i := 0; i+2*chans <= len(body); i += 2 * chans {
-				x = append(x, float64(int16(binary.LittleEndian.Uint16(body[i:])))/32768)
-			}
-		}
-		p += 8 + size + size%2
-	}
-	if rate == 0 || chans == 0 {
-		t.Fatalf("%s: no fmt chunk", path)
-	}
-	return rate, chans, x
-}
-
-// peak is the frequency in [100, 2000] Hz (1 Hz steps) where the
-// Hann-windowed x has the most energy (Goertzel), and the signal's rms.
-func peak(x []float64, rate int) (hz, rms float64) {
-	best := 0.0
-	for f := 100; f <= 2000; f++ {
-		w := 2 * math.Cos(2*math.Pi*float64(f)/float64(rate))
-		var s1, s2 float64
-		for i, v := range x {
-			v *= 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(len(x)))
-			s1, s2 = v+w*s1-s2, s1
-		}
-		if p := s1*s1 + s2*s2 - w*s1*s2; p > best {
-			best, hz = p, float64(f)
-		}
-	}
-	for _, v := range x {
-		rms += v * v
-	}
-	return hz, math.Sqrt(rms / float64(len(x)))
-}
-
 // TestBinary_RunAudioWorkflows runs ComfyStream's audio pass-through and
 // pitch-shift workflows on a 2.3 s stereo 44.1 kHz WAV of a 440 Hz sine:
 // the output is mono 48 kHz WAV (the plans' declared chunk format) of the
@@ -117,7 +33,7 @@ func TestBinary_RunAudioWorkflows(t *testing.T) {
 	needAV(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.wav")
-	writeWAV(t, in, 44100, 2, 101430, 440) // 2.3 s
+	testkit.WriteWAV(t, in, 44100, 2, 101430, 440) // 2.3 s
 	for _, c := range []struct {
 		wf   string
 		want float64
@@ -134,14 +50,14 @@ func TestBinary_RunAudioWorkflows(t *testing.T) {
 		if !strings.Contains(r.Stdout, "5 chunks of 24000 samples") {
 			t.Errorf("%s: stdout %q does not report 5 chunks of 500 ms", c.wf, r.Stdout)
 		}
-		rate, chans, x := readWAV(t, out)
+		rate, chans, x := testkit.ReadWAV(t, out)
 		if rate != 48000 || chans != 1 {
 			t.Fatalf("%s: %d Hz %d channels, want 48000 Hz mono", c.wf, rate, chans)
 		}
 		if want := 110400; math.Abs(float64(len(x)-want)) > 48 { // 2.3 s, within 1 ms
 			t.Errorf("%s: %d samples, want %d (2.3 s at 48 kHz)", c.wf, len(x), want)
 		}
-		hz, rms := peak(x[24000:72000], rate) // 0.5 s to 1.5 s
+		hz, rms := testkit.Peak(x[24000:72000], rate) // 0.5 s to 1.5 s
 		if math.Abs(hz-c.want) > 2 {
 			t.Errorf("%s: spectral peak at %.0f Hz, want %.0f", c.wf, hz, c.want)
 		}
@@ -254,10 +170,10 @@ func TestBinary_RunVideoWithAudioPath(t *testing.T) {
 	if math.Abs(float64(len(x)-len(in))) > 2048 {
 		t.Errorf("%d audio samples out, %d in", len(x), len(in))
 	}
-	if hz, rms := peak(x[24000:72000], 48000); math.Abs(hz-880) > 2 || rms < 0.02 {
+	if hz, rms := testkit.Peak(x[24000:72000], 48000); math.Abs(hz-880) > 2 || rms < 0.02 {
 		t.Errorf("audio peak at %.0f Hz (rms %.3f), want 880 Hz", hz, rms)
 	}
-	if hz, _ := peak(in[24000:72000], 48000); math.Abs(hz-440) > 2 {
+	if hz, _ := testkit.Peak(in[24000:72000], 48000); math.Abs(hz-440) > 2 {
 		t.Errorf("the clip's audio peaks at %.0f Hz, want 440", hz)
 	}
 }
@@ -268,13 +184,13 @@ func TestBinary_RunAudioDuration(t *testing.T) {
 	needAV(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.wav")
-	writeWAV(t, in, 48000, 1, 96000, 440)
+	testkit.WriteWAV(t, in, 48000, 1, 96000, 440)
 	wf := testkit.CorpusFile(t, "comfystream/audio-passthrough.json")
 	r := testkit.Run(t, dir, nil, time.Minute, "run", "--workflow", wf, "-i", in, "-o", "d.wav", "--duration", "1.2s")
 	if r.Code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", r.Code, r.Stderr)
 	}
-	if _, _, x := readWAV(t, filepath.Join(dir, "d.wav")); len(x) != 57600 {
+	if _, _, x := testkit.ReadWAV(t, filepath.Join(dir, "d.wav")); len(x) != 57600 {
 		t.Errorf("%d samples, want 57600 (1.2 s at 48 kHz)", len(x))
 	}
 }
@@ -361,7 +277,7 @@ func TestBinary_ServeAudioPath(t *testing.T) {
 	if len(x) < 2*48000 {
 		t.Fatalf("%d audio samples out", len(x))
 	}
-	if hz, _ := peak(x[48000:min(len(x), 3*48000)], 48000); math.Abs(hz-880) > 2 {
+	if hz, _ := testkit.Peak(x[48000:min(len(x), 3*48000)], 48000); math.Abs(hz-880) > 2 {
 		t.Errorf("output audio peaks at %.0f Hz, want 880 (440 an octave up)", hz)
 	}
 }

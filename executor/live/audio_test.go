@@ -26,24 +26,6 @@ const mixedWF = `{"1":{"class_type":"LoadTensor","inputs":{}},"2":{"class_type":
 	`"3":{"class_type":"SaveTensor","inputs":{"images":["2",0]}},"4":{"class_type":"LoadAudioTensor","inputs":{"buffer_size":500}},` +
 	`"5":{"class_type":"PitchShifter","inputs":{"audio":["4",0],"pitch_shift":12}},"6":{"class_type":"SaveAudioTensor","inputs":{"audio":["5",0]}}}`
 
-// peakHz is the frequency in [100, 2000] Hz (1 Hz steps) where x has the
-// most energy (Goertzel over a Hann window).
-func peakHz(x []float32, rate int) float64 {
-	best, hz := 0.0, 0.0
-	for f := 100; f <= 2000; f++ {
-		w := 2 * math.Cos(2*math.Pi*float64(f)/float64(rate))
-		var s1, s2 float64
-		for i, v := range x {
-			u := float64(v) * (0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(len(x))))
-			s1, s2 = u+w*s1-s2, s1
-		}
-		if p := s1*s1 + s2*s2 - w*s1*s2; p > best {
-			best, hz = p, float64(f)
-		}
-	}
-	return hz
-}
-
 // TestAudioThroughPlan: a live stream whose workflow has an audio path
 // (LoadAudioTensor → PitchShifter +12 → SaveAudioTensor) beside the video
 // one: the output's audio is the input's 440 Hz sine an octave up, as
@@ -97,7 +79,16 @@ func TestAudioThroughPlan(t *testing.T) {
 	if n < 2*48000 {
 		t.Fatalf("only %d audio samples out", n)
 	}
-	if hz := peakHz(x[48000:n-12000], 48000); math.Abs(hz-880) > 2 {
+	if hz, _ := testkit.Peak(float64s(x[48000:n-12000]), 48000); math.Abs(hz-880) > 2 {
 		t.Errorf("output audio peaks at %.0f Hz, want 880 (440 an octave up)", hz)
 	}
+}
+
+// float64s widens samples for testkit.Peak.
+func float64s(x []float32) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
+	}
+	return out
 }

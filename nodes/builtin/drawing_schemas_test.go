@@ -1,12 +1,8 @@
 package builtin_test
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"comfyrt/internal/testkit"
 	"comfyrt/nodes/builtin"
 )
 
@@ -49,60 +45,5 @@ func TestSchemas_realTimeDrawing(t *testing.T) {
 	}
 	if d := s.Lookup("QuickShapeMask").Description; d != "Generates a mask containing a basic shape (circle or square) with high performance" {
 		t.Errorf("QuickShapeMask description %q", d)
-	}
-}
-
-// TestSchemas_realTimeDrawingCorpus: the corpus workflows that use the two
-// classes give them only declared inputs, every required one, and combo
-// values among the choices.
-func TestSchemas_realTimeDrawingCorpus(t *testing.T) {
-	dir := testkit.CorpusDir(t)
-	s := builtin.Schemas()
-	seen := 0
-	for _, f := range []string{"ComfyUI_RealTimeNodes/motioncontrol_example_API.json", "comfystream/test generative workflow-2-api-t2i.json"} {
-		data, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			t.Logf("skip %s: %v", f, err)
-			continue
-		}
-		var prompt map[string]struct {
-			ClassType string         `json:"class_type"`
-			Inputs    map[string]any `json:"inputs"`
-		}
-		if err := json.Unmarshal(data, &prompt); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for id, node := range prompt {
-			if node.ClassType != "QuickShapeMask" && node.ClassType != "TextRenderer" {
-				continue
-			}
-			seen++
-			n := s.Lookup(node.ClassType)
-			for name, v := range node.Inputs {
-				in := n.Input(name)
-				if in == nil {
-					t.Errorf("%s #%s: input %q not declared", f, id, name)
-					continue
-				}
-				if _, linked := v.([]any); linked || !in.IsCombo() {
-					continue
-				}
-				found := false
-				for _, c := range in.Choices {
-					found = found || c == v
-				}
-				if !found {
-					t.Errorf("%s #%s %s: %v not in %v", f, id, name, v, in.Choices)
-				}
-			}
-			for _, in := range n.Inputs {
-				if _, ok := node.Inputs[in.Name]; !ok {
-					t.Errorf("%s #%s: input %q missing", f, id, in.Name)
-				}
-			}
-		}
-	}
-	if seen == 0 {
-		t.Skip("no corpus workflow uses QuickShapeMask or TextRenderer")
 	}
 }

@@ -297,8 +297,10 @@ func TestSchemas_corpusWorkflows(t *testing.T) {
 		"comfystream/sd15-tensorrt-w-depthmask-accelerated-api.json",
 		"ComfyUI_RealTimeNodes/motioncontrol_example_API.json",
 		"ComfyUI_RealTimeNodes/similarity_filter_example_api.json",
+		"comfystream/test generative workflow-2-api-t2i.json",
 	}
-	classes := map[string]bool{"GaussianBlur": true, "Composite": true, "BackgroundColor": true, "DepthAnythingTensorrt": true}
+	classes := map[string]bool{"GaussianBlur": true, "Composite": true, "BackgroundColor": true, "DepthAnythingTensorrt": true,
+		"QuickShapeMask": true, "TextRenderer": true}
 	seen := 0
 	for _, f := range files {
 		data, err := os.ReadFile(filepath.Join(dir, f))
