@@ -13,6 +13,7 @@ import (
 	"comfyrt/compiler"
 	"comfyrt/executor"
 	"comfyrt/internal/picture"
+	"comfyrt/internal/videorun"
 	"comfyrt/nodes/value"
 )
 
@@ -140,7 +141,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	o := f.video
 	o.logger = o.logOpts.logger(stderr)
-	data, err := openDataOut(f.dataOut, stdout)
+	data, err := videorun.OpenDataOut(f.dataOut, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 		return exitUsage
@@ -151,7 +152,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 	if data != nil {
-		o.onText = data.write
+		o.onText = data.Write
 	}
 	if o.inputDir == "" {
 		o.inputDir = wf.dir
@@ -192,7 +193,7 @@ func runVideoCmd(o videoOpts, wf workflowSource, stdout, stderr io.Writer) int {
 
 // runPicture runs the workflow once on the picture o.in (none for a
 // workflow without a frame input) and writes its frame outputs.
-func runPicture(fs *flag.FlagSet, o videoOpts, wf workflowSource, stdout, stderr io.Writer, data *dataOut) int {
+func runPicture(fs *flag.FlagSet, o videoOpts, wf workflowSource, stdout, stderr io.Writer, data *videorun.DataOut) int {
 	var frame, frameMask value.Tensor
 	w, h := 0, 0
 	if o.in != "" {
@@ -226,7 +227,7 @@ func runPicture(fs *flag.FlagSet, o videoOpts, wf workflowSource, stdout, stderr
 		fmt.Fprintf(stderr, "comfyrt run: %v\n", err)
 		return exitInvalid
 	}
-	pl.TextOutputs(func(id, txt string) { data.write(executor.Text{NodeID: id, Text: txt}) })
+	pl.TextOutputs(func(id, txt string) { data.Write(executor.Text{NodeID: id, Text: txt}) })
 	for i, out := range pl.Outputs() {
 		name := o.out
 		if i > 0 {

@@ -1,4 +1,4 @@
-package main
+package videorun
 
 import (
 	"bufio"
@@ -11,33 +11,33 @@ import (
 	"comfyrt/executor"
 )
 
-// dataOut writes the text outputs of a run (--data-out) as JSON lines
-// (executor.TextLine). A nil *dataOut discards them. Empty text is not
+// DataOut writes the text outputs of a run (--data-out) as JSON lines
+// (executor.TextLine). A nil *DataOut discards them. Empty text is not
 // written, as ComfyStream does not send it.
-type dataOut struct {
+type DataOut struct {
 	mu  sync.Mutex
 	w   *bufio.Writer
 	f   *os.File // nil for standard output
 	err error
 }
 
-// openDataOut opens name ("-": stdout); "" gives nil.
-func openDataOut(name string, stdout io.Writer) (*dataOut, error) {
+// OpenDataOut opens name ("-": stdout); "" gives nil.
+func OpenDataOut(name string, stdout io.Writer) (*DataOut, error) {
 	switch name {
 	case "":
 		return nil, nil
 	case "-":
-		return &dataOut{w: bufio.NewWriter(stdout)}, nil
+		return &DataOut{w: bufio.NewWriter(stdout)}, nil
 	}
 	f, err := os.Create(name)
 	if err != nil {
 		return nil, err
 	}
-	return &dataOut{w: bufio.NewWriter(f), f: f}, nil
+	return &DataOut{w: bufio.NewWriter(f), f: f}, nil
 }
 
-// write adds t's line; the first error is kept for Close.
-func (d *dataOut) write(t executor.Text) {
+// Write adds t's line; the first error is kept for Close.
+func (d *DataOut) Write(t executor.Text) {
 	if d == nil || strings.TrimSpace(t.Text) == "" {
 		return
 	}
@@ -53,7 +53,7 @@ func (d *dataOut) write(t executor.Text) {
 }
 
 // Close flushes the lines and closes the file.
-func (d *dataOut) Close() error {
+func (d *DataOut) Close() error {
 	if d == nil {
 		return nil
 	}
