@@ -23,8 +23,8 @@
 // (drawn in the Go font, golang.org/x/image), its controllers and monitors
 // (FloatControl, IntControl, StringControl, IntegerMotionController,
 // ROINode, LazyCondition, FPSMonitor, SimilarityFilter: time-varying or
-// stateful, traits.go), the pass-throughs TorchCompileLoadVAE and
-// TorchCompileLoadControlNet, and DepthAnythingTensorrt. Each schema uses ComfyUI's
+// stateful, traits.go), the pass-throughs TorchCompileLoadVAE,
+// TorchCompileLoadControlNet and ComfyUI's TorchCompileModel, and DepthAnythingTensorrt. Each schema uses ComfyUI's
 // exact names, input order, types, defaults, ranges, combo lists, outputs,
 // output_node, categories and display names; a test checks them against a
 // real object_info dump and the derived ComfyStream schemas.

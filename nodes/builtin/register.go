@@ -94,6 +94,7 @@ func kernels() []kernelInfo {
 			[]string{"VAE"}, newPassThrough("vae")},
 		{"TorchCompileLoadControlNet", []string{"controlnet", "backend", "fullgraph", "mode"}, []string{"CONTROL_NET"},
 			newPassThrough("controlnet")},
+		{"TorchCompileModel", []string{"model", "backend"}, []string{"MODEL"}, newPassThrough("model")},
 		// Primitives.
 		{"PrimitiveInt", []string{"value"}, []string{"INT"}, newPrimitive(value.Int)},
 		{"PrimitiveFloat", []string{"value"}, []string{"FLOAT"}, newPrimitive(value.Float)},

@@ -37,7 +37,7 @@ var wantClasses = []string{
 	// ComfyUI_RealTimeNodes (controllers), the Torch-Compile loaders.
 	"FloatControl", "IntControl", "StringControl", "SimilarityFilter", "LazyCondition", "FPSMonitor",
 	"ROINode", "IntegerMotionController",
-	"TorchCompileLoadVAE", "TorchCompileLoadControlNet",
+	"TorchCompileLoadVAE", "TorchCompileLoadControlNet", "TorchCompileModel",
 }
 
 func TestSchemas_classes(t *testing.T) {

@@ -6,7 +6,8 @@ import "comfyrt/nodes"
 // nodes.Traits): the ComfyUI_RealTimeNodes controllers and monitors, whose
 // IS_CHANGED re-runs them every time (always_execute) and which keep state
 // between runs; ComfyStream's SaveTextTensor (IS_CHANGED NaN); the
-// Torch-Compile loaders, pass-throughs here.
+// Torch-Compile loaders and ComfyUI's TorchCompileModel, pass-throughs
+// here (comfyrt compiles its plans ahead anyway).
 func classTraits() map[string]nodes.Traits {
 	tv := nodes.Traits{TimeVarying: true, Stateful: true}
 	return map[string]nodes.Traits{
@@ -20,5 +21,6 @@ func classTraits() map[string]nodes.Traits {
 		"SaveTextTensor":             {TimeVarying: true},
 		"TorchCompileLoadVAE":        {PassThrough: true},
 		"TorchCompileLoadControlNet": {PassThrough: true},
+		"TorchCompileModel":          {PassThrough: true},
 	}
 }
