@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"comfyrt/nodes"
@@ -160,7 +161,7 @@ func TestGaussianBlur_reference(t *testing.T) {
 // Test_opencvGaussian1D_small checks OpenCV's fixed tables for σ ≤ 0.
 func Test_opencvGaussian1D_small(t *testing.T) {
 	got := opencvGaussian1D(3, 0)
-	if want := []float32{0.25, 0.5, 0.25}; !equalF(got, want) {
+	if want := []float32{0.25, 0.5, 0.25}; !slices.Equal(got, want) {
 		t.Errorf("size 3, σ 0: %v, want %v", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -157,10 +158,10 @@ func TestFiles_FrameMask(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantShape(t, out[1], 1, 3, 4)
-		if !equalF(out[1].Tensor.Data, fm.Data) {
+		if !slices.Equal(out[1].Tensor.Data, fm.Data) {
 			t.Errorf("%s: mask %v, want the frame's %v", class, out[1].Tensor.Data, fm.Data)
 		}
-		if !equalF(out[0].Tensor.Data, frame.Tensor.Data) {
+		if !slices.Equal(out[0].Tensor.Data, frame.Tensor.Data) {
 			t.Errorf("%s: the frame did not pass through", class)
 		}
 	}

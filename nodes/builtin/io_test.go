@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"comfyrt/internal/testkit"
@@ -53,7 +54,7 @@ func TestLoadImage(t *testing.T) {
 			i := y*3 + x
 			got := out[0].Tensor.Data[3*i : 3*i+3]
 			want := []float32{float32(c.R) / 255, float32(c.G) / 255, float32(c.B) / 255}
-			if !equalF(got, want) {
+			if !slices.Equal(got, want) {
 				t.Errorf("(%d,%d) = %v, want %v", y, x, got, want)
 			}
 			if m, want := out[1].Tensor.Data[i], 1-float32(c.A)/255; m != want {
@@ -117,7 +118,7 @@ func TestFrameInputs(t *testing.T) {
 			t.Fatalf("%s is not a FrameInput", class)
 		}
 		out := runKernel(t, class, frame)
-		if !equalF(out[0].Tensor.Data, frame.Tensor.Data) {
+		if !slices.Equal(out[0].Tensor.Data, frame.Tensor.Data) {
 			t.Errorf("%s bound to the frame did not pass it through", class)
 		}
 	}

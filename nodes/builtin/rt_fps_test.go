@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -62,13 +63,13 @@ func TestFPSMonitor(t *testing.T) {
 	if lit < 100 {
 		t.Errorf("%d text pixels: nothing drawn", lit)
 	}
-	if equalFloats(masks[1], masks[4]) {
+	if slices.Equal(masks[1], masks[4]) {
 		t.Error("a different text gives the same overlay")
 	}
 	// The same timestamps give the same overlays.
 	again, masks2 := fpsRun(t, 3, 0, 40*ms, 80*ms, 120*ms, 220*ms, 320*ms, 420*ms)
 	for i := range masks {
-		if again[i] != texts[i] || !equalFloats(masks[i], masks2[i]) {
+		if again[i] != texts[i] || !slices.Equal(masks[i], masks2[i]) {
 			t.Fatalf("frame %d differs between two runs", i)
 		}
 	}
@@ -82,16 +83,4 @@ func TestFPSMonitor_redrawThreshold(t *testing.T) {
 	if texts[3] != "FPS: 25.0 (avg: 25.0)" {
 		t.Errorf("a change under the thresholds redrew: %q", texts[3])
 	}
-}
-
-func equalFloats(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"slices"
 	"testing"
 
 	"comfyrt/nodes"
@@ -144,7 +145,7 @@ func TestGaussKernel(t *testing.T) {
 	// OpenCV's getGaussianKernel with sigma 0 uses fixed tables up to 7.
 	for n, want := range map[int][]float32{1: {1}, 3: {0.25, 0.5, 0.25}, 5: {0.0625, 0.25, 0.375, 0.25, 0.0625},
 		7: {0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125}} {
-		if got := gaussKernel(n); !equalFloats(got, want) {
+		if got := gaussKernel(n); !slices.Equal(got, want) {
 			t.Errorf("n=%d: %v, want %v", n, got, want)
 		}
 	}

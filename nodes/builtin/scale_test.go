@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"comfyrt/nodes/value"
@@ -101,7 +102,7 @@ func TestImageScale_sizes(t *testing.T) {
 	in := randomImage(12, 1, 20, 40, 3)
 	// 0×0 passes through.
 	out := runKernel(t, "ImageScale", in, str("bilinear"), i64(0), i64(0), str("disabled"))[0]
-	if !equalF(out.Tensor.Data, in.Tensor.Data) {
+	if !slices.Equal(out.Tensor.Data, in.Tensor.Data) {
 		t.Error("width = height = 0 did not pass the image through")
 	}
 	// One side 0 keeps the aspect ratio.

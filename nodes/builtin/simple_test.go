@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,16 +26,16 @@ func TestImageInvert(t *testing.T) {
 func TestInvertMask_ThresholdMask(t *testing.T) {
 	m := mkMask(1, 1, 4, func(_, _, x int) float32 { return []float32{0, 0.25, 0.5, 0.75}[x] })
 	inv := runKernel(t, "InvertMask", m)[0].Tensor.Data
-	if want := []float32{1, 0.75, 0.5, 0.25}; !equalF(inv, want) {
+	if want := []float32{1, 0.75, 0.5, 0.25}; !slices.Equal(inv, want) {
 		t.Errorf("InvertMask = %v, want %v", inv, want)
 	}
 	// mask > value, strictly.
 	th := runKernel(t, "ThresholdMask", m, f64(0.5))[0].Tensor.Data
-	if want := []float32{0, 0, 0, 1}; !equalF(th, want) {
+	if want := []float32{0, 0, 0, 1}; !slices.Equal(th, want) {
 		t.Errorf("ThresholdMask(0.5) = %v, want %v", th, want)
 	}
 	th = runKernel(t, "ThresholdMask", m, f64(0))[0].Tensor.Data
-	if want := []float32{0, 1, 1, 1}; !equalF(th, want) {
+	if want := []float32{0, 1, 1, 1}; !slices.Equal(th, want) {
 		t.Errorf("ThresholdMask(0) = %v, want %v", th, want)
 	}
 }
@@ -144,16 +145,4 @@ func TestPrepare_parameterNotKnown(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "value") {
 		t.Errorf("per-frame threshold: error %v, want one naming input value", err)
 	}
-}
-
-func equalF(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
