@@ -22,6 +22,20 @@ const staticShareWF = `{
  "5": {"class_type": "SaveTensor", "inputs": {"images": ["4", 0]}}
 }`
 
+// staticShareSetup is the configuration of the StaticCache tests: 8×8
+// frames, a red bg.png in the input folder, a new cache; the ramp frame
+// they run and the blend of its first sample that staticShareWF gives.
+func staticShareSetup(t *testing.T) (Config, *counters, value.Tensor, float32) {
+	t.Helper()
+	cfg, c := testConfig(t)
+	cfg.InputDir = t.TempDir()
+	writePNG(t, cfg.InputDir, "bg.png", 8, 8, color.NRGBA{R: 255, A: 255})
+	cfg.Width, cfg.Height = 8, 8
+	cfg.Static = NewStaticCache()
+	frame := rampFrame(8, 8)
+	return cfg, c, frame, 0.5*frame.Data[0] + 0.5*1
+}
+
 // TestStaticCache: plans compiled with one StaticCache run each static step
 // once between them (the later plans make no kernel for it), give the
 // same frames, keep working whichever closes first, and leave the cache
@@ -29,13 +43,7 @@ const staticShareWF = `{
 // another entry; a plan without the cache shares nothing.
 func TestStaticCache(t *testing.T) {
 	t.Parallel()
-	cfg, c := testConfig(t)
-	cfg.InputDir = t.TempDir()
-	writePNG(t, cfg.InputDir, "bg.png", 8, 8, color.NRGBA{R: 255, A: 255})
-	cfg.Width, cfg.Height = 8, 8
-	cfg.Static = NewStaticCache()
-	frame := rampFrame(8, 8)
-	want := 0.5*frame.Data[0] + 0.5*1
+	cfg, c, frame, want := staticShareSetup(t)
 
 	a := mustCompile(t, staticShareWF, cfg)
 	if err := a.RunFrame(frame); err != nil {
@@ -201,13 +209,7 @@ func TestStaticCacheHandles(t *testing.T) {
 // on one cache (go test -race).
 func TestStaticCacheConcurrent(t *testing.T) {
 	t.Parallel()
-	cfg, _ := testConfig(t)
-	cfg.InputDir = t.TempDir()
-	writePNG(t, cfg.InputDir, "bg.png", 8, 8, color.NRGBA{R: 255, A: 255})
-	cfg.Width, cfg.Height = 8, 8
-	cfg.Static = NewStaticCache()
-	frame := rampFrame(8, 8)
-	want := 0.5*frame.Data[0] + 0.5*1
+	cfg, _, frame, want := staticShareSetup(t)
 	prompt := loadString(t, staticShareWF, cfg)
 	var wg sync.WaitGroup
 	for range 8 {
