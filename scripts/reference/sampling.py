@@ -262,7 +262,15 @@ def sampler_cases(s):
         eps = x - model_out * sigma
         v = x * 1.0 / (sigma ** 2 + 1.0) - model_out * sigma * 1.0 / (sigma ** 2 + 1.0) ** 0.5
         den.append({"sigma": sigma, "x": f32(x), "model_out": f32(model_out), "eps": f32(eps), "v": f32(v)})
-    return {"runs": cases, "denoised": den}
+    # prepare_noise with a batch_index: one randn per item for indices
+    # 0 ... max, item k gets draw batch_index[k].
+    inds, seed = [2, 0, 2, 5], 7
+    gen = torch.manual_seed(seed)
+    draws = [torch.randn([1, 4, 4, 4], generator=gen) for _ in range(max(inds) + 1)]
+    batched = torch.cat([draws[i] for i in inds], 0)
+    whole = torch.randn([2, 4, 4, 4], generator=torch.manual_seed(seed))
+    noise = {"seed": seed, "batch_index": inds, "item": [1, 4, 4, 4], "out": f32(batched), "whole2": f32(whole)}
+    return {"runs": cases, "denoised": den, "noise": noise}
 
 
 def write(outdir, name, doc):

@@ -28,6 +28,9 @@
 //     seeded seed+1, as ComfyUI's default_noise_sampler does on the CPU, one
 //     randn of the latent's size per step. A Sampler allocates its buffers
 //     once (NewSampler) and its steps do not allocate.
+//   - PrepareNoise: ComfyUI's prepare_noise (the initial noise of a seed,
+//     per item when the latent has a batch_index), and LatentFormat's
+//     process_latent_in/out scaling (SD1.x: 0.18215).
 //
 // Latent arithmetic is float32 as ComfyUI's tensors; the per-step scalars
 // (σ, Δt, σ_up, …) are float64 rounded to float32 where ComfyUI holds them in

@@ -116,18 +116,22 @@ func sincos32(v float32) (sin, cos float32) {
 // result is the correctly rounded float32, as the hardware instruction.
 func fma32(a, b, c float32) float32 {
 	p := float64(a) * float64(b)
-	cc := float64(c)
-	s := p + cc
-	bb := s - p
-	e := (p - (s - bb)) + (cc - bb)
-	if e != 0 && isFloat32Midpoint(s) {
-		s = math.Nextafter(s, math.Copysign(math.Inf(1), e))
+	s := p + float64(c)
+	// s is the float64 nearest the exact sum; unless it is itself a
+	// float32 midpoint, the exact sum lies on the same side of every
+	// midpoint and rounding s to float32 is rounding the exact sum.
+	if math.Float64bits(s)&(1<<29-1) == 1<<28 {
+		return fmaTie(p, float64(c), s)
 	}
 	return float32(s)
 }
 
-// isFloat32Midpoint reports whether the float64 s lies exactly halfway
-// between two adjacent float32 values (normal range).
-func isFloat32Midpoint(s float64) bool {
-	return math.Float64bits(s)&(1<<29-1) == 1<<28
+// fmaTie rounds the exact p + c when its float64 rounding s fell on a
+// float32 midpoint: the sign of the rounding error (TwoSum) picks the side.
+func fmaTie(p, c, s float64) float32 {
+	bb := s - p
+	if e := (p - (s - bb)) + (c - bb); e != 0 {
+		s = math.Nextafter(s, math.Copysign(math.Inf(1), e))
+	}
+	return float32(s)
 }

@@ -26,14 +26,23 @@ func (m *mt19937) seed(s uint32) {
 }
 
 func (m *mt19937) twist() {
-	for i := 0; i < mtN; i++ {
-		y := (m.state[i] & mtUpperMask) | (m.state[(i+1)%mtN] & mtLowerMask)
-		v := m.state[(i+mtM)%mtN] ^ (y >> 1)
+	st := &m.state
+	mix := func(i, j, k int) {
+		y := (st[i] & mtUpperMask) | (st[j] & mtLowerMask)
+		v := st[k] ^ (y >> 1)
 		if y&1 != 0 {
 			v ^= mtMatrixA
 		}
-		m.state[i] = v
+		st[i] = v
 	}
+	i := 0
+	for ; i < mtN-mtM; i++ {
+		mix(i, i+1, i+mtM)
+	}
+	for ; i < mtN-1; i++ {
+		mix(i, i+1, i+mtM-mtN)
+	}
+	mix(mtN-1, 0, mtM-1)
 	m.next = 0
 }
 
