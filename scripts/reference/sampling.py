@@ -14,7 +14,8 @@ Writes (default nodes/diffusion/sampling/testdata):
     timestep(sigma) and sigma(t) for a few values, percent_to_sigma;
   - schedules.json: every scheduler at 1, 4 and 20 steps with denoise 1.0 and
     0.5 (KSampler.set_steps), and the dpm_2 variant (one step more, the
-    penultimate sigma discarded);
+    penultimate sigma discarded); beta also at 7, 50 and 333 steps (its
+    quantiles from scipy.stats.beta.ppf, as ComfyUI);
   - samplers.json: full runs of each sampler on a closed-form denoiser,
     D(x, sigma) = m + (x - m) / (1 + sigma^2) (the posterior mean for data
     ~ N(m, 1)), latent [1, 4, 8, 8], txt2img (zero latent, max_denoise noise
@@ -30,6 +31,8 @@ import math
 import os
 import sys
 
+import numpy
+import scipy.stats
 import torch
 
 
@@ -116,6 +119,17 @@ def exponential(s, n):
     return torch.cat([sig, sig.new_zeros([1])])
 
 
+def beta(s, steps, alpha=0.6, b=0.6):
+    total = len(s.sigmas) - 1
+    ts = numpy.rint(scipy.stats.beta.ppf(1 - numpy.linspace(0, 1, steps, endpoint=False), alpha, b) * total)
+    sigs, last = [], -1
+    for t in ts:
+        if t != last:
+            sigs.append(float(s.sigmas[int(t)]))
+        last = t
+    return torch.FloatTensor(sigs + [0.0])
+
+
 def linear_quadratic(s, steps, threshold=0.025):
     if steps == 1:
         sched = [1.0, 0.0]
@@ -142,7 +156,7 @@ def kl_optimal(s, n):
 SCHEDULERS = {
     "normal": normal, "karras": karras, "exponential": exponential,
     "sgm_uniform": lambda s, n: normal(s, n, sgm=True), "simple": simple,
-    "ddim_uniform": ddim_uniform, "linear_quadratic": linear_quadratic, "kl_optimal": kl_optimal,
+    "ddim_uniform": ddim_uniform, "beta": beta, "linear_quadratic": linear_quadratic, "kl_optimal": kl_optimal,
 }
 
 

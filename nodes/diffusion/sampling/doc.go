@@ -12,8 +12,10 @@
 //     calculate_denoised, noise_scaling (σ·noise + latent; √(1+σ²)·noise
 //     for a full-strength start: max_denoise) and MaxDenoise.
 //   - Schedulers (comfy/samplers.py calculate_sigmas): normal, karras,
-//     exponential, sgm_uniform, simple, ddim_uniform, linear_quadratic and
-//     kl_optimal, each a descending table ending in 0, as float32 values
+//     exponential, sgm_uniform, simple, ddim_uniform, beta (Beta(0.6, 0.6)
+//     quantiles: bisection of the regularized incomplete beta function),
+//     linear_quadratic and kl_optimal, each a descending table ending in 0,
+//     as float32 values
 //     (ComfyUI builds them as FloatTensor); KSamplerSigmas adds the denoise
 //     < 1 tail exactly as KSampler.set_steps (steps/denoise total steps, the
 //     last steps+1 kept; none for denoise ≤ 0) and the extra step the

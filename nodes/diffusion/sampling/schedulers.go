@@ -8,8 +8,8 @@ import (
 )
 
 // Schedulers are the scheduler names this package computes, in ComfyUI's
-// order (beta, which needs the beta distribution's quantile, is not here).
-var Schedulers = []string{"normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "linear_quadratic", "kl_optimal"}
+// order.
+var Schedulers = []string{"normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "linear_quadratic", "kl_optimal"}
 
 // maxSteps bounds a schedule's length (ComfyUI's steps widget allows 10000).
 const maxSteps = 10000
@@ -35,6 +35,8 @@ func Sigmas(d *Discrete, scheduler string, steps int) ([]float64, error) {
 		s = simpleSchedule(d, steps)
 	case "ddim_uniform":
 		s = ddimSchedule(d, steps)
+	case "beta":
+		s = betaSchedule(d, steps, 0.6, 0.6)
 	case "linear_quadratic":
 		s = linearQuadraticSchedule(d, steps, 0.025)
 	case "kl_optimal":
