@@ -185,7 +185,7 @@ def ancestral_step(sigma_from, sigma_to, eta=1.0):
     return down, up
 
 
-def run(sampler, model, x, sigmas, seed):
+def run(sampler, model, x, sigmas, seed, eta=1.0, s_noise=1.0):
     gen = torch.Generator()
     gen.manual_seed(seed + 1)
     noise = lambda: torch.randn(x.size(), dtype=x.dtype, generator=gen)
@@ -195,11 +195,11 @@ def run(sampler, model, x, sigmas, seed):
         if sampler in ("euler", "ddim"):
             x = x + to_d(x, sigmas[i], den) * (sigmas[i + 1] - sigmas[i])
         elif sampler == "euler_ancestral":
-            down, up = ancestral_step(sigmas[i], sigmas[i + 1])
+            down, up = ancestral_step(sigmas[i], sigmas[i + 1], eta)
             if down == 0:
                 x = den
             else:
-                x = x + to_d(x, sigmas[i], den) * (down - sigmas[i]) + noise() * up
+                x = x + to_d(x, sigmas[i], den) * (down - sigmas[i]) + noise() * s_noise * up
         elif sampler == "lcm":
             x = den
             if sigmas[i + 1] > 0:
@@ -254,21 +254,24 @@ def sampler_cases(s):
     model = lambda x, sigma: m + (x - m) / (1 + sigma ** 2)
     image = torch.cos(torch.arange(256, dtype=torch.float32) * 0.37).reshape(shape) * 0.8
     cases = []
-    for sampler in ("euler", "euler_ancestral", "lcm", "dpmpp_2m", "ddim"):
-        for mode, scheduler, steps, denoise, seed in (("txt2img", "normal", 20, 1.0, 42),
-                                                        ("img2img", "karras", 4, 0.5, 156680208700286)):
-            sigmas = ksampler_sigmas(s, scheduler, steps, denoise)
-            latent = torch.zeros(shape) if mode == "txt2img" else image
-            noise = torch.randn(shape, generator=torch.manual_seed(seed))
-            smax, s0 = float(s.sigma_max), float(sigmas[0])
-            if math.isclose(smax, s0, rel_tol=1e-05) or s0 > smax:
-                x = noise * torch.sqrt(1.0 + sigmas[0] ** 2.0) + latent
-            else:
-                x = noise * sigmas[0] + latent
-            out = run(sampler, model, x, sigmas, seed)
-            cases.append({"sampler": sampler, "mode": mode, "scheduler": scheduler, "steps": steps,
-                          "denoise": denoise, "seed": seed, "shape": shape, "mean": f32(m),
-                          "latent": f32(latent), "out": f32(out)})
+    runs = [(sampler, mode, scheduler, steps, denoise, seed, 1.0, 1.0)
+            for sampler in ("euler", "euler_ancestral", "lcm", "dpmpp_2m", "ddim")
+            for mode, scheduler, steps, denoise, seed in (("txt2img", "normal", 20, 1.0, 42),
+                                                          ("img2img", "karras", 4, 0.5, 156680208700286))]
+    runs.append(("euler_ancestral", "txt2img", "simple", 8, 1.0, 3, 0.5, 0.8))
+    for sampler, mode, scheduler, steps, denoise, seed, eta, s_noise in runs:
+        sigmas = ksampler_sigmas(s, scheduler, steps, denoise)
+        latent = torch.zeros(shape) if mode == "txt2img" else image
+        noise = torch.randn(shape, generator=torch.manual_seed(seed))
+        smax, s0 = float(s.sigma_max), float(sigmas[0])
+        if math.isclose(smax, s0, rel_tol=1e-05) or s0 > smax:
+            x = noise * torch.sqrt(1.0 + sigmas[0] ** 2.0) + latent
+        else:
+            x = noise * sigmas[0] + latent
+        out = run(sampler, model, x, sigmas, seed, eta, s_noise)
+        cases.append({"sampler": sampler, "mode": mode, "scheduler": scheduler, "steps": steps,
+                      "denoise": denoise, "seed": seed, "eta": eta, "s_noise": s_noise, "shape": shape, "mean": f32(m),
+                      "latent": f32(latent), "out": f32(out)})
     x = torch.linspace(-2, 2, 16)
     model_out = torch.linspace(1, -1, 16) * 0.5
     den = []

@@ -27,6 +27,8 @@ type Sampler struct {
 	hasOld   bool
 	noise    []float32
 	gen      *torchrand.Generator
+	eta      float64 // euler_ancestral: 1 unless SetAncestral
+	sNoise   float64 // euler_ancestral: 1 unless SetAncestral
 }
 
 // NewSampler makes a sampler for latents of n float32 values; seed is the
@@ -36,7 +38,7 @@ func NewSampler(name string, n int, seed uint64) (*Sampler, error) {
 	if n <= 0 || n > 1<<30 {
 		return nil, fmt.Errorf("sampling: latent of %d values out of range", n)
 	}
-	s := &Sampler{name: name, denoised: make([]float32, n)}
+	s := &Sampler{name: name, denoised: make([]float32, n), eta: 1, sNoise: 1}
 	switch name {
 	case "euler", "ddim":
 	case "euler_ancestral", "lcm":
@@ -48,6 +50,16 @@ func NewSampler(name string, n int, seed uint64) (*Sampler, error) {
 		return nil, fmt.Errorf("sampling: unknown sampler %q (known: %s)", name, strings.Join(Samplers, ", "))
 	}
 	return s, nil
+}
+
+// SetAncestral sets euler_ancestral's eta and s_noise (the
+// SamplerEulerAncestral node's inputs; KSampler uses 1 and 1).
+func (s *Sampler) SetAncestral(eta, sNoise float64) error {
+	if !(eta >= 0 && eta <= 100) || !(sNoise >= 0 && sNoise <= 100) {
+		return fmt.Errorf("sampling: eta %g, s_noise %g: want values in [0, 100]", eta, sNoise)
+	}
+	s.eta, s.sNoise = eta, sNoise
+	return nil
 }
 
 // Name is the sampler's ComfyUI name.
@@ -123,11 +135,11 @@ func AncestralStep(from, to, eta float64) (down, up float64) {
 	return down, up
 }
 
-// ancestralStep is sample_euler_ancestral (eta 1, s_noise 1): an Euler step
-// to σ_down plus fresh noise times σ_up; the last step returns denoised.
+// ancestralStep is sample_euler_ancestral: an Euler step to σ_down plus
+// fresh noise times s_noise·σ_up; the last step returns denoised.
 func (s *Sampler) ancestralStep(x []float32, sigma, next float64) {
 	sf, nf := float64(float32(sigma)), float64(float32(next))
-	down, up := AncestralStep(sf, nf, 1)
+	down, up := AncestralStep(sf, nf, s.eta)
 	if float32(down) == 0 {
 		copy(x, s.denoised)
 		return
@@ -135,10 +147,10 @@ func (s *Sampler) ancestralStep(x []float32, sigma, next float64) {
 	s.gen.Randn(s.noise)
 	sg := float32(sigma)
 	dt := float32(down) - sg
-	u := float32(up)
+	u, sn := float32(up), float32(s.sNoise)
 	for j, v := range x {
 		d := (v - s.denoised[j]) / sg
-		x[j] = v + float32(d*dt) + float32(s.noise[j]*u)
+		x[j] = v + float32(d*dt) + float32(float32(s.noise[j]*sn)*u)
 	}
 }
 

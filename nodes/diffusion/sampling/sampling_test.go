@@ -235,18 +235,20 @@ func TestSamplersMatchReference(t *testing.T) {
 			Steps     int       `json:"steps"`
 			Denoise   float64   `json:"denoise"`
 			Seed      uint64    `json:"seed"`
+			Eta       float64   `json:"eta"`
+			SNoise    float64   `json:"s_noise"`
 			Mean      []float32 `json:"mean"`
 			Latent    []float32 `json:"latent"`
 			Out       []float32 `json:"out"`
 		} `json:"runs"`
 	}
 	loadJSON(t, "samplers.json", &ref)
-	if len(ref.Runs) != 2*len(Samplers) {
-		t.Fatalf("%d runs in the reference, want %d", len(ref.Runs), 2*len(Samplers))
+	if len(ref.Runs) != 2*len(Samplers)+1 {
+		t.Fatalf("%d runs in the reference, want %d", len(ref.Runs), 2*len(Samplers)+1)
 	}
 	d := SD15()
 	for _, c := range ref.Runs {
-		name := fmt.Sprintf("%s/%s", c.Sampler, c.Mode)
+		name := fmt.Sprintf("%s/%s/%s/eta %g/s_noise %g", c.Sampler, c.Mode, c.Scheduler, c.Eta, c.SNoise)
 		sigmas, err := KSamplerSigmas(d, c.Scheduler, c.Sampler, c.Steps, c.Denoise)
 		if err != nil {
 			t.Fatal(err)
@@ -257,6 +259,9 @@ func TestSamplersMatchReference(t *testing.T) {
 		d.NoiseScaling(sigmas[0], x, c.Latent, d.MaxDenoise(sigmas[0]), x)
 		s, err := NewSampler(c.Sampler, n, c.Seed)
 		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetAncestral(c.Eta, c.SNoise); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Sample(closedForm(c.Mean), x, sigmas); err != nil {
