@@ -30,6 +30,8 @@
 //     seeded seed+1, as ComfyUI's default_noise_sampler does on the CPU, one
 //     randn of the latent's size per step. A Sampler allocates its buffers
 //     once (NewSampler) and its steps do not allocate.
+//   - StepRange: KSamplerAdvanced's start/end steps and leftover noise on a
+//     sigma table (KSampler.sample's slicing); ApplyCFG: cfg_function.
 //   - PrepareNoise: ComfyUI's prepare_noise (the initial noise of a seed,
 //     per item when the latent has a batch_index), and LatentFormat's
 //     process_latent_in/out scaling (SD1.x: 0.18215).

@@ -119,19 +119,17 @@ func fma32(a, b, c float32) float32 {
 	s := p + float64(c)
 	// s is the float64 nearest the exact sum; unless it is itself a
 	// float32 midpoint, the exact sum lies on the same side of every
-	// midpoint and rounding s to float32 is rounding the exact sum.
-	if math.Float64bits(s)&(1<<29-1) == 1<<28 {
-		return fmaTie(p, float64(c), s)
-	}
-	return float32(s)
-}
-
-// fmaTie rounds the exact p + c when its float64 rounding s fell on a
-// float32 midpoint: the sign of the rounding error (TwoSum) picks the side.
-func fmaTie(p, c, s float64) float32 {
-	bb := s - p
-	if e := (p - (s - bb)) + (c - bb); e != 0 {
-		s = math.Nextafter(s, math.Copysign(math.Inf(1), e))
+	// midpoint and rounding s to float32 is rounding the exact sum. On a
+	// midpoint the sign of the rounding error (TwoSum) picks the side: s
+	// moves one float64 step towards the exact sum.
+	bits := math.Float64bits(s)
+	if bits<<35 == 1<<63 {
+		bb := s - p
+		if e := (p - (s - bb)) + (float64(c) - bb); e != 0 {
+			// +1 when e and s have the same sign, −1 (wrapping) otherwise.
+			bits += 1 - 2*(math.Float64bits(e)>>63^bits>>63)
+			s = math.Float64frombits(bits)
+		}
 	}
 	return float32(s)
 }
