@@ -76,7 +76,10 @@ func (s *Sampler) Reset(seed uint64) {
 
 // Sample runs every step of sigmas on x in place (x holds the noised
 // latent: NoiseScaling of the initial noise at sigmas[0]). Fewer than two
-// sigmas leave x unchanged.
+// sigmas leave x unchanged. Each KSampler call in ComfyUI starts a fresh
+// step-noise generator: call Reset(seed) before each run (each frame) to
+// draw the same step noise ComfyUI does; NewSampler's state is already
+// reset.
 func (s *Sampler) Sample(model Denoiser, x []float32, sigmas []float64) error {
 	for i := 0; i+1 < len(sigmas); i++ {
 		if err := s.Step(model, x, sigmas, i); err != nil {
