@@ -12,7 +12,8 @@ torch.manual_seed + torch.randn / torch.rand draw, as float32 bit patterns
     16, 17 (the recomputed last block), 31, and the latent shapes
     [2, 4, 8, 8] and (seeds 0 and ComfyUI's default only) [1, 4, 64, 64];
   - successive draws from one generator (state carried across calls,
-    including the cached normal of the scalar path);
+    including the cached normal of the scalar path), and from a generator
+    never seeded (torch's default seed);
   - ComfyUI's noise: prepare_noise (torch.manual_seed(seed), one randn of the
     latent's size) then default_noise_sampler's step noise (a generator
     seeded with seed + 1 on the CPU, one randn per step).
@@ -65,6 +66,10 @@ def cases():
         g.manual_seed(seed)
         draws = [bits(torch.randn(s, generator=g)) for s in shapes]
         out.append({"name": "successive", "seed": seed, "shapes": shapes, "draws": draws})
+    # a generator never seeded starts from torch's default seed.
+    g = torch.Generator()
+    out.append({"name": "unseeded", "seed": g.initial_seed(), "shapes": [[5], [40]],
+                "draws": [bits(torch.randn([5], generator=g)), bits(torch.randn([40], generator=g))]})
     # torch.manual_seed (the global generator, as ComfyUI's prepare_noise).
     torch.manual_seed(5)
     out.append({"name": "global", "seed": 5, "shapes": [[2, 3]], "draws": [bits(torch.randn([2, 3]))]})
