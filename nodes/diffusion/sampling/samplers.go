@@ -176,28 +176,26 @@ func (s *Sampler) lcmStep(x []float32, next float64) {
 // steps and (1 + 1/2r)·denoised − (1/2r)·old otherwise, r = h_last/h.
 func (s *Sampler) dpmpp2mStep(x []float32, sigmas []float64, i int) {
 	sigma, next := sigmas[i], sigmas[i+1]
-	defer func() {
-		copy(s.old, s.denoised)
-		s.hasOld = true
-	}()
-	if next == 0 {
+	switch {
+	case next == 0:
 		copy(x, s.denoised)
-		return
-	}
-	t, tn := -math.Log(sigma), -math.Log(next)
-	h := tn - t
-	a := float32(next / sigma)
-	b := float32(-math.Expm1(-h))
-	if !s.hasOld || i == 0 {
+	case !s.hasOld || i == 0:
+		t, tn := -math.Log(sigma), -math.Log(next)
+		a, b := float32(next/sigma), float32(-math.Expm1(-(tn - t)))
 		for j, v := range x {
 			x[j] = float32(a*v) + float32(b*s.denoised[j])
 		}
-		return
+	default:
+		t, tn := -math.Log(sigma), -math.Log(next)
+		h := tn - t
+		a, b := float32(next/sigma), float32(-math.Expm1(-h))
+		r := (t + math.Log(sigmas[i-1])) / h
+		c1, c2 := float32(1+1/(2*r)), float32(1/(2*r))
+		for j, v := range x {
+			dd := float32(c1*s.denoised[j]) - float32(c2*s.old[j])
+			x[j] = float32(a*v) + float32(b*dd)
+		}
 	}
-	r := (t + math.Log(sigmas[i-1])) / h
-	c1, c2 := float32(1+1/(2*r)), float32(1/(2*r))
-	for j, v := range x {
-		dd := float32(c1*s.denoised[j]) - float32(c2*s.old[j])
-		x[j] = float32(a*v) + float32(b*dd)
-	}
+	copy(s.old, s.denoised)
+	s.hasOld = true
 }
