@@ -85,6 +85,7 @@ var rules = []rule{
 		cause: "the only onnxruntime_go code"},
 	{pkg: "nodes/engine/...", may: []string{"nodes/engine", "nodes/value"}, never: nodesNever, cause: "engine implementations (the fake)"},
 
+	{pkg: "nodes/diffusion/clip", never: []string{"*"}, cause: "leaf: CLIP BPE tokenizer, ComfyUI prompt weighting and chunking, the weighting math (pure Go)"},
 	{pkg: "nodes/known", may: []string{"nodes/schema", "nodes/builtin"}, never: nodesNever,
 		cause: "every known schema (ComfyUI core table, custom packs, built-in): data, no workflows"},
 	{pkg: "nodes/known/gen", kind: tool, may: []string{"nodes/schema"}, cause: "generates the core table from an object_info dump (go generate)"},
