@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// tok is a token with weight 1; tw one with weight w.
+// tok1 is a token with weight 1, tw one with weight w.
 func tok1(id int32) Token              { return Token{ID: id, Weight: 1} }
 func tw(id int32, w float64) Token     { return Token{ID: id, Weight: w} }
 func rep(t Token, n int) []Token       { return slices.Repeat([]Token{t}, n) }
@@ -115,7 +115,7 @@ func TestTokenizeEmbedding(t *testing.T) {
 // vocabulary: a corpus negative prompt with weights, and a long prompt
 // split across two chunks at the 75-token boundary with its ids in order.
 func TestTokenizeWithWeightsReal(t *testing.T) {
-	tk := real(t)
+	tk := realTok(t)
 	got, err := tk.TokenizeWithWeights("(worst quality, low quality:1.4)", Options{})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("%v, %v", got, err)

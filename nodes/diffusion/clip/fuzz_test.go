@@ -103,7 +103,7 @@ func BenchmarkTokenize(b *testing.B) {
 		"beautiful scenery nature glass bottle landscape, purple galaxy bottle, dramatic lighting, 8k"
 	var tok *Tokenizer
 	if _, err := os.Stat(realVocabPath()); err == nil {
-		tok = real(b)
+		tok = realTok(b)
 	} else {
 		b.Logf("real vocabulary absent (%v): tiny vocabulary", err)
 		tok = tiny(b)

