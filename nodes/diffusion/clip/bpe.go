@@ -262,7 +262,7 @@ func (t *Tokenizer) appendWord(dst []int32, piece string) []int32 {
 	if len(t.cache) >= cacheLimit {
 		clear(t.cache)
 	}
-	t.cache[piece] = word
+	t.cache[strings.Clone(piece)] = word // piece points into the whole prompt
 	t.mu.Unlock()
 	return append(dst, word...)
 }

