@@ -165,7 +165,7 @@ func readVocab(r io.Reader) (map[string]int32, error) {
 }
 
 // readMerges reads merges.txt as transformers' CLIPTokenizer does: the
-// first line (#version) skipped, at most maxMerges merges, a later
+// first line (#version) skipped, at most maxMerges lines, a later
 // duplicate taking the later rank.
 func (t *Tokenizer) readMerges(r io.Reader, intern func(string) int32) error {
 	data, err := readAll(r, MaxMergesBytes, "merges.txt")
@@ -184,6 +184,10 @@ func (t *Tokenizer) readMerges(r io.Reader, intern func(string) int32) error {
 			break
 		}
 		parts := strings.Fields(sc.Text())
+		if len(parts) == 0 { // a blank line takes a rank and merges nothing, as there
+			rank++
+			continue
+		}
 		if len(parts) != 2 {
 			return fmt.Errorf("clip tokenizer: merges.txt line %d: want two symbols, got %d", line, len(parts))
 		}

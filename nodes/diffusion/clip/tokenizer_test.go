@@ -262,6 +262,19 @@ func TestTooManyEntries(t *testing.T) {
 	}
 }
 
+// TestMergesLayout: CRLF line ends and blank lines are accepted, as
+// transformers does (a blank line takes a rank).
+func TestMergesLayout(t *testing.T) {
+	vocab := `{"a": 0, "b": 1, "b</w>": 2, "ab</w>": 3, "ab": 4, "<|startoftext|>": 5, "<|endoftext|>": 6}`
+	tok, err := New(strings.NewReader(vocab), strings.NewReader("#version: 0.2\r\n\r\na b</w>\r\n\r\na b\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Encode("ab abb"); !slices.Equal(got, []int32{3, 4, 2}) {
+		t.Errorf("Encode(ab abb) = %v, want [3 4 2]", got)
+	}
+}
+
 // TestMergeCap: merges past 49152−256−2 are ignored, as transformers does.
 func TestMergeCap(t *testing.T) {
 	var m strings.Builder
