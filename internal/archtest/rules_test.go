@@ -88,6 +88,7 @@ var rules = []rule{
 	{pkg: "nodes/diffusion/torchrand", never: []string{"*"}, cause: "leaf: PyTorch's CPU generator (manual_seed, randn, rand)"},
 	{pkg: "nodes/diffusion/sampling", may: []string{"nodes/diffusion/torchrand"}, never: nodesNever,
 		cause: "ComfyUI's model sampling, schedulers and sampler steps over []float32: no kernels, values or engines"},
+	{pkg: "nodes/diffusion/clip", never: []string{"*"}, cause: "leaf: CLIP BPE tokenizer, ComfyUI prompt weighting and chunking, the weighting math (pure Go)"},
 	{pkg: "nodes/known", may: []string{"nodes/schema", "nodes/builtin"}, never: nodesNever,
 		cause: "every known schema (ComfyUI core table, custom packs, built-in): data, no workflows"},
 	{pkg: "nodes/known/gen", kind: tool, may: []string{"nodes/schema"}, cause: "generates the core table from an object_info dump (go generate)"},
