@@ -58,10 +58,10 @@ type Server struct {
 	wantKey atomic.Bool
 	log     *slog.Logger
 
-	ctl sync.Mutex // serialises workflow loads and updates
-	mu  sync.Mutex // guards what follows
-	wf  *workflow
-	in  *ingest
+	ctl     sync.Mutex // serialises workflow loads and updates
+	mu      sync.Mutex // guards what follows
+	wf      *workflow
+	in      *ingest
 	viewers map[string]*viewer
 	closed  bool
 }

@@ -252,10 +252,10 @@ var errSessionEnd = errors.New("preview: session ended")
 // feeder decodes samples into frames for the session's source, starting
 // the pipeline at the first frame (whose size it then has).
 type feeder struct {
-	in      *ingest
-	dec     *av.VideoDecoder
-	uw      unwrapper
-	index   int64
+	in    *ingest
+	dec   *av.VideoDecoder
+	uw    unwrapper
+	index int64
 }
 
 func (fd *feeder) sample(smp *media.Sample) error {
