@@ -187,6 +187,8 @@ var thirdParty = []struct {
 	{"github.com/pion/webrtc/v4", []string{"internal/preview"}, nil},
 	{"github.com/pion/rtp", []string{"internal/preview"}, nil},
 	{"github.com/pion/rtcp", []string{"internal/preview"}, nil},
+	// The preview's real-browser test drives Chromium over the DevTools protocol.
+	{"github.com/chromedp/chromedp", nil, []string{"internal/preview"}},
 	{"github.com/prometheus/client_golang", []string{"internal/metrics"}, []string{"cmd/..."}},
 	{"github.com/prometheus/common", nil, []string{"internal/metrics", "cmd/..."}},
 	{"github.com/prometheus/client_model", nil, []string{"internal/metrics", "cmd/..."}},
