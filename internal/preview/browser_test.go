@@ -173,7 +173,35 @@ func TestBrowser(t *testing.T) {
 	if v, _, ok = waitVerdict(t, ctx, 3*time.Second, passed); !ok {
 		t.Fatalf("after the bad workflow the previous one no longer runs: %+v", v)
 	}
+	slider(t, ctx)
 	if connected, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.comfyrt.state.connected`)); err != nil || !connected {
 		t.Fatalf("the connection dropped (connected %v, %v)", connected, err)
+	}
+	if st := srv.Stats(); st.Swaps < 3 {
+		t.Errorf("swaps: %+v", st)
+	}
+}
+
+// slider loads the blend workflow (factor 0: the camera), then moves the
+// page's blend_factor slider to 1 (the inverse) as a user would.
+func slider(t *testing.T, ctx context.Context) {
+	if res := load(t, ctx, "blend.json", blendWorkflow); res.Status != 200 {
+		t.Fatalf("blend workflow: %+v", res)
+	}
+	if v, _, ok := waitVerdict(t, ctx, 5*time.Second, passed); !ok {
+		t.Fatalf("blend_factor 0 does not show the camera: %+v", v)
+	}
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const el = document.querySelector('input[data-node="3"][data-input="blend_factor"]');
+		el.value = 1;
+		el.dispatchEvent(new Event("change"));
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, took, ok := waitVerdict(t, ctx, 5*time.Second, inverted)
+	t.Logf("slider blend_factor 0 → 1: %+v after %v", v, took)
+	if !ok {
+		t.Fatalf("moving the slider did not take effect: %+v", v)
 	}
 }
