@@ -80,10 +80,16 @@ func (s *Server) install(ctx context.Context, name string, p *graph.Prompt) (*wo
 	if !swapped {
 		pl.Close()
 	}
+	s.setWorkflow(wf)
+	return wf, swapped, nil
+}
+
+// setWorkflow makes wf the current workflow.
+func (s *Server) setWorkflow(wf *workflow) {
 	s.mu.Lock()
 	s.wf = wf
+	s.gen++
 	s.mu.Unlock()
-	return wf, swapped, nil
 }
 
 type workflowJSON struct {

@@ -140,16 +140,6 @@ func TestBrowser(t *testing.T) {
 	if !ok {
 		t.Fatalf("the page did not show the inverted camera: %+v", v)
 	}
-	if p := os.Getenv("COMFYRT_PREVIEW_SCREENSHOT"); p != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	res := load(t, ctx, "identity.json", identityWorkflow)
 	if res.Status != 200 || res.Data["swapped"] != true {
 		t.Fatalf("swap: %+v", res)
@@ -204,4 +194,15 @@ func slider(t *testing.T, ctx context.Context) {
 	if !ok {
 		t.Fatalf("moving the slider did not take effect: %+v", v)
 	}
+	if p := os.Getenv("COMFYRT_PREVIEW_SCREENSHOT"); p != "" { // docs/preview.png
+		time.Sleep(2 * time.Second) // the stats poll once a second
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 }

@@ -63,6 +63,7 @@ type Server struct {
 	wf      *workflow
 	in      *ingest
 	viewers map[string]*viewer
+	gen     int64 // workflow changes
 	closed  bool
 }
 
@@ -172,6 +173,9 @@ func (s *Server) Close() error {
 
 // Stats are the running stream's figures, as the page shows them.
 type Stats struct {
+	// Workflow counts workflow changes (loads, updates, a recompile at
+	// the camera's size): the page refetches the workflow when it moves.
+	Workflow   int64   `json:"workflow"`
 	Connected  bool    `json:"connected"`
 	Viewers    int     `json:"viewers"`
 	Width      int     `json:"width,omitempty"`
@@ -194,7 +198,7 @@ type Stats struct {
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	in := s.in
-	st := Stats{Viewers: len(s.viewers)}
+	st := Stats{Viewers: len(s.viewers), Workflow: s.gen}
 	s.mu.Unlock()
 	if in == nil {
 		return st

@@ -32,6 +32,7 @@ func (s *Server) startPipeline(in *ingest, w, h int) (*frameSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workflow %s at %dx%d: %w", wf.name, w, h, err)
 	}
+	s.setWorkflow(s.describe(wf.name, wf.prompt, pl)) // the plan at the camera's size
 	budget := max(s.cfg.Budget, 0)
 	src := newFrameSource(w, h)
 	sink := newTrackSink(s.track, s.cfg.Codec, &s.wantKey)

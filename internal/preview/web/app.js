@@ -5,7 +5,7 @@
 const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
 const $ = (id) => document.getElementById(id);
 const auth = token ? { Authorization: "Bearer " + token } : {};
-const state = { whip: null, whep: null, connected: false, error: "" };
+const state = { whip: null, whep: null, connected: false, error: "", generation: -1 };
 
 function setState(text, cls) {
   const el = $("state");
@@ -50,12 +50,12 @@ async function start() {
     const pub = new RTCPeerConnection();
     stream.getVideoTracks().forEach((t) => pub.addTransceiver(t, { direction: "sendonly", streams: [stream] }));
     pub.onconnectionstatechange = () => onConn(pub.connectionState);
+    setState("connecting…");
     state.whip = await negotiate(pub, "whip");
     const view = new RTCPeerConnection();
     view.addTransceiver("video", { direction: "recvonly" });
     view.ontrack = (ev) => { $("output").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
     state.whep = await negotiate(view, "whep");
-    setState("connecting…");
   } catch (e) {
     state.error = String(e);
     setState(String(e), "bad");
@@ -72,7 +72,7 @@ function showWorkflow(wf) {
   $("workflow-name").textContent = wf.name;
   $("explain").textContent = wf.explain;
   const form = $("widgets");
-  form.textContent = "";
+  form.textContent = wf.widgets.length ? "" : "(no literal inputs)";
   let node = "";
   for (const w of wf.widgets) {
     if (w.node !== node) {
@@ -212,6 +212,11 @@ async function pollStats() {
       $("drops").textContent = s.frames_dropped;
       $("latency").textContent = s.latency_p50_ms.toFixed(1) + " / " + s.latency_p99_ms.toFixed(1) + " ms";
       $("plan").textContent = s.plan_ms.toFixed(2) + " ms";
+      if (s.workflow !== state.generation) { // loaded or recompiled elsewhere
+        state.generation = s.workflow;
+        const w = await api("GET", "api/workflow");
+        if (w.resp.ok) showWorkflow(w.data);
+      }
     }
     const c = compare();
     if (c) $("compare").textContent = "mean diff " + c.same.toFixed(1) + ", vs inverted " + c.inverted.toFixed(1);
