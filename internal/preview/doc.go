@@ -5,8 +5,10 @@
 // HTML/JS/CSS, go:embed) that drives it.
 //
 // It is the only package that uses pion (internal/archtest). Media:
-// incoming VP8 or H.264 RTP is depacketised with pion's samplebuilder and
-// decoded with FFmpeg (av.VideoDecoder); Opus audio is read and dropped.
+// incoming VP8 or H.264 RTP is depacketised with pion's codecs as each
+// frame's last packet arrives (assembler: no frame of delay; a frame with a
+// lost or reordered packet is dropped and a keyframe asked for) and decoded
+// with FFmpeg (av.VideoDecoder); Opus audio is read and dropped.
 // Output frames are encoded (av.VideoEncoder: VP8 by default, or H.264
 // constrained baseline) and packetised on one shared track whose RTP
 // timestamps are the PTS of the input frames that produced them (90 kHz,

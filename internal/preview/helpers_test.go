@@ -12,7 +12,6 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"comfyrt/compiler"
 	"comfyrt/executor/media"
@@ -86,7 +85,8 @@ func testAPI(t testing.TB) *webrtc.API {
 // receiver is a WHEP client: it decodes the frames it receives.
 type receiver struct {
 	mu     sync.Mutex
-	frames map[int64]*media.Frame // by PTS (90 kHz, from the first)
+	frames map[int64]*media.Frame // by PTS (90 kHz, from the first); nil: not kept
+	at     map[int64]time.Time    // when each PTS was decoded
 	first  bool
 	base   uint32
 }
@@ -100,7 +100,7 @@ func startReceiver(t testing.TB, url, token string) (*receiver, *webrtc.PeerConn
 	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)
 	}
-	rc := &receiver{frames: map[int64]*media.Frame{}}
+	rc := &receiver{frames: map[int64]*media.Frame{}, at: map[int64]time.Time{}}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { go rc.read(t, pc, tr) })
 	signal(t, pc, url, token)
 	return rc, pc
@@ -115,22 +115,26 @@ func (rc *receiver) read(t testing.TB, pc *webrtc.PeerConnection, tr *webrtc.Tra
 	}
 	defer dec.Close()
 	_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
-	sb := samplebuilder.New(256, depack, 90000)
+	asm := &assembler{depack: depack}
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
 		}
-		sb.Push(pkt)
-		for s := sb.Pop(); s != nil; s = sb.Pop() {
-			f := &media.Frame{}
-			if ok, err := dec.Decode(s.Data, int64(s.PacketTimestamp), f); err != nil || !ok {
-				continue
-			}
-			rc.mu.Lock()
-			rc.frames[int64(s.PacketTimestamp)] = f
-			rc.mu.Unlock()
+		data, ts, _ := asm.push(pkt)
+		if data == nil {
+			continue
 		}
+		f := &media.Frame{}
+		if ok, err := dec.Decode(data, int64(ts), f); err != nil || !ok {
+			continue
+		}
+		rc.mu.Lock()
+		rc.at[int64(ts)] = time.Now()
+		if rc.frames != nil {
+			rc.frames[int64(ts)] = f
+		}
+		rc.mu.Unlock()
 	}
 }
 
@@ -141,7 +145,8 @@ type publisher struct {
 	sink *trackSink // the server's own packetiser: RTP timestamps are the PTS
 	key  atomic.Bool
 	mu   sync.Mutex
-	sent map[int64][]byte
+	sent map[int64][]byte // nil: pictures not kept
+	at   map[int64]time.Time
 }
 
 func startPublisher(t testing.TB, url, token, codec string) *publisher {
@@ -163,7 +168,7 @@ func startPublisher(t testing.TB, url, token, codec string) *publisher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &publisher{pc: pc, sent: map[int64][]byte{}}
+	p := &publisher{pc: pc, sent: map[int64][]byte{}, at: map[int64]time.Time{}}
 	p.sink = newTrackSink(track, codec, &p.key)
 	go func() {
 		for {
@@ -182,8 +187,8 @@ func startPublisher(t testing.TB, url, token, codec string) *publisher {
 	return p
 }
 
-// run sends frames until ctx ends.
-func (p *publisher) run(ctx context.Context, t testing.TB, codec string) {
+// run sends frames until ctx ends, or n frames when n > 0.
+func (p *publisher) run(ctx context.Context, t testing.TB, codec string, n int64) {
 	src, err := av.OpenSource("testsrc2=size=320x240:rate=30", av.SourceOptions{Format: "lavfi"})
 	if err != nil {
 		t.Error(err)
@@ -194,13 +199,16 @@ func (p *publisher) run(ctx context.Context, t testing.TB, codec string) {
 	tick := time.NewTicker(time.Second / 30)
 	defer tick.Stop()
 	var f media.Frame
-	for i := int64(0); ctx.Err() == nil; i++ {
+	for i := int64(0); ctx.Err() == nil && (n <= 0 || i < n); i++ {
 		if err := src.ReadFrame(ctx, &f); err != nil {
 			return
 		}
 		f.PTS, f.TimeBase = i*3000, clock90k
 		p.mu.Lock()
-		p.sent[f.PTS] = append([]byte(nil), f.RGB...)
+		if p.sent != nil {
+			p.sent[f.PTS] = append([]byte(nil), f.RGB...)
+		}
+		p.at[f.PTS] = time.Now()
 		p.mu.Unlock()
 		if err := p.sink.WriteFrame(&f); err != nil {
 			t.Error(err)

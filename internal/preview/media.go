@@ -200,3 +200,46 @@ func newFrame(src *frameSource) *media.Frame {
 	}
 	return src.get()
 }
+
+// assembler rebuilds encoded frames from RTP packets in arrival order and
+// hands each over as soon as its last packet (marker bit) arrives: unlike
+// pion's samplebuilder, which releases a frame when the next one starts,
+// it adds no frame interval of latency. A frame with a missing, reordered
+// or undecodable packet is dropped (lost), to be repaired by a keyframe.
+type assembler struct {
+	depack  rtp.Depacketizer
+	started bool // collecting a frame
+	ok      bool // no gap in it so far
+	ts      uint32
+	next    uint16 // the sequence number expected next
+	buf     []byte
+}
+
+// push adds p; it returns the frame p completes (valid until the next
+// push) and its RTP timestamp, or lost when a frame was dropped.
+func (a *assembler) push(p *rtp.Packet) (frame []byte, ts uint32, lost bool) {
+	if len(p.Payload) == 0 {
+		return nil, 0, false // padding
+	}
+	if !a.started || p.Timestamp != a.ts {
+		lost = a.started // the previous frame never ended
+		a.started, a.ts, a.buf = true, p.Timestamp, a.buf[:0]
+		a.ok = a.depack.IsPartitionHead(p.Payload)
+	} else if p.SequenceNumber != a.next {
+		a.ok = false
+	}
+	a.next = p.SequenceNumber + 1
+	if a.ok {
+		data, err := a.depack.Unmarshal(p.Payload)
+		a.ok = err == nil
+		a.buf = append(a.buf, data...)
+	}
+	if !p.Marker {
+		return nil, 0, lost
+	}
+	a.started = false
+	if !a.ok {
+		return nil, 0, true
+	}
+	return a.buf, a.ts, lost
+}

@@ -35,7 +35,7 @@ func testInvert(t *testing.T, codec string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	done := make(chan struct{})
-	go func() { defer close(done); pub.run(ctx, t, codec) }()
+	go func() { defer close(done); pub.run(ctx, t, codec, 0) }()
 	defer func() { cancel(); <-done }()
 
 	matched := 0
@@ -88,6 +88,7 @@ func TestTokenRequired(t *testing.T) {
 	defer hs.Close()
 	for _, c := range []struct{ method, path, auth string }{
 		{"POST", "/whip", ""}, {"POST", "/whep", "Bearer nope"}, {"GET", "/api/stats", ""}, {"POST", "/api/workflow", "tok"},
+		{"DELETE", "/whip/x", ""}, {"DELETE", "/whep/x", "Bearer"},
 	} {
 		req, _ := http.NewRequest(c.method, hs.URL+c.path, nil)
 		if c.auth != "" {
@@ -100,6 +101,22 @@ func TestTokenRequired(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%s %s with %q: %s, want 401", c.method, c.path, c.auth, resp.Status)
+		}
+	}
+	// No trickle ICE: PATCH on a session is 405; unknown sessions are 404.
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{{"PATCH", "/whip/x", http.StatusMethodNotAllowed}, {"DELETE", "/whip/x", http.StatusNotFound}, {"DELETE", "/whep/x", http.StatusNotFound}} {
+		req, _ := http.NewRequest(c.method, hs.URL+c.path, nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s %s: %s, want %d", c.method, c.path, resp.Status, c.want)
 		}
 	}
 	resp, err := http.Get(hs.URL + "/")

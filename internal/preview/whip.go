@@ -14,8 +14,6 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"comfyrt/compiler"
 	"comfyrt/executor"
@@ -204,7 +202,8 @@ func depacketizer(mime string) (string, rtp.Depacketizer) {
 }
 
 // readVideo depacketises, decodes and feeds the camera's frames until the
-// track ends. It asks for a keyframe at the start and after decode errors.
+// track ends. It asks for a keyframe at the start and after lost frames
+// or decode errors (at most once a second).
 func (in *ingest) readVideo(t *webrtc.TrackRemote) {
 	codec, depack := depacketizer(t.Codec().MimeType)
 	if codec == "" {
@@ -224,24 +223,25 @@ func (in *ingest) readVideo(t *webrtc.TrackRemote) {
 	}
 	pli()
 	lastPLI := time.Now()
-	sb := samplebuilder.New(256, depack, 90000)
+	asm := &assembler{depack: depack}
 	fd := &feeder{in: in, dec: dec}
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
 			return
 		}
-		sb.Push(pkt)
-		for smp := sb.Pop(); smp != nil; smp = sb.Pop() {
-			if err := fd.sample(smp); err != nil {
-				if errors.Is(err, errSessionEnd) {
-					return
-				}
-				in.decodeErrs.Add(1)
-				if time.Since(lastPLI) > time.Second {
-					pli()
-					lastPLI = time.Now()
-				}
+		data, ts, lost := asm.push(pkt)
+		if data != nil {
+			err = fd.frame(data, ts)
+			if errors.Is(err, errSessionEnd) {
+				return
+			}
+		}
+		if lost || err != nil {
+			in.decodeErrs.Add(1)
+			if time.Since(lastPLI) > time.Second {
+				pli()
+				lastPLI = time.Now()
 			}
 		}
 	}
@@ -258,15 +258,16 @@ type feeder struct {
 	index int64
 }
 
-func (fd *feeder) sample(smp *media.Sample) error {
+// frame decodes one encoded frame with RTP timestamp ts.
+func (fd *feeder) frame(data []byte, ts uint32) error {
 	captured := time.Now()
-	pts := fd.uw.next(smp.PacketTimestamp)
+	pts := fd.uw.next(ts)
 	in := fd.in
 	in.mu.Lock()
 	src := in.src
 	in.mu.Unlock()
 	f := newFrame(src)
-	ok, err := fd.dec.Decode(smp.Data, pts, f)
+	ok, err := fd.dec.Decode(data, pts, f)
 	if err != nil || !ok {
 		if src != nil {
 			src.put(f)
