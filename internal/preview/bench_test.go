@@ -19,6 +19,7 @@ import (
 //
 //	go test -run='^$' -bench=GlassToGlass -benchtime=1800x ./internal/preview
 func BenchmarkGlassToGlass(b *testing.B) {
+	needAV(b)
 	srv, err := New(Config{Compiler: testCompiler(b), Workflow: []byte(invertWorkflow), Loopback: true, MaxFPS: -1})
 	if err != nil {
 		b.Fatal(err)

@@ -121,6 +121,7 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
+	needAV(t)
 	camera := fakeCamera(t)
 	const token = "browser-token"
 	srv, err := New(Config{Compiler: testCompiler(t), Workflow: []byte(invertWorkflow), WorkflowName: "invert.json", Token: token, Loopback: true})

@@ -28,6 +28,13 @@ const invertWorkflow = `{
   "3": {"class_type": "PreviewImage", "inputs": {"images": ["2", 0]}}
 }`
 
+// needAV skips without FFmpeg (a CGO_ENABLED=0 build).
+func needAV(t testing.TB) {
+	if !av.Available {
+		t.Skip("built without cgo: no FFmpeg to encode and decode video")
+	}
+}
+
 func testCompiler(t testing.TB) compiler.Config {
 	t.Helper()
 	s := known.Schemas()
@@ -87,8 +94,6 @@ type receiver struct {
 	mu     sync.Mutex
 	frames map[int64]*media.Frame // by PTS (90 kHz, from the first); nil: not kept
 	at     map[int64]time.Time    // when each PTS was decoded
-	first  bool
-	base   uint32
 }
 
 func startReceiver(t testing.TB, url, token string) (*receiver, *webrtc.PeerConnection) {

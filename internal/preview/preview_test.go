@@ -19,6 +19,7 @@ func TestWHIPWHEPInvert(t *testing.T) {
 }
 
 func testInvert(t *testing.T, codec string) {
+	needAV(t)
 	const token = "s3cret"
 	srv, err := New(Config{Compiler: testCompiler(t), Workflow: []byte(invertWorkflow), Token: token, Loopback: true, MaxFPS: -1, Budget: -1})
 	if err != nil {
