@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -94,10 +95,41 @@ func (o *previewOpts) config(stderr io.Writer) (preview.Config, int) {
 	if budget == 0 {
 		budget = -1
 	}
-	host, _, _ := net.SplitHostPort(o.addr)
-	ip := net.ParseIP(host)
 	return preview.Config{Compiler: cfg, Workflow: src.data, WorkflowName: src.name, Token: o.token, Budget: budget,
-		MaxFPS: o.maxFPS, Codec: o.codec, Loopback: host == "localhost" || (ip != nil && ip.IsLoopback())}, exitOK
+		MaxFPS: o.maxFPS, Codec: o.codec, Loopback: loopback(o.addr)}, exitOK
+}
+
+// loopback reports a listen address on the loopback interface.
+func loopback(addr string) bool {
+	host, _, _ := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// previewHandler is serve --preview's: the same server as comfyrt
+// preview, under /preview/, starting with serve's default workflow (else
+// the built-in one), guarded by serve's token; nil without --preview.
+func (o *serveOpts) previewHandler(cfg compiler.Config, def []byte, logger *slog.Logger) (*preview.Server, error) {
+	if !o.preview {
+		return nil, nil
+	}
+	src, err := loadWorkflow("", nil)
+	if err != nil {
+		return nil, err
+	}
+	if def != nil {
+		src.data, src.name = def, o.workflow
+	}
+	return preview.New(preview.Config{Compiler: cfg, Workflow: src.data, WorkflowName: src.name, Token: o.token,
+		Prefix: "/preview", Loopback: loopback(o.addr), Logger: logger})
+}
+
+// httpHandler is p as an http.Handler (nil for none).
+func httpHandler(p *preview.Server) http.Handler {
+	if p == nil {
+		return nil
+	}
+	return p
 }
 
 func cmdPreview(args []string, _ io.Reader, stdout, stderr io.Writer) int {

@@ -117,3 +117,25 @@ func TestPreviewBinaryErrors(t *testing.T) {
 		t.Errorf("--codec av1: exit %d, stderr %s", r.Code, r.Stderr)
 	}
 }
+
+// TestServePreview mounts the same preview under serve's /preview/ with
+// serve's token.
+func TestServePreview(t *testing.T) {
+	base, stop := startServe(t, "--preview", "--token", "tok")
+	defer stop()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, body := testkit.Do(t, c, "GET", base+"/preview", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "<title>comfyrt preview</title>") {
+		t.Fatalf("GET /preview (redirected): %s %.200s", resp.Status, body)
+	}
+	if resp, _ = testkit.Do(t, c, "POST", base+"/preview/whip", "v=0"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("POST /preview/whip without the token: %s", resp.Status)
+	}
+	resp, body = testkit.Do(t, c, "GET", base+"/preview/api/workflow", "", "Authorization", "Bearer tok")
+	if resp.StatusCode != 200 || !strings.Contains(body, "default-api.json (built in)") {
+		t.Errorf("GET /preview/api/workflow: %s %s", resp.Status, body)
+	}
+	if resp, _ = testkit.Do(t, c, "GET", base+"/health", ""); resp.StatusCode != 200 {
+		t.Errorf("/health: %s", resp.Status)
+	}
+}
