@@ -174,7 +174,7 @@ func startPublisher(t testing.TB, url, token, codec string) *publisher {
 		t.Fatal(err)
 	}
 	p := &publisher{pc: pc, sent: map[int64][]byte{}, at: map[int64]time.Time{}}
-	p.sink = newTrackSink(track, codec, &p.key)
+	p.sink = newTrackSink(track, codec, &p.key, &rtpOut{})
 	go func() {
 		for {
 			pkts, _, err := sender.ReadRTCP()

@@ -96,25 +96,57 @@ func (s *frameSource) Close() error {
 
 // trackSink is the executor's sink: it encodes each output frame and
 // sends it, packetised, on the track every WHEP viewer shares. The RTP
-// timestamp is the input frame's PTS (90 kHz), so output timing follows
-// the input's.
+// timestamp is the input frame's PTS (90 kHz, plus the session's base), so
+// output timing follows the input's.
 type trackSink struct {
 	track   *webrtc.TrackLocalStaticRTP
 	codec   string
 	wantKey *atomic.Bool
+	out     *rtpOut
 	enc     *av.VideoEncoder
 	pay     rtp.Payloader
 	even    media.Frame
-	seq     uint16
 	packets atomic.Int64
 }
 
-func newTrackSink(track *webrtc.TrackLocalStaticRTP, codec string, wantKey *atomic.Bool) *trackSink {
+// newTrackSink starts a session on the track whose numbering out keeps.
+func newTrackSink(track *webrtc.TrackLocalStaticRTP, codec string, wantKey *atomic.Bool, out *rtpOut) *trackSink {
 	var pay rtp.Payloader = &codecs.VP8Payloader{EnablePictureID: true}
 	if codec == "h264" {
 		pay = &codecs.H264Payloader{}
 	}
-	return &trackSink{track: track, codec: codec, wantKey: wantKey, pay: pay}
+	out.session()
+	return &trackSink{track: track, codec: codec, wantKey: wantKey, out: out, pay: pay}
+}
+
+// rtpOut is a track's RTP numbering, kept across WHIP sessions so that
+// viewers see one stream: sequence numbers never go back (SRTP's replay
+// check would drop them) and each session's timestamps (its PTS, from 0)
+// continue one frame after the previous session's last.
+type rtpOut struct {
+	mu      sync.Mutex
+	seq     uint16
+	last    uint32 // the last timestamp written
+	base    uint32 // added to the session's PTS
+	written bool
+}
+
+func (o *rtpOut) session() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.written {
+		o.base = o.last + 3000
+	}
+}
+
+// header numbers the next packet of a frame with PTS pts.
+func (o *rtpOut) header(pts int64, marker bool) rtp.Header {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	h := rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: o.seq, Timestamp: o.base + uint32(pts), Marker: marker}
+	o.seq++
+	o.last, o.written = h.Timestamp, true
+	return h
 }
 
 // rtpMTU is the payload size per RTP packet (room for SRTP and headers
@@ -143,9 +175,7 @@ func (k *trackSink) WriteFrame(f *media.Frame) error {
 func (k *trackSink) send(p av.Packet) error {
 	payloads := k.pay.Payload(rtpMTU, p.Data)
 	for i, pl := range payloads {
-		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: k.seq,
-			Timestamp: uint32(p.PTS), Marker: i == len(payloads)-1}, Payload: pl}
-		k.seq++
+		pkt := &rtp.Packet{Header: k.out.header(p.PTS, i == len(payloads)-1), Payload: pl}
 		if err := k.track.WriteRTP(pkt); err != nil {
 			return err
 		}

@@ -129,3 +129,44 @@ func TestTokenRequired(t *testing.T) {
 		t.Errorf("GET / %s: the page is open", resp.Status)
 	}
 }
+
+// TestWHIPReplace starts a second WHIP session while a viewer watches:
+// it replaces the first, and the viewer goes on receiving, on the same
+// connection, with timestamps that continue after the first session's.
+func TestWHIPReplace(t *testing.T) {
+	needAV(t)
+	srv, err := New(Config{Compiler: testCompiler(t), Workflow: []byte(invertWorkflow), Loopback: true, MaxFPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	rc, rpc := startReceiver(t, hs.URL+"/whep", "")
+	defer rpc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	latest := func() (n int, last int64) {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		for ts := range rc.at {
+			last = max(last, ts)
+		}
+		return len(rc.at), last
+	}
+	for i := range 2 {
+		pub := startPublisher(t, hs.URL+"/whip", "", "vp8")
+		defer pub.pc.Close()
+		n0, last0 := latest()
+		pub.run(ctx, t, "vp8", 20)
+		time.Sleep(300 * time.Millisecond)
+		n, last := latest()
+		t.Logf("session %d: %d frames received (%d before), last timestamp %d", i+1, n, n0, last)
+		if n < n0+10 || last <= last0 {
+			t.Fatalf("session %d: %d frames received (%d before), last timestamp %d (%d before)", i+1, n, n0, last, last0)
+		}
+	}
+	if st := srv.Stats(); !st.Connected || st.Viewers != 1 {
+		t.Errorf("stats: %+v", st)
+	}
+}

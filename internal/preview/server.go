@@ -56,6 +56,7 @@ type Server struct {
 	mux     *http.ServeMux
 	track   *webrtc.TrackLocalStaticRTP
 	wantKey atomic.Bool
+	out     rtpOut
 	log     *slog.Logger
 
 	ctl     sync.Mutex // serialises workflow loads and updates

@@ -35,7 +35,7 @@ func (s *Server) startPipeline(in *ingest, w, h int) (*frameSource, error) {
 	s.setWorkflow(s.describe(wf.name, wf.prompt, pl)) // the plan at the camera's size
 	budget := max(s.cfg.Budget, 0)
 	src := newFrameSource(w, h)
-	sink := newTrackSink(s.track, s.cfg.Codec, &s.wantKey)
+	sink := newTrackSink(s.track, s.cfg.Codec, &s.wantKey, &s.out)
 	p, err := executor.New(executor.Config[*compiler.Plan]{Source: src, Sink: sink, Plan: pl, MaxFPS: s.cfg.MaxFPS,
 		Budget: budget, Queue: executor.LatestWins, OnError: executor.PassThrough})
 	if err != nil {
