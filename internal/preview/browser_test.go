@@ -30,7 +30,7 @@ const badWorkflow = `{
 }`
 
 // chromium finds Debian's chromium, or skips.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
@@ -53,7 +53,7 @@ func fakeCamera(t *testing.T) string {
 	return out
 }
 
-func browser(t *testing.T, camera string) (context.Context, context.CancelFunc) {
+func browserFor(t testing.TB, camera string) (context.Context, context.CancelFunc) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
@@ -63,7 +63,7 @@ func browser(t *testing.T, camera string) (context.Context, context.CancelFunc) 
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, tcancel := context.WithTimeout(ctx, 10*time.Minute)
 	return ctx, func() { tcancel(); cancel(); acancel() }
 }
 
@@ -131,7 +131,7 @@ func TestBrowser(t *testing.T) {
 	defer srv.Close()
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	ctx, cancel := browser(t, camera)
+	ctx, cancel := browserFor(t, camera)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/#token="+token)); err != nil {
 		t.Fatal(err)

@@ -203,6 +203,28 @@ function compare() {
   return { same: same / n, inverted: inv / n, frames: b.getVideoPlaybackQuality ? b.getVideoPlaybackQuality().totalVideoFrames : 0 };
 }
 
+// stamp reads the frame counter a test camera burns into the top 16 rows
+// of its frames (bit i: the 20-pixel block i of a 320-pixel width, white
+// is 1); it gives null without a picture.
+function stamp(video) {
+  if (!video.videoWidth) return null;
+  const c = $("cmp-a").getContext("2d", { willReadFrequently: true });
+  const w = video.videoWidth, h = video.videoHeight;
+  c.drawImage(video, 0, 0, w, h * 16 / 240, 0, 0, 64, 8);
+  const d = c.getImageData(0, 0, 64, 8).data;
+  let n = 0;
+  for (let i = 0; i < 12; i++) {
+    const x = Math.floor((i + 0.5) * 4), o = (4 * 64 + x) * 4; // the block's centre, row 4 of 8
+    if (d[o] + d[o + 1] + d[o + 2] > 3 * 128) n |= 1 << i;
+  }
+  return n;
+}
+
+// stamps reads the counters of the camera and of the output at once.
+function stamps() {
+  return { camera: stamp($("camera")), output: stamp($("output")) };
+}
+
 async function pollStats() {
   try {
     const { resp, data: s } = await api("GET", "api/stats");
@@ -224,7 +246,7 @@ async function pollStats() {
 }
 
 // window.comfyrt lets tests (and the console) drive the page.
-window.comfyrt = { state, compare, loadWorkflow, sendParams, start };
+window.comfyrt = { state, compare, stamps, loadWorkflow, sendParams, start };
 
 (async function main() {
   setupDrop();
