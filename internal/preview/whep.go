@@ -53,6 +53,13 @@ func (s *Server) startPipeline(in *ingest, w, h int) (*frameSource, error) {
 		return nil, errSessionEnd
 	}
 	s.log.Info("stream started", "session", in.id, "width", w, "height", h, "workflow", wf.name)
+	go func() { // a pipeline that fails (its encoder, say) ends the session
+		<-p.Done()
+		if err := p.Err(); err != nil && in.ctx.Err() == nil {
+			s.log.Error("stream failed", "session", in.id, "err", err)
+			s.endIngest(in)
+		}
+	}()
 	return src, nil
 }
 
