@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +25,7 @@ import (
 // previewOpts are preview's flags.
 type previewOpts struct {
 	addr, token, workflow, inputDir, codec string
+	examples                               string
 	objectInfo                             multiFlag
 	budgetMS                               int
 	maxFPS                                 float64
@@ -44,6 +48,7 @@ func parsePreviewFlags(args []string, stderr io.Writer) (*previewOpts, int) {
 	fs.StringVar(&o.workflow, "workflow", "", "workflow `FILE` to start with (UI or API format; default: the built-in default workflow)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8188", "listen `address`")
 	fs.StringVar(&o.token, "token", "", "bearer `token` required on WHIP, WHEP and the API")
+	fs.StringVar(&o.examples, "examples", "workflows", "`folder` whose *.json workflows the page offers to pick (none when missing)")
 	fs.StringVar(&o.inputDir, "input-dir", "", "`folder` static LoadImage files are read from (none: static images refused)")
 	fs.StringVar(&o.codec, "codec", "vp8", "`codec` sent back to the page: vp8 or h264 (constrained baseline)")
 	fs.IntVar(&o.budgetMS, "budget-ms", 500, "latency budget in ms, capture to output (frames that would miss it are dropped; 0: none)")
@@ -91,12 +96,51 @@ func (o *previewOpts) config(stderr io.Writer) (preview.Config, int) {
 		return fail(exitUsage, "%v", err)
 	}
 	cfg.MaxBytes = o.ef.planBytes(2)
+	examples, err := readExamples(o.examples)
+	if err != nil {
+		return fail(exitUsage, "--examples: %v", err)
+	}
 	budget := time.Duration(o.budgetMS) * time.Millisecond
 	if budget == 0 {
 		budget = -1
 	}
-	return preview.Config{Compiler: cfg, Workflow: src.data, WorkflowName: src.name, Token: o.token, Budget: budget,
+	return preview.Config{Compiler: cfg, Workflow: src.data, WorkflowName: src.name, Examples: examples, Token: o.token, Budget: budget,
 		MaxFPS: o.maxFPS, Codec: o.codec, Loopback: loopback(o.addr)}, exitOK
+}
+
+// maxExamples and maxExampleBytes bound what --examples reads.
+const (
+	maxExamples     = 200
+	maxExampleBytes = 8 << 20
+)
+
+// readExamples reads the *.json workflows of dir (not its subfolders;
+// *.test.json test descriptions skipped); a missing dir gives none.
+func readExamples(dir string) (map[string][]byte, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".test.json") {
+			continue
+		}
+		if len(out) == maxExamples {
+			return nil, fmt.Errorf("%s: more than %d workflows", dir, maxExamples)
+		}
+		if info, err := e.Info(); err != nil || info.Size() > maxExampleBytes {
+			return nil, fmt.Errorf("%s: unreadable or larger than %d bytes", filepath.Join(dir, name), maxExampleBytes)
+		}
+		if out[name], err = os.ReadFile(filepath.Join(dir, name)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // loopback reports a listen address on the loopback interface.

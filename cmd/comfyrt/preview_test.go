@@ -56,7 +56,8 @@ func startPreview(t *testing.T, args ...string) (string, *exec.Cmd, *syncBuffer)
 }
 
 func TestPreviewBinary(t *testing.T) {
-	url, cmd, errb := startPreview(t, "--token", "tok", "--workflow", filepath.Join(testkit.Root(), "workflows/invert-blur-api.json"))
+	url, cmd, errb := startPreview(t, "--token", "tok", "--workflow", filepath.Join(testkit.Root(), "workflows/invert-blur-api.json"),
+		"--examples", filepath.Join(testkit.Root(), "workflows"))
 	base, frag, _ := strings.Cut(url, "#")
 	if frag != "token=tok" || !strings.HasPrefix(base, "http://127.0.0.1:") {
 		t.Fatalf("URL %q: want loopback with #token=tok", url)
@@ -89,6 +90,14 @@ func TestPreviewBinary(t *testing.T) {
 	}
 	if !strings.HasSuffix(wf.Name, "invert-blur-api.json") || len(wf.Widgets) < 2 || !strings.Contains(wf.Explain, "ImageInvert") {
 		t.Errorf("workflow: %+v", wf)
+	}
+	resp, body = testkit.Do(t, c, "GET", base+"api/examples", "", "Authorization", "Bearer tok")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"identity-api.json"`) || strings.Contains(body, "ui/") {
+		t.Errorf("GET /api/examples: %s %s", resp.Status, body)
+	}
+	resp, body = testkit.Do(t, c, "POST", base+"api/workflow?example=identity-api.json", "", "Authorization", "Bearer tok")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"name":"identity-api.json"`) {
+		t.Errorf("POST /api/workflow?example=identity-api.json: %s %s", resp.Status, body)
 	}
 	resp, body = testkit.Do(t, c, "POST", base+"api/workflow?name=bad.json", `{"1": {"class_type": "NoSuchNode", "inputs": {}}}`, "Authorization", "Bearer tok")
 	if resp.StatusCode != 422 || !strings.Contains(body, `"node":"1"`) || !strings.Contains(body, "NoSuchNode") {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"comfyrt/compiler"
@@ -114,7 +116,17 @@ func (s *Server) getWorkflow(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, wf.json(false))
 }
 
-// postWorkflow loads the body as the new workflow (?name= names it).
+// getExamples lists the example workflows' names.
+func (s *Server) getExamples(w http.ResponseWriter, _ *http.Request) {
+	names := slices.Sorted(maps.Keys(s.cfg.Examples))
+	if names == nil {
+		names = []string{}
+	}
+	writeJSON(w, http.StatusOK, names)
+}
+
+// postWorkflow loads the body as the new workflow (?name= names it), or
+// the example ?example= names.
 func (s *Server) postWorkflow(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWorkflowBytes))
 	if err != nil {
@@ -122,6 +134,14 @@ func (s *Server) postWorkflow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.URL.Query().Get("name")
+	if ex := r.URL.Query().Get("example"); ex != "" {
+		var ok bool
+		if data, ok = s.cfg.Examples[ex]; !ok {
+			writeError(w, http.StatusNotFound, fmt.Errorf("no example workflow %q", ex))
+			return
+		}
+		name = ex
+	}
 	if name == "" {
 		name = "workflow.json"
 	}

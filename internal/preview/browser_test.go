@@ -124,7 +124,8 @@ func TestBrowser(t *testing.T) {
 	needAV(t)
 	camera := fakeCamera(t)
 	const token = "browser-token"
-	srv, err := New(Config{Compiler: testCompiler(t), Workflow: []byte(invertWorkflow), WorkflowName: "invert.json", Token: token, Loopback: true})
+	srv, err := New(Config{Compiler: testCompiler(t), Workflow: []byte(invertWorkflow), WorkflowName: "invert.json", Token: token, Loopback: true,
+		Examples: map[string][]byte{"identity.json": []byte(identityWorkflow)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +166,20 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("after the bad workflow the previous one no longer runs: %+v", v)
 	}
 	slider(t, ctx)
+	// Pick an example from the page's list (the blend is at 1: inverted).
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const sel = document.getElementById("examples");
+		sel.value = "identity.json";
+		sel.dispatchEvent(new Event("change"));
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, took, ok := waitVerdict(t, ctx, 5*time.Second, passed); !ok {
+		t.Fatalf("picking the identity example did not take effect: %+v", v)
+	} else {
+		t.Logf("example identity.json picked: %+v after %v", v, took)
+	}
 	if connected, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.comfyrt.state.connected`)); err != nil || !connected {
 		t.Fatalf("the connection dropped (connected %v, %v)", connected, err)
 	}

@@ -69,3 +69,30 @@ func TestParams(t *testing.T) {
 		t.Errorf("a workflow missing an input: %d %s", code, body)
 	}
 }
+
+// TestExamples lists the example workflows and loads one by name.
+func TestExamples(t *testing.T) {
+	srv, err := New(Config{Compiler: testCompiler(t), Workflow: []byte(invertWorkflow),
+		Examples: map[string][]byte{"blend.json": []byte(blendWorkflow), "identity.json": []byte(identityWorkflow)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	resp, err := http.Get(hs.URL + "/api/examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "[\"blend.json\",\"identity.json\"]\n" {
+		t.Errorf("examples: %s", b)
+	}
+	if code, body := post(t, hs.URL+"/api/workflow?example=blend.json", ""); code != 200 || !strings.Contains(body, `"name":"blend.json"`) || !strings.Contains(body, "blend_factor") {
+		t.Errorf("load an example: %d %s", code, body)
+	}
+	if code, body := post(t, hs.URL+"/api/workflow?example=nope.json", ""); code != 404 {
+		t.Errorf("unknown example: %d %s", code, body)
+	}
+}

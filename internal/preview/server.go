@@ -29,6 +29,8 @@ type Config struct {
 	// WorkflowName in errors; it must compile.
 	Workflow     []byte
 	WorkflowName string
+	// Examples are workflows the page offers to pick, by file name.
+	Examples map[string][]byte
 	// Token, when set, is the bearer token the WHIP, WHEP and API
 	// endpoints require (the page itself is open).
 	Token string
@@ -127,6 +129,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/workflow", s.auth(s.getWorkflow))
 	s.mux.HandleFunc("POST /api/workflow", s.auth(s.postWorkflow))
 	s.mux.HandleFunc("POST /api/params", s.auth(s.postParams))
+	s.mux.HandleFunc("GET /api/examples", s.auth(s.getExamples))
 	s.mux.HandleFunc("GET /api/stats", s.auth(s.getStats))
 }
 

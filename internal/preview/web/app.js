@@ -165,6 +165,22 @@ async function sendParams(updates) {
   return { status: resp.status, data };
 }
 
+async function setupExamples() {
+  const { resp, data } = await api("GET", "api/examples");
+  if (!resp.ok) return;
+  const sel = $("examples");
+  for (const name of data) {
+    const opt = document.createElement("option");
+    opt.value = opt.textContent = name;
+    sel.appendChild(opt);
+  }
+  sel.addEventListener("change", async () => {
+    if (!sel.value) return;
+    const r = await api("POST", "api/workflow?example=" + encodeURIComponent(sel.value), "");
+    if (r.resp.ok) { showErrors(null); showWorkflow(r.data); } else showErrors(r.data);
+  });
+}
+
 function setupDrop() {
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
@@ -251,7 +267,7 @@ window.comfyrt = { state, compare, stamps, loadWorkflow, sendParams, start };
 (async function main() {
   setupDrop();
   const { resp, data } = await api("GET", "api/workflow");
-  if (resp.ok) showWorkflow(data);
+  if (resp.ok) { showWorkflow(data); setupExamples(); }
   else setState("token refused: open the URL comfyrt printed", "bad");
   setInterval(pollStats, 1000);
   if (resp.ok) start();
