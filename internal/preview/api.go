@@ -46,7 +46,7 @@ func (s *Server) prepare(name string, data []byte) (*workflow, error) {
 		return nil, err
 	}
 	w, h := s.frameSize()
-	pl, err := compile(p, s.cfg.Compiler, w, h)
+	pl, err := compile(p, s.cfg.Compiler, w, h, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -58,12 +58,15 @@ func (s *Server) describe(name string, p *graph.Prompt, pl *compiler.Plan) *work
 	return &workflow{name: name, prompt: p, explain: pl.Explain(), widgets: widgets(p, s.cfg.Compiler.Schemas, frameInputClass)}
 }
 
-// install compiles p at the stream's size, runs its static steps and swaps
-// it into the running stream (when one runs); then it is the workflow
-// every later stream starts with.
+// install compiles p at the stream's size (adopting unchanged static steps
+// from the running plan), runs its static steps and swaps it into the
+// running stream (when one runs); then it is the workflow every later
+// stream starts with. A plan that adopted steps must not be closed while
+// the running one lives, so on a failed swap it is left to the garbage
+// collector.
 func (s *Server) install(ctx context.Context, name string, p *graph.Prompt) (*workflow, bool, error) {
 	w, h := s.frameSize()
-	pl, err := compile(p, s.cfg.Compiler, w, h)
+	pl, err := compile(p, s.cfg.Compiler, w, h, s.adoptable())
 	if err != nil {
 		return nil, false, err
 	}
@@ -76,11 +79,10 @@ func (s *Server) install(ctx context.Context, name string, p *graph.Prompt) (*wo
 	defer cancel()
 	swapped, err := s.swapIn(ctx, pl)
 	if err != nil {
-		pl.Close()
 		return nil, false, err
 	}
 	if !swapped {
-		pl.Close()
+		pl.Close() // no stream: the running plan it adopted from is gone too
 	}
 	s.setWorkflow(wf)
 	return wf, swapped, nil

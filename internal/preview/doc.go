@@ -22,7 +22,10 @@
 // /api/workflow shows and loads the workflow (UI or API format, compiled
 // first, errors per node and input, swapped at a frame boundary without
 // dropping the connection), POST /api/params changes literal inputs (the
-// same compile-then-swap), GET /api/stats gives fps, drops and latency.
+// same compile-then-swap; unchanged static steps are adopted from the
+// running plan once the pipeline is seen to have taken it, so they do not
+// run again), GET /api/examples lists the example workflows, GET
+// /api/stats gives fps, drops and latency.
 //
 // Goroutines: per WHIP session one reads and decodes the video track and
 // the executor's pipeline owns its own; per WHEP viewer one reads RTCP.

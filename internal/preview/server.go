@@ -175,6 +175,21 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// adoptable is the running stream's plan to adopt static steps from
+// (nil: none). Callers hold s.ctl, which the session's close takes before
+// its pipeline closes that plan.
+func (s *Server) adoptable() *compiler.Plan {
+	s.mu.Lock()
+	in := s.in
+	s.mu.Unlock()
+	if in == nil {
+		return nil
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.cur
+}
+
 // Stats are the running stream's figures, as the page shows them.
 type Stats struct {
 	// Workflow counts workflow changes (loads, updates, a recompile at
@@ -238,11 +253,25 @@ func (s *Server) swapIn(ctx context.Context, pl *compiler.Plan) (bool, error) {
 	if p == nil {
 		return false, nil
 	}
+	in.setCur(nil)
+	select { // a stale signal of a swap not waited for
+	case <-in.swapped:
+	default:
+	}
 	if err := p.Swap(ctx, pl); err != nil {
 		if errors.Is(err, executor.ErrClosed) {
 			return false, nil // the stream ended meanwhile
 		}
 		return false, err
+	}
+	// The pipeline owns pl now; it is adopted from once it is seen taken.
+	select {
+	case <-in.swapped:
+		if in.sameSize() {
+			in.setCur(pl)
+		}
+	case <-ctx.Done():
+	case <-in.ctx.Done():
 	}
 	return true, nil
 }

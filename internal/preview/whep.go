@@ -28,7 +28,7 @@ func (s *Server) startPipeline(in *ingest, w, h int) (*frameSource, error) {
 	s.mu.Lock()
 	wf := s.wf
 	s.mu.Unlock()
-	pl, err := compile(wf.prompt, s.cfg.Compiler, w, h)
+	pl, err := compile(wf.prompt, s.cfg.Compiler, w, h, nil)
 	if err != nil {
 		return nil, fmt.Errorf("workflow %s at %dx%d: %w", wf.name, w, h, err)
 	}
@@ -36,8 +36,9 @@ func (s *Server) startPipeline(in *ingest, w, h int) (*frameSource, error) {
 	budget := max(s.cfg.Budget, 0)
 	src := newFrameSource(w, h)
 	sink := newTrackSink(s.track, s.cfg.Codec, &s.wantKey, &s.out)
+	events := make(chan executor.Event, 64)
 	p, err := executor.New(executor.Config[*compiler.Plan]{Source: src, Sink: sink, Plan: pl, MaxFPS: s.cfg.MaxFPS,
-		Budget: budget, Queue: executor.LatestWins, OnError: executor.PassThrough})
+		Budget: budget, Queue: executor.LatestWins, OnError: executor.PassThrough, Events: events})
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +46,9 @@ func (s *Server) startPipeline(in *ingest, w, h int) (*frameSource, error) {
 		_ = p.Close()
 		return nil, err
 	}
+	go in.watch(events)
 	in.mu.Lock()
-	in.pipe, in.src, in.sink = p, src, sink
+	in.pipe, in.src, in.sink, in.cur = p, src, sink, pl
 	in.mu.Unlock()
 	if in.ctx.Err() != nil { // closed meanwhile: close's pipeline() saw none
 		_ = p.Close()

@@ -33,8 +33,15 @@ type ingest struct {
 	cancel     context.CancelFunc
 	decodeErrs atomic.Int64
 	once       sync.Once
+	swapped    chan struct{} // a swapped plan was taken (EventSwapped)
+	resized    atomic.Bool   // a frame came at another size than the first
 
-	mu   sync.Mutex
+	mu sync.Mutex
+	// cur is the plan the pipeline runs (taken, not merely queued), which
+	// an update may adopt unchanged static steps from; nil when unsure (a
+	// swap not seen taken, a resize: the pipeline closes the plans it
+	// replaces, and Close closes the running one).
+	cur  *compiler.Plan
 	pipe *executor.Pipeline[*compiler.Plan]
 	src  *frameSource
 	sink *trackSink
@@ -46,6 +53,28 @@ func (in *ingest) pipeline() *executor.Pipeline[*compiler.Plan] {
 	return in.pipe
 }
 
+// watch reads the pipeline's events until the session ends, signalling
+// swaps taken.
+func (in *ingest) watch(events <-chan executor.Event) {
+	for {
+		select {
+		case ev := <-events:
+			if ev.Kind == executor.EventSwapped {
+				select {
+				case in.swapped <- struct{}{}:
+				default:
+				}
+			}
+		case <-in.ctx.Done():
+			return
+		}
+	}
+}
+
+// sameSize reports that every frame so far had the first frame's size
+// (the pipeline never resized, and so never closed, the plans it took).
+func (in *ingest) sameSize() bool { return !in.resized.Load() }
+
 func (in *ingest) size() (int, int) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -55,11 +84,21 @@ func (in *ingest) size() (int, int) {
 	return in.src.info.Width, in.src.info.Height
 }
 
+func (in *ingest) setCur(pl *compiler.Plan) {
+	in.mu.Lock()
+	in.cur = pl
+	in.mu.Unlock()
+}
+
 // close ends the session: the peer connection and the pipeline (which
-// closes its source, plan and encoder).
+// closes its source, plan and encoder). It waits for a workflow load or
+// update in progress (s.ctl), which may be adopting from the plan.
 func (in *ingest) close() {
 	in.once.Do(func() {
-		in.cancel()
+		in.cancel() // wakes an update waiting for its swap
+		in.s.ctl.Lock()
+		in.setCur(nil)
+		in.s.ctl.Unlock()
 		_ = in.pc.Close()
 		if p := in.pipeline(); p != nil {
 			_ = p.Close()
@@ -123,7 +162,7 @@ func (s *Server) postWHIP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &ingest{s: s, id: newID(), pc: pc, ctx: ctx, cancel: cancel}
+	in := &ingest{s: s, id: newID(), pc: pc, ctx: ctx, cancel: cancel, swapped: make(chan struct{}, 1)}
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if t.Kind() == webrtc.RTPCodecTypeVideo {
 			go in.readVideo(t)
@@ -282,6 +321,10 @@ func (fd *feeder) frame(data []byte, ts uint32) error {
 			in.s.endIngest(in)
 			return errSessionEnd
 		}
+	}
+	if f.Width != src.info.Width || f.Height != src.info.Height {
+		in.resized.Store(true)
+		in.setCur(nil)
 	}
 	src.push(f)
 	return nil

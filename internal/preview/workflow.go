@@ -238,12 +238,11 @@ func frameInputClass(class string) bool {
 	return class == "LoadImage" || class == "PrimaryInputLoadImage" || class == "LoadTensor"
 }
 
-// compile compiles p at w×h. Every plan is compiled afresh: the running
-// plan may be closed by the pipeline at any time (a resize, or a queued
-// swap superseded), so static results are not adopted from it.
-func compile(p *graph.Prompt, cfg compiler.Config, w, h int) (*compiler.Plan, error) {
+// compile compiles p at w×h, adopting from prev (nil: none) every static
+// step whose inputs did not change, so that it does not run again.
+func compile(p *graph.Prompt, cfg compiler.Config, w, h int, prev *compiler.Plan) (*compiler.Plan, error) {
 	cfg.Width, cfg.Height = w, h
-	pl, err := compiler.Compile(p, cfg)
+	pl, err := compiler.Rebuild(p, cfg, prev)
 	if err != nil {
 		return nil, workflowError(err)
 	}
