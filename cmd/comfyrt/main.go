@@ -61,6 +61,7 @@ func commands() []command {
 		{"pack", "validate, inspect, install, list and seal stream packs", cmdPack},
 		{"test", "run the tests of packs and workflows, compare frames, write JUnit XML", cmdTest},
 		{"serve", "serve live streams (Livepeer ai-runner and BYOC APIs over trickle)", cmdServe},
+		{"preview", "a web page: the camera through a workflow and back, live (WHIP in, WHEP out)", cmdPreview},
 		{"bench", "run the end-to-end benchmarks (B2 media path vs ffmpeg, B7 stream density, B8 text detection vs a plain ORT loop)", cmdBench},
 	}
 }

@@ -27,6 +27,7 @@ type serveOpts struct {
 	capacity, maxRestarts           int
 	restartDelay, bodyTimeout       time.Duration
 	staticTimeout                   time.Duration
+	preview                         bool
 	ef                              *engineFlags
 	log                             *logOpts
 }
@@ -47,7 +48,16 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	logger := o.log.logger(stderr)
 	av.SetLogLevel("error")
+	ph, err := o.previewHandler(cfg, def, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "comfyrt serve: --preview: %v\n", err)
+		return exitInvalid
+	}
+	if ph != nil {
+		defer ph.Close()
+	}
 	srv := server.New(server.Config{
+		Preview:         httpHandler(ph),
 		Runner:          o.runner(cfg, logger),
 		Version:         version,
 		Capacity:        o.capacity,
@@ -105,6 +115,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveOpts, int) {
 	fs.DurationVar(&o.restartDelay, "restart-delay", 2*time.Second, "wait before restarting a workflow that fell back to passthrough")
 	fs.IntVar(&o.maxRestarts, "max-restarts", 3, "restarts of one workflow before the stream passes through until the next update (0: never)")
 	fs.DurationVar(&o.bodyTimeout, "body-timeout", 10*time.Second, "time a control request's body has to arrive before the request is cut off")
+	fs.BoolVar(&o.preview, "preview", false, "also serve the browser preview (comfyrt preview's page, WHIP and WHEP) under /preview/")
 	fs.DurationVar(&o.staticTimeout, "static-timeout", 60*time.Second, "time a workflow's static steps and warm-up have before its start fails (or its update is rejected)")
 	o.ef = addEngineFlags(fs)
 	o.log = addLogFlags(fs)

@@ -143,6 +143,9 @@ var rules = []rule{
 	{pkg: "internal/server", may: []string{"executor/live", "internal/metrics", "compiler", "graph", "graph/diag", "graph/validate", "nodes", "nodes/schema", "nodes/value", "internal/trickle"},
 		never: []string{"streampack/...", "internal/bench", "internal/wftest", "cmd/..."},
 		tests: []string{"*"}, cause: "HTTP contracts: streams through executor/live, /prompt and /object_info through compiler"},
+	{pkg: "internal/preview", may: []string{"executor", "executor/media", "executor/media/av", "compiler", "graph", "graph/diag", "nodes/schema"},
+		never: []string{"streampack/...", "executor/live", "internal/server", "internal/bench", "internal/wftest", "internal/videorun", "cmd/..."},
+		tests: []string{"*"}, cause: "the browser preview: WHIP in, WHEP out (the only pion code), the page, workflow loads and parameter swaps on the executor"},
 	{pkg: "internal/picture", may: []string{"nodes/builtin", "nodes/value"}, never: cat([]string{"graph", "graph/validate", "compiler", "executor/...", "streampack/..."}, upper),
 		cause: "still pictures (PNG, JPEG) of run and test as tensors"},
 	{pkg: "internal/membudget", never: []string{"*"}, cause: "leaf: byte sizes and the RAM, for the plan memory budget's default"},
@@ -184,6 +187,12 @@ var thirdParty = []struct {
 	// Metrics: client_golang defines and serves them in internal/metrics
 	// only; tests parse and lint the exposition (common's expfmt,
 	// client_model's types, client_golang's testutil and promlint).
+	// WebRTC (comfyrt preview): pion confined to internal/preview.
+	{"github.com/pion/webrtc/v4", []string{"internal/preview"}, nil},
+	{"github.com/pion/rtp", []string{"internal/preview"}, nil},
+	{"github.com/pion/rtcp", []string{"internal/preview"}, nil},
+	// The preview's real-browser test drives Chromium over the DevTools protocol.
+	{"github.com/chromedp/chromedp", nil, []string{"internal/preview"}},
 	{"github.com/prometheus/client_golang", []string{"internal/metrics"}, []string{"cmd/..."}},
 	{"github.com/prometheus/common", nil, []string{"internal/metrics", "cmd/..."}},
 	{"github.com/prometheus/client_model", nil, []string{"internal/metrics", "cmd/..."}},

@@ -24,4 +24,8 @@
 // internal/trickle for the transport; compiler, graph, graph/validate and
 // nodes/schema answer ComfyUI's /object_info and /prompt (comfy.go). It
 // never imports a native package directly (internal/archtest).
+//
+// Config.Preview, when set (serve --preview), is mounted under /preview/:
+// comfyrt preview's handler (internal/preview), handed in by the command,
+// so the server does not import it.
 package server

@@ -78,6 +78,10 @@ type Config struct {
 	// the stream id ("stream"), request logs the request id ("request",
 	// also the X-Request-Id response header). Nil: quiet, a discard logger.
 	Logger *slog.Logger
+	// Preview, when set, is mounted under /preview/ (comfyrt preview's
+	// handler: the page, WHIP, WHEP and its API, with its own bearer
+	// check); GET /preview redirects there.
+	Preview http.Handler
 }
 
 // Server is the HTTP API. Handler serves it; Shutdown stops every
@@ -480,6 +484,10 @@ func (s *Server) routes() {
 	m.Handle("GET /metrics", s.metricsHandler())
 	m.HandleFunc("GET /object_info", s.handleObjectInfo)
 	m.HandleFunc("GET /object_info/{class}", s.handleObjectInfo)
+	if s.cfg.Preview != nil {
+		m.Handle("/preview/", http.StripPrefix("/preview", s.cfg.Preview))
+		m.Handle("GET /preview", http.RedirectHandler("/preview/", http.StatusMovedPermanently))
+	}
 	s.mux = m
 }
 
