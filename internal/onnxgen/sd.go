@@ -43,6 +43,11 @@ func NewVAE() VAE {
 		EncW: [12]float32{0.5, 0.25, 0, 0, 0.5, 0.25, 0.25, 0, 0.5, 1.0 / 3, 1.0 / 3, 1.0 / 3},
 		EncB: [4]float32{0.1, -0.1, 0.05, 0},
 	}
+	return v.withInverse()
+}
+
+// withInverse sets the decoder to the left inverse of the encoder's map.
+func (v VAE) withInverse() VAE {
 	// Invert the 3×3 block A = EncW[:9] in float64 (adjugate / det).
 	var a [9]float64
 	for i := range a {
