@@ -276,3 +276,49 @@ func (e TextEncoder) Model() *Builder {
 		Node("Gather", []string{"emb", "input_ids"}, []string{"last_hidden_state"}, Attr{"axis", int64(0)}).
 		Node("ReduceMean", []string{"last_hidden_state"}, []string{"pooler_output"}, Attr{"axes", []int64{1}}, Attr{"keepdims", int64(0)})
 }
+
+// ControlNet is the tiny ControlNet: with hint = the 8×8 average of
+// controlnet_cond [B,3,8H,8W] averaged over its channels [B,1,H,W] and
+// shift = mean(encoder_hidden_states[b]) + UNetT·timestep[b],
+// down_block_res_sample_0 = (sample + hint + shift)·conditioning_scale
+// [B,4,H,W] and mid_block_res_sample its 2×2 average [B,4,H/2,W/2]: the
+// UNet's additional residuals, named as diffusers' ControlNetOutput
+// fields with the tuple flattened.
+type ControlNet struct {
+	U UNet
+}
+
+// Model returns the graph; intTimestep makes timestep int64.
+func (c ControlNet) Model(intTimestep bool) *Builder {
+	ts := Float32
+	if intTimestep {
+		ts = Int64
+	}
+	b := New("controlnet").
+		InputOf("sample", Float32, -2, LatentChannels, -3, -4).
+		InputOf("timestep", ts, -7).
+		InputOf("encoder_hidden_states", Float32, -2, -8, c.U.D).
+		InputOf("controlnet_cond", Float32, -2, 3, -5, -6).
+		InputOf("conditioning_scale", Float32, 1).
+		OutputOf("down_block_res_sample_0", Float32, -2, LatentChannels, -3, -4).
+		OutputOf("mid_block_res_sample", Float32, -2, LatentChannels, -9, -10).
+		Float("t_scale", []float32{c.U.T}, 1).
+		Int64("col", []int64{-1, 1, 1, 1}, 4)
+	t := "timestep"
+	if intTimestep {
+		b.Node("Cast", []string{"timestep"}, []string{"t_f32"}, Attr{"to", int64(Float32)})
+		t = "t_f32"
+	}
+	return b.Node("AveragePool", []string{"controlnet_cond"}, []string{"pooled"},
+		Attr{"kernel_shape", []int64{LatentScale, LatentScale}}, Attr{"strides", []int64{LatentScale, LatentScale}}).
+		Node("ReduceMean", []string{"pooled"}, []string{"hint"}, Attr{"axes", []int64{1}}, Attr{"keepdims", int64(1)}).
+		Node("ReduceMean", []string{"encoder_hidden_states"}, []string{"text"}, Attr{"axes", []int64{1, 2}}, Attr{"keepdims", int64(0)}).
+		Node("Mul", []string{t, "t_scale"}, []string{"tt"}).
+		Node("Add", []string{"text", "tt"}, []string{"shift"}).
+		Node("Reshape", []string{"shift", "col"}, []string{"shift4"}).
+		Node("Add", []string{"sample", "hint"}, []string{"s1"}).
+		Node("Add", []string{"s1", "shift4"}, []string{"s2"}).
+		Node("Mul", []string{"s2", "conditioning_scale"}, []string{"down_block_res_sample_0"}).
+		Node("AveragePool", []string{"down_block_res_sample_0"}, []string{"mid_block_res_sample"},
+			Attr{"kernel_shape", []int64{2, 2}}, Attr{"strides", []int64{2, 2}})
+}

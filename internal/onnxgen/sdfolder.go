@@ -156,3 +156,13 @@ func byteSymbols() []string {
 	}
 	return out
 }
+
+// WriteControlNet writes the tiny ControlNet (int64 timestep, text width
+// d) into the models folder dir as controlnet/<name>.onnx.
+func WriteControlNet(dir, name string, d int) error {
+	p := filepath.Join(dir, "controlnet", name+".onnx")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return ControlNet{U: NewUNet(d)}.Model(true).WriteFile(p)
+}

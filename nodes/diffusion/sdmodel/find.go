@@ -16,6 +16,12 @@ const (
 	UNet        = "unet"
 	VAEEncoder  = "vae_encoder"
 	VAEDecoder  = "vae_decoder"
+	// ControlNet is not a part of the export but a model of its own
+	// (ControlNetLoader): sample, timestep, encoder_hidden_states,
+	// controlnet_cond (and conditioning_scale) → the UNet's additional
+	// residuals, mid_block_res_sample and the down blocks' (diffusers'
+	// ControlNetOutput, its tuple flattened).
+	ControlNet = "controlnet"
 )
 
 // Parts are the four ONNX parts of an export, in pipeline order.

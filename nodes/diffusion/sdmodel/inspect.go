@@ -1,7 +1,9 @@
 package sdmodel
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -62,6 +64,11 @@ var signatures = map[string]struct{ in, out []tensorWant }{
 		in:  []tensorWant{w(floats, []int{4}, "latent_sample")},
 		out: []tensorWant{w(floats, []int{4}, "sample")},
 	},
+	ControlNet: {
+		in: []tensorWant{w(floats, []int{4}, "sample"), w(tensorWant{ints: true, float: true}, []int{0, 1}, "timestep"),
+			w(floats, []int{3}, "encoder_hidden_states"), w(floats, []int{4}, "controlnet_cond")},
+		out: []tensorWant{w(floats, []int{4}, "mid_block_res_sample")},
+	},
 }
 
 // Signature describes a part's expected tensors, for messages:
@@ -93,7 +100,13 @@ func InspectPart(p engine.Provider, part, path, name string) (IO, error) {
 	}
 	ins, outs, err := p.Inspect(path)
 	if err != nil {
-		return IO{}, fmt.Errorf("%s: %w", name, notFound(err))
+		// The engine's message may hold the path on disk; name the file
+		// as the workflow's folder does instead.
+		msg := strings.ReplaceAll(err.Error(), path, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return IO{}, fmt.Errorf("%s: %w: %s", name, ErrNotFound, msg)
+		}
+		return IO{}, fmt.Errorf("%s: %s", name, msg)
 	}
 	io := IO{Inputs: ins, Outputs: outs}
 	for _, c := range []struct {

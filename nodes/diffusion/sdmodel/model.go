@@ -2,9 +2,7 @@ package sdmodel
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path"
 	"strings"
 )
@@ -134,12 +132,4 @@ func (m *Model) PartPath(part string) string {
 // and merges.txt.
 func (m *Model) TokenizerFiles() (vocab, merges string) {
 	return m.files.path(path.Join(m.Folder, "tokenizer", "vocab.json")), m.files.path(path.Join(m.Folder, "tokenizer", "merges.txt"))
-}
-
-// notFound wraps fs.ErrNotExist as ErrNotFound.
-func notFound(err error) error {
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
-	return err
 }
