@@ -98,7 +98,7 @@ func localName(input, folder, name string) error {
 // sdFileError turns a lookup error into a FileError for input.
 func sdFileError(input string, err error) error {
 	var fe *nodes.FileError
-	if errors.As(err, &fe) || errors.Is(err, errNoEngine) {
+	if errors.As(err, &fe) || errors.Is(err, errNoEngine) || errors.Is(err, engine.ErrUnavailable) {
 		return err
 	}
 	if errors.Is(err, sdmodel.ErrNotFound) {

@@ -99,6 +99,9 @@ func InspectPart(p engine.Provider, part, path, name string) (IO, error) {
 		return IO{}, fmt.Errorf("unknown part %q", part)
 	}
 	ins, outs, err := p.Inspect(path)
+	if errors.Is(err, engine.ErrUnavailable) {
+		return IO{}, err
+	}
 	if err != nil {
 		// The engine's message may hold the path on disk; name the file
 		// as the workflow's folder does instead.
