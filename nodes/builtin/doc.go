@@ -17,7 +17,12 @@
 // (PrimitiveInt, PrimitiveFloat, PrimitiveString, PrimitiveStringMultiline,
 // PrimitiveBoolean), ComfyUI-Background-Edit's GaussianBlur, Composite and
 // BackgroundColor, ComfyUI_RealTimeNodes' QuickShapeMask and TextRenderer
-// (drawn in the Go font, golang.org/x/image), and DepthAnythingTensorrt. Each schema uses ComfyUI's
+// (drawn in the Go font, golang.org/x/image), DepthAnythingTensorrt, and
+// the Stable Diffusion model nodes on ONNX exports (sd_loaders.go,
+// sd_vae.go: CheckpointLoaderSimple, ComfyUI_TensorRT's TensorRTLoader,
+// VAELoader with taesd, CLIPLoader, CLIPSetLastLayer, ControlNetLoader,
+// VAEEncode, VAEDecode; the export layout is nodes/diffusion/sdmodel's).
+// Each schema uses ComfyUI's
 // exact names, input order, types, defaults, ranges, combo lists, outputs,
 // output_node, categories and display names; a test checks them against a
 // real object_info dump and the derived ComfyStream schemas.
@@ -25,6 +30,7 @@
 // Registration is explicit (no init() globals): callers ask for Schemas and
 // merge them with object_info files themselves.
 //
-// Imports: nodes/schema, nodes and nodes/value from the project. It must
+// Imports: nodes/schema, nodes, nodes/value, nodes/engine and
+// nodes/diffusion/sdmodel from the project. It must
 // never import graph, compiler, executor, streampack or any cgo package.
 package builtin
