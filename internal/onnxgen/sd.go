@@ -128,8 +128,14 @@ func (v VAE) Decoder(in, out string, half bool) *Builder {
 // Encode computes the encoder on x [n,3,h,w] (h, w multiples of 8) in
 // float64 accumulation.
 func (v VAE) Encode(x []float32, n, h, w int) []float32 {
+	y := make([]float32, n*LatentChannels*(h/LatentScale)*(w/LatentScale))
+	v.EncodeTo(y, x, n, h, w)
+	return y
+}
+
+// EncodeTo is Encode into y [n,4,h/8,w/8], without allocating.
+func (v VAE) EncodeTo(y, x []float32, n, h, w int) {
 	lh, lw := h/LatentScale, w/LatentScale
-	y := make([]float32, n*LatentChannels*lh*lw)
 	var px [3]float64
 	for b := range n {
 		for i := range lh {
@@ -153,13 +159,18 @@ func (v VAE) Encode(x []float32, n, h, w int) []float32 {
 			}
 		}
 	}
-	return y
 }
 
 // Decode computes the decoder on z [n,4,h,w] into [n,3,8h,8w].
 func (v VAE) Decode(z []float32, n, h, w int) []float32 {
+	y := make([]float32, n*3*h*LatentScale*w*LatentScale)
+	v.DecodeTo(y, z, n, h, w)
+	return y
+}
+
+// DecodeTo is Decode into y [n,3,8h,8w], without allocating.
+func (v VAE) DecodeTo(y, z []float32, n, h, w int) {
 	H, W := h*LatentScale, w*LatentScale
-	y := make([]float32, n*3*H*W)
 	for b := range n {
 		for o := range 3 {
 			for i := range H {
@@ -173,7 +184,6 @@ func (v VAE) Decode(z []float32, n, h, w int) []float32 {
 			}
 		}
 	}
-	return y
 }
 
 // UNet is the tiny UNet: out_sample = K·sample (a 1×1 map of the latent
