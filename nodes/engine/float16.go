@@ -7,6 +7,18 @@ import "math"
 // NaN kept a quiet NaN.
 func Float16Bits(f float32) uint16 {
 	b := math.Float32bits(f)
+	// The common case, a result in binary16's normal range
+	// [2⁻¹⁴, 65520): rebias the exponent (127 → 15) and round the 13
+	// dropped bits to nearest even; a carry into the exponent is right.
+	if a := b & 0x7fffffff; a >= 0x38800000 && a < 0x477ff000 {
+		return uint16(b>>16)&0x8000 | uint16((a-0x38000000+0xfff+(a>>13)&1)>>13)
+	}
+	return float16Rare(b)
+}
+
+// float16Rare encodes the values outside binary16's normal range: zeros,
+// subnormals, overflow, infinities and NaN.
+func float16Rare(b uint32) uint16 {
 	sign := uint16(b>>16) & 0x8000
 	exp := int32(b>>23) & 0xff
 	man := b & 0x7fffff

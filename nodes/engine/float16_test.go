@@ -80,3 +80,27 @@ func TestFloat16Slices(t *testing.T) {
 		t.Errorf("%v allocations", n)
 	}
 }
+
+// BenchmarkFloat16 converts a 512×512 RGB picture's worth of values each
+// way (what a float16 VAE encoder's input costs per frame).
+func BenchmarkFloat16(b *testing.B) {
+	src := make([]float32, 3*512*512)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range src {
+		src[i] = r.Float32()*2 - 1
+	}
+	h := make([]uint16, len(src))
+	back := make([]float32, len(src))
+	b.Run("to", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(src)))
+		for b.Loop() {
+			engine.ToFloat16(h, src)
+		}
+	})
+	b.Run("from", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(src)))
+		for b.Loop() {
+			engine.FromFloat16(back, h)
+		}
+	})
+}
