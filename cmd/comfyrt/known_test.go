@@ -119,13 +119,18 @@ func TestBinary_NodesImplemented(t *testing.T) {
 	if len(rows) < 500 {
 		t.Errorf("%d rows", len(rows))
 	}
-	for class, kernel := range map[string]string{"ImageBlur": "yes", "LoadTensor": "yes", "KSampler": "-", "TensorRTLoader": "-", "ControlNetApplyAdvanced": "-", "QuickShapeMask": "yes"} {
+	for class, kernel := range map[string]string{"ImageBlur": "yes", "LoadTensor": "yes", "KSampler": "-", "TensorRTLoader": "yes", "ONNXModelSelector": "-", "ControlNetApplyAdvanced": "-", "QuickShapeMask": "yes"} {
 		if f := rows[class]; len(f) < 2 || f[1] != kernel {
 			t.Errorf("%s: row %q, want KERNEL %s", class, f, kernel)
 		}
 	}
-	if f := rows["TensorRTLoader"]; len(f) == 0 || f[len(f)-1] != "ComfyUI_TensorRT" {
+	// A pack class comfyrt runs keeps its built-in schema; one it does not
+	// names its pack.
+	if f := rows["TensorRTLoader"]; len(f) == 0 || f[len(f)-1] != "builtin" {
 		t.Errorf("TensorRTLoader source: %q", f)
+	}
+	if f := rows["ONNXModelSelector"]; len(f) == 0 || f[len(f)-1] != "ComfyUI_TensorRT" {
+		t.Errorf("ONNXModelSelector source: %q", f)
 	}
 	r = testkit.Run(t, "", nil, time.Minute, "nodes", "--implemented")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "ImageBlur") || strings.Contains(r.Stdout, "KSampler") || strings.Contains(r.Stdout, "\nAPG ") {
