@@ -74,23 +74,31 @@ func TestBinary_CompileMissingKernels(t *testing.T) {
 	}
 	for _, want := range []string{
 		"node 7 (KSampler): missing_node_implementation: Node KSampler #7 has no implementation in comfyrt: KSampler is a ComfyUI core class (nodes) that comfyrt has no kernel for yet",
-		"node 3 (TensorRTLoader): missing_node_implementation", "TensorRTLoader is a class of the custom node pack ComfyUI_TensorRT",
-		"node 11 (VAELoader): missing_node_implementation", "node 14 (VAEDecode): missing_node_implementation",
-		"node 5 (CLIPTextEncode)", "node 6 (CLIPTextEncode)", "node 23 (CLIPLoader)",
+		"node 5 (CLIPTextEncode)", "node 6 (CLIPTextEncode)", "node 9 (ControlNetApplyAdvanced): missing_node_implementation",
 	} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("output lacks %q\n%s", want, r.Stdout)
 		}
 	}
-	// Classes with a kernel (EmptyLatentImage) or compiled to nothing
-	// (TorchCompileLoadVAE) are not listed.
-	for _, not := range []string{"node 16 (EmptyLatentImage)", "node 13 (TorchCompileLoadVAE)"} {
+	// Classes with a kernel (EmptyLatentImage, the SD loaders and VAE
+	// nodes) or compiled to nothing (TorchCompileLoadVAE) are not listed.
+	for _, not := range []string{"node 16 (EmptyLatentImage)", "node 13 (TorchCompileLoadVAE)", "node 3 (TensorRTLoader)",
+		"node 11 (VAELoader)", "node 14 (VAEDecode)", "node 23 (CLIPLoader)", "node 8 (ControlNetLoader)"} {
 		if strings.Contains(r.Stdout, not) {
 			t.Errorf("output lists %q, which has a kernel", not)
 		}
 	}
 	if strings.Contains(r.Stdout, "may not be installed") || strings.Contains(r.Stdout, "missing_node_type") {
 		t.Errorf("a known class reported as not installed:\n%s", r.Stdout)
+	}
+	// A custom pack's class without a kernel names its pack.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "pack.json"), []byte(`{"1": {"class_type": "LoadImageFromPath_", "inputs": {"image_path": "x.png"}},
+ "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}}`), 0o644)
+	r = testkit.Run(t, dir, nil, time.Minute, "compile", "pack.json")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "node 1 (LoadImageFromPath_): missing_node_implementation") ||
+		!strings.Contains(r.Stdout, "LoadImageFromPath_ is a class of the custom node pack ComfyUI_RealtimeNodes") {
+		t.Errorf("pack class: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -111,13 +119,18 @@ func TestBinary_NodesImplemented(t *testing.T) {
 	if len(rows) < 500 {
 		t.Errorf("%d rows", len(rows))
 	}
-	for class, kernel := range map[string]string{"ImageBlur": "yes", "LoadTensor": "yes", "KSampler": "-", "TensorRTLoader": "-", "ControlNetApplyAdvanced": "-", "QuickShapeMask": "yes"} {
+	for class, kernel := range map[string]string{"ImageBlur": "yes", "LoadTensor": "yes", "KSampler": "-", "TensorRTLoader": "yes", "ONNXModelSelector": "-", "ControlNetApplyAdvanced": "-", "QuickShapeMask": "yes"} {
 		if f := rows[class]; len(f) < 2 || f[1] != kernel {
 			t.Errorf("%s: row %q, want KERNEL %s", class, f, kernel)
 		}
 	}
-	if f := rows["TensorRTLoader"]; len(f) == 0 || f[len(f)-1] != "ComfyUI_TensorRT" {
+	// A pack class comfyrt runs keeps its built-in schema; one it does not
+	// names its pack.
+	if f := rows["TensorRTLoader"]; len(f) == 0 || f[len(f)-1] != "builtin" {
 		t.Errorf("TensorRTLoader source: %q", f)
+	}
+	if f := rows["ONNXModelSelector"]; len(f) == 0 || f[len(f)-1] != "ComfyUI_TensorRT" {
+		t.Errorf("ONNXModelSelector source: %q", f)
 	}
 	r = testkit.Run(t, "", nil, time.Minute, "nodes", "--implemented")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "ImageBlur") || strings.Contains(r.Stdout, "KSampler") || strings.Contains(r.Stdout, "\nAPG ") {

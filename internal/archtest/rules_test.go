@@ -93,6 +93,10 @@ var rules = []rule{
 		cause: "every known schema (ComfyUI core table, custom packs, built-in): data, no workflows"},
 	{pkg: "nodes/known/gen", kind: tool, may: []string{"nodes/schema"}, cause: "generates the core table from an object_info dump (go generate)"},
 	{pkg: "nodes", may: cat([]string{"graph/diag", "nodes/schema", "nodes/value"}, engineIface), never: nodesNever, cause: "kernel interface and registry"},
+	{pkg: "nodes/diffusion/sdmodel", may: cat([]string{"nodes/value"}, engineIface), never: nodesNever,
+		tests: []string{"nodes/engine/..."}, cause: "Stable Diffusion ONNX exports: layout, configs, part signatures"},
+	{pkg: "nodes/builtin", may: cat([]string{"graph/diag", "nodes", "nodes/schema", "nodes/value", "nodes/diffusion/sdmodel"}, engineIface), never: nodesNever,
+		tests: []string{"nodes/engine/..."}, cause: "built-in kernels; the SD loader and VAE nodes read exports through sdmodel"},
 	{pkg: "nodes/...", may: cat([]string{"graph/diag", "nodes", "nodes/schema", "nodes/value"}, engineIface), never: nodesNever,
 		tests: []string{"nodes/engine/..."}, cause: "kernels: never graph, compiler or executor; engines are handed in"},
 

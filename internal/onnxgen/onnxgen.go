@@ -2,8 +2,11 @@
 // protobuf types of github.com/advancedclimatesystems/gonnx. No weights
 // are committed: tests generate what they run (into t.TempDir()).
 //
-// Models use opset 13 and IR version 8, float32 tensors; a dimension of -1
-// is written as a named dynamic dimension.
+// Models use opset 13 and IR version 8; inputs and outputs are float32
+// unless declared with InputOf/OutputOf (float16, int64); a dimension of -1
+// is written as a named dynamic dimension, and a negative dimension below
+// -1 names a shared one (-2 is "d_2" wherever it occurs), as exporters
+// name theirs ("batch", "height").
 package onnxgen
 
 import (
@@ -23,32 +26,53 @@ type Builder struct {
 // New returns a builder for a graph with the given name.
 func New(name string) *Builder { return &Builder{g: onnx.GraphProto{Name: name}} }
 
-func (b *Builder) valueInfo(name string, shape []int) *onnx.ValueInfoProto {
+// Element types of inputs, outputs and Cast.
+const (
+	Float32 = int32(onnx.TensorProto_FLOAT)
+	Float16 = int32(onnx.TensorProto_FLOAT16)
+	Int64   = int32(onnx.TensorProto_INT64)
+)
+
+func (b *Builder) valueInfo(name string, elem int32, shape []int) *onnx.ValueInfoProto {
 	sh := &onnx.TensorShapeProto{}
 	for _, d := range shape {
 		dim := &onnx.TensorShapeProto_Dimension{}
-		if d < 0 {
+		switch {
+		case d == -1:
 			b.dyns++
 			dim.Value = &onnx.TensorShapeProto_Dimension_DimParam{DimParam: fmt.Sprintf("d%d", b.dyns)}
-		} else {
+		case d < -1:
+			dim.Value = &onnx.TensorShapeProto_Dimension_DimParam{DimParam: fmt.Sprintf("d_%d", -d)}
+		default:
 			dim.Value = &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}
 		}
 		sh.Dim = append(sh.Dim, dim)
 	}
 	return &onnx.ValueInfoProto{Name: name, Type: &onnx.TypeProto{Value: &onnx.TypeProto_TensorType{
-		TensorType: &onnx.TypeProto_Tensor{ElemType: int32(onnx.TensorProto_FLOAT), Shape: sh},
+		TensorType: &onnx.TypeProto_Tensor{ElemType: elem, Shape: sh},
 	}}}
 }
 
 // Input declares a float32 graph input.
 func (b *Builder) Input(name string, shape ...int) *Builder {
-	b.g.Input = append(b.g.Input, b.valueInfo(name, shape))
-	return b
+	return b.InputOf(name, Float32, shape...)
 }
 
 // Output declares a float32 graph output.
 func (b *Builder) Output(name string, shape ...int) *Builder {
-	b.g.Output = append(b.g.Output, b.valueInfo(name, shape))
+	return b.OutputOf(name, Float32, shape...)
+}
+
+// InputOf declares a graph input of an element type (Float32, Float16,
+// Int64).
+func (b *Builder) InputOf(name string, elem int32, shape ...int) *Builder {
+	b.g.Input = append(b.g.Input, b.valueInfo(name, elem, shape))
+	return b
+}
+
+// OutputOf declares a graph output of an element type.
+func (b *Builder) OutputOf(name string, elem int32, shape ...int) *Builder {
+	b.g.Output = append(b.g.Output, b.valueInfo(name, elem, shape))
 	return b
 }
 
@@ -74,7 +98,8 @@ func (b *Builder) Int64(name string, data []int64, shape ...int) *Builder {
 	return b
 }
 
-// Attr is a node attribute: an int64, a float32 or an []int64 value.
+// Attr is a node attribute: an int64, a float32, an []int64 or a string
+// value.
 type Attr struct {
 	Name  string
 	Value any
@@ -94,6 +119,8 @@ func (b *Builder) Node(op string, inputs, outputs []string, attrs ...Attr) *Buil
 			p.Type, p.F = onnx.AttributeProto_FLOAT, v
 		case []int64:
 			p.Type, p.Ints = onnx.AttributeProto_INTS, v
+		case string:
+			p.Type, p.S = onnx.AttributeProto_STRING, []byte(v)
 		default:
 			panic(fmt.Sprintf("onnxgen: attribute %s has unsupported type %T", a.Name, a.Value))
 		}

@@ -24,7 +24,12 @@
 // (FloatControl, IntControl, StringControl, IntegerMotionController,
 // ROINode, LazyCondition, FPSMonitor, SimilarityFilter: time-varying or
 // stateful, traits.go), the pass-throughs TorchCompileLoadVAE,
-// TorchCompileLoadControlNet and ComfyUI's TorchCompileModel, and DepthAnythingTensorrt. Each schema uses ComfyUI's
+// TorchCompileLoadControlNet and ComfyUI's TorchCompileModel,
+// DepthAnythingTensorrt, and the Stable Diffusion model nodes on ONNX
+// exports (sd_loaders.go, sd_vae.go: CheckpointLoaderSimple,
+// ComfyUI_TensorRT's TensorRTLoader, VAELoader with taesd, CLIPLoader,
+// CLIPSetLastLayer, ControlNetLoader, VAEEncode, VAEDecode; the export
+// layout is nodes/diffusion/sdmodel's). Each schema uses ComfyUI's
 // exact names, input order, types, defaults, ranges, combo lists, outputs,
 // output_node, categories and display names; a test checks them against a
 // real object_info dump and the derived ComfyStream schemas.
@@ -32,6 +37,7 @@
 // Registration is explicit (no init() globals): callers ask for Schemas and
 // merge them with object_info files themselves.
 //
-// Imports: nodes/schema, nodes and nodes/value from the project. It must
+// Imports: nodes/schema, nodes, nodes/value, nodes/engine and
+// nodes/diffusion/sdmodel from the project. It must
 // never import graph, compiler, executor, streampack or any cgo package.
 package builtin

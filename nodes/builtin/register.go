@@ -101,6 +101,15 @@ func kernels() []kernelInfo {
 		{"PrimitiveString", []string{"value"}, []string{"STRING"}, newPrimitive(value.String)},
 		{"PrimitiveStringMultiline", []string{"value"}, []string{"STRING"}, newPrimitive(value.String)},
 		{"PrimitiveBoolean", []string{"value"}, []string{"BOOLEAN"}, newPrimitive(value.Bool)},
+		// Stable Diffusion models (ONNX).
+		{"CheckpointLoaderSimple", []string{"ckpt_name"}, []string{"MODEL", "CLIP", "VAE"}, newHandleLoader(loadCheckpoint)},
+		{"TensorRTLoader", []string{"unet_name", "model_type"}, []string{"MODEL"}, newHandleLoader(loadTensorRT)},
+		{"VAELoader", []string{"vae_name"}, []string{"VAE"}, newHandleLoader(loadVAE)},
+		{"CLIPLoader", []string{"clip_name", "type", "device"}, []string{"CLIP"}, newHandleLoader(loadCLIP)},
+		{"CLIPSetLastLayer", []string{"clip", "stop_at_clip_layer"}, []string{"CLIP"}, newHandleLoader(setLastLayer)},
+		{"ControlNetLoader", []string{"control_net_name"}, []string{"CONTROL_NET"}, newHandleLoader(loadControlNet)},
+		{"VAEEncode", []string{"pixels", "vae"}, []string{"LATENT"}, newVAEEncode},
+		{"VAEDecode", []string{"samples", "vae"}, []string{"IMAGE"}, newVAEDecode},
 	}
 }
 

@@ -1,9 +1,13 @@
-// Package engine is the narrow inference interface: named float32 tensors
-// in, named float32 tensors out, with declared shapes and element types.
+// Package engine is the narrow inference interface: named tensors in,
+// named tensors out, with declared shapes and element types. Sessions
+// exchange float32 (Tensor.Data), int64 (Tensor.Int64: token ids, integer
+// timesteps) and float16 tensors; float16 ones are float32 on the graph
+// side, converted at the session boundary into buffers bound once
+// (Float16Bits, Float16Value), so the float32 path stays copy-free.
 // Implementations live in subpackages: ONNX Runtime in nodes/engine/ort
 // (the only cgo for inference) and a deterministic fake for tests in
 // nodes/engine/fake. The interface is plain data (names, shapes,
-// float32 slices), so that an out-of-process engine can implement it later
+// float32 and int64 slices), so that an out-of-process engine can implement it later
 // without touching the compiler or the executor.
 //
 // # Life cycle

@@ -26,8 +26,10 @@ var ErrNoLibrary = errors.New("library not found")
 // DType is the element type of a model input or output.
 type DType uint8
 
-// Element types. Sessions exchange Float32 data only; the others are
-// reported by Inputs and Outputs so that errors can name them.
+// Element types. Sessions exchange Float32, Float16 (as float32 data,
+// converted at the session boundary) and Int64 tensors; the others are
+// reported by Inputs and Outputs so that errors can name them, and a
+// Provider refuses to open a model that has one (CheckDTypes).
 const (
 	Undefined DType = iota
 	Float32
@@ -70,12 +72,47 @@ func (t TensorInfo) Dynamic() bool {
 	return slices.ContainsFunc(t.Shape, func(d int) bool { return d < 0 })
 }
 
-// Tensor is a named float32 tensor handed to or filled by a Session.
+// Tensor is a named tensor handed to or filled by a Session. Float32 and
+// Float16 tensors carry their elements in Data (float32 on the graph side;
+// a session converts Float16 at its boundary); Int64 tensors carry them in
+// Int64, and Data is unused.
 type Tensor struct {
 	// Name is the model's input or output name; empty means "the one at
 	// this position".
 	Name string
 	value.Tensor
+	// Int64 holds the elements of an Int64 tensor.
+	Int64 []int64
+}
+
+// Supported reports whether sessions exchange tensors of this type.
+func (d DType) Supported() bool { return d == Float32 || d == Float16 || d == Int64 }
+
+// CheckDTypes returns an error naming the first tensor whose element type
+// sessions cannot exchange.
+func CheckDTypes(what string, infos []TensorInfo) error {
+	for _, in := range infos {
+		if !in.DType.Supported() {
+			return fmt.Errorf("%s %s is %s; only float32, float16 and int64 tensors are supported", what, in, in.DType)
+		}
+	}
+	return nil
+}
+
+// NewBuffers allocates one zeroed tensor per info, its elements in Data
+// (Float32, Float16) or Int64 (Int64).
+func NewBuffers(infos []TensorInfo) []Tensor {
+	b := make([]Tensor, len(infos))
+	for i, in := range infos {
+		b[i].Name = in.Name
+		b[i].Shape = slices.Clone(in.Shape)
+		if in.DType == Int64 {
+			b[i].Int64 = make([]int64, value.NumElems(in.Shape))
+		} else {
+			b[i].Data = make([]float32, value.NumElems(in.Shape))
+		}
+	}
+	return b
 }
 
 // Session is one model loaded for fixed input shapes.
@@ -228,7 +265,8 @@ func BindShapes(declared []TensorInfo, shapes map[string][]int) ([]TensorInfo, e
 }
 
 // CheckRun checks Run's arguments against a session's infos: counts,
-// names and element counts. It does not allocate.
+// names and element counts (of Int64 for Int64 tensors, of Data
+// otherwise). It does not allocate.
 func CheckRun(ins, outs []TensorInfo, in, out []Tensor) error {
 	if len(in) != len(ins) || len(out) != len(outs) {
 		return fmt.Errorf("run: got %d inputs and %d outputs, the model has %d and %d", len(in), len(out), len(ins), len(outs))
@@ -250,10 +288,19 @@ func checkOne(what string, info TensorInfo, t Tensor) error {
 	if t.Name != "" && t.Name != info.Name {
 		return fmt.Errorf("run: %s %q given where the model has %q", what, t.Name, info.Name)
 	}
-	if len(t.Data) != value.NumElems(info.Shape) {
-		return fmt.Errorf("run: %s %s: %d elements, want %d", what, info.Name, len(t.Data), value.NumElems(info.Shape))
+	n := len(t.Data)
+	if info.DType == Int64 {
+		n = len(t.Int64)
+	}
+	if n != value.NumElems(info.Shape) {
+		return fmt.Errorf("run: %s %s: %d elements, want %d", what, info, n, value.NumElems(info.Shape))
 	}
 	return nil
+}
+
+// SameInts reports whether two int64 slices are the same memory.
+func SameInts(a, b []int64) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // SameBuffer reports whether two float32 slices are the same memory.

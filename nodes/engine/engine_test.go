@@ -111,3 +111,59 @@ func TestFake(t *testing.T) {
 		t.Error("Close")
 	}
 }
+
+// TestFakeTyped: int64 inputs travel in Int64, float16 tensors are
+// rounded to binary16 at the boundary, unsupported types are refused, and
+// element counts are checked against the typed field.
+func TestFakeTyped(t *testing.T) {
+	p := fake.New()
+	p.Add("m", fake.Model{
+		Inputs: []engine.TensorInfo{
+			{Name: "ids", DType: engine.Int64, Shape: []int{1, 3}},
+			{Name: "x", DType: engine.Float16, Shape: []int{1, 3}},
+		},
+		Outputs: []engine.TensorInfo{{Name: "y", DType: engine.Float16, Shape: []int{1, 3}}, {Name: "n", DType: engine.Int64, Shape: []int{1, 3}}},
+		Fn: func(in, out []engine.Tensor) {
+			for k := range 3 {
+				out[0].Data[k] = float32(in[0].Int64[k]) + in[1].Data[k] + 1.0/4096
+				out[1].Int64[k] = in[0].Int64[k] * 2
+			}
+		},
+	})
+	p.Add("bad", fake.Model{Inputs: []engine.TensorInfo{{Name: "b", DType: engine.Bool, Shape: []int{1}}}})
+	if _, err := p.Open("bad", engine.Options{}); err == nil || !strings.Contains(err.Error(), "b bool[1]") {
+		t.Errorf("bool input: %v", err)
+	}
+	s, err := p.Open("m", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := s.(engine.Buffers)
+	in, out := bs.InputBuffers(), bs.OutputBuffers()
+	if in[0].Int64 == nil || in[0].Data != nil || out[1].Int64 == nil {
+		t.Fatalf("buffers not typed: %+v %+v", in, out)
+	}
+	copy(in[0].Int64, []int64{7, 49407, -2})
+	copy(in[1].Data, []float32{0.1, 0.5, 2049})
+	if err := s.Run(in, out); err != nil {
+		t.Fatal(err)
+	}
+	// 0.1 → 0.0999755859375 in binary16; 2049 → 2048 (ties to even); the
+	// 1/4096 added in float32 is lost by the output's rounding at 7.1.
+	want := []float32{engine.Float16Value(engine.Float16Bits(7 + engine.Float16Value(engine.Float16Bits(0.1)) + 1.0/4096)), 49408, 2046}
+	for k, w := range want {
+		if out[0].Data[k] != w {
+			t.Errorf("y[%d] = %v, want %v", k, out[0].Data[k], w)
+		}
+	}
+	if out[1].Int64[1] != 98814 {
+		t.Errorf("n = %v", out[1].Int64)
+	}
+	if a := testing.AllocsPerRun(10, func() { s.Run(in, out) }); a != 0 {
+		t.Errorf("Run allocates %v", a)
+	}
+	wrong := []engine.Tensor{{Name: "ids", Tensor: value.NewTensor(1, 3)}, in[1]}
+	if err := s.Run(wrong, out); err == nil || !strings.Contains(err.Error(), "ids int64[1,3]: 0 elements") {
+		t.Errorf("int64 input given as float32: %v", err)
+	}
+}

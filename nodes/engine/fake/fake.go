@@ -1,6 +1,9 @@
 // Package fake is an in-memory engine.Provider for tests: models are
 // registered by path with declared inputs and outputs and a deterministic
-// function, and the provider records what was opened and closed.
+// function, and the provider records what was opened and closed. Tensors
+// are typed as an ONNX Runtime session's: Int64 ones in Tensor.Int64, and
+// Float16 ones rounded to binary16 at the boundary (inputs before Fn,
+// outputs after), as a real float16 model sees and returns them.
 package fake
 
 import (
@@ -11,7 +14,6 @@ import (
 	"sync"
 
 	"comfyrt/nodes/engine"
-	"comfyrt/nodes/value"
 )
 
 // Model is a fake model: its declared tensors (dimensions may be -1) and
@@ -24,15 +26,27 @@ type Model struct {
 }
 
 // Default sets element k of every output to the mean over the inputs of
-// their element k modulo their length.
+// their element k modulo their length (Int64 inputs counted as their
+// values; an Int64 output gets the mean truncated).
 func Default(in, out []engine.Tensor) {
+	at := func(t engine.Tensor, k int) float32 {
+		if t.Int64 != nil {
+			return float32(t.Int64[k%len(t.Int64)])
+		}
+		return t.Data[k%len(t.Data)]
+	}
 	for _, o := range out {
-		for k := range o.Data {
+		n := max(len(o.Data), len(o.Int64))
+		for k := range n {
 			var s float32
 			for _, t := range in {
-				s += t.Data[k%len(t.Data)]
+				s += at(t, k)
 			}
-			o.Data[k] = s / float32(len(in))
+			if o.Int64 != nil {
+				o.Int64[k] = int64(s / float32(len(in)))
+			} else {
+				o.Data[k] = s / float32(len(in))
+			}
 		}
 	}
 }
@@ -108,6 +122,12 @@ func (p *Provider) Open(path string, opts engine.Options) (engine.Session, error
 	if _, err := opts.DeviceList(); err != nil {
 		return nil, fmt.Errorf("fake engine: %w", err)
 	}
+	if err := engine.CheckDTypes("input", m.Inputs); err != nil {
+		return nil, fmt.Errorf("fake engine: %s: %w", path, err)
+	}
+	if err := engine.CheckDTypes("output", m.Outputs); err != nil {
+		return nil, fmt.Errorf("fake engine: %s: %w", path, err)
+	}
 	ins, err := engine.BindShapes(m.Inputs, opts.Shapes)
 	if err != nil {
 		return nil, fmt.Errorf("fake engine: %s: %w", path, err)
@@ -129,18 +149,10 @@ func (p *Provider) Open(path string, opts engine.Options) (engine.Session, error
 	if s.fn == nil {
 		s.fn = Default
 	}
-	s.inBuf, s.outBuf = buffers(ins), buffers(outs)
+	s.inBuf, s.outBuf = engine.NewBuffers(ins), engine.NewBuffers(outs)
 	p.opened = append(p.opened, Opened{Path: path, Opts: opts})
 	p.live++
 	return s, nil
-}
-
-func buffers(infos []engine.TensorInfo) []engine.Tensor {
-	b := make([]engine.Tensor, len(infos))
-	for i, in := range infos {
-		b[i] = engine.Tensor{Name: in.Name, Tensor: value.NewTensor(in.Shape...)}
-	}
-	return b
 }
 
 type session struct {
@@ -166,17 +178,44 @@ func (s *session) Run(in, out []engine.Tensor) error {
 		return err
 	}
 	for i, t := range in {
-		if !engine.SameBuffer(t.Data, s.inBuf[i].Data) {
-			copy(s.inBuf[i].Data, t.Data)
+		b := s.inBuf[i]
+		switch s.ins[i].DType {
+		case engine.Int64:
+			if !engine.SameInts(t.Int64, b.Int64) {
+				copy(b.Int64, t.Int64)
+			}
+		case engine.Float16:
+			roundHalf(b.Data, t.Data)
+		default:
+			if !engine.SameBuffer(t.Data, b.Data) {
+				copy(b.Data, t.Data)
+			}
 		}
 	}
 	s.fn(s.inBuf, s.outBuf)
 	for i, t := range out {
-		if !engine.SameBuffer(t.Data, s.outBuf[i].Data) {
-			copy(t.Data, s.outBuf[i].Data)
+		b := s.outBuf[i]
+		switch s.outs[i].DType {
+		case engine.Int64:
+			if !engine.SameInts(t.Int64, b.Int64) {
+				copy(t.Int64, b.Int64)
+			}
+		case engine.Float16:
+			roundHalf(t.Data, b.Data)
+		default:
+			if !engine.SameBuffer(t.Data, b.Data) {
+				copy(t.Data, b.Data)
+			}
 		}
 	}
 	return nil
+}
+
+// roundHalf writes src rounded to binary16 into dst (which may be src).
+func roundHalf(dst, src []float32) {
+	for k, v := range src {
+		dst[k] = engine.Float16Value(engine.Float16Bits(v))
+	}
 }
 
 func (s *session) Close() error {

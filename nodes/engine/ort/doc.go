@@ -31,7 +31,12 @@
 // allocated once, in C memory (so ONNX Runtime never holds Go pointers),
 // bound to the session with an I/O binding, and refilled in place by every
 // Run, which allocates nothing. The session's buffers are exposed through
-// engine.Buffers.
+// engine.Buffers: float32 and int64 tensors are the C memory itself; a
+// float16 tensor has a float32 staging buffer (Go memory, made once)
+// converted into or out of its C memory on every Run. A model with a
+// dynamic float16 output is loaded with a Cast of that output to a float32
+// output appended (castprobe.go), which the probe run reads, because
+// onnxruntime_go cannot copy a float16 tensor ONNX Runtime allocated.
 //
 // Sessions opened from the same model content (by sha256) with the same
 // options and bound input shapes share one ONNX Runtime session: it is

@@ -152,10 +152,16 @@ func open(path string, opts engine.Options) (_ *session, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := engine.CheckDTypes("input", declIn); err != nil {
+		return nil, err
+	}
+	if err := engine.CheckDTypes("output", declOut); err != nil {
+		return nil, err
+	}
 	if s.ins, err = engine.BindShapes(declIn, opts.Shapes); err != nil {
 		return nil, err
 	}
-	if s.inT, s.inBuf, err = s.alloc(s.ins); err != nil {
+	if s.inT, s.inBuf, s.inH, err = s.alloc(s.ins); err != nil {
 		return nil, err
 	}
 	key := sessionKey(sum, devices, s.ins, opts)
@@ -165,7 +171,11 @@ func open(path string, opts engine.Options) (_ *session, err error) {
 			return err
 		}
 		defer so.Destroy()
-		dyn, err := ort.NewDynamicAdvancedSessionWithONNXData(data, names(declIn), names(declOut), so)
+		model, outNames := data, names(declOut)
+		if pn, cast := probeNames(declOut); cast {
+			model, outNames = withProbeCasts(data, declOut), pn
+		}
+		dyn, err := ort.NewDynamicAdvancedSessionWithONNXData(model, names(declIn), outNames, so)
 		if err != nil {
 			return deviceError(devices, err)
 		}
@@ -184,7 +194,7 @@ func open(path string, opts engine.Options) (_ *session, err error) {
 	for i, o := range s.sh.outs {
 		s.outs[i] = engine.TensorInfo{Name: o.Name, DType: o.DType, Shape: slices.Clone(o.Shape)}
 	}
-	if s.outT, s.outBuf, err = s.alloc(s.outs); err != nil {
+	if s.outT, s.outBuf, s.outH, err = s.alloc(s.outs); err != nil {
 		return nil, err
 	}
 	if s.bind, err = s.sh.dyn.CreateIoBinding(); err != nil {
@@ -243,9 +253,6 @@ func infos(what string, list []ort.InputOutputInfo) ([]engine.TensorInfo, error)
 			}
 		}
 		out[k] = engine.TensorInfo{Name: x.Name, DType: dtype(x.DataType), Shape: shape}
-		if out[k].DType != engine.Float32 {
-			return nil, fmt.Errorf("%s %s is %s; only float32 inputs and outputs are supported", what, out[k], out[k].DType)
-		}
 	}
 	return out, nil
 }
@@ -469,17 +476,23 @@ type session struct {
 	sh            *shared
 	bind          *ort.IoBinding
 	ins, outs     []engine.TensorInfo
-	inT, outT     []*ort.Tensor[float32]
+	inT, outT     []ort.Value
 	inBuf, outBuf []engine.Tensor
-	cmem          []unsafe.Pointer
-	counted       bool
-	closed        bool
+	// inH and outH are the C memory of Float16 tensors (nil for the
+	// others), whose inBuf/outBuf Data is a float32 staging buffer.
+	inH, outH [][]uint16
+	cmem      []unsafe.Pointer
+	counted   bool
+	closed    bool
 }
 
-// alloc makes one tensor per info over zeroed C memory.
-func (s *session) alloc(infos []engine.TensorInfo) ([]*ort.Tensor[float32], []engine.Tensor, error) {
-	ts := make([]*ort.Tensor[float32], len(infos))
+// alloc makes one tensor per info over zeroed C memory: float32 and
+// int64 tensors are the buffers themselves; a float16 tensor gets a
+// float32 staging buffer, converted at Run.
+func (s *session) alloc(infos []engine.TensorInfo) ([]ort.Value, []engine.Tensor, [][]uint16, error) {
+	ts := make([]ort.Value, len(infos))
 	bufs := make([]engine.Tensor, len(infos))
+	halves := make([][]uint16, len(infos))
 	for i, in := range infos {
 		n := 1
 		shape := make(ort.Shape, len(in.Shape))
@@ -487,27 +500,43 @@ func (s *session) alloc(infos []engine.TensorInfo) ([]*ort.Tensor[float32], []en
 			n *= d
 			shape[j] = int64(d)
 		}
-		p := C.calloc(C.size_t(max(n, 1)), 4)
+		size := 4
+		switch in.DType {
+		case engine.Int64:
+			size = 8
+		case engine.Float16:
+			size = 2
+		}
+		p := C.calloc(C.size_t(max(n, 1)), C.size_t(size))
 		if p == nil {
-			return nil, nil, fmt.Errorf("out of memory for %s", in)
+			return nil, nil, nil, fmt.Errorf("out of memory for %s", in)
 		}
 		s.cmem = append(s.cmem, p)
-		data := unsafe.Slice((*float32)(p), n)
-		t, err := ort.NewTensor(shape, data)
-		if err != nil {
-			return nil, nil, fmt.Errorf("tensor %s: %w", in, err)
-		}
-		ts[i] = t
 		bufs[i] = engine.Tensor{Name: in.Name}
 		bufs[i].Shape = append([]int(nil), in.Shape...)
-		bufs[i].Data = data
+		var err error
+		switch in.DType {
+		case engine.Int64:
+			bufs[i].Int64 = unsafe.Slice((*int64)(p), n)
+			ts[i], err = ort.NewTensor(shape, bufs[i].Int64)
+		case engine.Float16:
+			halves[i] = unsafe.Slice((*uint16)(p), n)
+			bufs[i].Data = make([]float32, n)
+			ts[i], err = ort.NewCustomDataTensor(shape, unsafe.Slice((*byte)(p), 2*n), ort.TensorElementDataTypeFloat16)
+		default:
+			bufs[i].Data = unsafe.Slice((*float32)(p), n)
+			ts[i], err = ort.NewTensor(shape, bufs[i].Data)
+		}
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("tensor %s: %w", in, err)
+		}
 	}
-	return ts, bufs, nil
+	return ts, bufs, halves, nil
 }
 
 // outputShapes returns the outputs' concrete shapes, running the model
 // once on the (zeroed) inputs when a declared dimension is dynamic.
-func outputShapes(dyn *ort.DynamicAdvancedSession, inT []*ort.Tensor[float32], declared []engine.TensorInfo) ([]engine.TensorInfo, error) {
+func outputShapes(dyn *ort.DynamicAdvancedSession, inT []ort.Value, declared []engine.TensorInfo) ([]engine.TensorInfo, error) {
 	dynamic := false
 	for _, d := range declared {
 		dynamic = dynamic || d.Dynamic()
@@ -515,12 +544,8 @@ func outputShapes(dyn *ort.DynamicAdvancedSession, inT []*ort.Tensor[float32], d
 	if !dynamic {
 		return declared, nil
 	}
-	in := make([]ort.Value, len(inT))
-	for i, t := range inT {
-		in[i] = t
-	}
 	out := make([]ort.Value, len(declared))
-	if err := dyn.Run(in, out); err != nil {
+	if err := dyn.Run(inT, out); err != nil {
 		return nil, fmt.Errorf("probe run for the output shapes: %w", err)
 	}
 	res := make([]engine.TensorInfo, len(declared))
@@ -542,9 +567,9 @@ func (s *session) OutputBuffers() []engine.Tensor { return s.outBuf }
 
 var errClosed = errors.New("onnxruntime: session closed")
 
-// Run copies the inputs in (unless they are the session's buffers), runs
-// the model on its bound tensors and copies the outputs out. It allocates
-// nothing unless it fails.
+// Run copies the inputs in (unless they are the session's buffers),
+// converting float16 ones, runs the model on its bound tensors and copies
+// the outputs out. It allocates nothing unless it fails.
 func (s *session) Run(in, out []engine.Tensor) error {
 	if s.closed {
 		return errClosed
@@ -553,19 +578,45 @@ func (s *session) Run(in, out []engine.Tensor) error {
 		return err
 	}
 	for i, t := range in {
-		if !engine.SameBuffer(t.Data, s.inBuf[i].Data) {
-			copy(s.inBuf[i].Data, t.Data)
-		}
+		copyIn(s.inBuf[i], s.inH[i], t)
 	}
 	if err := s.sh.dyn.RunWithBinding(s.bind); err != nil {
 		return fmt.Errorf("onnxruntime: run: %w", err)
 	}
 	for i, t := range out {
-		if !engine.SameBuffer(t.Data, s.outBuf[i].Data) {
-			copy(t.Data, s.outBuf[i].Data)
-		}
+		copyOut(t, s.outBuf[i], s.outH[i])
 	}
 	return nil
+}
+
+// copyIn fills a session buffer (and its float16 memory h, when the
+// tensor is float16) from t.
+func copyIn(buf engine.Tensor, h []uint16, t engine.Tensor) {
+	switch {
+	case h != nil:
+		engine.ToFloat16(h, t.Data)
+	case buf.Int64 != nil:
+		if !engine.SameInts(t.Int64, buf.Int64) {
+			copy(buf.Int64, t.Int64)
+		}
+	case !engine.SameBuffer(t.Data, buf.Data):
+		copy(buf.Data, t.Data)
+	}
+}
+
+// copyOut fills t from a session buffer (from its float16 memory h, when
+// the tensor is float16).
+func copyOut(t, buf engine.Tensor, h []uint16) {
+	switch {
+	case h != nil:
+		engine.FromFloat16(t.Data, h)
+	case buf.Int64 != nil:
+		if !engine.SameInts(t.Int64, buf.Int64) {
+			copy(t.Int64, buf.Int64)
+		}
+	case !engine.SameBuffer(t.Data, buf.Data):
+		copy(t.Data, buf.Data)
+	}
 }
 
 // Close releases the session's binding, tensors and their memory, and
@@ -596,7 +647,7 @@ func (s *session) release() {
 			t.Destroy()
 		}
 	}
-	s.inT, s.outT, s.inBuf, s.outBuf = nil, nil, nil, nil
+	s.inT, s.outT, s.inBuf, s.outBuf, s.inH, s.outH = nil, nil, nil, nil, nil, nil
 	for _, p := range s.cmem {
 		C.free(p)
 	}
