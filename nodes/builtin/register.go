@@ -110,6 +110,13 @@ func kernels() []kernelInfo {
 		{"ControlNetLoader", []string{"control_net_name"}, []string{"CONTROL_NET"}, newHandleLoader(loadControlNet)},
 		{"VAEEncode", []string{"pixels", "vae"}, []string{"LATENT"}, newVAEEncode},
 		{"VAEDecode", []string{"samples", "vae"}, []string{"IMAGE"}, newVAEDecode},
+		// Stable Diffusion sampling.
+		{"CLIPTextEncode", []string{"text", "clip"}, []string{"CONDITIONING"}, newCLIPTextEncode},
+		{"ConditioningConcat", []string{"conditioning_to", "conditioning_from"}, []string{"CONDITIONING"}, newCondOp("concat")},
+		{"ConditioningCombine", []string{"conditioning_1", "conditioning_2"}, []string{"CONDITIONING"}, newCondOp("combine")},
+		{"ConditioningZeroOut", []string{"conditioning"}, []string{"CONDITIONING"}, newCondOp("zero")},
+		{"KSampler", ksamplerInputs, []string{"LATENT"}, newKSampler(false)},
+		{"KSamplerAdvanced", ksamplerAdvancedInputs, []string{"LATENT"}, newKSampler(true)},
 	}
 }
 
