@@ -342,5 +342,3 @@ func TestKSamplerErrors(t *testing.T) {
 		}
 	}
 }
-
-
