@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"comfyrt/internal/onnxgen"
+	"comfyrt/internal/testkit"
+)
+
+// sdImg2Img is ComfyStream's img2img shape: the frame → VAEEncode →
+// KSampler (two prompts) → VAEDecode → the output, on one checkpoint.
+func sdImg2Img(sampler string, denoise float64) string {
+	return fmt.Sprintf(`{
+ "1": {"class_type": "LoadTensor", "inputs": {}},
+ "2": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "tiny.safetensors"}},
+ "3": {"class_type": "VAEEncode", "inputs": {"pixels": ["1", 0], "vae": ["2", 2]}},
+ "4": {"class_type": "CLIPTextEncode", "inputs": {"text": "a (cat:1.2) photo", "clip": ["2", 1]}},
+ "5": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["2", 1]}},
+ "6": {"class_type": "KSampler", "inputs": {"model": ["2", 0], "seed": 42, "steps": 2, "cfg": 1.5, "sampler_name": %q,
+   "scheduler": "normal", "positive": ["4", 0], "negative": ["5", 0], "latent_image": ["3", 0], "denoise": %v}},
+ "7": {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["2", 2]}},
+ "8": {"class_type": "SaveTensor", "inputs": {"images": ["7", 0]}}}`, sampler, denoise)
+}
+
+// TestBinary_SDImg2Img: compile --explain shows the prompts encoded once
+// (static) and the sampler per frame; run on the sample clip gives every
+// frame; on a picture, denoise 0 gives the VAE round trip exactly and
+// denoise 0.5 changes it, the same way on each run (a fixed seed).
+func TestBinary_SDImg2Img(t *testing.T) {
+	needORTBinary(t)
+	dir := t.TempDir()
+	models := filepath.Join(dir, "models")
+	if err := (onnxgen.TinySD{}).Write(filepath.Join(models, "checkpoints", "tiny")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "lcm.json"), []byte(sdImg2Img("lcm", 0.5)), 0o644)
+	os.WriteFile(filepath.Join(dir, "euler.json"), []byte(sdImg2Img("euler", 0.5)), 0o644)
+	os.WriteFile(filepath.Join(dir, "zero.json"), []byte(sdImg2Img("euler", 0)), 0o644)
+	os.WriteFile(filepath.Join(dir, "vae.json"), []byte(sdWorkflow), 0o644)
+
+	r := testkit.Run(t, dir, nil, time.Minute, "compile", "--explain", "--width", "64", "--height", "48", "--models-dir", models, "lcm.json")
+	if r.Code != 0 {
+		t.Fatalf("compile: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	static, perFrame, ok := strings.Cut(r.Stdout, "per-frame:")
+	if !ok || strings.Count(static, "CLIPTextEncode kernel") != 2 || !strings.Contains(perFrame, "#6 KSampler") ||
+		!strings.Contains(perFrame, "per-frame: input latent_image <- #3") || strings.Contains(perFrame, "CLIPTextEncode") {
+		t.Errorf("want both CLIPTextEncode static and KSampler per frame:\n%s", r.Stdout)
+	}
+
+	clip := filepath.Join(testkit.Root(), "testdata", "media", "sample.mp4")
+	r = testkit.Run(t, dir, nil, 2*time.Minute, "run", "--workflow", "lcm.json", "-i", clip, "-o", "out.mp4",
+		"--models-dir", models, "--frames", "4", "--width", "128", "--height", "96", "--stats-json", "stats.json")
+	if r.Code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	var st struct {
+		FramesOut int `json:"frames_out"`
+		Errors    int `json:"errors"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "stats.json"))
+	if err != nil || json.Unmarshal(data, &st) != nil || st.FramesOut != 4 || st.Errors != 0 {
+		t.Errorf("stats %s (%v)", data, err)
+	}
+
+	pic := image.NewNRGBA(image.Rect(0, 0, 64, 48))
+	for y := range 48 {
+		for x := range 64 {
+			pic.Set(x, y, color.NRGBA{uint8(x * 4), uint8(y * 5), uint8((x*y)%251 + 3), 255})
+		}
+	}
+	testkit.WritePNG(t, filepath.Join(dir, "pic.png"), pic)
+	outs := map[string][]byte{}
+	for _, wf := range []string{"vae", "zero", "euler", "euler#2"} {
+		file := strings.TrimSuffix(wf, "#2") + ".json"
+		out := strings.ReplaceAll(wf, "#", "") + ".png"
+		r = testkit.Run(t, dir, nil, time.Minute, "run", "--workflow", file, "-i", "pic.png", "-o", out, "--models-dir", models)
+		if r.Code != 0 {
+			t.Fatalf("run %s: exit %d\n%s%s", file, r.Code, r.Stdout, r.Stderr)
+		}
+		outs[wf], _ = os.ReadFile(filepath.Join(dir, out))
+	}
+	if !bytes.Equal(outs["zero"], outs["vae"]) {
+		t.Error("denoise 0 is not the VAE round trip")
+	}
+	if bytes.Equal(outs["euler"], outs["vae"]) {
+		t.Error("denoise 0.5 left the picture as the VAE round trip")
+	}
+	if !bytes.Equal(outs["euler"], outs["euler#2"]) {
+		t.Error("two runs with seed 42 differ")
+	}
+}
