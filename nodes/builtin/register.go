@@ -115,8 +115,11 @@ func kernels() []kernelInfo {
 		{"ConditioningConcat", []string{"conditioning_to", "conditioning_from"}, []string{"CONDITIONING"}, newCondOp("concat")},
 		{"ConditioningCombine", []string{"conditioning_1", "conditioning_2"}, []string{"CONDITIONING"}, newCondOp("combine")},
 		{"ConditioningZeroOut", []string{"conditioning"}, []string{"CONDITIONING"}, newCondOp("zero")},
-		{"KSampler", ksamplerInputs, []string{"LATENT"}, newKSampler(false)},
-		{"KSamplerAdvanced", ksamplerAdvancedInputs, []string{"LATENT"}, newKSampler(true)},
+		{"KSampler", ksamplerInputs, []string{"LATENT"}, newKSampler(samplerKSampler)},
+		{"KSamplerAdvanced", ksamplerAdvancedInputs, []string{"LATENT"}, newKSampler(samplerAdvanced)},
+		{"SamplerCustom", samplerCustomInputs, []string{"LATENT", "LATENT"}, newKSampler(samplerCustom)},
+		{"KSamplerSelect", []string{"sampler_name"}, []string{"SAMPLER"}, newHandleLoader(selectSampler)},
+		{"BasicScheduler", []string{"model", "scheduler", "steps", "denoise"}, []string{"SIGMAS"}, newHandleLoader(basicScheduler)},
 	}
 }
 

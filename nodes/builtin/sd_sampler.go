@@ -30,7 +30,7 @@ import (
 // ones. Run does not allocate.
 type kSampler struct {
 	base
-	advanced bool
+	mode     int // samplerKSampler, samplerAdvanced, samplerCustom
 	ms       *sampling.Discrete
 	sigmas   []float64
 	skip     bool
@@ -42,11 +42,19 @@ type kSampler struct {
 	smp      *sampling.Sampler
 	den      *unetDenoiser
 	model    sampling.Denoiser
+	last     []float32 // SamplerCustom: the last step's denoised latent
 }
 
-func newKSampler(advanced bool) nodes.Factory {
+// The sampler nodes.
+const (
+	samplerKSampler = iota
+	samplerAdvanced
+	samplerCustom
+)
+
+func newKSampler(mode int) nodes.Factory {
 	return func(cfg nodes.Config) (nodes.Kernel, error) {
-		return &kSampler{base: base{cfg}, advanced: advanced}, nil
+		return &kSampler{base: base{cfg}, mode: mode}, nil
 	}
 }
 
@@ -64,52 +72,55 @@ type samplerArgs struct {
 	denoise       float64
 	start, end    int
 	forceFullDeno bool
+	sigmas        []float64 // SamplerCustom's
 }
 
 var ksamplerInputs = []string{"model", "seed", "steps", "cfg", "sampler_name", "scheduler", "positive", "negative", "latent_image", "denoise"}
 
+var samplerCustomInputs = []string{"model", "add_noise", "noise_seed", "cfg", "positive", "negative", "sampler", "sigmas", "latent_image"}
+
 var ksamplerAdvancedInputs = []string{"model", "add_noise", "noise_seed", "steps", "cfg", "sampler_name", "scheduler", "positive",
 	"negative", "latent_image", "start_at_step", "end_at_step", "return_with_leftover_noise"}
 
-// readSamplerArgs reads either node's inputs.
-func readSamplerArgs(in []value.Spec, advanced bool) (samplerArgs, error) {
+// readSamplerArgs reads the node's inputs.
+func readSamplerArgs(in []value.Spec, mode int) (samplerArgs, error) {
 	var s samplerArgs
-	names := ksamplerInputs
-	if advanced {
-		names = ksamplerAdvancedInputs
-	}
+	names := [...][]string{ksamplerInputs, ksamplerAdvancedInputs, samplerCustomInputs}[mode]
 	a := newArgs(in, names...)
 	idx := func(n string) int { return slices.Index(names, n) }
 	s.unet = unetHandle(a, 0)
 	s.addNoise, s.denoise, s.start, s.end = true, 1, -1, -1
-	if !advanced {
+	switch mode {
+	case samplerKSampler:
 		s.seed = uint64(a.int(1))
-	} else {
+		if s.denoise = a.float(idx("denoise")); !(s.denoise >= 0 && s.denoise <= 1) {
+			a.errorf(idx("denoise"), "%v is not in 0..1", s.denoise)
+		}
+	case samplerAdvanced:
 		s.addNoise = a.choice(1, "enable", "disable") == 0
 		s.seed = uint64(a.int(2))
 		s.start, s.end = int(a.int(idx("start_at_step"))), int(a.int(idx("end_at_step")))
 		s.forceFullDeno = a.choice(idx("return_with_leftover_noise"), "disable", "enable") == 0
-	}
-	if !advanced {
-		s.denoise = a.float(idx("denoise"))
-		if !(s.denoise >= 0 && s.denoise <= 1) {
-			a.errorf(idx("denoise"), "%v is not in 0..1", s.denoise)
+	case samplerCustom:
+		s.addNoise, s.seed = a.bool(1), uint64(a.int(2))
+		if smp := handleOf[*SDSampler](a, idx("sampler"), "SAMPLER", "KSamplerSelect"); smp != nil {
+			s.sampler = smp.Name
+		}
+		if sg := handleOf[*SDSigmas](a, idx("sigmas"), "SIGMAS", "BasicScheduler"); sg != nil {
+			s.sigmas = sg.Sigmas
 		}
 	}
-	steps := a.int(idx("steps"))
-	if steps < 1 || steps > 10000 {
-		a.errorf(idx("steps"), "%d is not in 1..10000", steps)
+	if mode != samplerCustom {
+		steps := a.int(idx("steps"))
+		if steps < 1 || steps > 10000 {
+			a.errorf(idx("steps"), "%d is not in 1..10000", steps)
+		}
+		s.steps = int(steps)
+		s.sampler = checkSamplerName(a, idx("sampler_name"))
+		s.scheduler = checkSchedulerName(a, idx("scheduler"))
 	}
-	s.steps = int(steps)
 	if s.cfg = a.float(idx("cfg")); !(s.cfg >= 0 && s.cfg <= 100) {
 		a.errorf(idx("cfg"), "%v is not in 0..100", s.cfg)
-	}
-	s.sampler, s.scheduler = a.str(idx("sampler_name")), a.str(idx("scheduler"))
-	if s.sampler != "" && !slices.Contains(sampling.Samplers, s.sampler) {
-		a.errorf(idx("sampler_name"), "%q is not supported; comfyrt runs %s", s.sampler, strings.Join(sampling.Samplers, ", "))
-	}
-	if s.scheduler != "" && !slices.Contains(sampling.Schedulers, s.scheduler) {
-		a.errorf(idx("scheduler"), "%q is not supported; comfyrt runs %s", s.scheduler, strings.Join(sampling.Schedulers, ", "))
 	}
 	s.pos, s.neg = condHandle(a, idx("positive")), condHandle(a, idx("negative"))
 	li := idx("latent_image")
@@ -155,8 +166,11 @@ func modelSampling(u *SDUNet) (*sampling.Discrete, error) {
 }
 
 // schedule computes the sigmas the node runs.
-func (s samplerArgs) schedule(ms *sampling.Discrete, advanced bool) (sigmas []float64, skip bool, err error) {
-	if !advanced {
+func (s samplerArgs) schedule(ms *sampling.Discrete, mode int) (sigmas []float64, skip bool, err error) {
+	switch mode {
+	case samplerCustom:
+		return slices.Clone(s.sigmas), len(s.sigmas) == 0, nil
+	case samplerKSampler:
 		sigmas, err = sampling.KSamplerSigmas(ms, s.scheduler, s.sampler, s.steps, s.denoise)
 		return sigmas, err == nil && len(sigmas) == 0, err
 	}
@@ -169,7 +183,7 @@ func (s samplerArgs) schedule(ms *sampling.Discrete, advanced bool) (sigmas []fl
 }
 
 func (k *kSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
-	s, err := readSamplerArgs(in, k.advanced)
+	s, err := readSamplerArgs(in, k.mode)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +191,7 @@ func (k *kSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	sigmas, skip, err := s.schedule(ms, k.advanced)
+	sigmas, skip, err := s.schedule(ms, k.mode)
 	if err != nil {
 		return nil, fmt.Errorf("input scheduler: %w", err)
 	}
@@ -185,8 +199,12 @@ func (k *kSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 	k.close()
 	k.ms, k.sigmas, k.skip, k.seed, k.scale = ms, sigmas, skip, s.seed, float32(s.unet.LatentScale)
 	k.noise, k.x = make([]float32, n), make([]float32, n)
+	outs := []value.Spec{value.LatentSpec(s.latent[0], s.latent[1], s.latent[2], s.latent[3])}
+	if k.mode == samplerCustom {
+		outs = append(outs, outs[0])
+	}
 	if skip {
-		return []value.Spec{value.LatentSpec(s.latent[0], s.latent[1], s.latent[2], s.latent[3])}, nil
+		return outs, nil
 	}
 	if s.addNoise {
 		if err := sampling.PrepareNoise(s.seed, k.noise, n/s.latent[0], nil); err != nil {
@@ -201,7 +219,22 @@ func (k *kSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 		return nil, fmt.Errorf("model %q unet: %w", s.unet.Name, err)
 	}
 	k.model = k.den.Denoise
-	return []value.Spec{value.LatentSpec(s.latent[0], s.latent[1], s.latent[2], s.latent[3])}, nil
+	if k.mode == samplerCustom {
+		k.last = make([]float32, n)
+		k.model = k.denoiseKeep
+	}
+	return outs, nil
+}
+
+// denoiseKeep is the model call that keeps the denoised latent
+// (SamplerCustom's denoised_output: the last step's, as ComfyUI's x0
+// callback).
+func (k *kSampler) denoiseKeep(x []float32, sigma float64, out []float32) error {
+	if err := k.den.Denoise(x, sigma, out); err != nil {
+		return err
+	}
+	copy(k.last, out)
+	return nil
 }
 
 func (k *kSampler) Run(in, out []value.Value) error {
@@ -209,7 +242,7 @@ func (k *kSampler) Run(in, out []value.Value) error {
 		return errNotPrepared
 	}
 	li := 8
-	if k.advanced {
+	if k.mode == samplerAdvanced {
 		li = 9
 	}
 	if err := checkTensor(in[li], len(k.x), "latent_image"); err != nil {
@@ -218,6 +251,9 @@ func (k *kSampler) Run(in, out []value.Value) error {
 	src, dst := in[li].Tensor.Data, out[0].Tensor.Data
 	if k.skip {
 		copy(dst, src)
+		if k.mode == samplerCustom {
+			copy(out[1].Tensor.Data, src)
+		}
 		return nil
 	}
 	for i, v := range src {
@@ -231,6 +267,16 @@ func (k *kSampler) Run(in, out []value.Value) error {
 	}
 	for i, v := range k.x {
 		dst[i] = v / k.scale
+	}
+	if k.mode == samplerCustom {
+		d := out[1].Tensor.Data
+		if len(k.sigmas) < 2 { // no step: ComfyUI's denoised_output is the output
+			copy(d, dst)
+			return nil
+		}
+		for i, v := range k.last {
+			d[i] = v / k.scale
+		}
 	}
 	return nil
 }
@@ -250,7 +296,7 @@ func (k *kSampler) Close() error {
 // latent batch for each text group (positive and negative) and their
 // encoder_hidden_states.
 func (k *kSampler) Scratch(in []value.Spec) (int64, error) {
-	s, err := readSamplerArgs(in, k.advanced)
+	s, err := readSamplerArgs(in, k.mode)
 	if err != nil {
 		return 0, nil
 	}
@@ -262,4 +308,80 @@ func (k *kSampler) Scratch(in []value.Spec) (int64, error) {
 	}
 	lat := mulSat(4, mulSat(n, 4+2*g))
 	return addSat(lat, vaeScratch(mulSat(g, n), mulSat(mulSat(g, int64(s.latent[0])), text))), nil
+}
+
+func checkSamplerName(a *args, i int) string {
+	n := a.str(i)
+	if n != "" && !slices.Contains(sampling.Samplers, n) {
+		a.errorf(i, "%q is not supported; comfyrt runs %s", n, strings.Join(sampling.Samplers, ", "))
+	}
+	return n
+}
+
+func checkSchedulerName(a *args, i int) string {
+	n := a.str(i)
+	if n != "" && !slices.Contains(sampling.Schedulers, n) {
+		a.errorf(i, "%q is not supported; comfyrt runs %s", n, strings.Join(sampling.Schedulers, ", "))
+	}
+	return n
+}
+
+// handleOf reads a handle of type T from slot i (typ and from name the
+// ComfyUI type and the node that makes it, for the message).
+func handleOf[T any](a *args, i int, typ, from string) T {
+	var zero T
+	s := a.spec(i)
+	if s.Kind != value.Handle || s.Const == nil {
+		a.errorf(i, "want a %s known when the plan is built (from %s)", typ, from)
+		return zero
+	}
+	h, ok := s.Const.Handle.(T)
+	if !ok {
+		a.errorf(i, "want a %s from %s, got %T", typ, from, s.Const.Handle)
+	}
+	return h
+}
+
+// SDSampler is the SAMPLER handle (KSamplerSelect): a sampler name.
+type SDSampler struct{ Name string }
+
+// SDSigmas is the SIGMAS handle (BasicScheduler): a descending sigma
+// table.
+type SDSigmas struct{ Sigmas []float64 }
+
+// KSamplerSelect → *SDSampler.
+func selectSampler(_ *handleLoader, in []value.Spec) ([]any, error) {
+	a := newArgs(in, "sampler_name")
+	n := checkSamplerName(a, 0)
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	return []any{&SDSampler{Name: n}}, nil
+}
+
+// BasicScheduler → *SDSigmas (sampling.BasicSchedulerSigmas on the
+// model's sampling table).
+func basicScheduler(_ *handleLoader, in []value.Spec) ([]any, error) {
+	a := newArgs(in, "model", "scheduler", "steps", "denoise")
+	u := unetHandle(a, 0)
+	sched := checkSchedulerName(a, 1)
+	steps, denoise := a.int(2), a.float(3)
+	if steps < 1 || steps > 10000 {
+		a.errorf(2, "%d is not in 1..10000", steps)
+	}
+	if !(denoise >= 0 && denoise <= 1) {
+		a.errorf(3, "%v is not in 0..1", denoise)
+	}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	ms, err := modelSampling(u)
+	if err != nil {
+		return nil, err
+	}
+	sg, err := sampling.BasicSchedulerSigmas(ms, sched, int(steps), denoise)
+	if err != nil {
+		return nil, fmt.Errorf("input scheduler: %w", err)
+	}
+	return []any{&SDSigmas{Sigmas: sg}}, nil
 }

@@ -53,6 +53,7 @@ type sdSetup struct {
 	te             onnxgen.TextEncoder
 	un             onnxgen.UNet
 	posText, negTx string
+	lastDenoised   []float32 // reference's last model output
 }
 
 func newSDSetup(t *testing.T, p engine.Provider) *sdSetup {
@@ -224,6 +225,7 @@ func (s *sdSetup) reference(t *testing.T, seed uint64, steps int, cfg float64, s
 		u := s.un.Reference(in, ts, neg, 1, 4, 5, 77)
 		ms.CalculateDenoised(sigma, u, x, u)
 		sampling.ApplyCFG(c, u, cfg, out)
+		s.lastDenoised = append(s.lastDenoised[:0], out...)
 		return nil
 	}
 	smp, err := sampling.NewSampler(sampler, n, seed)
@@ -340,5 +342,34 @@ func TestKSamplerErrors(t *testing.T) {
 				t.Errorf("%v\n  lacks %q", err, w)
 			}
 		}
+	}
+}
+
+func TestSamplerCustom(t *testing.T) {
+	s := newSDSetup(t, needORT(t))
+	lat := testLatent()
+	sigmas := runPrepared(t, modelKernel(t, "BasicScheduler", s.p, s.dir), value.OfHandle(s.unet), str("normal"), i64(2), f64(0.5))[0]
+	smp := runPrepared(t, modelKernel(t, "KSamplerSelect", s.p, s.dir), str("euler"))[0]
+	in := []value.Value{value.OfHandle(s.unet), boolean(true), i64(11), f64(3), s.pos, s.neg, smp, sigmas, lat}
+	out := runPrepared(t, modelKernel(t, "SamplerCustom", s.p, s.dir), in...)
+	want := runPrepared(t, modelKernel(t, "KSampler", s.p, s.dir), s.ksamplerIn(11, 2, 3, "euler", "normal", lat, 0.5)...)[0]
+	if !slicesEqual(out[0].Tensor.Data, want.Tensor.Data) {
+		t.Error("SamplerCustom with BasicScheduler and KSamplerSelect differs from KSampler")
+	}
+	s.reference(t, 11, 2, 3, "euler", "normal", lat.Tensor.Data, 0.5)
+	for i := range s.lastDenoised {
+		s.lastDenoised[i] /= 0.18215
+	}
+	closeTo(t, "denoised_output", out[1].Tensor.Data, s.lastDenoised, 2e-5)
+	// Without noise and with an empty table, the latent passes through.
+	empty := runPrepared(t, modelKernel(t, "BasicScheduler", s.p, s.dir), value.OfHandle(s.unet), str("normal"), i64(2), f64(0))[0]
+	in[1], in[7] = boolean(false), empty
+	out = runPrepared(t, modelKernel(t, "SamplerCustom", s.p, s.dir), in...)
+	if !slicesEqual(out[0].Tensor.Data, lat.Tensor.Data) || !slicesEqual(out[1].Tensor.Data, lat.Tensor.Data) {
+		t.Error("an empty sigma table changed the latent")
+	}
+	_, err := nodes.SafePrepare(modelKernel(t, "KSamplerSelect", s.p, s.dir), specsOf([]value.Value{str("dpmpp_sde")}))
+	if err == nil || !strings.Contains(err.Error(), "input sampler_name") || !strings.Contains(err.Error(), "dpmpp_2m") {
+		t.Errorf("KSamplerSelect dpmpp_sde: %v", err)
 	}
 }
