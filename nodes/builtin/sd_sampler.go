@@ -30,19 +30,19 @@ import (
 // ones. Run does not allocate.
 type kSampler struct {
 	base
-	mode     int // samplerKSampler, samplerAdvanced, samplerCustom
-	ms       *sampling.Discrete
-	sigmas   []float64
-	skip     bool
-	noise    []float32
-	x        []float32
-	seed     uint64
-	scale    float32
-	maxDen   bool
-	smp      *sampling.Sampler
-	den      *unetDenoiser
-	model    sampling.Denoiser
-	last     []float32 // SamplerCustom: the last step's denoised latent
+	mode   int // samplerKSampler, samplerAdvanced, samplerCustom
+	ms     *sampling.Discrete
+	sigmas []float64
+	skip   bool
+	noise  []float32
+	x      []float32
+	seed   uint64
+	scale  float32
+	maxDen bool
+	smp    *sampling.Sampler
+	den    *unetDenoiser
+	model  sampling.Denoiser
+	last   []float32 // SamplerCustom: the last step's denoised latent
 }
 
 // The sampler nodes.
