@@ -58,7 +58,13 @@ type sdSetup struct {
 
 func newSDSetup(t *testing.T, p engine.Provider) *sdSetup {
 	t.Helper()
-	s := &sdSetup{p: p, dir: sdModels(t, onnxgen.TinySD{}), posText: "a (cat:1.5) photo", negTx: "the dog"}
+	return newSDSetupIn(t, p, sdModels(t, onnxgen.TinySD{}))
+}
+
+// newSDSetupIn is newSDSetup on the models folder dir.
+func newSDSetupIn(t *testing.T, p engine.Provider, dir string) *sdSetup {
+	t.Helper()
+	s := &sdSetup{p: p, dir: dir, posText: "a (cat:1.5) photo", negTx: "the dog"}
 	_, s.un, s.te = onnxgen.TinySD{}.Parts()
 	out := runPrepared(t, modelKernel(t, "CheckpointLoaderSimple", p, s.dir), str("tiny"))
 	s.unet, s.clip = out[0].Handle.(*SDUNet), out[1].Handle.(*SDCLIP)
