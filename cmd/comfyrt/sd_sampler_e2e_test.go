@@ -6,14 +6,22 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"comfyrt/compiler"
+	"comfyrt/graph"
 	"comfyrt/internal/onnxgen"
 	"comfyrt/internal/testkit"
+	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
+	"comfyrt/nodes/value"
 )
 
 // sdImg2Img is ComfyStream's img2img shape: the frame → VAEEncode →
@@ -97,5 +105,99 @@ func TestBinary_SDImg2Img(t *testing.T) {
 	}
 	if !bytes.Equal(outs["euler"], outs["euler#2"]) {
 		t.Error("two runs with seed 42 differ")
+	}
+}
+
+// runCounter counts the Runs of the sessions it opens, by the model
+// file's folder (the real engine runs them).
+type runCounter struct {
+	engine.Provider
+	runs map[string]*int
+}
+
+type countedSession struct {
+	engine.Session
+	n *int
+}
+
+func (s countedSession) Run(in, out []engine.Tensor) error {
+	*s.n++
+	return s.Session.Run(in, out)
+}
+
+func (p *runCounter) Open(path string, opts engine.Options) (engine.Session, error) {
+	s, err := p.Provider.Open(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	part := filepath.Base(filepath.Dir(path))
+	if p.runs[part] == nil {
+		p.runs[part] = new(int)
+	}
+	return countedSession{s, p.runs[part]}, nil
+}
+
+// TestSDPromptUpdate: the img2img plan runs each prompt's text encoder
+// once (static), the UNet once per step (cfg 1.5: both passes batched);
+// a prompt change on the running plan (Plan.Update, as serve's params
+// update) re-runs only that prompt's encoder, and the frames change.
+func TestSDPromptUpdate(t *testing.T) {
+	needORTBinary(t)
+	models := filepath.Join(t.TempDir(), "models")
+	if err := (onnxgen.TinySD{}).Write(filepath.Join(models, "checkpoints", "tiny")); err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := loadSchemas(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlisted, err := builtin.FolderLists(schemas, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, diags := graph.Load("wf.json", []byte(sdImg2Img("euler", 0.5)), graph.Options{Schemas: schemas})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	rc := &runCounter{Provider: ort.New(), runs: map[string]*int{}}
+	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, Width: 64, Height: 48,
+		Engines: rc, ModelDir: models, Engine: engine.Options{IntraOpThreads: 1}}
+	pl, err := compiler.Compile(wf.Prompt, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.Close()
+	frame := value.New(value.ImageSpec(1, 48, 64)).Tensor
+	for i := range frame.Data {
+		frame.Data[i] = float32(i%251) / 250
+	}
+	count := func(part string) int {
+		if rc.runs[part] == nil {
+			return 0
+		}
+		return *rc.runs[part]
+	}
+	for range 3 {
+		if err := pl.RunFrame(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if te, un := count("text_encoder"), count("unet"); te != 2 || un != 3*2 {
+		t.Errorf("3 frames: %d text encoder runs (want 2: one per prompt), %d UNet runs (want 6: 2 steps a frame)", te, un)
+	}
+	before := slices.Clone(pl.Output(0).Tensor.Data)
+	pl2, err := pl.Update("4", "text", "the dog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl2.Close()
+	if err := pl2.RunFrame(frame); err != nil {
+		t.Fatal(err)
+	}
+	if te := count("text_encoder"); te != 3 {
+		t.Errorf("after the prompt change: %d text encoder runs, want 3 (the new prompt only)", te)
+	}
+	if slices.Equal(before, pl2.Output(0).Tensor.Data) {
+		t.Error("the new prompt did not change the frame")
 	}
 }
