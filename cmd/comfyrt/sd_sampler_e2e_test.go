@@ -201,3 +201,43 @@ func TestSDPromptUpdate(t *testing.T) {
 		t.Error("the new prompt did not change the frame")
 	}
 }
+
+// TestBinary_SDText2Img: with an EmptyLatentImage nothing depends on a
+// frame: the whole plan, KSampler included, is static and runs once; the
+// generator writes its picture without -i, the same for the same seed.
+func TestBinary_SDText2Img(t *testing.T) {
+	needORTBinary(t)
+	dir := t.TempDir()
+	models := filepath.Join(dir, "models")
+	if err := (onnxgen.TinySD{}).Write(filepath.Join(models, "checkpoints", "tiny")); err != nil {
+		t.Fatal(err)
+	}
+	wf := `{
+ "2": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "tiny"}},
+ "3": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 48, "batch_size": 1}},
+ "4": {"class_type": "CLIPTextEncode", "inputs": {"text": "a photo", "clip": ["2", 1]}},
+ "5": {"class_type": "ConditioningZeroOut", "inputs": {"conditioning": ["4", 0]}},
+ "6": {"class_type": "KSampler", "inputs": {"model": ["2", 0], "seed": 7, "steps": 3, "cfg": 4, "sampler_name": "euler_ancestral",
+   "scheduler": "karras", "positive": ["4", 0], "negative": ["5", 0], "latent_image": ["3", 0], "denoise": 1}},
+ "7": {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["2", 2]}},
+ "8": {"class_type": "SaveImage", "inputs": {"images": ["7", 0], "filename_prefix": "t2i"}}}`
+	os.WriteFile(filepath.Join(dir, "t2i.json"), []byte(wf), 0o644)
+	r := testkit.Run(t, dir, nil, time.Minute, "compile", "--explain", "--models-dir", models, "t2i.json")
+	if static, _, _ := strings.Cut(r.Stdout, "per-frame:"); r.Code != 0 || !strings.Contains(static, "#6 KSampler") || !strings.Contains(static, "#7 VAEDecode") {
+		t.Errorf("compile: exit %d, want KSampler static\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	var outs [2][]byte
+	for i := range outs {
+		r = testkit.Run(t, dir, nil, time.Minute, "run", "--workflow", "t2i.json", "-o", "out.png", "--models-dir", models)
+		if r.Code != 0 {
+			t.Fatalf("run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+		}
+		outs[i], _ = os.ReadFile(filepath.Join(dir, "out.png"))
+	}
+	if len(outs[0]) == 0 || !bytes.Equal(outs[0], outs[1]) {
+		t.Errorf("two runs with seed 7: %d and %d bytes, equal %v", len(outs[0]), len(outs[1]), bytes.Equal(outs[0], outs[1]))
+	}
+	if b := testkit.ReadPNG(t, filepath.Join(dir, "out.png")).Bounds(); b.Dx() != 64 || b.Dy() != 48 {
+		t.Errorf("picture %v, want 64×48", b)
+	}
+}
