@@ -41,7 +41,8 @@
 // Registration is explicit (no init() globals): callers ask for Schemas and
 // merge them with object_info files themselves.
 //
-// Imports: nodes/schema, nodes, nodes/value, nodes/engine and
-// nodes/diffusion/sdmodel from the project. It must
+// Imports: nodes/schema, nodes, nodes/value, nodes/engine,
+// nodes/diffusion/sdmodel, nodes/diffusion/clip and
+// nodes/diffusion/sampling from the project. It must
 // never import graph, compiler, executor, streampack or any cgo package.
 package builtin
