@@ -379,3 +379,21 @@ func TestSamplerCustom(t *testing.T) {
 		t.Errorf("KSamplerSelect dpmpp_sde: %v", err)
 	}
 }
+
+// TestSDScratch: the sampler and the text encoder declare what Prepare
+// allocates (latent buffers, the UNet's tensors for both passes; the
+// prompt's rows), so that --max-plan-bytes counts them.
+func TestSDScratch(t *testing.T) {
+	s := newSDSetup(t, needORT(t))
+	big := value.New(value.LatentSpec(2, 4, 64, 64))
+	n, err := nodes.SafeScratch(modelKernel(t, "KSampler", s.p, s.dir), specsOf(s.ksamplerIn(1, 2, 7, "euler", "normal", big, 1)))
+	// Two groups of a 2×4×64×64 latent in the UNet's input and output,
+	// plus the sampler's latent buffers.
+	if lat := int64(4 * 2 * 4 * 64 * 64); err != nil || n < 2*2*lat+4*lat {
+		t.Errorf("KSampler scratch %d (%v), want at least %d", n, err, 2*2*lat+4*lat)
+	}
+	n, err = nodes.SafeScratch(modelKernel(t, "CLIPTextEncode", s.p, s.dir), specsOf([]value.Value{str("a"), value.OfHandle(s.clip)}))
+	if err != nil || n < int64(MaxPromptChunks)*77*int64(s.te.D)*4 {
+		t.Errorf("CLIPTextEncode scratch %d (%v)", n, err)
+	}
+}
