@@ -73,8 +73,7 @@ func TestBinary_CompileMissingKernels(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	for _, want := range []string{
-		"node 7 (KSampler): missing_node_implementation: Node KSampler #7 has no implementation in comfyrt: KSampler is a ComfyUI core class (nodes) that comfyrt has no kernel for yet",
-		"node 5 (CLIPTextEncode)", "node 6 (CLIPTextEncode)", "node 9 (ControlNetApplyAdvanced): missing_node_implementation",
+		"node 9 (ControlNetApplyAdvanced): missing_node_implementation: Node ControlNetApplyAdvanced #9 has no implementation in comfyrt: ControlNetApplyAdvanced is a ComfyUI core class (nodes) that comfyrt has no kernel for yet",
 	} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("output lacks %q\n%s", want, r.Stdout)
@@ -82,7 +81,7 @@ func TestBinary_CompileMissingKernels(t *testing.T) {
 	}
 	// Classes with a kernel (EmptyLatentImage, the SD loaders and VAE
 	// nodes) or compiled to nothing (TorchCompileLoadVAE) are not listed.
-	for _, not := range []string{"node 16 (EmptyLatentImage)", "node 13 (TorchCompileLoadVAE)", "node 3 (TensorRTLoader)",
+	for _, not := range []string{"node 7 (KSampler)", "node 5 (CLIPTextEncode)", "node 16 (EmptyLatentImage)", "node 13 (TorchCompileLoadVAE)", "node 3 (TensorRTLoader)",
 		"node 11 (VAELoader)", "node 14 (VAEDecode)", "node 23 (CLIPLoader)", "node 8 (ControlNetLoader)"} {
 		if strings.Contains(r.Stdout, not) {
 			t.Errorf("output lists %q, which has a kernel", not)
@@ -119,7 +118,7 @@ func TestBinary_NodesImplemented(t *testing.T) {
 	if len(rows) < 500 {
 		t.Errorf("%d rows", len(rows))
 	}
-	for class, kernel := range map[string]string{"ImageBlur": "yes", "LoadTensor": "yes", "KSampler": "-", "TensorRTLoader": "yes", "ONNXModelSelector": "-", "ControlNetApplyAdvanced": "-", "QuickShapeMask": "yes"} {
+	for class, kernel := range map[string]string{"ImageBlur": "yes", "LoadTensor": "yes", "KSampler": "yes", "TensorRTLoader": "yes", "ONNXModelSelector": "-", "ControlNetApplyAdvanced": "-", "QuickShapeMask": "yes"} {
 		if f := rows[class]; len(f) < 2 || f[1] != kernel {
 			t.Errorf("%s: row %q, want KERNEL %s", class, f, kernel)
 		}
@@ -133,7 +132,7 @@ func TestBinary_NodesImplemented(t *testing.T) {
 		t.Errorf("ONNXModelSelector source: %q", f)
 	}
 	r = testkit.Run(t, "", nil, time.Minute, "nodes", "--implemented")
-	if r.Code != 0 || !strings.Contains(r.Stdout, "ImageBlur") || strings.Contains(r.Stdout, "KSampler") || strings.Contains(r.Stdout, "\nAPG ") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "ImageBlur") || strings.Contains(r.Stdout, "ControlNetApplyAdvanced") || strings.Contains(r.Stdout, "\nAPG ") {
 		t.Errorf("--implemented: exit %d\n%s", r.Code, r.Stdout)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n")[1:] {
@@ -142,7 +141,7 @@ func TestBinary_NodesImplemented(t *testing.T) {
 		}
 	}
 	r = testkit.Run(t, "", nil, time.Minute, "nodes", "--implemented", "--format", "json")
-	if r.Code != 0 || !strings.Contains(r.Stdout, `"ImageBlur"`) || strings.Contains(r.Stdout, `"KSampler"`) {
+	if r.Code != 0 || !strings.Contains(r.Stdout, `"ImageBlur"`) || strings.Contains(r.Stdout, `"ControlNetApplyAdvanced"`) {
 		t.Errorf("--implemented --format json: exit %d\n%.400s", r.Code, r.Stdout)
 	}
 	r = testkit.Run(t, "", nil, time.Minute, "nodes", "--help")

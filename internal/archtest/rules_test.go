@@ -95,8 +95,9 @@ var rules = []rule{
 	{pkg: "nodes", may: cat([]string{"graph/diag", "nodes/schema", "nodes/value"}, engineIface), never: nodesNever, cause: "kernel interface and registry"},
 	{pkg: "nodes/diffusion/sdmodel", may: cat([]string{"nodes/value"}, engineIface), never: nodesNever,
 		tests: []string{"nodes/engine/..."}, cause: "Stable Diffusion ONNX exports: layout, configs, part signatures"},
-	{pkg: "nodes/builtin", may: cat([]string{"graph/diag", "nodes", "nodes/schema", "nodes/value", "nodes/diffusion/sdmodel"}, engineIface), never: nodesNever,
-		tests: []string{"nodes/engine/..."}, cause: "built-in kernels; the SD loader and VAE nodes read exports through sdmodel"},
+	{pkg: "nodes/builtin", may: cat([]string{"graph/diag", "nodes", "nodes/schema", "nodes/value", "nodes/diffusion/sdmodel",
+		"nodes/diffusion/clip", "nodes/diffusion/sampling", "nodes/diffusion/torchrand"}, engineIface), never: nodesNever,
+		tests: []string{"nodes/engine/..."}, cause: "built-in kernels; the SD nodes read exports through sdmodel, prompts through clip, sample through sampling"},
 	{pkg: "nodes/...", may: cat([]string{"graph/diag", "nodes", "nodes/schema", "nodes/value"}, engineIface), never: nodesNever,
 		tests: []string{"nodes/engine/..."}, cause: "kernels: never graph, compiler or executor; engines are handed in"},
 

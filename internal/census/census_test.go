@@ -198,8 +198,8 @@ func TestCheck_outcomes(t *testing.T) {
 		unknown, noKernel string
 	}{
 		{"compiles and runs", frame + `"2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}}, "3": {"class_type": "SaveTensor", "inputs": {"images": ["2", 0]}}}`, Compiles, "", ""},
-		{"unknown class", frame + `"2": {"class_type": "NoSuch", "inputs": {"image": ["1", 0]}}, "3": {"class_type": "KSampler", "inputs": {}}, "4": {"class_type": "SaveTensor", "inputs": {"images": ["1", 0]}}}`,
-			MissingType, "NoSuch", "KSampler"},
+		{"unknown class", frame + `"2": {"class_type": "NoSuch", "inputs": {"image": ["1", 0]}}, "3": {"class_type": "CLIPVisionEncode", "inputs": {}}, "4": {"class_type": "SaveTensor", "inputs": {"images": ["1", 0]}}}`,
+			MissingType, "NoSuch", "CLIPVisionEncode"},
 		{"no kernel", frame + `"2": {"class_type": "ImageQuantize", "inputs": {"image": ["1", 0], "colors": 8, "dither": "none"}}, "3": {"class_type": "SaveTensor", "inputs": {"images": ["2", 0]}}}`,
 			MissingKernel, "", "ImageQuantize"},
 		{"invalid", frame + `"2": {"class_type": "ImageBlur", "inputs": {"image": ["1", 0], "blur_radius": 99, "sigma": 1.0}}, "3": {"class_type": "SaveTensor", "inputs": {"images": ["2", 0]}}}`, Other, "", ""},

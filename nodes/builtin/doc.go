@@ -29,7 +29,11 @@
 // exports (sd_loaders.go, sd_vae.go: CheckpointLoaderSimple,
 // ComfyUI_TensorRT's TensorRTLoader, VAELoader with taesd, CLIPLoader,
 // CLIPSetLastLayer, ControlNetLoader, VAEEncode, VAEDecode; the export
-// layout is nodes/diffusion/sdmodel's). Each schema uses ComfyUI's
+// layout is nodes/diffusion/sdmodel's) and the prompt and sampler nodes
+// (sd_cond.go, sd_sampler.go, sd_unet.go: CLIPTextEncode,
+// ConditioningConcat, ConditioningCombine, ConditioningZeroOut, KSampler,
+// KSamplerAdvanced, SamplerCustom, KSamplerSelect, BasicScheduler; the
+// maths are nodes/diffusion/clip's and nodes/diffusion/sampling's). Each schema uses ComfyUI's
 // exact names, input order, types, defaults, ranges, combo lists, outputs,
 // output_node, categories and display names; a test checks them against a
 // real object_info dump and the derived ComfyStream schemas.
@@ -37,7 +41,8 @@
 // Registration is explicit (no init() globals): callers ask for Schemas and
 // merge them with object_info files themselves.
 //
-// Imports: nodes/schema, nodes, nodes/value, nodes/engine and
-// nodes/diffusion/sdmodel from the project. It must
+// Imports: nodes/schema, nodes, nodes/value, nodes/engine,
+// nodes/diffusion/sdmodel, nodes/diffusion/clip and
+// nodes/diffusion/sampling from the project. It must
 // never import graph, compiler, executor, streampack or any cgo package.
 package builtin

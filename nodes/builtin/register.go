@@ -110,6 +110,16 @@ func kernels() []kernelInfo {
 		{"ControlNetLoader", []string{"control_net_name"}, []string{"CONTROL_NET"}, newHandleLoader(loadControlNet)},
 		{"VAEEncode", []string{"pixels", "vae"}, []string{"LATENT"}, newVAEEncode},
 		{"VAEDecode", []string{"samples", "vae"}, []string{"IMAGE"}, newVAEDecode},
+		// Stable Diffusion sampling.
+		{"CLIPTextEncode", []string{"text", "clip"}, []string{"CONDITIONING"}, newCLIPTextEncode},
+		{"ConditioningConcat", []string{"conditioning_to", "conditioning_from"}, []string{"CONDITIONING"}, newCondOp("concat")},
+		{"ConditioningCombine", []string{"conditioning_1", "conditioning_2"}, []string{"CONDITIONING"}, newCondOp("combine")},
+		{"ConditioningZeroOut", []string{"conditioning"}, []string{"CONDITIONING"}, newCondOp("zero")},
+		{"KSampler", ksamplerInputs, []string{"LATENT"}, newKSampler(samplerKSampler)},
+		{"KSamplerAdvanced", ksamplerAdvancedInputs, []string{"LATENT"}, newKSampler(samplerAdvanced)},
+		{"SamplerCustom", samplerCustomInputs, []string{"LATENT", "LATENT"}, newKSampler(samplerCustom)},
+		{"KSamplerSelect", []string{"sampler_name"}, []string{"SAMPLER"}, newHandleLoader(selectSampler)},
+		{"BasicScheduler", []string{"model", "scheduler", "steps", "denoise"}, []string{"SIGMAS"}, newHandleLoader(basicScheduler)},
 	}
 }
 

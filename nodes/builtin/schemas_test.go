@@ -41,6 +41,9 @@ var wantClasses = []string{
 	// Stable Diffusion models (ONNX).
 	"CheckpointLoaderSimple", "TensorRTLoader", "VAELoader", "CLIPLoader", "CLIPSetLastLayer", "ControlNetLoader",
 	"VAEEncode", "VAEDecode",
+	// Stable Diffusion sampling.
+	"CLIPTextEncode", "ConditioningConcat", "ConditioningCombine", "ConditioningZeroOut", "KSampler", "KSamplerAdvanced",
+	"SamplerCustom", "KSamplerSelect", "BasicScheduler",
 }
 
 func TestSchemas_classes(t *testing.T) {

@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,4 +69,59 @@ func benchVsRaw(b *testing.B, k nodes.Kernel, in, out []value.Value, part *vaePa
 	b.ReportMetric(rt.Seconds()/n*1e3, "raw-ms")
 	b.ReportMetric(over*1e6, "overhead-µs")
 	b.ReportMetric(over/(rt.Seconds()/n)*100, "overhead-%")
+}
+
+// BenchmarkKSamplerStep times KSampler (4 steps on a 512×512 frame's
+// latent, [1,4,64,64], the tiny UNet) against the same number of raw Runs
+// of its UNet session on its bound buffers: the sampler's own cost per
+// denoising step (input scaling, timestep, calculate_denoised, cfg, the
+// step maths, noise) is (kernel − raw)/steps, reported as
+// overhead-µs/step and overhead-% of the UNet time. cfg 1 makes one UNet
+// row per step, cfg 7 two (batched in one Run). lcm draws a randn of the
+// latent's size per step (ComfyUI's step noise, PyTorch's CPU generator):
+// most of its overhead. allocs/op is per frame.
+func BenchmarkKSamplerStep(b *testing.B) {
+	p := needORT(b)
+	dir := sdModels(b, onnxgen.TinySD{})
+	ck := runPrepared(b, modelKernel(b, "CheckpointLoaderSimple", p, dir), str("tiny"))
+	pos := runPrepared(b, modelKernel(b, "CLIPTextEncode", p, dir), str("a photo of a cat"), ck[1])[0]
+	neg := runPrepared(b, modelKernel(b, "CLIPTextEncode", p, dir), str(""), ck[1])[0]
+	lat := value.New(value.LatentSpec(1, 4, 64, 64))
+	for i := range lat.Tensor.Data {
+		lat.Tensor.Data[i] = float32(i%97) / 50
+	}
+	const steps = 4
+	for _, c := range []struct {
+		sampler string
+		cfg     float64
+	}{{"euler", 1}, {"euler", 7}, {"lcm", 1}} {
+		cfg := c.cfg
+		in := []value.Value{ck[0], i64(1), i64(steps), f64(cfg), str(c.sampler), str("normal"), pos, neg, lat, f64(1)}
+		k := modelKernel(b, "KSampler", p, dir)
+		out := prepare(b, k, in)
+		den := k.(*kSampler).den
+		b.Run(fmt.Sprintf("%s-cfg%g", c.sampler, cfg), func(b *testing.B) {
+			var kt, rt time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				t0 := time.Now()
+				if err := k.Run(in, out); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				for range steps {
+					if err := den.sess.Run(den.in, den.out); err != nil {
+						b.Fatal(err)
+					}
+				}
+				kt += t1.Sub(t0)
+				rt += time.Since(t1)
+			}
+			n := float64(b.N * steps)
+			over := (kt - rt).Seconds() / n
+			b.ReportMetric(rt.Seconds()/n*1e6, "unet-µs/step")
+			b.ReportMetric(over*1e6, "overhead-µs/step")
+			b.ReportMetric(over/(rt.Seconds()/n)*100, "overhead-%")
+		})
+	}
 }

@@ -1,0 +1,387 @@
+package builtin
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"comfyrt/nodes"
+	"comfyrt/nodes/diffusion/sampling"
+	"comfyrt/nodes/value"
+)
+
+// KSampler and KSamplerAdvanced, as ComfyUI's common_ksampler on a
+// discrete eps or v model (comfy/sample.py, comfy/samplers.py):
+//
+//   - Prepare (once, when the plan is built): the model sampling table of
+//     the export's scheduler config, the sigma table (KSamplerSigmas with
+//     denoise; KSamplerAdvanced: the full table cut by start/end step),
+//     the initial noise of the seed for the latent's shape (prepare_noise:
+//     torch.manual_seed(seed), randn; zeros for add_noise disable), the
+//     sampler and its step buffers, and the UNet session (unetDenoiser).
+//   - Run (per frame when the latent depends on it): latent × latent
+//     scale (process_latent_in), noise_scaling at σ₀ (√(1+σ₀²) at full
+//     denoise), the sampler's steps with the step noise reseeded seed+1,
+//     ÷ latent scale. An empty schedule (denoise 0, or a start step at or
+//     past the last) returns the input latent unchanged, as ComfyUI.
+//
+// Samplers: sampling.Samplers; schedulers: sampling.Schedulers. Other
+// names of ComfyUI's lists are refused naming the input and the supported
+// ones. Run does not allocate.
+type kSampler struct {
+	base
+	mode   int // samplerKSampler, samplerAdvanced, samplerCustom
+	ms     *sampling.Discrete
+	sigmas []float64
+	skip   bool
+	noise  []float32
+	x      []float32
+	seed   uint64
+	scale  float32
+	maxDen bool
+	smp    *sampling.Sampler
+	den    *unetDenoiser
+	model  sampling.Denoiser
+	last   []float32 // SamplerCustom: the last step's denoised latent
+}
+
+// The sampler nodes.
+const (
+	samplerKSampler = iota
+	samplerAdvanced
+	samplerCustom
+)
+
+func newKSampler(mode int) nodes.Factory {
+	return func(cfg nodes.Config) (nodes.Kernel, error) {
+		return &kSampler{base: base{cfg}, mode: mode}, nil
+	}
+}
+
+// samplerArgs are the inputs both nodes share.
+type samplerArgs struct {
+	unet          *SDUNet
+	seed          uint64
+	addNoise      bool
+	steps         int
+	cfg           float64
+	sampler       string
+	scheduler     string
+	pos, neg      *SDConditioning
+	latent        []int
+	denoise       float64
+	start, end    int
+	forceFullDeno bool
+	sigmas        []float64 // SamplerCustom's
+}
+
+var ksamplerInputs = []string{"model", "seed", "steps", "cfg", "sampler_name", "scheduler", "positive", "negative", "latent_image", "denoise"}
+
+var samplerCustomInputs = []string{"model", "add_noise", "noise_seed", "cfg", "positive", "negative", "sampler", "sigmas", "latent_image"}
+
+var ksamplerAdvancedInputs = []string{"model", "add_noise", "noise_seed", "steps", "cfg", "sampler_name", "scheduler", "positive",
+	"negative", "latent_image", "start_at_step", "end_at_step", "return_with_leftover_noise"}
+
+// readSamplerArgs reads the node's inputs.
+func readSamplerArgs(in []value.Spec, mode int) (samplerArgs, error) {
+	var s samplerArgs
+	names := [...][]string{ksamplerInputs, ksamplerAdvancedInputs, samplerCustomInputs}[mode]
+	a := newArgs(in, names...)
+	idx := func(n string) int { return slices.Index(names, n) }
+	s.unet = unetHandle(a, 0)
+	s.addNoise, s.denoise, s.start, s.end = true, 1, -1, -1
+	switch mode {
+	case samplerKSampler:
+		s.seed = uint64(a.int(1))
+		if s.denoise = a.float(idx("denoise")); !(s.denoise >= 0 && s.denoise <= 1) {
+			a.errorf(idx("denoise"), "%v is not in 0..1", s.denoise)
+		}
+	case samplerAdvanced:
+		s.addNoise = a.choice(1, "enable", "disable") == 0
+		s.seed = uint64(a.int(2))
+		s.start, s.end = int(a.int(idx("start_at_step"))), int(a.int(idx("end_at_step")))
+		s.forceFullDeno = a.choice(idx("return_with_leftover_noise"), "disable", "enable") == 0
+	case samplerCustom:
+		s.addNoise, s.seed = a.bool(1), uint64(a.int(2))
+		if smp := handleOf[*SDSampler](a, idx("sampler"), "SAMPLER", "KSamplerSelect"); smp != nil {
+			s.sampler = smp.Name
+		}
+		if sg := handleOf[*SDSigmas](a, idx("sigmas"), "SIGMAS", "BasicScheduler"); sg != nil {
+			s.sigmas = sg.Sigmas
+		}
+	}
+	if mode != samplerCustom {
+		steps := a.int(idx("steps"))
+		if steps < 1 || steps > 10000 {
+			a.errorf(idx("steps"), "%d is not in 1..10000", steps)
+		}
+		s.steps = int(steps)
+		s.sampler = checkSamplerName(a, idx("sampler_name"))
+		s.scheduler = checkSchedulerName(a, idx("scheduler"))
+	}
+	if s.cfg = a.float(idx("cfg")); !(s.cfg >= 0 && s.cfg <= 100) {
+		a.errorf(idx("cfg"), "%v is not in 0..100", s.cfg)
+	}
+	s.pos, s.neg = condHandle(a, idx("positive")), condHandle(a, idx("negative"))
+	li := idx("latent_image")
+	if l := a.spec(li); l.Kind != value.Latent || len(l.Shape) != 4 {
+		a.errorf(li, "want LATENT [B,C,H,W], got %s", l)
+	} else if s.latent = l.Shape; l.Shape[1] != 4 {
+		a.errorf(li, "%d latent channels; SD1.x/2.x UNets take 4", l.Shape[1])
+	}
+	return s, a.Err()
+}
+
+// unetHandle reads the MODEL handle of slot i.
+func unetHandle(a *args, i int) *SDUNet {
+	s := a.spec(i)
+	if s.Kind != value.Handle || s.Const == nil {
+		a.errorf(i, "want a MODEL known when the plan is built (from CheckpointLoaderSimple or TensorRTLoader)")
+		return nil
+	}
+	u, _ := s.Const.Handle.(*SDUNet)
+	if u == nil {
+		a.errorf(i, "want a MODEL from CheckpointLoaderSimple or TensorRTLoader, got %T", s.Const.Handle)
+	}
+	return u
+}
+
+// modelSampling is ComfyUI's ModelSamplingDiscrete for the export's
+// scheduler config.
+func modelSampling(u *SDUNet) (*sampling.Discrete, error) {
+	sc := u.Scheduler
+	cfg := sampling.DiscreteConfig{Timesteps: sc.TrainSteps, LinearStart: sc.BetaStart, LinearEnd: sc.BetaEnd}
+	switch sc.PredictionType {
+	case "epsilon":
+		cfg.Prediction = sampling.Eps
+	case "v_prediction":
+		cfg.Prediction = sampling.V
+	default:
+		return nil, fmt.Errorf("input model: prediction_type %q is not supported (epsilon or v_prediction)", sc.PredictionType)
+	}
+	if sc.BetaSchedule != "scaled_linear" {
+		return nil, fmt.Errorf("input model: beta_schedule %q is not supported (scaled_linear, as SD1.x and SD2.x)", sc.BetaSchedule)
+	}
+	return sampling.NewDiscrete(cfg)
+}
+
+// schedule computes the sigmas the node runs.
+func (s samplerArgs) schedule(ms *sampling.Discrete, mode int) (sigmas []float64, skip bool, err error) {
+	switch mode {
+	case samplerCustom:
+		return slices.Clone(s.sigmas), len(s.sigmas) == 0, nil
+	case samplerKSampler:
+		sigmas, err = sampling.KSamplerSigmas(ms, s.scheduler, s.sampler, s.steps, s.denoise)
+		return sigmas, err == nil && len(sigmas) == 0, err
+	}
+	full, err := sampling.KSamplerSigmas(ms, s.scheduler, s.sampler, s.steps, 1)
+	if err != nil {
+		return nil, false, err
+	}
+	sigmas, skip = sampling.StepRange(full, s.start, s.end, s.forceFullDeno)
+	return sigmas, skip, nil
+}
+
+func (k *kSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
+	s, err := readSamplerArgs(in, k.mode)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := modelSampling(s.unet)
+	if err != nil {
+		return nil, err
+	}
+	sigmas, skip, err := s.schedule(ms, k.mode)
+	if err != nil {
+		return nil, fmt.Errorf("input scheduler: %w", err)
+	}
+	n := value.NumElems(s.latent)
+	k.close()
+	k.ms, k.sigmas, k.skip, k.seed, k.scale = ms, sigmas, skip, s.seed, float32(s.unet.LatentScale)
+	k.noise, k.x = make([]float32, n), make([]float32, n)
+	outs := []value.Spec{value.LatentSpec(s.latent[0], s.latent[1], s.latent[2], s.latent[3])}
+	if k.mode == samplerCustom {
+		outs = append(outs, outs[0])
+	}
+	if skip {
+		return outs, nil
+	}
+	if s.addNoise {
+		if err := sampling.PrepareNoise(s.seed, k.noise, n/s.latent[0], nil); err != nil {
+			return nil, err
+		}
+	}
+	k.maxDen = ms.MaxDenoise(sigmas[0])
+	if k.smp, err = sampling.NewSampler(s.sampler, n, s.seed); err != nil {
+		return nil, fmt.Errorf("input sampler_name: %w", err)
+	}
+	if k.den, err = newUNetDenoiser(k.cfg, s.unet, ms, s.latent, s.pos.Entries, s.neg.Entries, s.cfg); err != nil {
+		return nil, fmt.Errorf("model %q unet: %w", s.unet.Name, err)
+	}
+	k.model = k.den.Denoise
+	if k.mode == samplerCustom {
+		k.last = make([]float32, n)
+		k.model = k.denoiseKeep
+	}
+	return outs, nil
+}
+
+// denoiseKeep is the model call that keeps the denoised latent
+// (SamplerCustom's denoised_output: the last step's, as ComfyUI's x0
+// callback).
+func (k *kSampler) denoiseKeep(x []float32, sigma float64, out []float32) error {
+	if err := k.den.Denoise(x, sigma, out); err != nil {
+		return err
+	}
+	copy(k.last, out)
+	return nil
+}
+
+func (k *kSampler) Run(in, out []value.Value) error {
+	if k.x == nil {
+		return errNotPrepared
+	}
+	li := 8
+	if k.mode == samplerAdvanced {
+		li = 9
+	}
+	if err := checkTensor(in[li], len(k.x), "latent_image"); err != nil {
+		return err
+	}
+	src, dst := in[li].Tensor.Data, out[0].Tensor.Data
+	if k.skip {
+		copy(dst, src)
+		if k.mode == samplerCustom {
+			copy(out[1].Tensor.Data, src)
+		}
+		return nil
+	}
+	for i, v := range src {
+		k.x[i] = v * k.scale
+	}
+	k.ms.NoiseScaling(k.sigmas[0], k.noise, k.x, k.maxDen, k.x)
+	k.den.bindText()
+	k.smp.Reset(k.seed)
+	if err := k.smp.Sample(k.model, k.x, k.sigmas); err != nil {
+		return err
+	}
+	for i, v := range k.x {
+		dst[i] = v / k.scale
+	}
+	if k.mode == samplerCustom {
+		d := out[1].Tensor.Data
+		if len(k.sigmas) < 2 { // no step: ComfyUI's denoised_output is the output
+			copy(d, dst)
+			return nil
+		}
+		for i, v := range k.last {
+			d[i] = v / k.scale
+		}
+	}
+	return nil
+}
+
+func (k *kSampler) close() {
+	k.den.close()
+	k.den = nil
+}
+
+// Close releases the UNet session.
+func (k *kSampler) Close() error {
+	k.close()
+	return nil
+}
+
+// Scratch is the latent buffers and the UNet session's tensors: the
+// latent batch for each text group (positive and negative) and their
+// encoder_hidden_states.
+func (k *kSampler) Scratch(in []value.Spec) (int64, error) {
+	s, err := readSamplerArgs(in, k.mode)
+	if err != nil {
+		return 0, nil
+	}
+	n := int64(value.NumElems(s.latent))
+	g := int64(len(s.pos.Entries) + len(s.neg.Entries))
+	var text int64
+	for _, e := range slices.Concat(s.pos.Entries, s.neg.Entries) {
+		text = max(text, int64(e.Tokens*e.Dim))
+	}
+	lat := mulSat(4, mulSat(n, 4+2*g))
+	return addSat(lat, vaeScratch(mulSat(g, n), mulSat(mulSat(g, int64(s.latent[0])), text))), nil
+}
+
+func checkSamplerName(a *args, i int) string {
+	n := a.str(i)
+	if n != "" && !slices.Contains(sampling.Samplers, n) {
+		a.errorf(i, "%q is not supported; comfyrt runs %s", n, strings.Join(sampling.Samplers, ", "))
+	}
+	return n
+}
+
+func checkSchedulerName(a *args, i int) string {
+	n := a.str(i)
+	if n != "" && !slices.Contains(sampling.Schedulers, n) {
+		a.errorf(i, "%q is not supported; comfyrt runs %s", n, strings.Join(sampling.Schedulers, ", "))
+	}
+	return n
+}
+
+// handleOf reads a handle of type T from slot i (typ and from name the
+// ComfyUI type and the node that makes it, for the message).
+func handleOf[T any](a *args, i int, typ, from string) T {
+	var zero T
+	s := a.spec(i)
+	if s.Kind != value.Handle || s.Const == nil {
+		a.errorf(i, "want a %s known when the plan is built (from %s)", typ, from)
+		return zero
+	}
+	h, ok := s.Const.Handle.(T)
+	if !ok {
+		a.errorf(i, "want a %s from %s, got %T", typ, from, s.Const.Handle)
+	}
+	return h
+}
+
+// SDSampler is the SAMPLER handle (KSamplerSelect): a sampler name.
+type SDSampler struct{ Name string }
+
+// SDSigmas is the SIGMAS handle (BasicScheduler): a descending sigma
+// table.
+type SDSigmas struct{ Sigmas []float64 }
+
+// KSamplerSelect → *SDSampler.
+func selectSampler(_ *handleLoader, in []value.Spec) ([]any, error) {
+	a := newArgs(in, "sampler_name")
+	n := checkSamplerName(a, 0)
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	return []any{&SDSampler{Name: n}}, nil
+}
+
+// BasicScheduler → *SDSigmas (sampling.BasicSchedulerSigmas on the
+// model's sampling table).
+func basicScheduler(_ *handleLoader, in []value.Spec) ([]any, error) {
+	a := newArgs(in, "model", "scheduler", "steps", "denoise")
+	u := unetHandle(a, 0)
+	sched := checkSchedulerName(a, 1)
+	steps, denoise := a.int(2), a.float(3)
+	if steps < 1 || steps > 10000 {
+		a.errorf(2, "%d is not in 1..10000", steps)
+	}
+	if !(denoise >= 0 && denoise <= 1) {
+		a.errorf(3, "%v is not in 0..1", denoise)
+	}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	ms, err := modelSampling(u)
+	if err != nil {
+		return nil, err
+	}
+	sg, err := sampling.BasicSchedulerSigmas(ms, sched, int(steps), denoise)
+	if err != nil {
+		return nil, fmt.Errorf("input scheduler: %w", err)
+	}
+	return []any{&SDSigmas{Sigmas: sg}}, nil
+}
