@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,13 +42,16 @@ func config(t *testing.T) Config {
 // standIns returns a models folder holding, for every Depth Anything
 // engine a corpus workflow names, a generated model with Depth Anything's
 // input and output (internal/onnxgen DepthLike), where the node looks for
-// the ONNX file of that engine. The real models are not installable here;
-// with stand-ins those workflows compile and run, which checks the plan,
-// not the depth maps.
+// the ONNX file of that engine, and for every checkpoint file name a tiny
+// generated Stable Diffusion export (onnxgen TinySD) in the folder
+// CheckpointLoaderSimple looks in. The real models are not installable
+// here; with stand-ins those workflows compile and run, which checks the
+// plans, not the pictures.
 func standIns(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	engines := map[string]bool{}
+	var ckpts []string
 	for _, f := range testkit.CorpusWorkflows(t) {
 		data, err := os.ReadFile(filepath.Join(testkit.CorpusDir(t), f))
 		if err != nil {
@@ -55,6 +59,17 @@ func standIns(t *testing.T) string {
 		}
 		for _, m := range engineName.FindAllSubmatch(data, -1) {
 			engines[string(m[1])] = true
+		}
+		for _, m := range ckptName.FindAllSubmatch(data, -1) {
+			if c := string(m[1]); !slices.Contains(ckpts, c) && !strings.Contains(c, "..") {
+				ckpts = append(ckpts, c)
+			}
+		}
+	}
+	for _, c := range ckpts {
+		stem := strings.TrimSuffix(strings.TrimSuffix(c, ".safetensors"), ".ckpt")
+		if err := (onnxgen.TinySD{}).Write(filepath.Join(dir, "checkpoints", filepath.FromSlash(stem))); err != nil {
+			t.Fatal(err)
 		}
 	}
 	model := onnxgen.DepthLike{W: [3]float32{0.5, 0.3, 0.2}, B: 0.01}.Model("input", "output")
@@ -69,6 +84,10 @@ func standIns(t *testing.T) string {
 	}
 	return dir
 }
+
+// ckptName finds the checkpoints workflows name (API "ckpt_name" inputs;
+// UI widgets_values of CheckpointLoaderSimple are matched by extension).
+var ckptName = regexp.MustCompile(`"([^"/\\]*[A-Za-z0-9_.-]+\.(?:safetensors|ckpt))"`)
 
 // engineName finds the Depth Anything engine files workflows name.
 var engineName = regexp.MustCompile(`"(depth_anything[A-Za-z0-9_.-]*\.engine)"`)
