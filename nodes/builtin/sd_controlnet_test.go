@@ -3,6 +3,7 @@ package builtin
 import (
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -157,6 +158,15 @@ func TestControlNetApplyValues(t *testing.T) {
 	// Steady state: a second Run allocates nothing (runPrepared checks).
 	in := []value.Value{value.OfHandle(s.cnUNet), i64(3), i64(3), f64(2.5), str("euler"), str("normal"), pos, neg, cnLatent(), f64(1)}
 	runPrepared(t, modelKernel(t, "KSampler", s.cp, s.dir), in...)
+	// The declared scratch counts the ControlNet's hint [1,3,32,48].
+	plainIn := slices.Clone(in)
+	plainIn[6], plainIn[7] = s.pos, s.neg
+	k := modelKernel(t, "KSampler", s.cp, s.dir).(*kSampler)
+	with, _ := k.Scratch(specsOf(in))
+	without, _ := k.Scratch(specsOf(plainIn))
+	if with-without < 4*3*32*48 {
+		t.Errorf("scratch %d with the ControlNet, %d without", with, without)
+	}
 }
 
 func TestControlNetApplyStrengthZero(t *testing.T) {
