@@ -23,19 +23,24 @@ func controlNetModels(t *testing.T, dir string) {
 	if err := (onnxgen.TinySD{}).Write(tiny); err != nil {
 		t.Fatal(err)
 	}
-	unet := filepath.Join(dir, "tensorrt", "static-dreamshaper8_SD15_$stat-b-1-h-512-w-512_00001_.onnx")
-	depth := filepath.Join(dir, "tensorrt", "depth-anything", "depth_anything_vitl14-fp16.onnx")
 	clip := filepath.Join(dir, "text_encoders", "CLIPText", "model.fp16")
-	for _, d := range []string{filepath.Dir(depth), clip} {
+	for _, d := range []string{filepath.Join(dir, "tensorrt", "depth-anything"), clip} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := onnxgen.WriteControlNetUNet(unet, 8); err != nil {
-		t.Fatal(err)
+	// The UNet engines of batch 1 and 2 (the tiny UNet's batch is dynamic).
+	for _, b := range []string{"1", "2"} {
+		unet := filepath.Join(dir, "tensorrt", "static-dreamshaper8_SD15_$stat-b-"+b+"-h-512-w-512_00001_.onnx")
+		if err := onnxgen.WriteControlNetUNet(unet, 8); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := (onnxgen.DepthLike{W: [3]float32{0.5, 0.3, 0.2}, B: 0.01}).Model("input", "output").WriteFile(depth); err != nil {
-		t.Fatal(err)
+	for _, e := range []string{"depth_anything_vitl14-fp16", "depth_anything_v2_vitl-fp16"} {
+		depth := filepath.Join(dir, "tensorrt", "depth-anything", e+".onnx")
+		if err := (onnxgen.DepthLike{W: [3]float32{0.5, 0.3, 0.2}, B: 0.01}).Model("input", "output").WriteFile(depth); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := onnxgen.WriteControlNet(dir, "control_v11f1p_sd15_depth_fp16", 8); err != nil {
 		t.Fatal(err)
@@ -92,5 +97,38 @@ func TestBinary_ComfyStreamSD15ControlNet(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "out.mp4")); err != nil || fi.Size() == 0 {
 		t.Errorf("out.mp4: %v", err)
+	}
+}
+
+// TestBinary_ComfyStreamSD15Variants: the corpus's other ComfyStream SD1.5
+// ControlNet workflows (the Depth Anything v2 engine, the depth-masked
+// composite, the UI-format files, the batch-2 LoadTensor one) run on the
+// same tiny models, on 512×512 frames.
+func TestBinary_ComfyStreamSD15Variants(t *testing.T) {
+	needORTBinary(t)
+	dir := t.TempDir()
+	models := filepath.Join(dir, "models")
+	controlNetModels(t, models)
+	clip := filepath.Join(testkit.Root(), "testdata", "media", "sample.mp4")
+	for _, f := range []string{"comfystream/sd15-tensorrt-depthanything-large-api.json", "comfystream/sd15-tensorrt-w-depthmask-accelerated-api.json",
+		"comfystream/sd15-tensorrt.json", "comfystream/sd15-tensorrt-w-depthmask-accelerated.json", "ComfyUI-Stream-Pack/sd15-tensorrt-api.json",
+		"comfystream/sd15-tensorrt-batch2-tensor-api.json"} {
+		wf := testkit.CorpusFile(t, f)
+		// The depth-masked ones composite the 512×512 result over the
+		// frame: they want 512×512 frames (their example picture's size).
+		r := testkit.Run(t, dir, nil, 3*time.Minute, "run", "--workflow", wf, "-i", clip, "-o", "out.mp4",
+			"--models-dir", models, "--frames", "2", "--width", "512", "--height", "512", "--stats-json", "stats.json")
+		if r.Code != 0 {
+			t.Errorf("%s: exit %d\n%s%s", f, r.Code, r.Stdout, r.Stderr)
+			continue
+		}
+		var st struct {
+			FramesOut int `json:"frames_out"`
+			Errors    int `json:"errors"`
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "stats.json"))
+		if err != nil || json.Unmarshal(data, &st) != nil || st.FramesOut != 2 || st.Errors != 0 {
+			t.Errorf("%s: stats %s (%v)\n%s", f, data, err, r.Stderr)
+		}
 	}
 }
