@@ -158,10 +158,15 @@ func TestBinary_NodesImplemented(t *testing.T) {
 // TestBinary_ServeKnownClasses: serve's ComfyUI endpoints know the core
 // classes: GET /object_info/CLASS answers for one (its folder-listed combo
 // an open list), and POST /prompt validates a ComfyStream SD1.5 prompt
-// without an object_info file, as ComfyUI with those nodes installed would.
+// without an object_info file, as ComfyUI with those nodes and models
+// installed would (every class has a kernel: its model files are checked,
+// here the tiny stand-ins of TestBinary_ComfyStreamSD15ControlNet).
 func TestBinary_ServeKnownClasses(t *testing.T) {
 	prompt := testkit.CorpusRead(t, "comfystream/sd15-tensorrt-api.json")
-	base, stop := startServe(t)
+	needORTBinary(t)
+	models := t.TempDir()
+	controlNetModels(t, models)
+	base, stop := startServe(t, "--models-dir", models)
 	defer stop()
 	resp, err := http.Get(base + "/object_info/CheckpointLoaderSimple")
 	if err != nil {
