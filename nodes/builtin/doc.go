@@ -33,7 +33,9 @@
 // (sd_cond.go, sd_sampler.go, sd_unet.go: CLIPTextEncode,
 // ConditioningConcat, ConditioningCombine, ConditioningZeroOut, KSampler,
 // KSamplerAdvanced, SamplerCustom, KSamplerSelect, BasicScheduler; the
-// maths are nodes/diffusion/clip's and nodes/diffusion/sampling's). Each schema uses ComfyUI's
+// maths are nodes/diffusion/clip's and nodes/diffusion/sampling's) and
+// ControlNetApplyAdvanced (sd_controlnet.go; the ControlNet runs inside the
+// sampler's denoiser, sd_controlnet_run.go). Each schema uses ComfyUI's
 // exact names, input order, types, defaults, ranges, combo lists, outputs,
 // output_node, categories and display names; a test checks them against a
 // real object_info dump and the derived ComfyStream schemas.

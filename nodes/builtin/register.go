@@ -120,6 +120,7 @@ func kernels() []kernelInfo {
 		{"SamplerCustom", samplerCustomInputs, []string{"LATENT", "LATENT"}, newKSampler(samplerCustom)},
 		{"KSamplerSelect", []string{"sampler_name"}, []string{"SAMPLER"}, newHandleLoader(selectSampler)},
 		{"BasicScheduler", []string{"model", "scheduler", "steps", "denoise"}, []string{"SIGMAS"}, newHandleLoader(basicScheduler)},
+		{"ControlNetApplyAdvanced", controlNetApplyInputs, []string{"CONDITIONING", "CONDITIONING"}, newControlNetApply},
 	}
 }
 

@@ -43,7 +43,7 @@ var wantClasses = []string{
 	"VAEEncode", "VAEDecode",
 	// Stable Diffusion sampling.
 	"CLIPTextEncode", "ConditioningConcat", "ConditioningCombine", "ConditioningZeroOut", "KSampler", "KSamplerAdvanced",
-	"SamplerCustom", "KSamplerSelect", "BasicScheduler",
+	"SamplerCustom", "KSamplerSelect", "BasicScheduler", "ControlNetApplyAdvanced",
 }
 
 func TestSchemas_classes(t *testing.T) {

@@ -51,6 +51,9 @@ type SDCondEntry struct {
 	// Gen counts the producing step's Runs, so that a consumer that
 	// copied Cond knows when to copy again.
 	Gen uint64
+	// Control is the ControlNet ControlNetApplyAdvanced attached (nil:
+	// none).
+	Control *SDControl
 }
 
 func newCondEntry(tokens, dim, pooled int) *SDCondEntry {

@@ -307,7 +307,25 @@ func (k *kSampler) Scratch(in []value.Spec) (int64, error) {
 		text = max(text, int64(e.Tokens*e.Dim))
 	}
 	lat := mulSat(4, mulSat(n, 4+2*g))
-	return addSat(lat, vaeScratch(mulSat(g, n), mulSat(mulSat(g, int64(s.latent[0])), text))), nil
+	return addSat(lat, vaeScratch(mulSat(g, n), mulSat(mulSat(g, int64(s.latent[0])), text)), controlScratch(s, n, text)), nil
+}
+
+// controlScratch is each ControlNet's session tensors: the hint [b,3,8h,8w],
+// the sample, the text, and its residuals (counted as four latents, the
+// UNet's residual inputs as many per group).
+func controlScratch(s samplerArgs, n, text int64) int64 {
+	var ctls []*SDControl
+	for _, e := range slices.Concat(s.pos.Entries, s.neg.Entries) {
+		if e.Control != nil && !slices.Contains(ctls, e.Control) {
+			ctls = append(ctls, e.Control)
+		}
+	}
+	if len(ctls) == 0 {
+		return 0
+	}
+	g := int64(len(s.pos.Entries) + len(s.neg.Entries))
+	one := addSat(mulSat(n, 3*64/4), mulSat(n, 5), mulSat(int64(s.latent[0]), text))
+	return mulSat(4, addSat(mulSat(int64(len(ctls)), one), mulSat(g, n, 4)))
 }
 
 func checkSamplerName(a *args, i int) string {

@@ -47,6 +47,7 @@ type unetDenoiser struct {
 	den        []float32 // every group's denoised latent
 	acc        []float32 // averages
 	calls      int       // UNet runs so far (for tests)
+	ctl        cnRun     // the ControlNets and the UNet's residual inputs
 }
 
 func gcd(a, b int) int {
@@ -93,7 +94,11 @@ func newUNetDenoiser(cfg nodes.Config, u *SDUNet, ms *sampling.Discrete, shape [
 	default:
 		return nil, fmt.Errorf("input latent_image: a batch of %d; the UNet's batch is fixed at %d", d.b, bd)
 	}
+	if err := d.ctl.openControls(cfg, d, u, shape); err != nil {
+		return nil, err
+	}
 	if err := d.open(cfg, u, shape); err != nil {
+		d.ctl.close()
 		return nil, err
 	}
 	d.ehs = make([]float32, g*d.b*d.seqLen*d.dim)
@@ -124,6 +129,10 @@ func (d *unetDenoiser) open(cfg nodes.Config, u *SDUNet, shape []int) error {
 		case "encoder_hidden_states":
 			opts.Shapes[t.Name] = []int{mb, d.seqLen, d.dim}
 		default:
+			if sh, ok := d.ctl.unetShape(t.Name, mb); ok {
+				opts.Shapes[t.Name] = sh
+				continue
+			}
 			return fmt.Errorf("UNet input %s is not one comfyrt feeds (sample, timestep, encoder_hidden_states)", t)
 		}
 	}
@@ -156,6 +165,10 @@ func (d *unetDenoiser) open(cfg nodes.Config, u *SDUNet, shape []int) error {
 	} else {
 		d.in, d.out = engine.NewBuffers(sess.Inputs()), engine.NewBuffers(sess.Outputs())
 	}
+	if err := d.ctl.bindUNet(sess.Inputs()); err != nil {
+		d.close()
+		return err
+	}
 	return nil
 }
 
@@ -163,6 +176,9 @@ func (d *unetDenoiser) close() {
 	if d != nil && d.sess != nil {
 		d.sess.Close()
 		d.sess = nil
+	}
+	if d != nil {
+		d.ctl.close()
 	}
 }
 
@@ -214,6 +230,9 @@ func (d *unetDenoiser) Denoise(x []float32, sigma float64, out []float32) error 
 	for g0 := 0; g0 < len(d.groups); g0 += d.gpc {
 		if d.gpc < len(d.groups) {
 			copy(d.in[d.ei].Data, d.ehs[g0*d.b*row:(g0*d.b+mb)*row])
+		}
+		if err := d.ctl.residuals(d, g0, sigma, t, sample[:d.n]); err != nil {
+			return err
 		}
 		if err := d.sess.Run(d.in, d.out); err != nil {
 			return err
