@@ -108,35 +108,6 @@ func TestBinary_SDImg2Img(t *testing.T) {
 	}
 }
 
-// runCounter counts the Runs of the sessions it opens, by the model
-// file's folder (the real engine runs them).
-type runCounter struct {
-	engine.Provider
-	runs map[string]*int
-}
-
-type countedSession struct {
-	engine.Session
-	n *int
-}
-
-func (s countedSession) Run(in, out []engine.Tensor) error {
-	*s.n++
-	return s.Session.Run(in, out)
-}
-
-func (p *runCounter) Open(path string, opts engine.Options) (engine.Session, error) {
-	s, err := p.Provider.Open(path, opts)
-	if err != nil {
-		return nil, err
-	}
-	part := filepath.Base(filepath.Dir(path))
-	if p.runs[part] == nil {
-		p.runs[part] = new(int)
-	}
-	return countedSession{s, p.runs[part]}, nil
-}
-
 // TestSDPromptUpdate: the img2img plan runs each prompt's text encoder
 // once (static), the UNet once per step (cfg 1.5: both passes batched);
 // a prompt change on the running plan (Plan.Update, as serve's params
@@ -159,7 +130,7 @@ func TestSDPromptUpdate(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	rc := &runCounter{Provider: ort.New(), runs: map[string]*int{}}
+	rc := testkit.CountRuns(ort.New())
 	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, Width: 64, Height: 48,
 		Engines: rc, ModelDir: models, Engine: engine.Options{IntraOpThreads: 1}}
 	pl, err := compiler.Compile(wf.Prompt, cfg)
@@ -171,12 +142,7 @@ func TestSDPromptUpdate(t *testing.T) {
 	for i := range frame.Data {
 		frame.Data[i] = float32(i%251) / 250
 	}
-	count := func(part string) int {
-		if rc.runs[part] == nil {
-			return 0
-		}
-		return *rc.runs[part]
-	}
+	count := rc.Runs
 	for range 3 {
 		if err := pl.RunFrame(frame); err != nil {
 			t.Fatal(err)

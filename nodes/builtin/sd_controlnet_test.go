@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"comfyrt/internal/onnxgen"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/diffusion/sampling"
 	"comfyrt/nodes/value"
 )
@@ -16,7 +17,7 @@ import (
 // the tiny ControlNet.
 type cnSetup struct {
 	*sdSetup
-	cp     *countingProvider
+	cp     *testkit.RunCounter
 	cnUNet *SDUNet
 	net    *SDControlNet
 	cn     onnxgen.ControlNet
@@ -24,7 +25,7 @@ type cnSetup struct {
 
 func newCNSetup(t *testing.T) *cnSetup {
 	t.Helper()
-	cp := &countingProvider{Provider: needORT(t), runs: map[string]*int{}}
+	cp := testkit.CountRuns(needORT(t))
 	s := &cnSetup{sdSetup: newSDSetup(t, cp), cp: cp}
 	if err := onnxgen.WriteControlNetUNet(filepath.Join(s.dir, "tensorrt", "tiny_cn_unet.onnx"), 8); err != nil {
 		t.Fatal(err)
@@ -134,12 +135,7 @@ func (s *cnSetup) sample(t *testing.T, unet *SDUNet, pos, neg value.Value, steps
 	return out[0].Tensor.Data
 }
 
-func (s *cnSetup) runs(part string) int {
-	if n := s.cp.runs[part]; n != nil {
-		return *n
-	}
-	return 0
-}
+func (s *cnSetup) runs(part string) int { return s.cp.Runs(part) }
 
 func TestControlNetApplyValues(t *testing.T) {
 	s := newCNSetup(t)

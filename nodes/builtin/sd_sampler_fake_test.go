@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"comfyrt/internal/onnxgen"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes/engine"
 	"comfyrt/nodes/engine/fake"
 	"comfyrt/nodes/value"
@@ -46,16 +47,16 @@ func TestKSamplerFixedBatch(t *testing.T) {
 			copy(out[0].Data, un.Reference(in[0].Data, []float64{float64(in[1].Int64[0])}, in[2].Data, 1, 4, 5, 77))
 		},
 	})
-	cp := &countingProvider{Provider: p, runs: map[string]*int{}}
+	cp := testkit.CountRuns(p)
 	s := newSDSetupIn(t, cp, dir)
 	enc := modelKernel(t, "CLIPTextEncode", cp, dir)
 	encIn := []value.Value{str(s.posText), value.OfHandle(s.clip)}
 	encOut := prepare(t, enc, encIn)
-	before := *cp.runs["text_encoder"]
+	before := cp.Runs("text_encoder")
 	if err := enc.Run(encIn, encOut); err != nil {
 		t.Fatal(err)
 	}
-	if got := *cp.runs["text_encoder"] - before; got != 2 {
+	if got := cp.Runs("text_encoder") - before; got != 2 {
 		t.Errorf("weighted prompt: %d text encoder runs on a batch fixed at 1, want 2 (the prompt and the empty one)", got)
 	}
 	if e := s.pos.Handle.(*SDConditioning).Entries[0]; len(e.Pooled) != 0 {
@@ -66,11 +67,11 @@ func TestKSamplerFixedBatch(t *testing.T) {
 	k := modelKernel(t, "KSampler", cp, dir)
 	in := s.ksamplerIn(3, 2, 2.5, "euler", "normal", lat, 0.7)
 	out := prepare(t, k, in)
-	before = *cp.runs["unet"]
+	before = cp.Runs("unet")
 	if err := k.Run(in, out); err != nil {
 		t.Fatal(err)
 	}
-	if got := *cp.runs["unet"] - before; got != 4 {
+	if got := cp.Runs("unet") - before; got != 4 {
 		t.Errorf("%d UNet runs for 2 steps at cfg 2.5 on a batch fixed at 1, want 4", got)
 	}
 	closeTo(t, "fixed batch", out[0].Tensor.Data, s.reference(t, 3, 2, 2.5, "euler", "normal", lat.Tensor.Data, 0.7), 2e-5)

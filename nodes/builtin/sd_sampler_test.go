@@ -2,46 +2,17 @@ package builtin
 
 import (
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"comfyrt/internal/onnxgen"
+	"comfyrt/internal/testkit"
 	"comfyrt/nodes"
 	"comfyrt/nodes/diffusion/clip"
 	"comfyrt/nodes/diffusion/sampling"
 	"comfyrt/nodes/engine"
 	"comfyrt/nodes/value"
 )
-
-// countingProvider counts the Runs of the sessions it opens (the real
-// engine runs them).
-type countingProvider struct {
-	engine.Provider
-	runs map[string]*int // by model file base name's folder
-}
-
-type countingSession struct {
-	engine.Session
-	n *int
-}
-
-func (s countingSession) Run(in, out []engine.Tensor) error {
-	*s.n++
-	return s.Session.Run(in, out)
-}
-
-func (p *countingProvider) Open(path string, opts engine.Options) (engine.Session, error) {
-	s, err := p.Provider.Open(path, opts)
-	if err != nil {
-		return nil, err
-	}
-	part := filepath.Base(filepath.Dir(path))
-	if p.runs[part] == nil {
-		p.runs[part] = new(int)
-	}
-	return countingSession{s, p.runs[part]}, nil
-}
 
 // sdSetup loads the tiny checkpoint and encodes two prompts.
 type sdSetup struct {
@@ -302,7 +273,7 @@ func TestKSamplerSeedsAndDenoise(t *testing.T) {
 }
 
 func TestKSamplerUNetCalls(t *testing.T) {
-	cp := &countingProvider{Provider: needORT(t), runs: map[string]*int{}}
+	cp := testkit.CountRuns(needORT(t))
 	s := newSDSetup(t, cp)
 	lat := testLatent()
 	for _, c := range []struct {
@@ -311,11 +282,11 @@ func TestKSamplerUNetCalls(t *testing.T) {
 	}{{1, 3}, {2.5, 3}} {
 		k := modelKernel(t, "KSampler", cp, s.dir)
 		out := prepare(t, k, s.ksamplerIn(1, 3, c.cfg, "euler", "normal", lat, 1))
-		before := *cp.runs["unet"]
+		before := cp.Runs("unet")
 		if err := k.Run(s.ksamplerIn(1, 3, c.cfg, "euler", "normal", lat, 1), out); err != nil {
 			t.Fatal(err)
 		}
-		if got := *cp.runs["unet"] - before; got != c.want {
+		if got := cp.Runs("unet") - before; got != c.want {
 			t.Errorf("cfg %v: %d UNet runs for 3 steps, want %d", c.cfg, got, c.want)
 		}
 		want := s.reference(t, 1, 3, c.cfg, "euler", "normal", lat.Tensor.Data, 1)
