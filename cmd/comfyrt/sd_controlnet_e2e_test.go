@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,19 +80,8 @@ func TestBinary_ComfyStreamSD15ControlNet(t *testing.T) {
 		!strings.Contains(perFrame, "#7 KSampler") || strings.Contains(perFrame, "CLIPTextEncode") {
 		t.Errorf("want the prompts static, ControlNetApplyAdvanced and KSampler per frame:\n%s", r.Stdout)
 	}
-	clip := filepath.Join(testkit.Root(), "testdata", "media", "sample.mp4")
-	r = testkit.Run(t, dir, nil, 3*time.Minute, "run", "--workflow", wf, "-i", clip, "-o", "out.mp4",
-		"--models-dir", models, "--frames", "2", "--stats-json", "stats.json")
-	if r.Code != 0 {
-		t.Fatalf("run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
-	var st struct {
-		FramesOut int `json:"frames_out"`
-		Errors    int `json:"errors"`
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "stats.json"))
-	if err != nil || json.Unmarshal(data, &st) != nil || st.FramesOut != 2 || st.Errors != 0 {
-		t.Errorf("stats %s (%v)\n%s", data, err, r.Stderr)
+	if !runSampleClip(t, dir, wf, models, 2) {
+		return
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "out.mp4")); err != nil || fi.Size() == 0 {
 		t.Errorf("out.mp4: %v", err)
@@ -109,26 +97,12 @@ func TestBinary_ComfyStreamSD15Variants(t *testing.T) {
 	dir := t.TempDir()
 	models := filepath.Join(dir, "models")
 	controlNetModels(t, models)
-	clip := filepath.Join(testkit.Root(), "testdata", "media", "sample.mp4")
 	for _, f := range []string{"comfystream/sd15-tensorrt-depthanything-large-api.json", "comfystream/sd15-tensorrt-w-depthmask-accelerated-api.json",
 		"comfystream/sd15-tensorrt.json", "comfystream/sd15-tensorrt-w-depthmask-accelerated.json", "ComfyUI-Stream-Pack/sd15-tensorrt-api.json",
 		"comfystream/sd15-tensorrt-batch2-tensor-api.json"} {
 		wf := testkit.CorpusFile(t, f)
 		// The depth-masked ones composite the 512×512 result over the
 		// frame: they want 512×512 frames (their example picture's size).
-		r := testkit.Run(t, dir, nil, 3*time.Minute, "run", "--workflow", wf, "-i", clip, "-o", "out.mp4",
-			"--models-dir", models, "--frames", "2", "--width", "512", "--height", "512", "--stats-json", "stats.json")
-		if r.Code != 0 {
-			t.Errorf("%s: exit %d\n%s%s", f, r.Code, r.Stdout, r.Stderr)
-			continue
-		}
-		var st struct {
-			FramesOut int `json:"frames_out"`
-			Errors    int `json:"errors"`
-		}
-		data, err := os.ReadFile(filepath.Join(dir, "stats.json"))
-		if err != nil || json.Unmarshal(data, &st) != nil || st.FramesOut != 2 || st.Errors != 0 {
-			t.Errorf("%s: stats %s (%v)\n%s", f, data, err, r.Stderr)
-		}
+		runSampleClip(t, dir, wf, models, 2, "--width", "512", "--height", "512")
 	}
 }

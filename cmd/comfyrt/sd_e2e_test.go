@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,20 +120,33 @@ func TestBinary_VAERoundTripVideo(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "wf.json"), []byte(sdWorkflow), 0o644)
+	runSampleClip(t, dir, "wf.json", models, 3, "--width", "128", "--height", "96")
+}
+
+// runSampleClip runs workflow wf (a path, or a name in dir) through the
+// binary on the first frames of the sample clip, in dir, with the models
+// in models and any further flags. A run that fails, or whose stats do
+// not show frames frames out without an error, is reported (false).
+func runSampleClip(t *testing.T, dir, wf, models string, frames int, flags ...string) bool {
+	t.Helper()
 	clip := filepath.Join(testkit.Root(), "testdata", "media", "sample.mp4")
-	r := testkit.Run(t, dir, nil, 2*time.Minute, "run", "--workflow", "wf.json", "-i", clip, "-o", "out.mp4",
-		"--models-dir", models, "--frames", "3", "--width", "128", "--height", "96", "--stats-json", "stats.json")
+	args := append([]string{"run", "--workflow", wf, "-i", clip, "-o", "out.mp4", "--models-dir", models,
+		"--frames", strconv.Itoa(frames), "--stats-json", "stats.json"}, flags...)
+	r := testkit.Run(t, dir, nil, 3*time.Minute, args...)
 	if r.Code != 0 {
-		t.Fatalf("run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+		t.Errorf("%s: exit %d\n%s%s", wf, r.Code, r.Stdout, r.Stderr)
+		return false
 	}
 	var st struct {
 		FramesOut int `json:"frames_out"`
 		Errors    int `json:"errors"`
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "stats.json"))
-	if err != nil || json.Unmarshal(data, &st) != nil || st.FramesOut != 3 || st.Errors != 0 {
-		t.Errorf("stats %s (%v)", data, err)
+	if err != nil || json.Unmarshal(data, &st) != nil || st.FramesOut != frames || st.Errors != 0 {
+		t.Errorf("%s: stats %s (%v)\n%s", wf, data, err, r.Stderr)
+		return false
 	}
+	return true
 }
 
 func abs(x float64) float64 {

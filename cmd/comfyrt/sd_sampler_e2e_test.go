@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -65,20 +64,7 @@ func TestBinary_SDImg2Img(t *testing.T) {
 		t.Errorf("want both CLIPTextEncode static and KSampler per frame:\n%s", r.Stdout)
 	}
 
-	clip := filepath.Join(testkit.Root(), "testdata", "media", "sample.mp4")
-	r = testkit.Run(t, dir, nil, 2*time.Minute, "run", "--workflow", "lcm.json", "-i", clip, "-o", "out.mp4",
-		"--models-dir", models, "--frames", "4", "--width", "128", "--height", "96", "--stats-json", "stats.json")
-	if r.Code != 0 {
-		t.Fatalf("run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
-	var st struct {
-		FramesOut int `json:"frames_out"`
-		Errors    int `json:"errors"`
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "stats.json"))
-	if err != nil || json.Unmarshal(data, &st) != nil || st.FramesOut != 4 || st.Errors != 0 {
-		t.Errorf("stats %s (%v)", data, err)
-	}
+	runSampleClip(t, dir, "lcm.json", models, 4, "--width", "128", "--height", "96")
 
 	pic := image.NewNRGBA(image.Rect(0, 0, 64, 48))
 	for y := range 48 {
