@@ -263,20 +263,7 @@ func (a *aacEncoder) free() {
 		a.rs.free()
 		a.rs = nil
 	}
-	for _, f := range []**astiav.Frame{&a.in, &a.out} {
-		if *f != nil {
-			(*f).Free()
-			*f = nil
-		}
-	}
-	if a.pkt != nil {
-		a.pkt.Free()
-		a.pkt = nil
-	}
-	for _, c := range []**astiav.CodecContext{&a.dec, &a.enc} {
-		if *c != nil {
-			(*c).Free()
-			*c = nil
-		}
-	}
+	release(&a.in, &a.out)
+	release(&a.pkt)
+	release(&a.dec, &a.enc)
 }

@@ -121,10 +121,7 @@ func (s *procStage) run(n, real int, rs *resampler) error {
 func (s *procStage) free() {
 	s.mono.free()
 	s.mono = nil
-	if s.frm != nil {
-		s.frm.Free()
-		s.frm = nil
-	}
+	release(&s.frm)
 }
 
 // useProc sets up the processor's stage for a source of srcChans channels

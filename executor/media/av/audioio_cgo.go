@@ -280,18 +280,9 @@ func (s *AudioSource) Close() error {
 func (s *AudioSource) free() {
 	s.mono.free()
 	s.mono = nil
-	if s.frm != nil {
-		s.frm.Free()
-		s.frm = nil
-	}
-	if s.pkt != nil {
-		s.pkt.Free()
-		s.pkt = nil
-	}
-	if s.dec != nil {
-		s.dec.Free()
-		s.dec = nil
-	}
+	release(&s.frm)
+	release(&s.pkt)
+	release(&s.dec)
 	if s.fc != nil {
 		if s.opened {
 			s.fc.CloseInput()
@@ -536,20 +527,9 @@ func (s *AudioSink) free() {
 		s.rs.free()
 		s.rs = nil
 	}
-	for _, f := range []**astiav.Frame{&s.in, &s.out} {
-		if *f != nil {
-			(*f).Free()
-			*f = nil
-		}
-	}
-	if s.pkt != nil {
-		s.pkt.Free()
-		s.pkt = nil
-	}
-	if s.enc != nil {
-		s.enc.Free()
-		s.enc = nil
-	}
+	release(&s.in, &s.out)
+	release(&s.pkt)
+	release(&s.enc)
 	if s.fc != nil {
 		if s.ioOpen {
 			avioClose(s.fc)

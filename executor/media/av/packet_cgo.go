@@ -133,18 +133,9 @@ func (d *VideoDecoder) deliver(pts int64, f *media.Frame) error {
 
 // Close releases the decoder.
 func (d *VideoDecoder) Close() error {
-	if d.cc != nil {
-		d.cc.Free()
-		d.cc = nil
-	}
-	if d.pkt != nil {
-		d.pkt.Free()
-		d.pkt = nil
-	}
-	if d.frm != nil {
-		d.frm.Free()
-		d.frm = nil
-	}
+	release(&d.cc)
+	release(&d.pkt)
+	release(&d.frm)
 	d.sc.free()
 	return nil
 }
@@ -291,18 +282,9 @@ func (e *VideoEncoder) Encode(f *media.Frame, key bool, emit func(Packet) error)
 // Close releases the encoder (pending packets are dropped: the encoder
 // runs without lag).
 func (e *VideoEncoder) Close() error {
-	if e.cc != nil {
-		e.cc.Free()
-		e.cc = nil
-	}
-	if e.yuv != nil {
-		e.yuv.Free()
-		e.yuv = nil
-	}
-	if e.pkt != nil {
-		e.pkt.Free()
-		e.pkt = nil
-	}
+	release(&e.cc)
+	release(&e.yuv)
+	release(&e.pkt)
 	e.sc.free()
 	return nil
 }

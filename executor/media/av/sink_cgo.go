@@ -408,18 +408,9 @@ func (s *Sink) Close() error {
 
 func (s *Sink) free() {
 	s.sc.free()
-	if s.yuv != nil {
-		s.yuv.Free()
-		s.yuv = nil
-	}
-	if s.pkt != nil {
-		s.pkt.Free()
-		s.pkt = nil
-	}
-	if s.cc != nil {
-		s.cc.Free()
-		s.cc = nil
-	}
+	release(&s.yuv)
+	release(&s.pkt)
+	release(&s.cc)
 	if s.fc != nil {
 		if s.ioOpen {
 			avioClose(s.fc)

@@ -413,18 +413,9 @@ func (s *Source) free() {
 		s.timer.Stop()
 	}
 	s.sc.free()
-	if s.frm != nil {
-		s.frm.Free()
-		s.frm = nil
-	}
-	if s.pkt != nil {
-		s.pkt.Free()
-		s.pkt = nil
-	}
-	if s.cc != nil {
-		s.cc.Free()
-		s.cc = nil
-	}
+	release(&s.frm)
+	release(&s.pkt)
+	release(&s.cc)
 	if s.fc != nil {
 		if s.opened {
 			s.fc.CloseInput()
