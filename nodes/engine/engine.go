@@ -308,6 +308,20 @@ func SameBuffer(a, b []float32) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
+// CopyData copies src's elements into dst, the int64 ones when dst holds
+// int64 and the float32 ones otherwise; a tensor that already is the
+// other's memory is not copied. Both have the same type and length.
+func CopyData(dst, src Tensor) {
+	switch {
+	case dst.Int64 != nil:
+		if !SameInts(dst.Int64, src.Int64) {
+			copy(dst.Int64, src.Int64)
+		}
+	case !SameBuffer(dst.Data, src.Data):
+		copy(dst.Data, src.Data)
+	}
+}
+
 // CacheTarget is what a compiled engine is built for, besides the model
 // and its input shapes: an engine from one card, runtime or TensorRT
 // release must never be loaded on another.

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -165,5 +166,24 @@ func TestFakeTyped(t *testing.T) {
 	wrong := []engine.Tensor{{Name: "ids", Tensor: value.NewTensor(1, 3)}, in[1]}
 	if err := s.Run(wrong, out); err == nil || !strings.Contains(err.Error(), "ids int64[1,3]: 0 elements") {
 		t.Errorf("int64 input given as float32: %v", err)
+	}
+}
+
+func TestCopyData(t *testing.T) {
+	src := engine.Tensor{Tensor: value.Tensor{Data: []float32{1, 2, 3}}}
+	dst := engine.Tensor{Tensor: value.Tensor{Data: make([]float32, 3)}}
+	engine.CopyData(dst, src)
+	if !slices.Equal(dst.Data, src.Data) {
+		t.Errorf("float32 copy gave %v", dst.Data)
+	}
+	si := engine.Tensor{Int64: []int64{7, -8}}
+	di := engine.Tensor{Int64: make([]int64, 2)}
+	engine.CopyData(di, si)
+	if !slices.Equal(di.Int64, si.Int64) {
+		t.Errorf("int64 copy gave %v", di.Int64)
+	}
+	engine.CopyData(src, src) // the same memory: nothing to do, nothing changes
+	if !slices.Equal(src.Data, []float32{1, 2, 3}) {
+		t.Errorf("self copy changed the data: %v", src.Data)
 	}
 }

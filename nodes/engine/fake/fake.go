@@ -178,37 +178,24 @@ func (s *session) Run(in, out []engine.Tensor) error {
 		return err
 	}
 	for i, t := range in {
-		b := s.inBuf[i]
-		switch s.ins[i].DType {
-		case engine.Int64:
-			if !engine.SameInts(t.Int64, b.Int64) {
-				copy(b.Int64, t.Int64)
-			}
-		case engine.Float16:
-			roundHalf(b.Data, t.Data)
-		default:
-			if !engine.SameBuffer(t.Data, b.Data) {
-				copy(b.Data, t.Data)
-			}
-		}
+		pass(s.ins[i].DType, s.inBuf[i], t)
 	}
 	s.fn(s.inBuf, s.outBuf)
 	for i, t := range out {
-		b := s.outBuf[i]
-		switch s.outs[i].DType {
-		case engine.Int64:
-			if !engine.SameInts(t.Int64, b.Int64) {
-				copy(t.Int64, b.Int64)
-			}
-		case engine.Float16:
-			roundHalf(t.Data, b.Data)
-		default:
-			if !engine.SameBuffer(t.Data, b.Data) {
-				copy(t.Data, b.Data)
-			}
-		}
+		pass(s.outs[i].DType, t, s.outBuf[i])
 	}
 	return nil
+}
+
+// pass copies src into dst across the session's boundary; a float16
+// tensor's values are rounded to binary16 on the way, as a real runtime
+// stores them.
+func pass(dt engine.DType, dst, src engine.Tensor) {
+	if dt == engine.Float16 {
+		roundHalf(dst.Data, src.Data)
+		return
+	}
+	engine.CopyData(dst, src)
 }
 
 // roundHalf writes src rounded to binary16 into dst (which may be src).

@@ -592,31 +592,21 @@ func (s *session) Run(in, out []engine.Tensor) error {
 // copyIn fills a session buffer (and its float16 memory h, when the
 // tensor is float16) from t.
 func copyIn(buf engine.Tensor, h []uint16, t engine.Tensor) {
-	switch {
-	case h != nil:
+	if h != nil {
 		engine.ToFloat16(h, t.Data)
-	case buf.Int64 != nil:
-		if !engine.SameInts(t.Int64, buf.Int64) {
-			copy(buf.Int64, t.Int64)
-		}
-	case !engine.SameBuffer(t.Data, buf.Data):
-		copy(buf.Data, t.Data)
+		return
 	}
+	engine.CopyData(buf, t)
 }
 
 // copyOut fills t from a session buffer (from its float16 memory h, when
 // the tensor is float16).
 func copyOut(t, buf engine.Tensor, h []uint16) {
-	switch {
-	case h != nil:
+	if h != nil {
 		engine.FromFloat16(t.Data, h)
-	case buf.Int64 != nil:
-		if !engine.SameInts(t.Int64, buf.Int64) {
-			copy(t.Int64, buf.Int64)
-		}
-	case !engine.SameBuffer(t.Data, buf.Data):
-		copy(t.Data, buf.Data)
+		return
 	}
+	engine.CopyData(t, buf)
 }
 
 // Close releases the session's binding, tensors and their memory, and
