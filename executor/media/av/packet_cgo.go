@@ -190,30 +190,15 @@ func NewVideoEncoder(o VideoEncoderOptions) (_ *VideoEncoder, err error) {
 	if e.cc = astiav.AllocCodecContext(enc); e.cc == nil {
 		return nil, errors.New("av: cannot allocate encoder")
 	}
-	e.cc.SetWidth(o.Width)
-	e.cc.SetHeight(o.Height)
-	e.cc.SetPixelFormat(astiav.PixelFormatYuv420P)
-	e.cc.SetTimeBase(e.tb)
-	e.cc.SetSampleAspectRatio(astiav.NewRational(1, 1))
+	setVideoCodec(e.cc, o.Width, o.Height, e.tb)
 	e.cc.SetFramerate(astiav.NewRational(o.FrameRate.Num, o.FrameRate.Den))
 	e.cc.SetGopSize(o.GOP)
 	e.cc.SetBitRate(o.Bitrate)
 	e.cc.SetThreadCount(max(o.Threads, 1))
-	ed := astiav.NewDictionary()
-	defer ed.Free()
-	for k, v := range eo {
-		if err := ed.Set(k, v, 0); err != nil {
-			return nil, fmt.Errorf("av: encoder option %s: %w", k, err)
-		}
-	}
-	if err := e.cc.Open(enc, ed); err != nil {
+	if err := openEncoder(e.cc, enc, eo); err != nil {
 		return nil, fmt.Errorf("av: cannot open encoder %s: %w", name, err)
 	}
-	e.yuv = astiav.AllocFrame()
-	e.yuv.SetWidth(o.Width)
-	e.yuv.SetHeight(o.Height)
-	e.yuv.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := e.yuv.AllocBuffer(0); err != nil {
+	if e.yuv, err = newYUVFrame(o.Width, o.Height); err != nil {
 		return nil, fmt.Errorf("av: encoder frame buffer: %w", err)
 	}
 	e.pkt = astiav.AllocPacket()

@@ -3,8 +3,10 @@
 package av
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,18 +50,9 @@ type Sink struct {
 // opts.Format) and sets up an H.264 encoder for info.Width×info.Height
 // frames whose PTS are in info.TimeBase (default 1/90000).
 func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, err error) {
-	if info.Width <= 0 || info.Height <= 0 {
-		return nil, fmt.Errorf("av: sink %s: invalid size %dx%d", url, info.Width, info.Height)
-	}
-	if info.Width%2 != 0 || info.Height%2 != 0 {
-		return nil, fmt.Errorf("av: sink %s: H.264 4:2:0 needs an even size, got %dx%d", url, info.Width, info.Height)
-	}
-	out := url
-	if url == "-" {
-		out = "pipe:1"
-		if opts.Format == "" {
-			return nil, errors.New("av: sink to stdout needs a format (e.g. mpegts)")
-		}
+	out, err := sinkTarget(url, info, opts)
+	if err != nil {
+		return nil, err
 	}
 	s := &Sink{rebaseAudio: opts.RebaseAudio}
 	defer func() {
@@ -73,31 +66,68 @@ func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, e
 		}
 		return nil, fmt.Errorf("av: sink %s: no output format (format %q): %w", url, opts.Format, err)
 	}
-	ofmt := s.fc.OutputFormat()
+	if err = s.openVideo(url, info, opts); err != nil {
+		return nil, err
+	}
+	if src := opts.AudioFrom; src != nil {
+		if err = s.addAudio(url, src, opts); err != nil {
+			return nil, err
+		}
+	}
+	if err = s.writeHeader(url, out, opts.Options); err != nil {
+		return nil, err
+	}
+	if s.yuv, err = newYUVFrame(info.Width, info.Height); err != nil {
+		return nil, fmt.Errorf("av: sink %s: frame buffer: %w", url, err)
+	}
+	s.pkt = astiav.AllocPacket()
+	if s.aac != nil {
+		s.aWriter = s.transcodeAudio
+		s.aEmit = s.writeAAC
+	} else if s.audio != nil {
+		s.aWriter = s.writeAudio
+	}
+	return s, nil
+}
 
+// sinkTarget checks the frame size and returns what FFmpeg opens for url.
+func sinkTarget(url string, info media.StreamInfo, opts SinkOptions) (string, error) {
+	if info.Width <= 0 || info.Height <= 0 {
+		return "", fmt.Errorf("av: sink %s: invalid size %dx%d", url, info.Width, info.Height)
+	}
+	if info.Width%2 != 0 || info.Height%2 != 0 {
+		return "", fmt.Errorf("av: sink %s: H.264 4:2:0 needs an even size, got %dx%d", url, info.Width, info.Height)
+	}
+	if url != "-" {
+		return url, nil
+	}
+	if opts.Format == "" {
+		return "", errors.New("av: sink to stdout needs a format (e.g. mpegts)")
+	}
+	return "pipe:1", nil
+}
+
+// openVideo opens the sink's video encoder and adds its stream.
+func (s *Sink) openVideo(url string, info media.StreamInfo, opts SinkOptions) error {
 	name := opts.Encoder
 	if name == "" {
 		name = "libx264"
 	}
 	enc := astiav.FindEncoderByName(name)
 	if enc == nil {
-		return nil, fmt.Errorf("av: sink %s: encoder %s is not in this FFmpeg build", url, name)
+		return fmt.Errorf("av: sink %s: encoder %s is not in this FFmpeg build", url, name)
 	}
 	if s.cc = astiav.AllocCodecContext(enc); s.cc == nil {
-		return nil, errors.New("av: cannot allocate encoder")
+		return errors.New("av: cannot allocate encoder")
 	}
 	tb := info.TimeBase
 	if tb.Num <= 0 || tb.Den <= 0 {
 		tb = media.Rational{Num: 1, Den: 90000}
 	}
 	s.encTB = astiav.NewRational(tb.Num, tb.Den)
-	s.cc.SetWidth(info.Width)
-	s.cc.SetHeight(info.Height)
-	s.cc.SetPixelFormat(astiav.PixelFormatYuv420P)
-	s.cc.SetTimeBase(s.encTB)
-	s.cc.SetSampleAspectRatio(astiav.NewRational(1, 1))
-	fps := 0.0
-	if fr := info.FrameRate; fr.Num > 0 && fr.Den > 0 {
+	setVideoCodec(s.cc, info.Width, info.Height, s.encTB)
+	fr, fps := info.FrameRate, 0.0
+	if fr.Num > 0 && fr.Den > 0 {
 		s.cc.SetFramerate(astiav.NewRational(fr.Num, fr.Den))
 		fps = fr.Float()
 	}
@@ -116,28 +146,41 @@ func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, e
 	if opts.Threads > 0 {
 		s.cc.SetThreadCount(opts.Threads)
 	}
-	if ofmt.Flags().Has(astiav.IOFormatFlagGlobalheader) {
+	if s.fc.OutputFormat().Flags().Has(astiav.IOFormatFlagGlobalheader) {
 		s.cc.SetFlags(s.cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
 	}
+	if err := openEncoder(s.cc, enc, sinkEncoderOptions(name, opts)); err != nil {
+		if strings.Contains(name, "nvenc") {
+			return fmt.Errorf("av: sink %s: cannot open %s (no NVIDIA GPU or driver here?): %w", url, name, err)
+		}
+		return fmt.Errorf("av: sink %s: cannot open encoder %s: %w", url, name, err)
+	}
+	if s.st = s.fc.NewStream(nil); s.st == nil {
+		return errors.New("av: cannot add output stream")
+	}
+	if err := s.cc.ToCodecParameters(s.st.CodecParameters()); err != nil {
+		return fmt.Errorf("av: sink %s: stream parameters: %w", url, err)
+	}
+	s.st.SetTimeBase(s.encTB)
+	if fr.Num > 0 && fr.Den > 0 {
+		s.st.SetAvgFrameRate(astiav.NewRational(fr.Num, fr.Den))
+	}
+	return nil
+}
+
+// sinkEncoderOptions are the low-latency options of the sink's encoder
+// name, with opts' preset, tune, CRF and extra options ("-" drops a
+// preset or tune).
+func sinkEncoderOptions(name string, opts SinkOptions) map[string]string {
 	eo := map[string]string{}
-	nvenc := strings.Contains(name, "nvenc")
 	preset, tune := opts.Preset, opts.Tune
-	if nvenc {
-		if preset == "" {
-			preset = "p1"
-		}
-		if tune == "" {
-			tune = "ll"
-		}
+	switch {
+	case strings.Contains(name, "nvenc"):
+		preset, tune = cmp.Or(preset, "p1"), cmp.Or(tune, "ll")
 		eo["forced-idr"] = "1"
 		eo["zerolatency"] = "1"
-	} else if name == "libx264" {
-		if preset == "" {
-			preset = "superfast"
-		}
-		if tune == "" {
-			tune = "zerolatency"
-		}
+	case name == "libx264":
+		preset, tune = cmp.Or(preset, "superfast"), cmp.Or(tune, "zerolatency")
 		eo["forced-idr"] = "1"
 		if opts.CRF > 0 && opts.Bitrate == 0 {
 			eo["crf"] = strconv.Itoa(opts.CRF)
@@ -149,121 +192,94 @@ func CreateSink(url string, info media.StreamInfo, opts SinkOptions) (_ *Sink, e
 	if tune != "" && tune != "-" {
 		eo["tune"] = tune
 	}
-	for k, v := range opts.EncoderOptions {
-		eo[k] = v
-	}
-	ed := astiav.NewDictionary()
-	defer ed.Free()
-	for k, v := range eo {
-		if err := ed.Set(k, v, 0); err != nil {
-			return nil, fmt.Errorf("av: encoder option %s: %w", k, err)
-		}
-	}
-	if err := s.cc.Open(enc, ed); err != nil {
-		if nvenc {
-			return nil, fmt.Errorf("av: sink %s: cannot open %s (no NVIDIA GPU or driver here?): %w", url, name, err)
-		}
-		return nil, fmt.Errorf("av: sink %s: cannot open encoder %s: %w", url, name, err)
-	}
-	s.st = s.fc.NewStream(nil)
-	if s.st == nil {
-		return nil, errors.New("av: cannot add output stream")
-	}
-	if err := s.cc.ToCodecParameters(s.st.CodecParameters()); err != nil {
-		return nil, fmt.Errorf("av: sink %s: stream parameters: %w", url, err)
-	}
-	s.st.SetTimeBase(s.encTB)
-	if fr := info.FrameRate; fr.Num > 0 && fr.Den > 0 {
-		s.st.SetAvgFrameRate(astiav.NewRational(fr.Num, fr.Den))
-	}
+	maps.Copy(eo, opts.EncoderOptions)
+	return eo
+}
 
-	if src := opts.AudioFrom; src != nil {
-		if src.audio == nil {
-			return nil, fmt.Errorf("av: sink %s: AudioFrom source has no audio kept (no audio stream, or opened without SourceOptions.Audio)", url)
-		}
-		q := src.audio
-		fits := audioFits(s.fc, q.par.CodecID())
-		var reencode bool
-		switch opts.AudioCodec {
-		case "", "auto":
-			reencode = !fits || opts.AudioProcessor != nil
-		case "copy":
-			if opts.AudioProcessor != nil {
-				return nil, fmt.Errorf("av: sink %s: AudioCodec \"copy\" with an AudioProcessor (processed audio is re-encoded)", url)
-			}
-			if !fits {
-				return nil, fmt.Errorf("av: sink %s: %s cannot hold %s audio (AudioCodec \"copy\"; use \"auto\" or \"aac\" to re-encode)", url, ofmt.Name(), q.par.CodecID())
-			}
-		case "aac":
-			reencode = true
-		default:
-			return nil, fmt.Errorf("av: sink %s: unknown AudioCodec %q (copy, aac or auto)", url, opts.AudioCodec)
-		}
-		s.ast = s.fc.NewStream(nil)
-		if s.ast == nil {
-			return nil, errors.New("av: cannot add audio stream")
-		}
-		if reencode {
-			if !audioFits(s.fc, astiav.CodecIDAac) {
-				return nil, fmt.Errorf("av: sink %s: %s can hold neither %s nor AAC audio", url, ofmt.Name(), q.par.CodecID())
-			}
-			if s.aac, err = newAACEncoder(q, ofmt.Flags().Has(astiav.IOFormatFlagGlobalheader), opts.AudioBitrate, opts.AudioProcessor); err != nil {
-				return nil, fmt.Errorf("av: sink %s: re-encoding %s audio to AAC: %w", url, q.par.CodecID(), err)
-			}
-			if err := s.aac.enc.ToCodecParameters(s.ast.CodecParameters()); err != nil {
-				return nil, fmt.Errorf("av: sink %s: audio parameters: %w", url, err)
-			}
-			s.ast.SetTimeBase(s.aac.tb)
-		} else {
-			if err := q.par.Copy(s.ast.CodecParameters()); err != nil {
-				return nil, fmt.Errorf("av: sink %s: audio parameters: %w", url, err)
-			}
-			s.ast.CodecParameters().SetCodecTag(0)
-			s.ast.SetTimeBase(q.tb)
-		}
-		s.audio = q
-		q.mu.Lock()
-		q.taken = true
-		q.mu.Unlock()
+// addAudio adds the audio stream of src's kept audio: copied when the
+// container holds its codec (and opts allow), else re-encoded to AAC.
+func (s *Sink) addAudio(url string, src *Source, opts SinkOptions) (err error) {
+	if src.audio == nil {
+		return fmt.Errorf("av: sink %s: AudioFrom source has no audio kept (no audio stream, or opened without SourceOptions.Audio)", url)
 	}
+	q, ofmt := src.audio, s.fc.OutputFormat()
+	reencode, err := audioReencode(url, opts, audioFits(s.fc, q.par.CodecID()), ofmt.Name(), q.par.CodecID())
+	if err != nil {
+		return err
+	}
+	if s.ast = s.fc.NewStream(nil); s.ast == nil {
+		return errors.New("av: cannot add audio stream")
+	}
+	if reencode {
+		if !audioFits(s.fc, astiav.CodecIDAac) {
+			return fmt.Errorf("av: sink %s: %s can hold neither %s nor AAC audio", url, ofmt.Name(), q.par.CodecID())
+		}
+		if s.aac, err = newAACEncoder(q, ofmt.Flags().Has(astiav.IOFormatFlagGlobalheader), opts.AudioBitrate, opts.AudioProcessor); err != nil {
+			return fmt.Errorf("av: sink %s: re-encoding %s audio to AAC: %w", url, q.par.CodecID(), err)
+		}
+		if err := s.aac.enc.ToCodecParameters(s.ast.CodecParameters()); err != nil {
+			return fmt.Errorf("av: sink %s: audio parameters: %w", url, err)
+		}
+		s.ast.SetTimeBase(s.aac.tb)
+	} else {
+		if err := q.par.Copy(s.ast.CodecParameters()); err != nil {
+			return fmt.Errorf("av: sink %s: audio parameters: %w", url, err)
+		}
+		s.ast.CodecParameters().SetCodecTag(0)
+		s.ast.SetTimeBase(q.tb)
+	}
+	s.audio = q
+	q.mu.Lock()
+	q.taken = true
+	q.mu.Unlock()
+	return nil
+}
 
-	if !ofmt.Flags().Has(astiav.IOFormatFlagNofile) {
-		d, err := newCDict(opts.Options)
+// audioReencode decides from opts.AudioCodec whether the sink re-encodes
+// audio of codec, which the container fits or not.
+func audioReencode(url string, opts SinkOptions, fits bool, container string, codec astiav.CodecID) (bool, error) {
+	switch opts.AudioCodec {
+	case "", "auto":
+		return !fits || opts.AudioProcessor != nil, nil
+	case "copy":
+		if opts.AudioProcessor != nil {
+			return false, fmt.Errorf("av: sink %s: AudioCodec \"copy\" with an AudioProcessor (processed audio is re-encoded)", url)
+		}
+		if !fits {
+			return false, fmt.Errorf("av: sink %s: %s cannot hold %s audio (AudioCodec \"copy\"; use \"auto\" or \"aac\" to re-encode)", url, container, codec)
+		}
+		return false, nil
+	case "aac":
+		return true, nil
+	}
+	return false, fmt.Errorf("av: sink %s: unknown AudioCodec %q (copy, aac or auto)", url, opts.AudioCodec)
+}
+
+// writeHeader opens the output's I/O (unless the format has none) and
+// writes the container header, with the muxer options.
+func (s *Sink) writeHeader(url, out string, options map[string]string) error {
+	if !s.fc.OutputFormat().Flags().Has(astiav.IOFormatFlagNofile) {
+		d, err := newCDict(options)
 		if err != nil {
-			return nil, fmt.Errorf("av: sink %s: %w", url, err)
+			return fmt.Errorf("av: sink %s: %w", url, err)
 		}
 		err = avioOpen(s.fc, out, d)
 		d.free()
 		if err != nil {
-			return nil, fmt.Errorf("av: sink %s: open: %w", url, err)
+			return fmt.Errorf("av: sink %s: open: %w", url, err)
 		}
 		s.ioOpen = true
 	}
 	md := astiav.NewDictionary()
 	defer md.Free()
-	for k, v := range opts.Options {
+	for k, v := range options {
 		_ = md.Set(k, v, 0)
 	}
 	if err := s.fc.WriteHeader(md); err != nil {
-		return nil, fmt.Errorf("av: sink %s: write header: %w", url, err)
+		return fmt.Errorf("av: sink %s: write header: %w", url, err)
 	}
 	s.header = true
-
-	s.yuv = astiav.AllocFrame()
-	s.yuv.SetWidth(info.Width)
-	s.yuv.SetHeight(info.Height)
-	s.yuv.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := s.yuv.AllocBuffer(0); err != nil {
-		return nil, fmt.Errorf("av: sink %s: frame buffer: %w", url, err)
-	}
-	s.pkt = astiav.AllocPacket()
-	if s.aac != nil {
-		s.aWriter = s.transcodeAudio
-		s.aEmit = s.writeAAC
-	} else if s.audio != nil {
-		s.aWriter = s.writeAudio
-	}
-	return s, nil
+	return nil
 }
 
 // ForceKeyFrame makes the next written frame an IDR frame.

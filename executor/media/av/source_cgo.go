@@ -79,28 +79,46 @@ func OpenSource(url string, opts SourceOptions) (_ *Source, err error) {
 	if url == "-" {
 		in = "pipe:0"
 	}
+	if err = s.openInput(url, in, opts); err != nil {
+		return nil, err
+	}
+	vs, as := bestStreams(s.fc)
+	if vs == nil {
+		return nil, fmt.Errorf("av: open %s: no video stream", url)
+	}
+	if err = s.openDecoder(url, vs, opts.Threads); err != nil {
+		return nil, err
+	}
+	s.describe(in, vs, as != nil, opts)
+	if opts.Audio && as != nil {
+		s.audio = newAudioQueue(as)
+	}
+	return s, nil
+}
+
+// openInput opens in (url as given) with the options and reads its
+// stream info, interruptible by the read timeout.
+func (s *Source) openInput(url, in string, opts SourceOptions) (err error) {
 	s.restore = interruptiblePipe(in)
-	s.fc = astiav.AllocFormatContext()
-	if s.fc == nil {
-		return nil, errors.New("av: cannot allocate format context")
+	if s.fc = astiav.AllocFormatContext(); s.fc == nil {
+		return errors.New("av: cannot allocate format context")
 	}
 	if s.intr, err = newInterrupter(s.fc); err != nil {
-		return nil, err
+		return err
 	}
 	s.timer = time.AfterFunc(time.Hour, s.fire)
 	s.timer.Stop()
-
 	var ifmt *astiav.InputFormat
 	if opts.Format != "" {
 		if ifmt = astiav.FindInputFormat(opts.Format); ifmt == nil {
-			return nil, fmt.Errorf("av: unknown input format %q", opts.Format)
+			return fmt.Errorf("av: unknown input format %q", opts.Format)
 		}
 	}
 	d := astiav.NewDictionary()
 	defer d.Free()
 	for k, v := range opts.Options {
 		if err := d.Set(k, v, 0); err != nil {
-			return nil, fmt.Errorf("av: option %s: %w", k, err)
+			return fmt.Errorf("av: option %s: %w", k, err)
 		}
 	}
 	if opts.ReadTimeout > 0 && d.Get("rw_timeout", nil, 0) == nil && isNetwork(in) {
@@ -117,14 +135,18 @@ func OpenSource(url string, opts SourceOptions) (_ *Source, err error) {
 		if s.timedOut.Load() {
 			err = fmt.Errorf("no input within %v: %w", opts.ReadTimeout, err)
 		}
-		return nil, fmt.Errorf("av: open %s: %w", url, err)
+		return fmt.Errorf("av: open %s: %w", url, err)
 	}
+	return nil
+}
 
-	var vs, as *astiav.Stream
-	for _, st := range s.fc.Streams() {
+// bestStreams returns the largest video stream and the first audio one.
+func bestStreams(fc *astiav.FormatContext) (vs, as *astiav.Stream) {
+	area := func(st *astiav.Stream) int { return st.CodecParameters().Width() * st.CodecParameters().Height() }
+	for _, st := range fc.Streams() {
 		switch st.CodecParameters().MediaType() {
 		case astiav.MediaTypeVideo:
-			if vs == nil || st.CodecParameters().Width()*st.CodecParameters().Height() > vs.CodecParameters().Width()*vs.CodecParameters().Height() {
+			if vs == nil || area(st) > area(vs) {
 				vs = st
 			}
 		case astiav.MediaTypeAudio:
@@ -133,34 +155,41 @@ func OpenSource(url string, opts SourceOptions) (_ *Source, err error) {
 			}
 		}
 	}
-	if vs == nil {
-		return nil, fmt.Errorf("av: open %s: no video stream", url)
-	}
+	return vs, as
+}
+
+// openDecoder opens the decoder of the video stream vs.
+func (s *Source) openDecoder(url string, vs *astiav.Stream, threads int) error {
 	s.vidx = vs.Index()
 	cp := vs.CodecParameters()
 	if cp.Width() <= 0 || cp.Height() <= 0 {
-		return nil, fmt.Errorf("av: open %s: video stream has no picture size (an mp4 with its index at the end read from a pipe? use a faststart mp4 or mpegts)", url)
+		return fmt.Errorf("av: open %s: video stream has no picture size (an mp4 with its index at the end read from a pipe? use a faststart mp4 or mpegts)", url)
 	}
 	dec := astiav.FindDecoder(cp.CodecID())
 	if dec == nil {
-		return nil, fmt.Errorf("av: open %s: no decoder for %s", url, cp.CodecID())
+		return fmt.Errorf("av: open %s: no decoder for %s", url, cp.CodecID())
 	}
 	if s.cc = astiav.AllocCodecContext(dec); s.cc == nil {
-		return nil, errors.New("av: cannot allocate decoder")
+		return errors.New("av: cannot allocate decoder")
 	}
 	if err := cp.ToCodecContext(s.cc); err != nil {
-		return nil, fmt.Errorf("av: open %s: decoder parameters: %w", url, err)
+		return fmt.Errorf("av: open %s: decoder parameters: %w", url, err)
 	}
-	s.sc.threads = max(opts.Threads, 0)
-	if opts.Threads > 0 {
-		s.cc.SetThreadCount(opts.Threads)
+	s.sc.threads = max(threads, 0)
+	if threads > 0 {
+		s.cc.SetThreadCount(threads)
 	}
 	if err := s.cc.Open(dec, nil); err != nil {
-		return nil, fmt.Errorf("av: open %s: decoder: %w", url, err)
+		return fmt.Errorf("av: open %s: decoder: %w", url, err)
 	}
 	s.pkt = astiav.AllocPacket()
 	s.frm = astiav.AllocFrame()
+	return nil
+}
 
+// describe fills the source's StreamInfo from the video stream vs.
+func (s *Source) describe(in string, vs *astiav.Stream, hasAudio bool, opts SourceOptions) {
+	cp := vs.CodecParameters()
 	tb := vs.TimeBase()
 	s.tb = media.Rational{Num: tb.Num(), Den: tb.Den()}
 	w, h := outputSize(cp.Width(), cp.Height(), opts.Width, opts.Height)
@@ -170,16 +199,12 @@ func OpenSource(url string, opts SourceOptions) (_ *Source, err error) {
 	}
 	s.info = media.StreamInfo{Width: w, Height: h, TimeBase: s.tb,
 		FrameRate: media.Rational{Num: max(fr.Num(), 0), Den: max(fr.Den(), 0)},
-		Frames:    max(vs.NbFrames(), 0), HasAudio: as != nil, Live: isLive(in)}
+		Frames:    max(vs.NbFrames(), 0), HasAudio: hasAudio, Live: isLive(in)}
 	if d := vs.Duration(); d > 0 && tb.Den() > 0 {
 		s.info.Duration = time.Duration(float64(d) * tb.Float64() * float64(time.Second))
 	} else if d := s.fc.Duration(); d > 0 {
 		s.info.Duration = time.Duration(d) * time.Microsecond
 	}
-	if opts.Audio && as != nil {
-		s.audio = newAudioQueue(as)
-	}
-	return s, nil
 }
 
 var devicesOnce sync.Once
