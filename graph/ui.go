@@ -374,27 +374,12 @@ func (p *uiParser) node(v any, ptr string, index int, groupDef bool) *UINode {
 		return nil
 	}
 	n := &UINode{Raw: o, Pointer: ptr, Index: index}
-	idv, hasID := o.Get("id")
-	id, ok := idOf(idv)
-	if groupDef {
-		// Group-node inner nodes all have id -1: their index names them.
-		if iv, ok := o.Get("index"); ok {
-			if s, ok := idOf(iv); ok {
-				id = s
-			}
-		} else {
-			id = strconv.Itoa(index)
-		}
-		ok, hasID = true, true
-	}
-	if !hasID || !ok || id == "" {
+	if n.ID, ok = nodeID(o, index, groupDef); !ok {
 		p.add(diag.ConversionError, diag.Error, ptr, "", "node has no usable id")
 		return nil
 	}
-	n.ID = id
 	tv, _ := o.Get("type")
-	n.Type, ok = tv.(string)
-	if !ok {
+	if n.Type, ok = tv.(string); !ok {
 		p.add(diag.ConversionError, diag.Error, ptr+"/type", n.ID, "the node has no type (a string); it is left out")
 	}
 	if t, ok := o.Get("title"); ok {
@@ -429,66 +414,94 @@ func (p *uiParser) node(v any, ptr string, index int, groupDef bool) *UINode {
 	default:
 		p.add(diag.ConversionWarning, diag.Warning, ptr+"/widgets_values", n.ID, "widgets_values is neither an array nor an object; ignored")
 	}
-	if iv, ok := o.Get("inputs"); ok && iv != nil {
-		arr, ok := iv.([]any)
-		if !ok {
-			p.add(diag.ConversionWarning, diag.Warning, ptr+"/inputs", n.ID, "inputs is not an array; ignored")
-		}
-		for i, e := range arr {
-			ip := ptr + "/inputs/" + strconv.Itoa(i)
-			eo, ok := e.(jsonx.Object)
-			in := &UIInput{Raw: eo, Pointer: ip}
-			if !ok {
-				p.add(diag.ConversionWarning, diag.Warning, ip, n.ID, "input %d is not an object", i)
-			}
-			in.Name, _ = getOr(eo, "name").(string)
-			in.Type = typeString(getOr(eo, "type"))
-			in.Label, _ = getOr(eo, "label").(string)
-			if l := getOr(eo, "link"); l != nil {
-				s, ok := idOf(l)
-				if !ok {
-					p.add(diag.BadLinkedInput, diag.Warning, ip+"/link", n.ID, "input %q has a malformed link id %v; read as unlinked", in.Name, l)
-				}
-				in.Link = s
-			}
-			if wo, ok := getOr(eo, "widget").(jsonx.Object); ok {
-				in.HasWidget = true
-				in.Widget, _ = getOr(wo, "name").(string)
-				if in.Widget == "" {
-					in.Widget = in.Name
-				}
-			}
-			n.Inputs = append(n.Inputs, in)
-		}
+	for i, e := range p.slots(o, "inputs", ptr, n.ID) {
+		n.Inputs = append(n.Inputs, p.input(e, ptr+"/inputs/"+strconv.Itoa(i), i, n.ID))
 	}
-	if ov, ok := o.Get("outputs"); ok && ov != nil {
-		arr, ok := ov.([]any)
-		if !ok {
-			p.add(diag.ConversionWarning, diag.Warning, ptr+"/outputs", n.ID, "outputs is not an array; ignored")
-		}
-		for i, e := range arr {
-			op := ptr + "/outputs/" + strconv.Itoa(i)
-			eo, ok := e.(jsonx.Object)
-			out := &UIOutput{Raw: eo, Pointer: op}
-			if !ok {
-				p.add(diag.ConversionWarning, diag.Warning, op, n.ID, "output %d is not an object", i)
-			}
-			out.Name, _ = getOr(eo, "name").(string)
-			out.Type = typeString(getOr(eo, "type"))
-			if ls, ok := getOr(eo, "links").([]any); ok {
-				for _, l := range ls {
-					if s, ok := idOf(l); ok {
-						out.Links = append(out.Links, s)
-					}
-				}
-			}
-			if wo, ok := getOr(eo, "widget").(jsonx.Object); ok {
-				out.Widget, _ = getOr(wo, "name").(string)
-			}
-			n.Outputs = append(n.Outputs, out)
-		}
+	for i, e := range p.slots(o, "outputs", ptr, n.ID) {
+		n.Outputs = append(n.Outputs, p.output(e, ptr+"/outputs/"+strconv.Itoa(i), i, n.ID))
 	}
 	return n
+}
+
+// nodeID is a node's id; group-node inner nodes all have id -1, so their
+// "index" (or position) names them.
+func nodeID(o jsonx.Object, index int, groupDef bool) (string, bool) {
+	idv, hasID := o.Get("id")
+	id, ok := idOf(idv)
+	if groupDef {
+		if iv, ok := o.Get("index"); ok {
+			if s, ok := idOf(iv); ok {
+				id = s
+			}
+		} else {
+			id = strconv.Itoa(index)
+		}
+		ok, hasID = true, true
+	}
+	return id, hasID && ok && id != ""
+}
+
+// slots returns the node's "inputs" or "outputs" array (key), warning
+// when it is something else.
+func (p *uiParser) slots(o jsonx.Object, key, ptr, id string) []any {
+	v, ok := o.Get(key)
+	if !ok || v == nil {
+		return nil
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		p.add(diag.ConversionWarning, diag.Warning, ptr+"/"+key, id, "%s is not an array; ignored", key)
+	}
+	return arr
+}
+
+// input reads input i of node id at ip.
+func (p *uiParser) input(e any, ip string, i int, id string) *UIInput {
+	eo, ok := e.(jsonx.Object)
+	in := &UIInput{Raw: eo, Pointer: ip}
+	if !ok {
+		p.add(diag.ConversionWarning, diag.Warning, ip, id, "input %d is not an object", i)
+	}
+	in.Name, _ = getOr(eo, "name").(string)
+	in.Type = typeString(getOr(eo, "type"))
+	in.Label, _ = getOr(eo, "label").(string)
+	if l := getOr(eo, "link"); l != nil {
+		s, ok := idOf(l)
+		if !ok {
+			p.add(diag.BadLinkedInput, diag.Warning, ip+"/link", id, "input %q has a malformed link id %v; read as unlinked", in.Name, l)
+		}
+		in.Link = s
+	}
+	if wo, ok := getOr(eo, "widget").(jsonx.Object); ok {
+		in.HasWidget = true
+		in.Widget, _ = getOr(wo, "name").(string)
+		if in.Widget == "" {
+			in.Widget = in.Name
+		}
+	}
+	return in
+}
+
+// output reads output i of node id at op.
+func (p *uiParser) output(e any, op string, i int, id string) *UIOutput {
+	eo, ok := e.(jsonx.Object)
+	out := &UIOutput{Raw: eo, Pointer: op}
+	if !ok {
+		p.add(diag.ConversionWarning, diag.Warning, op, id, "output %d is not an object", i)
+	}
+	out.Name, _ = getOr(eo, "name").(string)
+	out.Type = typeString(getOr(eo, "type"))
+	if ls, ok := getOr(eo, "links").([]any); ok {
+		for _, l := range ls {
+			if s, ok := idOf(l); ok {
+				out.Links = append(out.Links, s)
+			}
+		}
+	}
+	if wo, ok := getOr(eo, "widget").(jsonx.Object); ok {
+		out.Widget, _ = getOr(wo, "name").(string)
+	}
+	return out
 }
 
 // assignIDs indexes the nodes by id. A node whose id is already taken gets
