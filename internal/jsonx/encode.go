@@ -3,8 +3,9 @@ package jsonx
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -70,86 +71,96 @@ func (e *encoder) value(v any, depth int) error {
 	case float32:
 		e.buf = strconv.AppendFloat(e.buf, float64(v), 'g', -1, 32)
 	case Object:
-		if len(v) == 0 {
-			e.buf = append(e.buf, "{}"...)
-			return nil
-		}
-		e.buf = append(e.buf, '{')
-		for i, m := range v {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.newline(depth + 1)
-			e.buf = AppendString(e.buf, m.Key)
-			e.colon()
-			if err := e.value(m.Value, depth+1); err != nil {
-				return err
-			}
-		}
-		e.newline(depth)
-		e.buf = append(e.buf, '}')
+		return e.object(v, depth)
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
+		o := make(Object, 0, len(v))
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			o = append(o, Member{k, v[k]})
 		}
-		sort.Strings(keys)
-		o := make(Object, len(keys))
-		for i, k := range keys {
-			o[i] = Member{k, v[k]}
-		}
-		return e.value(o, depth)
+		return e.object(o, depth)
 	case []any:
-		if len(v) == 0 {
-			e.buf = append(e.buf, "[]"...)
-			return nil
-		}
-		e.buf = append(e.buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.newline(depth + 1)
-			if err := e.value(x, depth+1); err != nil {
-				return err
-			}
-		}
-		e.newline(depth)
-		e.buf = append(e.buf, ']')
+		return e.array(v, depth)
 	case []string:
-		a := make([]any, len(v))
-		for i, s := range v {
-			a[i] = s
-		}
-		return e.value(a, depth)
+		return e.array(anys(v), depth)
 	case []bool:
-		a := make([]any, len(v))
-		for i, s := range v {
-			a[i] = s
-		}
-		return e.value(a, depth)
-	case json.Marshaler:
-		b, err := v.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		t, err := Decode(b)
-		if err != nil {
-			return err
-		}
-		return e.value(t, depth)
+		return e.array(anys(v), depth)
 	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		t, err := Decode(b)
-		if err != nil {
-			return err
-		}
-		return e.value(t, depth)
+		return e.marshaled(v, depth)
 	}
 	return nil
+}
+
+// object writes o's members in order.
+func (e *encoder) object(o Object, depth int) error {
+	if len(o) == 0 {
+		e.buf = append(e.buf, "{}"...)
+		return nil
+	}
+	e.buf = append(e.buf, '{')
+	for i, m := range o {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.newline(depth + 1)
+		e.buf = AppendString(e.buf, m.Key)
+		e.colon()
+		if err := e.value(m.Value, depth+1); err != nil {
+			return err
+		}
+	}
+	e.newline(depth)
+	e.buf = append(e.buf, '}')
+	return nil
+}
+
+// array writes a's elements.
+func (e *encoder) array(a []any, depth int) error {
+	if len(a) == 0 {
+		e.buf = append(e.buf, "[]"...)
+		return nil
+	}
+	e.buf = append(e.buf, '[')
+	for i, x := range a {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.newline(depth + 1)
+		if err := e.value(x, depth+1); err != nil {
+			return err
+		}
+	}
+	e.newline(depth)
+	e.buf = append(e.buf, ']')
+	return nil
+}
+
+// marshaled writes v as encoding/json (or its MarshalJSON) gives it,
+// decoded and re-encoded in this encoder's layout.
+func (e *encoder) marshaled(v any, depth int) error {
+	var b []byte
+	var err error
+	if m, ok := v.(json.Marshaler); ok {
+		b, err = m.MarshalJSON()
+	} else {
+		b, err = json.Marshal(v)
+	}
+	if err != nil {
+		return err
+	}
+	t, err := Decode(b)
+	if err != nil {
+		return err
+	}
+	return e.value(t, depth)
+}
+
+// anys is s as a []any.
+func anys[T any](s []T) []any {
+	a := make([]any, len(s))
+	for i, x := range s {
+		a[i] = x
+	}
+	return a
 }
 
 const hex = "0123456789abcdef"
