@@ -505,37 +505,7 @@ func (v *validator) literal(n *graph.Node, in *schema.Input, iv *graph.Input, ad
 			val = w
 		}
 	}
-	var coerced any
-	errMsg := ""
-	switch in.Type {
-	case "INT":
-		var i *big.Int
-		if i, errMsg = pyInt(val); errMsg == "" {
-			coerced = i
-		}
-	case "FLOAT":
-		var f float64
-		if f, errMsg = pyFloat(val); errMsg == "" {
-			coerced = f
-		}
-	case "STRING":
-		coerced = pyStr(val)
-	case "BOOLEAN":
-		b := pyBool(val)
-		if s, ok := val.(string); ok {
-			said := strings.ToLower(pyStrip(s))
-			reading := "read as " + pyRepr(b) + " (Python's bool() of a string)"
-			switch said {
-			case "true":
-				b, reading = true, "read as True"
-			case "false":
-				b, reading = false, "read as False (ComfyUI's bool() would read it as True)"
-			}
-			add(diag.ValueCoerced, diag.Warning, x, fmt.Sprintf("String %s given for a BOOLEAN, %s", strRepr(s), reading),
-				fmt.Sprintf("%s, %s", x, s), map[string]any{"input_name": x, "input_config": config(), "received_value": s, "coerced_value": b})
-		}
-		coerced = b
-	}
+	coerced, errMsg := coerce(in, val, add, config)
 	if errMsg != "" {
 		add(diag.InvalidInputType, diag.Error, x, fmt.Sprintf("Failed to convert an input value to a %s value", in.Type),
 			fmt.Sprintf("%s, %s, %s", x, pyStr(val), errMsg),
@@ -550,31 +520,82 @@ func (v *validator) literal(n *graph.Node, in *schema.Input, iv *graph.Input, ad
 			iv.Link = nil
 		}
 	}
-	// Range: ComfyUI compares any value with "min"/"max" when the options
-	// have them; comfyrt compares numbers only (Python would raise
-	// TypeError for other values).
+	if !inRange(in, val, add, config) {
+		return
+	}
+	if folder := in.Folder(); folder != "" {
+		v.folderValue(in, folder, val, add)
+		return
+	}
+	if choices, ok := comboChoices(in); ok && !v.unlisted(n.ClassType, in.Name) {
+		comboValue(in, choices, val, add, config)
+	}
+}
+
+// coerce converts val as ComfyUI's validate_inputs does for in's type
+// (int(), float(), str(), bool()); nil for other types. A string given for
+// a BOOLEAN is read as ComfyUI would, with a warning saying how.
+func coerce(in *schema.Input, val any, add diagFunc, config func() any) (coerced any, errMsg string) {
+	switch in.Type {
+	case "INT":
+		i, msg := pyInt(val)
+		if msg != "" {
+			return nil, msg
+		}
+		return i, ""
+	case "FLOAT":
+		f, msg := pyFloat(val)
+		if msg != "" {
+			return nil, msg
+		}
+		return f, ""
+	case "STRING":
+		return pyStr(val), ""
+	case "BOOLEAN":
+		b := pyBool(val)
+		if s, ok := val.(string); ok {
+			reading := "read as " + pyRepr(b) + " (Python's bool() of a string)"
+			switch strings.ToLower(pyStrip(s)) {
+			case "true":
+				b, reading = true, "read as True"
+			case "false":
+				b, reading = false, "read as False (ComfyUI's bool() would read it as True)"
+			}
+			add(diag.ValueCoerced, diag.Warning, in.Name, fmt.Sprintf("String %s given for a BOOLEAN, %s", strRepr(s), reading),
+				fmt.Sprintf("%s, %s", in.Name, s), map[string]any{"input_name": in.Name, "input_config": config(), "received_value": s, "coerced_value": b})
+		}
+		return b, ""
+	}
+	return nil, ""
+}
+
+// inRange reports whether val is within in's min and max, adding the
+// error when not. ComfyUI compares any value with "min"/"max" when the
+// options have them; comfyrt compares numbers only (Python would raise
+// TypeError for other values).
+func inRange(in *schema.Input, val any, add diagFunc, config func() any) bool {
+	x := in.Name
 	if lo, ok := in.Options.Get("min"); ok {
 		if c, ok := pyCompare(val, lo); ok && c < 0 {
 			add(diag.ValueSmallerThanMin, diag.Error, x, fmt.Sprintf("Value %s smaller than min of %s", pyStr(val), pyStr(lo)), x,
 				map[string]any{"input_name": x, "input_config": config(), "received_value": toDiag(val)})
-			return
+			return false
 		}
 	}
 	if hi, ok := in.Options.Get("max"); ok {
 		if c, ok := pyCompare(val, hi); ok && c > 0 {
 			add(diag.ValueBiggerThanMax, diag.Error, x, fmt.Sprintf("Value %s bigger than max of %s", pyStr(val), pyStr(hi)), x,
 				map[string]any{"input_name": x, "input_config": config(), "received_value": toDiag(val)})
-			return
+			return false
 		}
 	}
-	if folder := in.Folder(); folder != "" {
-		v.folderValue(in, folder, val, add)
-		return
-	}
-	choices, ok := comboChoices(in)
-	if !ok || v.unlisted(n.ClassType, in.Name) {
-		return
-	}
+	return true
+}
+
+// comboValue checks val (or each element of a multi-select list) against
+// the combo's choices.
+func comboValue(in *schema.Input, choices []any, val any, add diagFunc, config func() any) {
+	x := in.Name
 	bad := []any{val}
 	if list, ok := val.([]any); ok && (in.Flag("multiselect") || in.Flag("multi_select")) {
 		bad = nil
@@ -593,8 +614,7 @@ func (v *validator) literal(n *graph.Node, in *schema.Input, iv *graph.Input, ad
 	var cfg any
 	if len(choices) <= comboListLimit {
 		cfg = config()
-	}
-	if len(choices) > comboListLimit {
+	} else {
 		listInfo = fmt.Sprintf("(list of length %d)", len(choices))
 	}
 	add(diag.ValueNotInList, diag.Error, x, "Value not in list", fmt.Sprintf("%s: '%s' not in %s", x, pyStr(bad[0]), listInfo),
