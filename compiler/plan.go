@@ -292,39 +292,15 @@ func (pl *Plan) scrubText(msg string) string {
 // do not overlap. A buffer read by a frame output lives to the end of the
 // frame; an output nobody reads is freed right after its step.
 func (pl *Plan) assignBuffers() {
-	// Per-frame steps in run order, with the index of each one's last use.
-	type key struct {
-		s   *step
-		out int
-	}
-	idx := map[*step]int{}
-	var run []*step
+	var run []*step // per-frame steps in run order
 	for _, s := range pl.steps[pl.nStatic:] {
 		if s.audio { // own buffers (audio.go)
 			s.outBuf = slices.Repeat([]int{-1}, len(s.outSpecs))
 			continue
 		}
-		idx[s] = len(run)
 		run = append(run, s)
 	}
-	lastUse := map[key]int{}
-	keep := map[key]bool{}
-	for _, s := range run {
-		for _, l := range s.links {
-			k := key{l.from, l.out}
-			if s.frameOut {
-				keep[k] = true
-			}
-			if cur, ok := lastUse[k]; !ok || idx[s] > cur {
-				lastUse[k] = idx[s]
-			}
-		}
-	}
-	for _, o := range pl.outSrc {
-		if o.from != nil {
-			keep[key{o.from, o.out}] = true
-		}
-	}
+	lastUse, keep := pl.liveness(run)
 	var free []int
 	for i, s := range run {
 		s.outBuf = make([]int, len(s.outSpecs))
@@ -334,40 +310,16 @@ func (pl *Plan) assignBuffers() {
 			if !sp.Kind.IsTensor() {
 				continue
 			}
-			n := sp.Elems()
-			// Best fit: the smallest free slot that holds n, else the
-			// largest free slot (grown), else a new one.
-			best := -1
-			for fi, b := range free {
-				if pl.slotCap[b] >= n && (best < 0 || pl.slotCap[b] < pl.slotCap[free[best]]) {
-					best = fi
-				}
-			}
-			if best < 0 {
-				for fi, b := range free {
-					if best < 0 || pl.slotCap[b] > pl.slotCap[free[best]] {
-						best = fi
-					}
-				}
-			}
-			var b int
-			if best >= 0 {
-				b = free[best]
-				free = slices.Delete(free, best, best+1)
-				pl.slotCap[b] = max(pl.slotCap[b], n)
-			} else {
-				b = len(pl.slotCap)
-				pl.slotCap = append(pl.slotCap, n)
-			}
+			b := pl.takeSlot(&free, sp.Elems())
 			s.outBuf[j] = b
-			k := key{s, j}
+			k := bufKey{s, j}
 			if _, used := lastUse[k]; !used && !keep[k] {
 				dead = append(dead, b)
 			}
 		}
 		// Free the inputs whose last reader is this step.
 		for _, l := range s.links {
-			k := key{l.from, l.out}
+			k := bufKey{l.from, l.out}
 			if l.from.static || keep[k] || lastUse[k] != i || l.from.outBuf[l.out] < 0 {
 				continue
 			}
@@ -377,6 +329,68 @@ func (pl *Plan) assignBuffers() {
 		}
 		free = append(free, dead...)
 	}
+	pl.allocOutputs()
+}
+
+// bufKey is one output of a step.
+type bufKey struct {
+	s   *step
+	out int
+}
+
+// liveness returns, for each output the per-frame steps run reads, the
+// index in run of its last reader, and the outputs that must keep their
+// buffer to the frame's end (what frame outputs read).
+func (pl *Plan) liveness(run []*step) (lastUse map[bufKey]int, keep map[bufKey]bool) {
+	lastUse, keep = map[bufKey]int{}, map[bufKey]bool{}
+	for i, s := range run {
+		for _, l := range s.links {
+			k := bufKey{l.from, l.out}
+			if s.frameOut {
+				keep[k] = true
+			}
+			if cur, ok := lastUse[k]; !ok || i > cur {
+				lastUse[k] = i
+			}
+		}
+	}
+	for _, o := range pl.outSrc {
+		if o.from != nil {
+			keep[bufKey{o.from, o.out}] = true
+		}
+	}
+	return lastUse, keep
+}
+
+// takeSlot takes a buffer slot for n elements: the smallest free slot
+// that holds n, else the largest free slot (grown), else a new one.
+func (pl *Plan) takeSlot(free *[]int, n int) int {
+	best := -1
+	for fi, b := range *free {
+		if pl.slotCap[b] >= n && (best < 0 || pl.slotCap[b] < pl.slotCap[(*free)[best]]) {
+			best = fi
+		}
+	}
+	if best < 0 {
+		for fi, b := range *free {
+			if best < 0 || pl.slotCap[b] > pl.slotCap[(*free)[best]] {
+				best = fi
+			}
+		}
+	}
+	if best < 0 {
+		pl.slotCap = append(pl.slotCap, n)
+		return len(pl.slotCap) - 1
+	}
+	b := (*free)[best]
+	*free = slices.Delete(*free, best, best+1)
+	pl.slotCap[b] = max(pl.slotCap[b], n)
+	return b
+}
+
+// allocOutputs allocates the slots and gives every step its output
+// values: per-frame tensors in their slots, the rest their own.
+func (pl *Plan) allocOutputs() {
 	pl.slots = make([][]float32, len(pl.slotCap))
 	for b, c := range pl.slotCap {
 		pl.slots[b] = make([]float32, c)
