@@ -71,7 +71,7 @@ func (p *imagePipeline) close() error {
 }
 
 // openPipeline opens the session and allocates every buffer.
-func openPipeline(cfg nodes.Config, s pipelineSpec) (*imagePipeline, error) {
+func openPipeline(cfg nodes.Config, s pipelineSpec) (_ *imagePipeline, err error) {
 	if cfg.Engines == nil {
 		return nil, errNoEngine
 	}
@@ -80,59 +80,24 @@ func openPipeline(cfg nodes.Config, s pipelineSpec) (*imagePipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(decl) != 1 || len(decl[0].Shape) != 4 {
-		return nil, fmt.Errorf("model %s: inputs %v; an image model has one input [N,C,H,W] or [N,H,W,C]", filepath.Base(s.path), decl)
-	}
-	d := decl[0].Shape
-	hi, wi, ci := 2, 3, 1
-	if s.nhwc {
-		hi, wi, ci = 1, 2, 3
-	}
-	if d[ci] >= 0 && d[ci] != 3 {
-		return nil, fmt.Errorf("model %s: input %s has %d channels, want 3 (wrong layout?)", filepath.Base(s.path), decl[0], d[ci])
-	}
-	pick := func(want, declared int, what string) (int, error) {
-		switch {
-		case want > 0 && declared > 0 && want != declared:
-			return 0, fmt.Errorf("model %s: input %s has a fixed %s of %d, not %d", filepath.Base(s.path), decl[0], what, declared, want)
-		case want > 0:
-			return want, nil
-		case declared > 0:
-			return declared, nil
-		case s.defaultDim > 0:
-			return s.defaultDim, nil
-		}
-		return 0, fmt.Errorf("model %s: input %s has a dynamic %s: set it on the node", filepath.Base(s.path), decl[0], what)
-	}
-	mh, err := pick(s.mh, d[hi], "height")
+	name, shape, err := s.modelInput(decl)
 	if err != nil {
 		return nil, err
 	}
-	mw, err := pick(s.mw, d[wi], "width")
-	if err != nil {
-		return nil, err
-	}
-	mb := d[0]
-	if mb <= 0 {
-		mb = s.b
-	}
-	if mb != s.b && mb != 1 {
-		return nil, fmt.Errorf("model batch %d does not fit a frame batch of %d", mb, s.b)
-	}
-	p.mb = mb
-	shape := []int{mb, 3, mh, mw}
-	if s.nhwc {
-		shape = []int{mb, mh, mw, 3}
-	}
+	p.mb = shape[0]
 	opts := s.opts
-	opts.Shapes = map[string][]int{decl[0].Name: shape}
+	opts.Shapes = map[string][]int{name: shape}
 	sess, err := cfg.Engines.Open(s.path, opts)
 	if err != nil {
 		return nil, err
 	}
 	p.sess = sess
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
 	if len(sess.Inputs()) != 1 || len(sess.Outputs()) < 1 {
-		p.close()
 		return nil, fmt.Errorf("model %s has %d inputs and %d outputs; an image model has one input and at least one output",
 			filepath.Base(s.path), len(sess.Inputs()), len(sess.Outputs()))
 	}
@@ -142,14 +107,76 @@ func openPipeline(cfg nodes.Config, s pipelineSpec) (*imagePipeline, error) {
 		p.in, p.out = ownBuffers(sess.Inputs()), ownBuffers(sess.Outputs())
 	}
 	if err := p.outputLayout(sess.Outputs()[0]); err != nil {
-		p.close()
 		return nil, err
 	}
+	mh, mw := shape[2], shape[3]
+	if s.nhwc {
+		mh, mw = shape[1], shape[2]
+	}
+	if err := p.resamplers(mh, mw); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// modelInput checks the model's declared input against the spec and
+// returns its name and the shape to bind: the batch, and the height and
+// width the node asks for, or the model's fixed ones, or the default.
+func (s pipelineSpec) modelInput(decl []engine.TensorInfo) (string, []int, error) {
+	base := filepath.Base(s.path)
+	if len(decl) != 1 || len(decl[0].Shape) != 4 {
+		return "", nil, fmt.Errorf("model %s: inputs %v; an image model has one input [N,C,H,W] or [N,H,W,C]", base, decl)
+	}
+	d := decl[0].Shape
+	hi, wi, ci := 2, 3, 1
+	if s.nhwc {
+		hi, wi, ci = 1, 2, 3
+	}
+	if d[ci] >= 0 && d[ci] != 3 {
+		return "", nil, fmt.Errorf("model %s: input %s has %d channels, want 3 (wrong layout?)", base, decl[0], d[ci])
+	}
+	pick := func(want, declared int, what string) (int, error) {
+		switch {
+		case want > 0 && declared > 0 && want != declared:
+			return 0, fmt.Errorf("model %s: input %s has a fixed %s of %d, not %d", base, decl[0], what, declared, want)
+		case want > 0:
+			return want, nil
+		case declared > 0:
+			return declared, nil
+		case s.defaultDim > 0:
+			return s.defaultDim, nil
+		}
+		return 0, fmt.Errorf("model %s: input %s has a dynamic %s: set it on the node", base, decl[0], what)
+	}
+	mh, err := pick(s.mh, d[hi], "height")
+	if err != nil {
+		return "", nil, err
+	}
+	mw, err := pick(s.mw, d[wi], "width")
+	if err != nil {
+		return "", nil, err
+	}
+	mb := d[0]
+	if mb <= 0 {
+		mb = s.b
+	}
+	if mb != s.b && mb != 1 {
+		return "", nil, fmt.Errorf("model batch %d does not fit a frame batch of %d", mb, s.b)
+	}
+	if s.nhwc {
+		return decl[0].Name, []int{mb, mh, mw, 3}, nil
+	}
+	return decl[0].Name, []int{mb, 3, mh, mw}, nil
+}
+
+// resamplers allocates the model-size (mh×mw) picture and the resamplers
+// between the frame's size and the model's input and output sizes.
+func (p *imagePipeline) resamplers(mh, mw int) (err error) {
+	s := p.spec
 	p.sameIn, p.sameOut = mh == s.h && mw == s.w, p.oh == s.h && p.ow == s.w
 	if !p.sameIn {
 		if p.down, err = newResampler(methodBilinear, 1, s.h, s.w, 3, mh, mw, false); err != nil {
-			p.close()
-			return nil, err
+			return err
 		}
 	}
 	p.small = make([]float32, mh*mw*3)
@@ -157,8 +184,7 @@ func openPipeline(cfg nodes.Config, s pipelineSpec) (*imagePipeline, error) {
 		p.post = make([]float32, p.oh*p.ow*3)
 		if !p.sameOut {
 			if p.up3, err = newResampler(methodBilinear, 1, p.oh, p.ow, 3, s.h, s.w, false); err != nil {
-				p.close()
-				return nil, err
+				return err
 			}
 		}
 	}
@@ -168,12 +194,11 @@ func openPipeline(cfg nodes.Config, s pipelineSpec) (*imagePipeline, error) {
 		}
 		if !p.sameOut {
 			if p.up1, err = newResampler(methodBilinear, 1, p.oh, p.ow, 1, s.h, s.w, false); err != nil {
-				p.close()
-				return nil, err
+				return err
 			}
 		}
 	}
-	return p, nil
+	return nil
 }
 
 func ownBuffers(infos []engine.TensorInfo) []engine.Tensor {
