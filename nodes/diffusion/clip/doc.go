@@ -23,8 +23,10 @@
 // included); then the CLIP pre-tokenizer pattern (<|startoftext|>,
 // <|endoftext|>, 's 't 're 've 'm 'll 'd, letter runs, single digits, runs
 // of other symbols), byte-level encoding and BPE with </w> word ends.
-// Known gaps: no Unicode NFC normalisation (transformers applies NFC; text
-// typed in NFC is unaffected) and no ftfy repairs. Encoded words are cached
+// Each word is put in Unicode NFC after that cleaning, as transformers'
+// BasicTokenizer does (golang.org/x/text's tables; Python's unicodedata
+// may be of another Unicode version for characters assigned since).
+// Known gap: no ftfy repairs (ComfyUI does not install ftfy either). Encoded words are cached
 // (bounded); a Tokenizer is safe for concurrent use.
 //
 // # Prompt syntax

@@ -4,13 +4,17 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // normalize cleans text as transformers' CLIPTokenizer does without ftfy
 // (its BasicTokenizer with accents kept and no punctuation split): NUL,
 // U+FFFD, control and unassigned characters dropped, spaces around CJK
-// ideographs, words split on whitespace, lower-cased and joined by single
-// spaces. NFC normalisation is not applied (see the package doc).
+// ideographs, words split on whitespace, each word put in Unicode NFC
+// (after the cleaning, as BasicTokenizer does, so a combining mark after
+// a dropped control character composes with the letter before it),
+// lower-cased and joined by single spaces.
 func normalize(text string) string {
 	var b strings.Builder
 	b.Grow(len(text))
@@ -22,7 +26,7 @@ func normalize(text string) string {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(lowerWord(word))
+		b.WriteString(lowerWord(nfc(word)))
 		word = word[:0]
 	}
 	for _, r := range text {
@@ -203,4 +207,18 @@ func runLen(s string, ok func(rune) bool) int {
 		n += sz
 	}
 	return n
+}
+
+// nfc is w in Unicode normalisation form C; w itself when it already is
+// (the common case, which allocates nothing).
+func nfc(w []rune) []rune {
+	for _, r := range w {
+		if r >= utf8.RuneSelf {
+			if s := string(w); !norm.NFC.IsNormalString(s) {
+				return []rune(norm.NFC.String(s))
+			}
+			return w
+		}
+	}
+	return w
 }

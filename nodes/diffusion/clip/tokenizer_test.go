@@ -196,6 +196,13 @@ func TestNormalize(t *testing.T) {
 		"a\u000bb\u0085c\u2028d": "abc d", // controls dropped, U+2028 splits
 		"\u00a0x\u3000y\u200az":  "x y z",
 		"Ä\ufffdb":               "äb",
+		// NFC (Python's unicodedata.normalize("NFC", …).lower()), after
+		// the cleaning: the NUL goes first, then e + U+0301 compose.
+		"Cafe\u0301":    "caf\u00e9",
+		"e\u0000\u0301": "\u00e9",
+		"A\u030a":       "\u00e5",
+		"\u1100\u1161":  "\uac00",
+		"x\uf900y":      "x \u8c48 y", // a CJK compatibility ideograph becomes the unified one
 	}
 	for in, want := range cases {
 		if got := normalize(in); got != want {
