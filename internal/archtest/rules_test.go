@@ -189,6 +189,8 @@ var thirdParty = []struct {
 	{"github.com/bytedance/sonic", []string{"internal/jsonx"}, []string{"cmd/..."}},
 	// Text drawing (TextRenderer): the Go fonts and their rasterizer.
 	{"golang.org/x/image", []string{"nodes/builtin"}, nil},
+	// Unicode NFC for the CLIP tokenizer (transformers normalises text).
+	{"golang.org/x/text", []string{"nodes/diffusion/clip"}, nil},
 	// Metrics: client_golang defines and serves them in internal/metrics
 	// only; tests parse and lint the exposition (common's expfmt,
 	// client_model's types, client_golang's testutil and promlint).
