@@ -803,87 +803,108 @@ func (s *stream) loader(ctx context.Context, fail context.CancelFunc) {
 			return
 		case <-s.notify:
 		}
-		var p *prepared
-		var stale bool
-		if !s.do(func(st *state) {
-			p, st.queued = st.queued, nil
-			stale = p != nil && p.restart > 0 && p.gen != st.gen
-		}) {
+		p, alive := s.dequeue()
+		if !alive {
 			return
 		}
 		if p == nil {
 			continue
 		}
-		if stale { // an update came after it was scheduled
-			p.Close()
-			s.idle()
-			continue
-		}
-		from := cur
-		if p.restart > 0 {
-			from = nil // afresh: nothing adopted from the failed plan
-		}
-		pl, err := s.load(ctx, p, from)
-		if errors.Is(err, ErrStaticTimeout) && cur == nil {
-			// Nothing ever ran: the start fails (the session reports the
-			// stream's error and frees its place).
-			s.loadErr.Store(&err)
-			fail()
+		pl, stop := s.loadQueued(ctx, p, cur, fail)
+		if stop {
 			return
 		}
-		if err != nil && ctx.Err() == nil {
-			if p.restart > 0 {
-				s.report("restart failed, the stream passes its input through: " + err.Error())
-			} else {
-				s.report("params update rejected, the running workflow stays: " + err.Error())
-			}
-		}
-		if pl == nil {
-			s.idle()
-			continue
-		}
-		var pipe *executor.Pipeline[*livePlan]
-		ended, initial := true, false
-		s.do(func(st *state) {
-			st.curPrompt, st.curCfg = p.prompt, p.cfg
-			if p.restart == 0 {
-				st.tries, st.gaveUp = 0, false // an update starts the count again
-			}
-			if st.ended {
-				return
-			}
-			ended = false
-			if st.pipe == nil {
-				// The executor has not started: it starts with this plan.
-				if st.initial != nil {
-					st.initial.Close()
-				}
-				st.initial = pl
-				initial = true
-				return
-			}
-			pipe = st.pipe
-			st.swapping++
-		})
-		if ended {
-			pl.Close()
-			return
-		}
-		if initial {
+		if pl != nil {
 			cur = pl
-			continue // loading stays true until the executor runs it
-		}
-		if err := pipe.Swap(ctx, &livePlan{p: pl}); err != nil {
-			pl.Close()
-			s.do(func(st *state) { st.swapping-- })
-			return
-		}
-		cur = pl
-		s.idle()
-		if p.restart > 0 && s.io.OnRestart != nil {
-			s.io.OnRestart(p.restart, p.restartLogs)
 		}
 	}
+}
+
+// dequeue takes the queued workflow, if any; a restart that an update
+// overtook since it was scheduled is dropped. alive is false once the
+// stream has ended.
+func (s *stream) dequeue() (p *prepared, alive bool) {
+	var stale bool
+	if !s.do(func(st *state) {
+		p, st.queued = st.queued, nil
+		stale = p != nil && p.restart > 0 && p.gen != st.gen
+	}) {
+		return nil, false
+	}
+	if stale {
+		p.Close()
+		s.idle()
+		return nil, true
+	}
+	return p, true
+}
+
+// loadQueued loads p (adopting from cur unless it is a restart) and
+// hands the plan over: to the executor's start, or as a swap. It returns
+// the plan handed over (nil when none was) and whether the loader stops.
+func (s *stream) loadQueued(ctx context.Context, p *prepared, cur *compiler.Plan, fail context.CancelFunc) (*compiler.Plan, bool) {
+	from := cur
+	if p.restart > 0 {
+		from = nil // afresh: nothing adopted from the failed plan
+	}
+	pl, err := s.load(ctx, p, from)
+	if errors.Is(err, ErrStaticTimeout) && cur == nil {
+		// Nothing ever ran: the start fails (the session reports the
+		// stream's error and frees its place).
+		s.loadErr.Store(&err)
+		fail()
+		return nil, true
+	}
+	if err != nil && ctx.Err() == nil {
+		if p.restart > 0 {
+			s.report("restart failed, the stream passes its input through: " + err.Error())
+		} else {
+			s.report("params update rejected, the running workflow stays: " + err.Error())
+		}
+	}
+	if pl == nil {
+		s.idle()
+		return nil, false
+	}
+	var pipe *executor.Pipeline[*livePlan]
+	ended, initial := true, false
+	s.do(func(st *state) {
+		st.curPrompt, st.curCfg = p.prompt, p.cfg
+		if p.restart == 0 {
+			st.tries, st.gaveUp = 0, false // an update starts the count again
+		}
+		if st.ended {
+			return
+		}
+		ended = false
+		if st.pipe == nil {
+			// The executor has not started: it starts with this plan.
+			if st.initial != nil {
+				st.initial.Close()
+			}
+			st.initial, initial = pl, true
+			return
+		}
+		pipe = st.pipe
+		st.swapping++
+	})
+	switch {
+	case ended:
+		pl.Close()
+		return nil, true
+	case initial:
+		return pl, false // loading stays true until the executor runs it
+	}
+	if err := pipe.Swap(ctx, &livePlan{p: pl}); err != nil {
+		pl.Close()
+		s.do(func(st *state) { st.swapping-- })
+		return nil, true
+	}
+	s.idle()
+	if p.restart > 0 && s.io.OnRestart != nil {
+		s.io.OnRestart(p.restart, p.restartLogs)
+	}
+	return pl, false
 }
 
 // scheduleRestart restarts the running workflow after RestartDelay (see
