@@ -166,51 +166,67 @@ func open(path string, opts engine.Options) (_ *session, err error) {
 	}
 	key := sessionKey(sum, devices, s.ins, opts)
 	s.sh, err = acquire(key, opts.Exclusive, sum, declIn, declOut, func(sh *shared) error {
-		so, err := sessionOptions(hex.EncodeToString(sum[:]), s.ins, devices, opts)
-		if err != nil {
-			return err
-		}
-		defer so.Destroy()
-		model, outNames := data, names(declOut)
-		if pn, cast := probeNames(declOut); cast {
-			model, outNames = withProbeCasts(data, declOut), pn
-		}
-		dyn, err := ort.NewDynamicAdvancedSessionWithONNXData(model, names(declIn), outNames, so)
-		if err != nil {
-			return deviceError(devices, err)
-		}
-		outs, err := outputShapes(dyn, s.inT, declOut)
-		if err != nil {
-			dyn.Destroy()
-			return err
-		}
-		sh.dyn, sh.outs = dyn, outs
-		return nil
+		return s.create(sh, data, sum, declIn, declOut, devices, opts)
 	})
 	if err != nil {
 		return nil, err
 	}
+	if err := s.bindOutputs(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// create makes the shared ORT session of the model data for s's bound
+// input shapes, with probe casts on float16 outputs (see probeNames), and
+// reads its output shapes.
+func (s *session) create(sh *shared, data []byte, sum [32]byte, declIn, declOut []engine.TensorInfo, devices []string, opts engine.Options) error {
+	so, err := sessionOptions(hex.EncodeToString(sum[:]), s.ins, devices, opts)
+	if err != nil {
+		return err
+	}
+	defer so.Destroy()
+	model, outNames := data, names(declOut)
+	if pn, cast := probeNames(declOut); cast {
+		model, outNames = withProbeCasts(data, declOut), pn
+	}
+	dyn, err := ort.NewDynamicAdvancedSessionWithONNXData(model, names(declIn), outNames, so)
+	if err != nil {
+		return deviceError(devices, err)
+	}
+	outs, err := outputShapes(dyn, s.inT, declOut)
+	if err != nil {
+		dyn.Destroy()
+		return err
+	}
+	sh.dyn, sh.outs = dyn, outs
+	return nil
+}
+
+// bindOutputs allocates s's output tensors and binds every input and
+// output tensor to the shared session.
+func (s *session) bindOutputs() (err error) {
 	s.outs = make([]engine.TensorInfo, len(s.sh.outs))
 	for i, o := range s.sh.outs {
 		s.outs[i] = engine.TensorInfo{Name: o.Name, DType: o.DType, Shape: slices.Clone(o.Shape)}
 	}
 	if s.outT, s.outBuf, s.outH, err = s.alloc(s.outs); err != nil {
-		return nil, err
+		return err
 	}
 	if s.bind, err = s.sh.dyn.CreateIoBinding(); err != nil {
-		return nil, err
+		return err
 	}
 	for i, t := range s.inT {
 		if err := s.bind.BindInput(s.ins[i].Name, t); err != nil {
-			return nil, fmt.Errorf("binding input %s: %w", s.ins[i].Name, err)
+			return fmt.Errorf("binding input %s: %w", s.ins[i].Name, err)
 		}
 	}
 	for i, t := range s.outT {
 		if err := s.bind.BindOutput(s.outs[i].Name, t); err != nil {
-			return nil, fmt.Errorf("binding output %s: %w", s.outs[i].Name, err)
+			return fmt.Errorf("binding output %s: %w", s.outs[i].Name, err)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // modelInfo reads the model's declared inputs and outputs with a
