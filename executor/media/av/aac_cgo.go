@@ -63,16 +63,11 @@ func newAACEncoder(q *audioQueue, globalHeader bool, bitrate int64, proc media.A
 		}
 	}()
 	par := q.par
-	dc := astiav.FindDecoder(par.CodecID())
-	if dc == nil {
-		return nil, fmt.Errorf("no decoder for %s audio", par.CodecID())
+	dec, dc, err := paramDecoder(par)
+	if err != nil {
+		return nil, fmt.Errorf("audio: %w", err)
 	}
-	if a.dec = astiav.AllocCodecContext(dc); a.dec == nil {
-		return nil, errors.New("cannot allocate audio decoder")
-	}
-	if err := par.ToCodecContext(a.dec); err != nil {
-		return nil, fmt.Errorf("audio decoder parameters: %w", err)
-	}
+	a.dec = dec
 	dd := astiav.NewDictionary()
 	defer dd.Free()
 	if q.tb.Num() > 0 && q.tb.Den() > 0 {

@@ -167,16 +167,11 @@ func OpenAudio(url string, opts AudioOptions) (_ *AudioSource, err error) {
 func (s *AudioSource) openDecoder(url string, as *astiav.Stream) error {
 	s.idx, s.tb = as.Index(), as.TimeBase()
 	cp := as.CodecParameters()
-	dc := astiav.FindDecoder(cp.CodecID())
-	if dc == nil {
-		return fmt.Errorf("av: open %s: no decoder for %s audio", url, cp.CodecID())
+	dec, dc, err := paramDecoder(cp)
+	if err != nil {
+		return fmt.Errorf("av: open %s: audio: %w", url, err)
 	}
-	if s.dec = astiav.AllocCodecContext(dc); s.dec == nil {
-		return errors.New("av: cannot allocate audio decoder")
-	}
-	if err := cp.ToCodecContext(s.dec); err != nil {
-		return fmt.Errorf("av: open %s: audio decoder parameters: %w", url, err)
-	}
+	s.dec = dec
 	if err := s.dec.Open(dc, nil); err != nil {
 		return fmt.Errorf("av: open %s: %s audio decoder: %w", url, cp.CodecID(), err)
 	}

@@ -3,6 +3,7 @@
 package av
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/asticode/go-astiav"
@@ -60,4 +61,22 @@ func newYUVFrame(w, h int) (*astiav.Frame, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// paramDecoder allocates a decoder for par's codec, set from par (not yet
+// opened), and returns it with the codec to open it as.
+func paramDecoder(par *astiav.CodecParameters) (*astiav.CodecContext, *astiav.Codec, error) {
+	dc := astiav.FindDecoder(par.CodecID())
+	if dc == nil {
+		return nil, nil, fmt.Errorf("no decoder for %s", par.CodecID())
+	}
+	cc := astiav.AllocCodecContext(dc)
+	if cc == nil {
+		return nil, nil, errors.New("cannot allocate a decoder")
+	}
+	if err := par.ToCodecContext(cc); err != nil {
+		cc.Free()
+		return nil, nil, fmt.Errorf("decoder parameters: %w", err)
+	}
+	return cc, dc, nil
 }

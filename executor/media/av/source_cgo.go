@@ -165,16 +165,11 @@ func (s *Source) openDecoder(url string, vs *astiav.Stream, threads int) error {
 	if cp.Width() <= 0 || cp.Height() <= 0 {
 		return fmt.Errorf("av: open %s: video stream has no picture size (an mp4 with its index at the end read from a pipe? use a faststart mp4 or mpegts)", url)
 	}
-	dec := astiav.FindDecoder(cp.CodecID())
-	if dec == nil {
-		return fmt.Errorf("av: open %s: no decoder for %s", url, cp.CodecID())
+	cc, dec, err := paramDecoder(cp)
+	if err != nil {
+		return fmt.Errorf("av: open %s: %w", url, err)
 	}
-	if s.cc = astiav.AllocCodecContext(dec); s.cc == nil {
-		return errors.New("av: cannot allocate decoder")
-	}
-	if err := cp.ToCodecContext(s.cc); err != nil {
-		return fmt.Errorf("av: open %s: decoder parameters: %w", url, err)
-	}
+	s.cc = cc
 	s.sc.threads = max(threads, 0)
 	if threads > 0 {
 		s.cc.SetThreadCount(threads)
