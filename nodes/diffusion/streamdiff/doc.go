@@ -11,8 +11,8 @@
 //     steps of them; the t_index_list picks timesteps from that list. Per
 //     t_index: √ᾱ_t, √(1−ᾱ_t) (ᾱ the cumulative product of 1 − β of the
 //     export's scheduler config, in float32 as diffusers' tensors) and the
-//     boundary condition c_skip = σ_d²/((10t)² + σ_d²), c_out = 10t/√((10t)²
-//   - σ_d²), σ_d = 0.5 (get_scalings_for_boundary_condition_discrete,
+//     boundary condition c_skip = σ_d²/((10t)² + σ_d²), c_out =
+//     10t/√((10t)² + σ_d²), σ_d = 0.5 (get_scalings_for_boundary_condition_discrete,
 //     timestep_scaling 10).
 //   - Stream (New): StreamDiffusion.prepare and predict_x0_batch for a
 //     frame buffer of one. The init noise is torch.randn((n,4,h,w)) of a
