@@ -39,7 +39,7 @@ type streamSampler struct {
 	resized       value.Value // IMAGE [1,H,W,3]
 	latent        value.Value // LATENT [1,4,h/8,w/8]
 	x0v           value.Value // LATENT, x₀ in the VAE's space
-	decoded       value.Value // IMAGE [1,H,W,3]
+	decoded       value.Value // IMAGE [1,H,W,3], its data the output's
 	vaeV          value.Value
 	io1, io2      []value.Value
 	xt, x0        []float32
@@ -117,7 +117,10 @@ func (k *streamSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 		k.filter = streamdiff.NewFilter(st.Advanced.FilterThreshold, st.Advanced.FilterMaxSkip, st.Seed, k.h*k.w*3)
 	}
 	k.xt, k.x0 = make([]float32, 4*lh*lw), make([]float32, 4*lh*lw)
-	k.last = make([]float32, k.b*k.h*k.w*3)
+	k.last = nil
+	if k.filter != nil {
+		k.last = make([]float32, k.b*k.h*k.w*3)
+	}
 	k.encoded, k.warm = false, false
 	return []value.Spec{value.ImageSpec(k.b, k.h, k.w)}, nil
 }
@@ -138,7 +141,8 @@ func (k *streamSampler) openParts(s streamSamplerArgs) error {
 		return fmt.Errorf("input stream_model: %w", err)
 	}
 	k.h, k.w = pic[0].Shape[1], pic[0].Shape[2]
-	k.resized, k.decoded = value.New(value.ImageSpec(1, st.Height, st.Width)), value.New(pic[0])
+	k.resized = value.New(value.ImageSpec(1, st.Height, st.Width))
+	k.decoded = value.OfTensor(value.Image, value.Tensor{Shape: pic[0].Shape}) // decoded into the output
 	k.latent, k.x0v = value.New(lat[0]), value.New(lat[0])
 	k.scale = float32(st.VAE.VAE.Scale)
 	k.io1, k.io2 = make([]value.Value, 2), make([]value.Value, 1)
@@ -212,18 +216,26 @@ func (k *streamSampler) Run(in, out []value.Value) error {
 
 // frame runs one picture of the batch through the stream into dst.
 func (k *streamSampler) frame(in []value.Value, j int, dst []float32) error {
-	pic := k.h * k.w * 3
-	last := k.last[j*pic : (j+1)*pic]
+	var last []float32
+	if k.filter != nil {
+		n := k.h * k.w * 3
+		last = k.last[j*n : (j+1)*n]
+	}
 	if k.st.Txt2Img {
 		k.stream.Noise(k.xt)
 	} else {
 		img := in[6].Tensor.Data[j*k.ih*k.iw*k.ic : (j+1)*k.ih*k.iw*k.ic]
-		resizeNearest(k.resized.Tensor.Data, img, k.ih, k.iw, k.ic, k.st.Height, k.st.Width)
-		if k.filter != nil && !k.filter.Keep(k.resized.Tensor.Data, 2, -1) {
+		pic := k.resized
+		if k.ih == k.st.Height && k.iw == k.st.Width && k.ic == 3 {
+			pic.Tensor.Data = img // the stream's size already: no copy
+		} else {
+			resizeNearest(pic.Tensor.Data, img, k.ih, k.iw, k.ic, k.st.Height, k.st.Width)
+		}
+		if k.filter != nil && !k.filter.Keep(pic.Tensor.Data, 2, -1) {
 			copy(dst, last)
 			return nil
 		}
-		k.io1[0], k.io1[1] = k.resized, k.vaeV
+		k.io1[0], k.io1[1] = pic, k.vaeV
 		k.io2[0] = k.latent
 		if err := k.enc.Run(k.io1, k.io2); err != nil {
 			return err
@@ -251,11 +263,13 @@ func (k *streamSampler) frame(in []value.Value, j int, dst []float32) error {
 	}
 	k.io1[0], k.io1[1] = k.x0v, k.vaeV
 	k.io2[0] = k.decoded
+	k.io2[0].Tensor.Data = dst // decoded straight into the output
 	if err := k.dec.Run(k.io1, k.io2); err != nil {
 		return err
 	}
-	copy(dst, k.decoded.Tensor.Data)
-	copy(last, dst)
+	if k.filter != nil {
+		copy(last, dst)
+	}
 	return nil
 }
 

@@ -298,3 +298,25 @@ func TestFilterSkips(t *testing.T) {
 		t.Errorf("kept %d of %d partly similar frames (p = %.3f)", kept, len(a), SkipProbability(CosineSimilarity(x, z), 0.9))
 	}
 }
+
+// BenchmarkStep is one stream step's arithmetic on a 512×512 stream's
+// latent (4×64×64), three t_indexes, with a model that does nothing: the
+// noise, guidance, boundary condition and re-noise of the batch.
+func BenchmarkStep(b *testing.B) {
+	sc, _ := NewSchedule(sd15Betas(), 50, 50, []int{39, 35, 30}, 0)
+	const l = 4 * 64 * 64
+	for _, c := range []CFG{CFGNone, CFGSelf, CFGFull} {
+		s, _ := New(Config{Schedule: sc, Latent: l, CFG: c, Guidance: 1.2, Delta: 1, AddNoise: true, DenoisingBatch: true, Seed: 2})
+		m := func(x []float32, ts []int, eps []float32) error { return nil }
+		z, xt, out := make([]float32, l), make([]float32, l), make([]float32, l)
+		b.Run(c.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Encode(z, xt)
+				if err := s.Step(xt, m, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
