@@ -108,11 +108,10 @@ func TestBinary_StreamDiffusionLoRA(t *testing.T) {
 	}
 }
 
-// TestStreamDiffusionPlanUpdate: the sampler keeps its stream (the
-// denoising batch, the stock noise) across a swap that changes another
-// node, and starts afresh (warm-up included) when its own input changes.
-func TestStreamDiffusionPlanUpdate(t *testing.T) {
-	needORTBinary(t)
+// streamDiffusionPlan loads the turbo workflow for in-process plans on
+// 64×48 frames, its engines counting their runs.
+func streamDiffusionPlan(t *testing.T) (*graph.Prompt, compiler.Config, *testkit.RunCounter) {
+	t.Helper()
 	models := filepath.Join(t.TempDir(), "models")
 	streamDiffusionModels(t, models)
 	data, err := os.ReadFile(testkit.CorpusFile(t, "pschroedl-ComfyUI-StreamDiffusion/img2img_no_acceleration_turbo_API_FORMAT.json"))
@@ -132,10 +131,18 @@ func TestStreamDiffusionPlanUpdate(t *testing.T) {
 		t.Fatal(diags)
 	}
 	rc := testkit.CountRuns(ort.New())
-	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, Width: 64, Height: 48,
-		Engines: rc, ModelDir: models, Engine: engine.Options{IntraOpThreads: 1}}
+	return wf.Prompt, compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, Width: 64, Height: 48,
+		Engines: rc, ModelDir: models, Engine: engine.Options{IntraOpThreads: 1}}, rc
+}
+
+// TestStreamDiffusionPlanUpdate: the sampler keeps its stream (the
+// denoising batch, the stock noise) across a swap that changes another
+// node, and starts afresh (warm-up included) when its own input changes.
+func TestStreamDiffusionPlanUpdate(t *testing.T) {
+	needORTBinary(t)
+	prompt, cfg, rc := streamDiffusionPlan(t)
 	compile := func() *compiler.Plan {
-		pl, err := compiler.Compile(wf.Prompt, cfg)
+		pl, err := compiler.Compile(prompt, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,12 +191,7 @@ func TestStreamDiffusionPlanUpdate(t *testing.T) {
 	if n := rc.Runs("unet") - before; n != 3 {
 		t.Errorf("after the sampler changed: %d UNet runs, want 3 (warm-up of a fresh stream)", n)
 	}
-	fresh, err := compiler.Compile(wf.Prompt, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.Close()
-	fresh2, err := fresh.Update("184", "delta", 0.5)
+	fresh2, err := compile().Update("184", "delta", 0.5)
 	if err != nil {
 		t.Fatal(err)
 	}

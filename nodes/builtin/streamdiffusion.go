@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"comfyrt/graph/diag"
 	"comfyrt/nodes"
@@ -36,18 +37,25 @@ import (
 //     vae_approx/taesd_*.onnx), as TensorRTLoader maps .engine to .onnx.
 //     An engine set has no text encoder: StreamDiffusionPrebuiltConfig
 //     takes it from its model input, and StreamDiffusionConfig refuses one.
-//   - StreamDiffusionAdvancedConfig → ADVANCED_CONFIG: warmup, do_add_noise,
-//     use_denoising_batch, the similar-image filter's settings; device,
-//     dtype, device_ids, use_safety_checker and engine_dir are accepted
-//     and have no effect (the execution provider is the --device choice;
-//     the export's dtype is what runs).
+//   - StreamDiffusionAdvancedConfig → ADVANCED_CONFIG: do_add_noise,
+//     use_denoising_batch (without it the t_indexes run one after another
+//     on each frame; the pack refuses that in img2img, comfyrt runs it) and
+//     the similar-image filter's settings; warmup, device, dtype,
+//     device_ids, use_safety_checker and engine_dir are accepted and have
+//     no effect (the pack's wrapper does not use warmup either — the
+//     sampler warms the batch up on the first frame; the execution
+//     provider is the --device choice; the export's dtype is what runs).
 //   - StreamDiffusionConfig and StreamDiffusionPrebuiltConfig →
 //     STREAM_MODEL: t_index_list, mode (txt2img requires cfg_type none, as
 //     the pack says), width and height (multiples of 8), frame_buffer_size
 //     (1: the sampler feeds one frame per call), use_tiny_vae (TAESD from
 //     vae_approx/, else the export's VAE), cfg_type, seed (−1, random in
 //     the pack, is StreamDiffusion's default 2 here, so that runs
-//     repeat). acceleration none, xformers and tensorrt compile to the
+//     repeat). The seed draws the init noise; the pack's sampler calls
+//     prepare again without a generator, which re-seeds it with
+//     StreamDiffusion's default 2 whatever the seed — comfyrt keeps the
+//     workflow's seed. PrebuiltConfig has no cfg_type or seed: the
+//     wrapper's defaults, self and 2. acceleration none, xformers and tensorrt compile to the
 //     same plan: the execution provider is --device's (cpu, cuda,
 //     tensorrt). use_lcm_lora: the pack fuses LCM-LoRA into the UNet at
 //     load (not for "turbo" models); an ONNX export cannot be changed at
@@ -169,20 +177,9 @@ func findEngineSet(k *handleLoader, input, name string) (map[string]string, erro
 	if len(found) < len(engineFiles) {
 		return nil, &nodes.FileError{Code: diag.MissingFile, Summary: "Model file not found", Input: input,
 			Err: fmt.Errorf("%s %q: comfyrt runs the ONNX files beside the pack's engines: want %s in %s/ or one of its subfolders (next to unet.engine, vae_encoder.engine, vae_decoder.engine; the TensorRT execution provider builds its engines from them)",
-				input, name, joinQuoted(engineFiles), dir)}
+				input, name, strings.Join(engineFiles, ", "), dir)}
 	}
 	return found, nil
-}
-
-func joinQuoted(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }
 
 // readModelDir lists the subfolders of rel in the models folder (inside it
@@ -277,7 +274,7 @@ func streamAdvancedConfig(_ *handleLoader, in []value.Spec) ([]any, error) {
 	if adv.FilterThreshold < 0 || adv.FilterThreshold > 1 {
 		return nil, fmt.Errorf("input similar_image_filter_threshold: %g is outside 0…1", adv.FilterThreshold)
 	}
-	if adv.FilterMaxSkip < 0 || adv.Warmup < 0 {
+	if adv.FilterMaxSkip < 0 {
 		return nil, fmt.Errorf("input similar_image_filter_max_skip_frame: %d must not be negative", adv.FilterMaxSkip)
 	}
 	return []any{&adv}, nil
