@@ -417,3 +417,31 @@ func TestStreamDiffusionErrors(t *testing.T) {
 		t.Errorf("no TAESD: %v", err)
 	}
 }
+
+// TestStreamDiffusionScratch: the sampler declares at least what its
+// Prepare allocates (Go buffers; the sessions' memory is ONNX Runtime's,
+// estimated on top), for a 512×512 stream of full guidance.
+func TestStreamDiffusionScratch(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
+	cfg := runPrepared(t, modelKernel(t, "StreamDiffusionConfig", p, dir), ck, str("39,35,30"), str("img2img"), i64(512), i64(512),
+		str("none"), i64(1), boolean(true), str("full"), boolean(true), i64(2))[0]
+	specs := specsOf([]value.Value{cfg, str("a cat"), str("the dog"), i64(50), f64(1.2), f64(1), value.New(value.ImageSpec(1, 480, 640))})
+	declared, err := nodes.SafeScratch(modelKernel(t, "StreamDiffusionSampler", p, dir), specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := allocated(t, modelKernel(t, "StreamDiffusionSampler", p, dir), specs)
+	// It opens the VAE encoder and decoder at 512×512, as VAEEncode and
+	// VAEDecode would, and the UNet on 6 rows.
+	vae := ck.Handle.(*SDStreamModel).VAE
+	enc, err1 := nodes.SafeScratch(modelKernel(t, "VAEEncode", p, dir), []value.Spec{value.ImageSpec(1, 512, 512), handleSpecs(vae)[0]})
+	dec, err2 := nodes.SafeScratch(modelKernel(t, "VAEDecode", p, dir), []value.Spec{value.LatentSpec(1, 4, 64, 64), handleSpecs(vae)[0]})
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if declared < got || declared < enc+dec || declared > 2*(enc+dec)+64<<20 {
+		t.Errorf("declared %d B, Prepare allocated %d B (the VAE parts declare %d and %d)", declared, got, enc, dec)
+	}
+}
