@@ -72,6 +72,7 @@ func standIns(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
+	streamDiffusionStandIns(t, dir)
 	model := onnxgen.DepthLike{W: [3]float32{0.5, 0.3, 0.2}, B: 0.01}.Model("input", "output")
 	for e := range engines {
 		path := filepath.Join(dir, "tensorrt", "depth-anything", strings.TrimSuffix(e, ".engine")+".onnx")
@@ -263,6 +264,30 @@ func TestFamilyAndTable(t *testing.T) {
 		`x \| y`, "| image FX | 1 | 1 | 1 | 0 | 0 | 0 |", "| **all** | 3 | 1 | 1 | 0 | 1 | 1 |"} {
 		if !strings.Contains(tab, want) {
 			t.Errorf("table lacks %q:\n%s", want, tab)
+		}
+	}
+}
+
+// streamDiffusionStandIns adds what pschroedl/ComfyUI-StreamDiffusion's
+// workflows need besides their checkpoints: TAESD for use_tiny_vae, and
+// the prebuilt engine set Kohaku_Slime as the ONNX files beside where its
+// engines would be (tiny UNet and TAESD-like VAE, as the engine loaders
+// read them).
+func streamDiffusionStandIns(t *testing.T, dir string) {
+	t.Helper()
+	if err := onnxgen.WriteTAESD(dir); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime", "engines")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, unet, _ := onnxgen.TinySD{}.Parts()
+	taesd := onnxgen.NewTAESD()
+	for f, m := range map[string]*onnxgen.Builder{"unet.onnx": unet.Model(true), "vae_encoder.onnx": taesd.Encoder("sample", "latent_sample", false),
+		"vae_decoder.onnx": taesd.Decoder("latent_sample", "sample", false)} {
+		if err := m.WriteFile(filepath.Join(sub, f)); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

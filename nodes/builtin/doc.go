@@ -35,7 +35,13 @@
 // KSamplerAdvanced, SamplerCustom, KSamplerSelect, BasicScheduler; the
 // maths are nodes/diffusion/clip's and nodes/diffusion/sampling's) and
 // ControlNetApplyAdvanced (sd_controlnet.go; the ControlNet runs inside the
-// sampler's denoiser, sd_controlnet_run.go). Each schema uses ComfyUI's
+// sampler's denoiser, sd_controlnet_run.go), and
+// pschroedl/ComfyUI-StreamDiffusion's nodes (streamdiffusion*.go: the
+// checkpoint and engine-set loaders, StreamDiffusionAdvancedConfig,
+// StreamDiffusionConfig, StreamDiffusionPrebuiltConfig, the stateful
+// StreamDiffusionSampler on nodes/diffusion/streamdiff's stream, and
+// StreamDiffusionLoraLoader, refused: a LoRA must be fused before export).
+// Each schema uses ComfyUI's
 // exact names, input order, types, defaults, ranges, combo lists, outputs,
 // output_node, categories and display names; a test checks them against a
 // real object_info dump and the derived ComfyStream schemas.
@@ -44,7 +50,7 @@
 // merge them with object_info files themselves.
 //
 // Imports: nodes/schema, nodes, nodes/value, nodes/engine,
-// nodes/diffusion/sdmodel, nodes/diffusion/clip and
-// nodes/diffusion/sampling from the project. It must
+// nodes/diffusion/sdmodel, nodes/diffusion/clip, nodes/diffusion/sampling
+// and nodes/diffusion/streamdiff from the project. It must
 // never import graph, compiler, executor, streampack or any cgo package.
 package builtin

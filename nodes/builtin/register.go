@@ -121,6 +121,20 @@ func kernels() []kernelInfo {
 		{"KSamplerSelect", []string{"sampler_name"}, []string{"SAMPLER"}, newHandleLoader(selectSampler)},
 		{"BasicScheduler", []string{"model", "scheduler", "steps", "denoise"}, []string{"SIGMAS"}, newHandleLoader(basicScheduler)},
 		{"ControlNetApplyAdvanced", controlNetApplyInputs, []string{"CONDITIONING", "CONDITIONING"}, newControlNetApply},
+		// pschroedl/ComfyUI-StreamDiffusion (streamdiffusion*.go).
+		{"StreamDiffusionCheckpointLoader", []string{"checkpoint"}, []string{"SDMODEL"}, newHandleLoader(loadStreamCheckpoint("checkpoint"))},
+		{"StreamDiffusionLPCheckpointLoader", []string{"model_name"}, []string{"SDMODEL"}, newHandleLoader(loadStreamCheckpoint("model_name"))},
+		{"StreamDiffusionTensorRTEngineLoader", []string{"engine_name"}, []string{"SDMODEL"}, newHandleLoader(loadStreamEngine)},
+		{"StreamDiffusionLoraLoader", []string{"lora_name", "strength", "previous_loras"}, []string{"LORA_DICT"}, newHandleLoader(refuseStreamLoRA)},
+		{"StreamDiffusionAdvancedConfig", []string{"warmup", "do_add_noise", "use_denoising_batch", "enable_similar_image_filter",
+			"similar_image_filter_threshold", "similar_image_filter_max_skip_frame", "device", "dtype", "device_ids", "use_safety_checker",
+			"engine_dir"}, []string{"ADVANCED_CONFIG"}, newHandleLoader(streamAdvancedConfig)},
+		{"StreamDiffusionConfig", []string{"model", "t_index_list", "mode", "width", "height", "acceleration", "frame_buffer_size",
+			"use_tiny_vae", "cfg_type", "use_lcm_lora", "seed", "opt_lora_dict", "opt_advanced_config"}, []string{"STREAM_MODEL"},
+			newHandleLoader(streamConfig)},
+		{"StreamDiffusionPrebuiltConfig", []string{"engine_config", "t_index_list", "mode", "frame_buffer_size", "width", "height", "model",
+			"opt_lora_dict", "opt_advanced_config"}, []string{"STREAM_MODEL"}, newHandleLoader(streamPrebuiltConfig)},
+		{"StreamDiffusionSampler", streamSamplerInputs, []string{"IMAGE"}, newStreamSampler},
 	}
 }
 

@@ -44,6 +44,10 @@ var wantClasses = []string{
 	// Stable Diffusion sampling.
 	"CLIPTextEncode", "ConditioningConcat", "ConditioningCombine", "ConditioningZeroOut", "KSampler", "KSamplerAdvanced",
 	"SamplerCustom", "KSamplerSelect", "BasicScheduler", "ControlNetApplyAdvanced",
+	// pschroedl/ComfyUI-StreamDiffusion.
+	"StreamDiffusionCheckpointLoader", "StreamDiffusionLPCheckpointLoader", "StreamDiffusionTensorRTEngineLoader",
+	"StreamDiffusionLoraLoader", "StreamDiffusionAdvancedConfig", "StreamDiffusionConfig", "StreamDiffusionPrebuiltConfig",
+	"StreamDiffusionSampler",
 }
 
 func TestSchemas_classes(t *testing.T) {

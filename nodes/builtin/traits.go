@@ -22,5 +22,6 @@ func classTraits() map[string]nodes.Traits {
 		"TorchCompileLoadVAE":        {PassThrough: true},
 		"TorchCompileLoadControlNet": {PassThrough: true},
 		"TorchCompileModel":          {PassThrough: true},
+		"StreamDiffusionSampler":     tv,
 	}
 }

@@ -90,7 +90,8 @@ func TestSchemas(t *testing.T) {
 	}
 	for _, c := range []struct{ class, source string }{
 		{"LoadImage", builtin.Source}, {"ImageBlur", builtin.Source}, {"LoadTensor", builtin.Source},
-		{"CLIPVisionEncode", known.CoreSource}, {"StreamDiffusionSampler", known.PackSource}, {"TensorRTLoader", builtin.Source},
+		{"CLIPVisionEncode", known.CoreSource}, {"ControlNetTRTConfig", known.PackSource}, {"StreamDiffusionSampler", builtin.Source},
+		{"TensorRTLoader", builtin.Source},
 	} {
 		if n := s.Lookup(c.class); n == nil || n.Source != c.source {
 			t.Errorf("%s: %+v, want source %s", c.class, n, c.source)

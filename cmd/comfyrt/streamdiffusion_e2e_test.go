@@ -1,0 +1,202 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"comfyrt/compiler"
+	"comfyrt/graph"
+	"comfyrt/internal/onnxgen"
+	"comfyrt/internal/testkit"
+	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/ort"
+	"comfyrt/nodes/value"
+)
+
+// streamDiffusionModels writes, under dir, tiny models where the corpus's
+// pschroedl/ComfyUI-StreamDiffusion workflows point: the checkpoints
+// (Optimum folders of the names' stems), TAESD for use_tiny_vae, the
+// prebuilt engine set Kohaku_Slime (the ONNX files beside where the
+// engines would be) and a Depth Anything stand-in.
+func streamDiffusionModels(t testing.TB, dir string) {
+	t.Helper()
+	for _, name := range []string{"sd_turbo", "kohaku-v2.1", "3dCartoonVision_v10"} {
+		if err := (onnxgen.TinySD{}).Write(filepath.Join(dir, "checkpoints", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := onnxgen.WriteTAESD(dir); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime", "kohaku-v2.1--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-3--buffer-1")
+	depth := filepath.Join(dir, "tensorrt", "depth-anything")
+	for _, d := range []string{sub, depth} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, unet, _ := onnxgen.TinySD{}.Parts()
+	taesd := onnxgen.NewTAESD()
+	for f, m := range map[string]*onnxgen.Builder{"unet.onnx": unet.Model(true), "vae_encoder.onnx": taesd.Encoder("sample", "latent_sample", false),
+		"vae_decoder.onnx": taesd.Decoder("latent_sample", "sample", false)} {
+		if err := m.WriteFile(filepath.Join(sub, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := onnxgen.DepthLike{W: [3]float32{0.5, 0.3, 0.2}, B: 0.01}
+	if err := d.Model("input", "output").WriteFile(filepath.Join(depth, "depth_anything_v2_vitb-fp16.onnx")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// streamDiffusionCorpus are the pack's corpus workflows that need only
+// classes comfyrt runs (the SAM2 ones need another pack; the LoRA ones are
+// refused, TestBinary_StreamDiffusionLoRA; the UI-format Depth Anything one
+// names classes of an older version of the pack, StreamDiffusionEngine and
+// StreamDiffusionAccelerationSampler).
+var streamDiffusionCorpus = []string{
+	"img2img_no_acceleration_turbo_API_FORMAT.json", "img2img_w_build_acceleration_API_FORMAT.json",
+	"img2img_acceleration_prebuilt_API_FORMAT.json", "Streamdiffusion_Depth_Anything_API_FORMAT.json",
+	"img2img_no_acceleration_turbo.json", "img2img_w_build_acceleration.json", "img2img_acceleration_prebuilt.json",
+}
+
+// TestBinary_StreamDiffusionCorpus: each workflow compiles unchanged (the
+// loaders and configs static, the sampler per frame) and runs through the
+// binary on the sample clip against the tiny models, 512×512 frames (the
+// Depth Anything one composites the 512×512 result over the frame).
+func TestBinary_StreamDiffusionCorpus(t *testing.T) {
+	needORTBinary(t)
+	dir := t.TempDir()
+	models := filepath.Join(dir, "models")
+	streamDiffusionModels(t, models)
+	for i, f := range streamDiffusionCorpus {
+		wf := testkit.CorpusFile(t, "pschroedl-ComfyUI-StreamDiffusion/"+f)
+		if i == 0 {
+			r := testkit.Run(t, dir, nil, time.Minute, "compile", "--explain", "--width", "512", "--height", "512", "--models-dir", models, wf)
+			if r.Code != 0 {
+				t.Fatalf("compile %s: exit %d\n%s%s", f, r.Code, r.Stdout, r.Stderr)
+			}
+			static, perFrame, ok := strings.Cut(r.Stdout, "per-frame:")
+			if !ok || !strings.Contains(static, "#183 StreamDiffusionCheckpointLoader") || !strings.Contains(static, "#182 StreamDiffusionConfig") ||
+				!strings.Contains(perFrame, "#184 StreamDiffusionSampler") || !strings.Contains(perFrame, "IMAGE[1,512,512,3]") {
+				t.Errorf("%s: want the loader and config static, the sampler per frame:\n%s", f, r.Stdout)
+			}
+		}
+		runSampleClip(t, dir, wf, models, 3, "--width", "512", "--height", "512")
+	}
+}
+
+// TestBinary_StreamDiffusionLoRA: a workflow with StreamDiffusionLoraLoader
+// does not compile; the error names the node, its input and the way out.
+func TestBinary_StreamDiffusionLoRA(t *testing.T) {
+	needORTBinary(t)
+	dir := t.TempDir()
+	models := filepath.Join(dir, "models")
+	streamDiffusionModels(t, models)
+	wf := testkit.CorpusFile(t, "pschroedl-ComfyUI-StreamDiffusion/ral-polygon_lora_API_FORMAT.json")
+	r := testkit.Run(t, dir, nil, time.Minute, "compile", "--width", "512", "--height", "512", "--models-dir", models, wf)
+	out := r.Stdout + r.Stderr
+	if r.Code == 0 || !strings.Contains(out, "181") || !strings.Contains(out, "StreamDiffusionLoraLoader") || !strings.Contains(out, "lora_name") ||
+		!strings.Contains(out, "fuse the LoRA into the checkpoint before exporting") {
+		t.Errorf("compile: exit %d, want the LoRA refused naming node 181 and lora_name:\n%s", r.Code, out)
+	}
+}
+
+// streamDiffusionPlan loads the turbo workflow for in-process plans on
+// 64×48 frames, its engines counting their runs.
+func streamDiffusionPlan(t *testing.T) (*graph.Prompt, compiler.Config, *testkit.RunCounter) {
+	t.Helper()
+	models := filepath.Join(t.TempDir(), "models")
+	streamDiffusionModels(t, models)
+	data, err := os.ReadFile(testkit.CorpusFile(t, "pschroedl-ComfyUI-StreamDiffusion/img2img_no_acceleration_turbo_API_FORMAT.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := loadSchemas(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlisted, err := builtin.FolderLists(schemas, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, diags := graph.Load("wf.json", data, graph.Options{Schemas: schemas})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	rc := testkit.CountRuns(ort.New())
+	return wf.Prompt, compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, Width: 64, Height: 48,
+		Engines: rc, ModelDir: models, Engine: engine.Options{IntraOpThreads: 1}}, rc
+}
+
+// TestStreamDiffusionPlanUpdate: the sampler keeps its stream (the
+// denoising batch, the stock noise) across a swap that changes another
+// node, and starts afresh (warm-up included) when its own input changes.
+func TestStreamDiffusionPlanUpdate(t *testing.T) {
+	needORTBinary(t)
+	prompt, cfg, rc := streamDiffusionPlan(t)
+	compile := func() *compiler.Plan {
+		pl, err := compiler.Compile(prompt, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pl.Close() })
+		return pl
+	}
+	frame := value.New(value.ImageSpec(1, 48, 64)).Tensor
+	run := func(pl *compiler.Plan, k int) []float32 {
+		t.Helper()
+		for i := range frame.Data {
+			frame.Data[i] = float32((i*7+k*13)%251) / 250
+		}
+		if err := pl.RunFrame(frame); err != nil {
+			t.Fatal(err)
+		}
+		return slices.Clone(pl.Output(0).Tensor.Data)
+	}
+	pl, control := compile(), compile()
+	for k := range 3 {
+		run(pl, k)
+		run(control, k)
+	}
+	// An unrelated node changes: the sampler's kernel and stream go on.
+	np, err := pl.Update("185", "filename_prefix", "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { np.Close() })
+	before := rc.Runs("unet")
+	got, want := run(np, 3), run(control, 3)
+	if n := rc.Runs("unet") - before; n != 2 {
+		t.Errorf("after an unrelated swap: %d UNet runs for the frame (swapped plan and control), want 1 each: no new warm-up", n)
+	}
+	if !slices.Equal(got, want) {
+		t.Error("after an unrelated swap the output differs from the unswapped plan's: the stream's state was lost")
+	}
+	// The sampler's own input changes: a fresh stream, warmed up again on
+	// its first frame, as a new plan with that value.
+	np2, err := np.Update("184", "delta", 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { np2.Close() })
+	before = rc.Runs("unet")
+	got = run(np2, 4)
+	if n := rc.Runs("unet") - before; n != 3 {
+		t.Errorf("after the sampler changed: %d UNet runs, want 3 (warm-up of a fresh stream)", n)
+	}
+	fresh2, err := compile().Update("184", "delta", 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh2.Close()
+	if !slices.Equal(got, run(fresh2, 4)) {
+		t.Error("the changed sampler's first output differs from a fresh plan's: its state was kept")
+	}
+}

@@ -1,0 +1,418 @@
+package builtin
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"comfyrt/graph/diag"
+	"comfyrt/nodes"
+	"comfyrt/nodes/diffusion/sdmodel"
+	"comfyrt/nodes/diffusion/streamdiff"
+	"comfyrt/nodes/value"
+)
+
+// The StreamDiffusion nodes (pschroedl/ComfyUI-StreamDiffusion @e639495,
+// which wraps cumulo-autumn/StreamDiffusion) as one compiled plan on ONNX
+// Runtime: the loaders and configs run once, when the plan is built, and
+// pass handles; StreamDiffusionSampler holds the stream (the denoising
+// batch, the stock noise, the similar-image filter) across frames. The
+// stream's maths are nodes/diffusion/streamdiff's.
+//
+//   - StreamDiffusionCheckpointLoader (checkpoint) and
+//     StreamDiffusionLPCheckpointLoader (model_name) → SDMODEL: an Optimum
+//     export folder, found as CheckpointLoaderSimple finds one
+//     (checkpoints/<stem>/).
+//   - StreamDiffusionTensorRTEngineLoader (engine_name) → SDMODEL: an engine
+//     set, tensorrt/StreamDiffusion-engines/<name>/ whose subfolders hold
+//     unet.engine, vae_encoder.engine and vae_decoder.engine; comfyrt runs
+//     the ONNX files beside them (unet.onnx, vae_encoder.onnx,
+//     vae_decoder.onnx, Optimum's tensor names; the VAE files are the tiny
+//     VAE the pack builds its engines with, read as TAESD as
+//     vae_approx/taesd_*.onnx), as TensorRTLoader maps .engine to .onnx.
+//     An engine set has no text encoder: StreamDiffusionPrebuiltConfig
+//     takes it from its model input, and StreamDiffusionConfig refuses one.
+//   - StreamDiffusionAdvancedConfig → ADVANCED_CONFIG: do_add_noise,
+//     use_denoising_batch (without it the t_indexes run one after another
+//     on each frame; the pack refuses that in img2img, comfyrt runs it) and
+//     the similar-image filter's settings; warmup, device, dtype,
+//     device_ids, use_safety_checker and engine_dir are accepted and have
+//     no effect (the pack's wrapper does not use warmup either — the
+//     sampler warms the batch up on the first frame; the execution
+//     provider is the --device choice; the export's dtype is what runs).
+//   - StreamDiffusionConfig and StreamDiffusionPrebuiltConfig →
+//     STREAM_MODEL: t_index_list, mode (txt2img requires cfg_type none, as
+//     the pack says), width and height (multiples of 8), frame_buffer_size
+//     (1: the sampler feeds one frame per call), use_tiny_vae (TAESD from
+//     vae_approx/, else the export's VAE), cfg_type, seed (−1, random in
+//     the pack, is StreamDiffusion's default 2 here, so that runs
+//     repeat). The seed draws the init noise; the pack's sampler calls
+//     prepare again without a generator, which re-seeds it with
+//     StreamDiffusion's default 2 whatever the seed — comfyrt keeps the
+//     workflow's seed. PrebuiltConfig has no cfg_type or seed: the
+//     wrapper's defaults, self and 2. acceleration none, xformers and tensorrt compile to the
+//     same plan: the execution provider is --device's (cpu, cuda,
+//     tensorrt). use_lcm_lora: the pack fuses LCM-LoRA into the UNet at
+//     load (not for "turbo" models); an ONNX export cannot be changed at
+//     run time, so the export must already hold it (fuse, then export).
+//   - StreamDiffusionLoraLoader: refused when the plan is built — a LoRA
+//     cannot be applied to an ONNX export at run time; fuse it into the
+//     checkpoint before exporting.
+//   - StreamDiffusionSampler (streamdiffusion_sampler.go).
+
+// SDStreamModel is the SDMODEL handle: a checkpoint or an engine set.
+type SDStreamModel struct {
+	Name string
+	UNet *SDUNet
+	CLIP *SDCLIP // nil for an engine set
+	VAE  *SDVAE
+	// Engine marks an engine set (StreamDiffusionTensorRTEngineLoader).
+	Engine bool
+}
+
+// SDStreamAdvanced is the ADVANCED_CONFIG handle.
+type SDStreamAdvanced struct {
+	Warmup                   int
+	AddNoise, DenoisingBatch bool
+	Filter                   bool
+	FilterThreshold          float64
+	FilterMaxSkip            int
+	Device, DType, EngineDir string
+	SafetyChecker            bool
+	DeviceIDs                string
+}
+
+// defaultAdvanced is StreamDiffusionWrapper's defaults.
+var defaultAdvanced = SDStreamAdvanced{Warmup: 10, AddNoise: true, DenoisingBatch: true, FilterThreshold: 0.98, FilterMaxSkip: 10}
+
+// SDStream is the STREAM_MODEL handle: the parts and the stream settings.
+type SDStream struct {
+	Name          string
+	UNet          *SDUNet
+	CLIP          *SDCLIP
+	VAE           *SDVAE
+	TIndex        []int
+	Txt2Img       bool
+	Width, Height int
+	Acceleration  string
+	CFG           streamdiff.CFG
+	Seed          uint64
+	Advanced      SDStreamAdvanced
+}
+
+// streamDiffusionEngineDir is the pack's engine folder in the models
+// folder.
+const streamDiffusionEngineDir = "tensorrt/StreamDiffusion-engines"
+
+func loadStreamCheckpoint(input string) func(k *handleLoader, in []value.Spec) ([]any, error) {
+	return func(k *handleLoader, in []value.Spec) ([]any, error) {
+		a := newArgs(in, input)
+		name := a.str(0)
+		if err := a.Err(); err != nil {
+			return nil, err
+		}
+		f, err := sdFolders(k.cfg, input, name)
+		if err != nil {
+			return nil, err
+		}
+		m, err := sdmodel.Find(f, name)
+		if err != nil {
+			return nil, sdFileError(input, err)
+		}
+		ios := map[string]sdmodel.IO{}
+		for _, part := range sdmodel.Parts {
+			if ios[part], err = m.Inspect(k.cfg.Engines, part); err != nil {
+				return nil, sdFileError(input, err)
+			}
+		}
+		vocab, merges := m.TokenizerFiles()
+		sm := &SDStreamModel{
+			Name: name,
+			UNet: &SDUNet{Name: name, Path: m.PartPath(sdmodel.UNet), IO: ios[sdmodel.UNet], Scheduler: m.Scheduler, LatentScale: m.LatentScale, Opts: k.cfg.Engine},
+			CLIP: &SDCLIP{Name: name, Path: m.PartPath(sdmodel.TextEncoder), IO: ios[sdmodel.TextEncoder], Vocab: vocab, Merges: merges, LastLayer: -1, Opts: k.cfg.Engine},
+			VAE:  &SDVAE{VAE: m.VAE(), Enc: ios[sdmodel.VAEEncoder], Dec: ios[sdmodel.VAEDecoder], Opts: k.cfg.Engine},
+		}
+		return []any{sm}, nil
+	}
+}
+
+// engineFiles are the ONNX files comfyrt runs beside an engine set's
+// .engine files.
+var engineFiles = []string{"unet.onnx", "vae_encoder.onnx", "vae_decoder.onnx"}
+
+// findEngineSet finds each of engineFiles in the engine set's folder or
+// its subfolders (the pack keeps each engine in a subfolder named after
+// its build settings); the result is relative to the models folder.
+func findEngineSet(k *handleLoader, input, name string) (map[string]string, error) {
+	if _, err := sdFolders(k.cfg, input, name); err != nil {
+		return nil, err
+	}
+	if err := localName(input, streamDiffusionEngineDir, name); err != nil {
+		return nil, err
+	}
+	dir := path.Join(streamDiffusionEngineDir, filepath.ToSlash(name))
+	dirs := []string{dir}
+	subs, err := readModelDir(k.cfg, dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid model file", Input: input, Err: fmt.Errorf("%s %q: %v", input, name, err)}
+	}
+	for _, s := range subs {
+		dirs = append(dirs, path.Join(dir, s))
+	}
+	found := map[string]string{}
+	for _, f := range engineFiles {
+		for _, d := range dirs {
+			if _, ok := found[f]; !ok {
+				if _, err := resolveModel(k.cfg, path.Join(d, f)); err == nil {
+					found[f] = path.Join(d, f)
+				}
+			}
+		}
+	}
+	if len(found) < len(engineFiles) {
+		return nil, &nodes.FileError{Code: diag.MissingFile, Summary: "Model file not found", Input: input,
+			Err: fmt.Errorf("%s %q: comfyrt runs the ONNX files beside the pack's engines: want %s in %s/ or one of its subfolders (next to unet.engine, vae_encoder.engine, vae_decoder.engine; the TensorRT execution provider builds its engines from them)",
+				input, name, strings.Join(engineFiles, ", "), dir)}
+	}
+	return found, nil
+}
+
+// readModelDir lists the subfolders of rel in the models folder (inside it
+// only, when confined).
+func readModelDir(cfg nodes.Config, rel string) ([]string, error) {
+	var ents []fs.DirEntry
+	var err error
+	if cfg.Confined {
+		root, rerr := os.OpenRoot(cfg.ModelDir)
+		if rerr != nil {
+			return nil, rerr
+		}
+		defer root.Close()
+		ents, err = fs.ReadDir(root.FS(), filepath.ToSlash(rel))
+	} else {
+		ents, err = os.ReadDir(filepath.Join(cfg.ModelDir, filepath.FromSlash(rel)))
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	slices.Sort(out)
+	return out, err
+}
+
+func loadStreamEngine(k *handleLoader, in []value.Spec) ([]any, error) {
+	const input = "engine_name"
+	a := newArgs(in, input)
+	name := a.str(0)
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	sm, err := engineSetModel(k, input, name)
+	if err != nil {
+		return nil, err
+	}
+	return []any{sm}, nil
+}
+
+// engineSetModel opens the engine set name as an SDMODEL without a text
+// encoder.
+func engineSetModel(k *handleLoader, input, name string) (*SDStreamModel, error) {
+	files, err := findEngineSet(k, input, name)
+	if err != nil {
+		return nil, err
+	}
+	abs := map[string]string{}
+	ios := map[string]sdmodel.IO{}
+	for f, part := range map[string]string{"unet.onnx": sdmodel.UNet, "vae_encoder.onnx": sdmodel.VAEEncoder, "vae_decoder.onnx": sdmodel.VAEDecoder} {
+		p, err := resolveModel(k.cfg, files[f])
+		if err != nil {
+			return nil, sdFileError(input, err)
+		}
+		abs[f] = p
+		if ios[f], err = sdmodel.InspectPart(k.cfg.Engines, part, p, files[f]); err != nil {
+			return nil, sdFileError(input, err)
+		}
+	}
+	sched := sdmodel.Scheduler{Class: "LCMScheduler", PredictionType: "epsilon", BetaSchedule: "scaled_linear", BetaStart: 0.00085, BetaEnd: 0.012, TrainSteps: 1000}
+	return &SDStreamModel{
+		Name:   name,
+		Engine: true,
+		UNet:   &SDUNet{Name: name, Path: abs["unet.onnx"], IO: ios["unet.onnx"], Scheduler: sched, LatentScale: sdmodel.SD15LatentScale, Opts: k.cfg.Engine},
+		VAE: &SDVAE{VAE: sdmodel.VAE{Name: name, Encoder: abs["vae_encoder.onnx"], Decoder: abs["vae_decoder.onnx"], TAESD: true, Scale: sdmodel.SD15LatentScale},
+			Enc: ios["vae_encoder.onnx"], Dec: ios["vae_decoder.onnx"], Opts: k.cfg.Engine},
+	}, nil
+}
+
+func refuseStreamLoRA(_ *handleLoader, in []value.Spec) ([]any, error) {
+	a := newArgs(in, "lora_name", "strength", "previous_loras")
+	name := a.str(0)
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("input lora_name: LoRA %q cannot be applied to an ONNX export at run time; fuse the LoRA into the checkpoint before exporting it (diffusers' load_lora_weights and fuse_lora, then optimum-cli export onnx) and remove this node", name)
+}
+
+func streamAdvancedConfig(_ *handleLoader, in []value.Spec) ([]any, error) {
+	a := newArgs(in, "warmup", "do_add_noise", "use_denoising_batch", "enable_similar_image_filter",
+		"similar_image_filter_threshold", "similar_image_filter_max_skip_frame", "device", "dtype", "device_ids",
+		"use_safety_checker", "engine_dir")
+	adv := SDStreamAdvanced{
+		Warmup: int(a.int(0)), AddNoise: a.bool(1), DenoisingBatch: a.bool(2), Filter: a.bool(3),
+		FilterThreshold: a.float(4), FilterMaxSkip: int(a.int(5)), Device: a.str(6), DType: a.str(7), DeviceIDs: a.str(8),
+		SafetyChecker: a.bool(9), EngineDir: a.str(10),
+	}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	if adv.FilterThreshold < 0 || adv.FilterThreshold > 1 {
+		return nil, fmt.Errorf("input similar_image_filter_threshold: %g is outside 0…1", adv.FilterThreshold)
+	}
+	if adv.FilterMaxSkip < 0 {
+		return nil, fmt.Errorf("input similar_image_filter_max_skip_frame: %d must not be negative", adv.FilterMaxSkip)
+	}
+	return []any{&adv}, nil
+}
+
+// streamModelHandle reads the SDMODEL handle of slot i.
+func streamModelHandle(a *args, i int) *SDStreamModel {
+	return handleOf[*SDStreamModel](a, i, "SDMODEL", "StreamDiffusionCheckpointLoader")
+}
+
+// streamSettings are the inputs both configs share.
+type streamSettings struct {
+	tIndex        string
+	mode          string
+	width, height int
+	fbs           int
+	tinyVAE       bool
+	cfgType       string
+	seed          int64
+	acceleration  string
+	lora, adv     int // slots of opt_lora_dict, opt_advanced_config
+}
+
+func streamConfig(k *handleLoader, in []value.Spec) ([]any, error) {
+	a := newArgs(in, "model", "t_index_list", "mode", "width", "height", "acceleration", "frame_buffer_size",
+		"use_tiny_vae", "cfg_type", "use_lcm_lora", "seed", "opt_lora_dict", "opt_advanced_config")
+	m := streamModelHandle(a, 0)
+	s := streamSettings{tIndex: a.str(1), mode: a.str(2), width: int(a.int(3)), height: int(a.int(4)), acceleration: a.str(5),
+		fbs: int(a.int(6)), tinyVAE: a.bool(7), cfgType: a.str(8), seed: a.int(10), lora: 11, adv: 12}
+	a.bool(9)
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	if m.CLIP == nil {
+		return nil, fmt.Errorf("input model: the engine set %q has no text encoder; load a checkpoint (StreamDiffusionCheckpointLoader) or use StreamDiffusionPrebuiltConfig with its model input", m.Name)
+	}
+	st, err := buildStream(k, a, m, s)
+	if err != nil {
+		return nil, err
+	}
+	return []any{st}, nil
+}
+
+func streamPrebuiltConfig(k *handleLoader, in []value.Spec) ([]any, error) {
+	a := newArgs(in, "engine_config", "t_index_list", "mode", "frame_buffer_size", "width", "height", "model",
+		"opt_lora_dict", "opt_advanced_config")
+	name := a.str(0)
+	s := streamSettings{tIndex: a.str(1), mode: a.str(2), fbs: int(a.int(3)), width: int(a.int(4)), height: int(a.int(5)),
+		tinyVAE: true, cfgType: "self", seed: 2, acceleration: "tensorrt", lora: 7, adv: 8}
+	var ckpt *SDStreamModel
+	if a.present(6) {
+		ckpt = streamModelHandle(a, 6)
+	} else {
+		a.errorf(6, "comfyrt needs the model input (a checkpoint from StreamDiffusionCheckpointLoader) for the text encoder and tokenizer, which an engine set does not hold")
+	}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	if ckpt.CLIP == nil {
+		return nil, fmt.Errorf("input model: %q is an engine set without a text encoder; link a checkpoint", ckpt.Name)
+	}
+	eng, err := engineSetModel(k, "engine_config", name)
+	if err != nil {
+		return nil, err
+	}
+	m := &SDStreamModel{Name: name, UNet: eng.UNet, CLIP: ckpt.CLIP, VAE: eng.VAE, Engine: true}
+	st, err := buildStream(k, a, m, s)
+	if err != nil {
+		return nil, err
+	}
+	return []any{st}, nil
+}
+
+// buildStream checks the shared settings and makes the STREAM_MODEL.
+func buildStream(k *handleLoader, a *args, m *SDStreamModel, s streamSettings) (*SDStream, error) {
+	if a.present(s.lora) {
+		return nil, fmt.Errorf("input opt_lora_dict: a LoRA cannot be applied to an ONNX export at run time; fuse it into the checkpoint before exporting")
+	}
+	adv := defaultAdvanced
+	if a.present(s.adv) {
+		if p := handleOf[*SDStreamAdvanced](a, s.adv, "ADVANCED_CONFIG", "StreamDiffusionAdvancedConfig"); p != nil {
+			adv = *p
+		}
+		if err := a.Err(); err != nil {
+			return nil, err
+		}
+	}
+	ti, err := streamdiff.ParseTIndexList(s.tIndex)
+	if err != nil {
+		return nil, fmt.Errorf("input t_index_list: %w", err)
+	}
+	cfgType, err := streamdiff.ParseCFG(s.cfgType)
+	if err != nil {
+		return nil, fmt.Errorf("input cfg_type: %w", err)
+	}
+	switch {
+	case s.mode != "img2img" && s.mode != "txt2img":
+		return nil, fmt.Errorf("input mode: %q is not img2img or txt2img", s.mode)
+	case s.mode == "txt2img" && cfgType != streamdiff.CFGNone:
+		return nil, fmt.Errorf("input cfg_type: txt2img mode accepts only cfg_type none, got %s (as the pack says)", cfgType)
+	case s.width%8 != 0 || s.height%8 != 0 || s.width < 8 || s.height < 8:
+		return nil, fmt.Errorf("input width: %d×%d must be multiples of 8 (the VAE's latent pixel)", s.width, s.height)
+	case s.fbs != 1:
+		return nil, fmt.Errorf("input frame_buffer_size: %d; comfyrt runs a frame buffer of 1 (the sampler feeds one frame per call, as the pack's does)", s.fbs)
+	}
+	seed := uint64(s.seed)
+	if s.seed < 0 {
+		seed = 2
+	}
+	vae := m.VAE
+	if s.tinyVAE && !m.Engine {
+		if vae, err = streamTAESD(k); err != nil {
+			return nil, err
+		}
+	}
+	return &SDStream{Name: m.Name, UNet: m.UNet, CLIP: m.CLIP, VAE: vae, TIndex: ti, Txt2Img: s.mode == "txt2img",
+		Width: s.width, Height: s.height, Acceleration: s.acceleration, CFG: cfgType, Seed: seed, Advanced: adv}, nil
+}
+
+// streamTAESD opens vae_approx/taesd_{encoder,decoder}.onnx for
+// use_tiny_vae.
+func streamTAESD(k *handleLoader) (*SDVAE, error) {
+	const input = "use_tiny_vae"
+	f, err := sdFolders(k.cfg, input, "taesd")
+	if err != nil {
+		return nil, err
+	}
+	v, err := sdmodel.FindVAE(f, "taesd")
+	if err != nil {
+		return nil, sdFileError(input, fmt.Errorf("use_tiny_vae: %w (or set use_tiny_vae false to run the checkpoint's own VAE)", err))
+	}
+	enc, err := sdmodel.InspectPart(k.cfg.Engines, sdmodel.VAEEncoder, v.Encoder, "taesd encoder")
+	if err != nil {
+		return nil, sdFileError(input, err)
+	}
+	dec, err := sdmodel.InspectPart(k.cfg.Engines, sdmodel.VAEDecoder, v.Decoder, "taesd decoder")
+	if err != nil {
+		return nil, sdFileError(input, err)
+	}
+	return &SDVAE{VAE: v, Enc: enc, Dec: dec, Opts: k.cfg.Engine}, nil
+}
