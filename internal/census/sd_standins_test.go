@@ -1,0 +1,132 @@
+package census
+
+import (
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"comfyrt/graph"
+	"comfyrt/internal/onnxgen"
+	"comfyrt/internal/testkit"
+	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/schema"
+)
+
+// sdTextWidth is the stand-ins' text width: the UNets, ControlNets and
+// text encoders must agree on it (TinySD's default).
+const sdTextWidth = 8
+
+// sdStandIns adds to the models folder dir, for the Stable Diffusion parts
+// the corpus workflows load one by one, tiny generated models where each
+// loader looks (the workflows' own names, read from their loaded API
+// prompts, UI files converted):
+//
+//   - TensorRTLoader unet_name → the ControlNet-enabled tiny UNet
+//     (onnxgen.WriteControlNetUNet) at tensorrt/<name>.onnx, beside where
+//     the engine would be (the Depth Anything engines aside: standIns
+//     writes those);
+//   - ControlNetLoader control_net_name → the tiny ControlNet at
+//     controlnet/<stem>.onnx;
+//   - CLIPLoader clip_name → the tiny text encoder and tokenizer in
+//     text_encoders/<stem>/;
+//   - VAELoader vae_name → TAESD's tiny pair for taesd, else the tiny VAE
+//     in vae/<stem>/.
+//
+// Every part shares one text width, so any UNet takes any text encoder's
+// output. Names reaching out of their folder ("..") are skipped: the
+// loaders refuse them, as ComfyUI's folder lookup would.
+func sdStandIns(t *testing.T, dir string, s *schema.Set) {
+	t.Helper()
+	names := sdModelNames(t, s)
+	for class, set := range names {
+		for name := range set {
+			if strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
+				continue
+			}
+			if err := writeSDStandIn(dir, class, name); err != nil {
+				t.Fatalf("%s %q stand-in: %v", class, name, err)
+			}
+		}
+	}
+}
+
+// sdLoaderInputs are the loaders whose files sdStandIns writes, with the
+// input naming the file.
+var sdLoaderInputs = map[string]string{
+	"TensorRTLoader":   "unet_name",
+	"ControlNetLoader": "control_net_name",
+	"CLIPLoader":       "clip_name",
+	"VAELoader":        "vae_name",
+}
+
+// sdModelNames reads every corpus workflow's loader names, per class.
+func sdModelNames(t *testing.T, s *schema.Set) map[string]map[string]bool {
+	t.Helper()
+	out := map[string]map[string]bool{}
+	root := testkit.CorpusDir(t)
+	for _, f := range testkit.CorpusWorkflows(t) {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wf, _ := graph.Load(f, data, graph.Options{Schemas: s})
+		if wf == nil || wf.Prompt == nil {
+			continue
+		}
+		for _, n := range wf.Prompt.Nodes {
+			input, ok := sdLoaderInputs[n.ClassType]
+			if !ok {
+				continue
+			}
+			in := n.Input(input)
+			if in == nil {
+				continue
+			}
+			name, ok := in.Literal().(string)
+			if !ok || name == "" || (n.ClassType == "TensorRTLoader" && engineName.MatchString(`"`+name+`"`)) {
+				continue
+			}
+			if out[n.ClassType] == nil {
+				out[n.ClassType] = map[string]bool{}
+			}
+			out[n.ClassType][name] = true
+		}
+	}
+	return out
+}
+
+// writeSDStandIn writes one loader's stand-in for name under dir.
+func writeSDStandIn(dir, class, name string) error {
+	name = strings.ReplaceAll(name, "\\", "/")
+	switch class {
+	case "TensorRTLoader":
+		p := filepath.Join(dir, filepath.FromSlash(builtin.TensorRTUNetFile(name)))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		return onnxgen.WriteControlNetUNet(p, sdTextWidth)
+	case "ControlNetLoader":
+		rel := strings.TrimSuffix(strings.TrimPrefix(builtin.ControlNetFile(name), "controlnet/"), ".onnx")
+		return onnxgen.WriteControlNet(dir, rel, sdTextWidth)
+	case "CLIPLoader":
+		return onnxgen.WriteCLIP(dir, modelStem(name), sdTextWidth)
+	case "VAELoader":
+		if name == "taesd" {
+			return onnxgen.WriteTAESD(dir)
+		}
+		return onnxgen.WriteVAEFolder(dir, modelStem(name))
+	}
+	return nil
+}
+
+// modelStem is name without its weights file's extension.
+func modelStem(name string) string {
+	ext := path.Ext(name)
+	switch ext {
+	case ".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".onnx", ".sft":
+		return strings.TrimSuffix(name, ext)
+	}
+	return name
+}
