@@ -130,3 +130,32 @@ func modelStem(name string) string {
 	}
 	return name
 }
+
+// TestAniverseLCMRuns: ComfyStream's aniverse-lcm-trt-example-workflow.json
+// (TensorRTLoader → ModelSamplingDiscrete lcm → KSampler lcm/sgm_uniform)
+// gets past its sampler (only its CLIPSetLastLayer −2 may stop it: the
+// stand-in text encoder has no hidden-state outputs) and otherwise runs on the census' stand-ins
+// once its TensorRTLoader model_type "sd1.x" (upstream ComfyUI_TensorRT's
+// name) reads "SD15": the schema comfyrt knows is the ComfyStream build's,
+// whose list has SD15 and not sd1.x, so the file as published fails
+// validation there (value_not_in_list), as it would in ComfyUI with that
+// build.
+func TestAniverseLCMRuns(t *testing.T) {
+	const f = "comfystream/aniverse-lcm-trt-example-workflow.json"
+	data, err := os.ReadFile(filepath.Join(testkit.CorpusDir(t), f))
+	if err != nil {
+		t.Skipf("corpus: %v", err)
+	}
+	cfg := config(t)
+	if e := Check(f, data, cfg); e.Status != Other || !strings.Contains(e.Detail, "prompt_outputs_failed_validation") {
+		t.Errorf("as published: %+v, want a validation failure (model_type sd1.x)", e)
+	}
+	fixed := strings.Replace(string(data), `"model_type": "sd1.x"`, `"model_type": "SD15"`, 1)
+	if fixed == string(data) {
+		t.Fatal("no model_type sd1.x in the file")
+	}
+	e := Check(f, []byte(fixed), cfg)
+	if !e.Ran() && !strings.Contains(e.Detail, "CLIPSetLastLayer -2 is not supported") {
+		t.Errorf("with model_type SD15: %s %s (no kernel: %v)", e.Status, e.Detail, e.NoKernel)
+	}
+}

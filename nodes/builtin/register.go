@@ -121,6 +121,7 @@ func kernels() []kernelInfo {
 		{"KSamplerSelect", []string{"sampler_name"}, []string{"SAMPLER"}, newHandleLoader(selectSampler)},
 		{"BasicScheduler", []string{"model", "scheduler", "steps", "denoise"}, []string{"SIGMAS"}, newHandleLoader(basicScheduler)},
 		{"ControlNetApplyAdvanced", controlNetApplyInputs, []string{"CONDITIONING", "CONDITIONING"}, newControlNetApply},
+		{"ModelSamplingDiscrete", modelSamplingInputs, []string{"MODEL"}, newHandleLoader(patchModelSampling)},
 	}
 }
 
