@@ -122,6 +122,7 @@ func kernels() []kernelInfo {
 		{"BasicScheduler", []string{"model", "scheduler", "steps", "denoise"}, []string{"SIGMAS"}, newHandleLoader(basicScheduler)},
 		{"ControlNetApplyAdvanced", controlNetApplyInputs, []string{"CONDITIONING", "CONDITIONING"}, newControlNetApply},
 		{"ModelSamplingDiscrete", modelSamplingInputs, []string{"MODEL"}, newHandleLoader(patchModelSampling)},
+		{"FeatureBankAttentionProcessor", featureBankInputs, []string{"MODEL"}, newFeatureBank},
 	}
 }
 
