@@ -36,10 +36,12 @@ import (
 //     −n's output with the final layer norm (clip.FinalLayerNorm), as
 //     ComfyUI's SD1.x clip skip.
 //   - ConditioningConcat: each entry of conditioning_to with the first
-//     entry of conditioning_from appended along the tokens.
+//     entry of conditioning_from appended along the tokens; the entry keeps
+//     conditioning_to's control (ComfyUI copies its dict: a control of
+//     conditioning_from is dropped).
 //   - ConditioningCombine: the two lists, one after the other (the sampler
 //     averages the entries' predictions, as ComfyUI without areas).
-//   - ConditioningZeroOut: the same shapes, zeros.
+//   - ConditioningZeroOut: the same shapes, zeros (controls kept).
 
 // MaxPromptChunks bounds a prompt's 77-token chunks (ComfyUI has no
 // limit; 32 chunks are 2,400 tokens).
@@ -457,13 +459,17 @@ func (k *condOp) Prepare(in []value.Spec) ([]value.Spec, error) {
 			if e.Tokens+from.Tokens > MaxPromptChunks*77 {
 				return nil, fmt.Errorf("input conditioning_from: %d + %d tokens; at most %d", e.Tokens, from.Tokens, MaxPromptChunks*77)
 			}
-			out.Entries = append(out.Entries, newCondEntry(e.Tokens+from.Tokens, e.Dim, len(e.Pooled)))
+			d := newCondEntry(e.Tokens+from.Tokens, e.Dim, len(e.Pooled))
+			d.Control = e.Control // conditioning_to's dict is kept (its control too)
+			out.Entries = append(out.Entries, d)
 		}
 	case "combine":
 		out.Entries = slices.Concat(srcs[0].Entries, srcs[1].Entries)
 	default:
 		for _, e := range srcs[0].Entries {
-			out.Entries = append(out.Entries, newCondEntry(e.Tokens, e.Dim, len(e.Pooled)))
+			d := newCondEntry(e.Tokens, e.Dim, len(e.Pooled))
+			d.Control = e.Control // the dict is kept, only the tensors zeroed
+			out.Entries = append(out.Entries, d)
 		}
 	}
 	k.srcs, k.cond = srcs, out
