@@ -54,7 +54,7 @@ type cnRun struct {
 	res     []cnRes
 	nets    []*cnSess
 	byGroup [][]int // per group: its chain's indices into nets, the oldest first
-	runs    int   // ControlNet runs so far (for tests)
+	runs    int     // ControlNet runs so far (for tests)
 }
 
 // residualName maps a UNet residual input to the ControlNet output.
