@@ -1,6 +1,7 @@
 package census
 
 import (
+	"encoding/json"
 	"os"
 	"path"
 	"path/filepath"
@@ -184,5 +185,41 @@ func TestAniverseLCMRuns(t *testing.T) {
 	e := Check(f, []byte(fixed), cfg)
 	if !e.Ran() {
 		t.Errorf("with model_type SD15: %s %s (no kernel: %v)", e.Status, e.Detail, e.NoKernel)
+	}
+}
+
+// TestPromptUpdatingRuns: ComfyUI_RealTimeNodes' prompt_updating_WORKFLOW
+// (a StringControl's text into CLIPTextEncode per frame) stops only at its
+// KSampler's denoise, which a FloatControl drives per frame; with that link
+// removed (denoise back to its widget value) it compiles and runs, the
+// prompt encoded per frame.
+func TestPromptUpdatingRuns(t *testing.T) {
+	const f = "ComfyUI_RealTimeNodes/prompt_updating_WORKFLOW.json"
+	data, err := os.ReadFile(filepath.Join(testkit.CorpusDir(t), f))
+	if err != nil {
+		t.Skipf("corpus: %v", err)
+	}
+	cfg := config(t)
+	if e := Check(f, data, cfg); e.Status != Other || !strings.Contains(e.Detail, "input denoise") {
+		t.Errorf("as published: %s %s, want the per-frame denoise refused", e.Status, e.Detail)
+	}
+	var wf map[string]any
+	if err := json.Unmarshal(data, &wf); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range wf["nodes"].([]any) {
+		node := n.(map[string]any)
+		if node["type"] == "KSampler" {
+			ins := node["inputs"].([]any)
+			node["inputs"] = slices.DeleteFunc(ins, func(in any) bool { return in.(map[string]any)["name"] == "denoise" })
+		}
+	}
+	wf["links"] = slices.DeleteFunc(wf["links"].([]any), func(l any) bool { return l.([]any)[0] == float64(84) })
+	fixed, err := json.Marshal(wf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := Check(f, fixed, cfg); !e.Ran() {
+		t.Errorf("with a constant denoise: %s %s (no kernel: %v)", e.Status, e.Detail, e.NoKernel)
 	}
 }
