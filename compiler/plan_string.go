@@ -109,6 +109,11 @@ func (pl *Plan) renderStep(b *strings.Builder, s *step, explain bool) {
 	}
 	if explain {
 		fmt.Fprintf(b, "    why: %s\n", s.reason)
+		if !s.cached && s.kernel != nil {
+			if n, ok := s.kernel.k.(interface{ Note() string }); ok && n.Note() != "" {
+				fmt.Fprintf(b, "    note: %s\n", n.Note())
+			}
+		}
 	}
 	if s.frameIn {
 		fmt.Fprintf(b, "    in  frame %s\n", pl.frameSpec)

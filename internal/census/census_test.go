@@ -23,6 +23,7 @@ import (
 // config is what the census checks against: every known schema, the
 // built-in kernels, ONNX Runtime for model nodes (they fail to prepare,
 // saying why, where it is absent) with stand-in model files (standIns),
+// and the separate Stable Diffusion parts (sdStandIns, sd_standins_test.go),
 // and the sample clip's first frame at ComfyStream's 512×512 (a gradient
 // picture when ffmpeg is not installed).
 func config(t *testing.T) Config {
@@ -35,8 +36,10 @@ func config(t *testing.T) Config {
 	r := nodes.NewRegistry()
 	builtin.Register(r)
 	frame := sampleFrame(t)
+	models := standIns(t)
+	sdStandIns(t, models, s)
 	return Config{Frame: frame, Compiler: compiler.Config{Schemas: s, Registry: r, Unlisted: unlisted,
-		Width: frame.Shape[2], Height: frame.Shape[1], Engines: ort.New(), ModelDir: standIns(t)}}
+		Width: frame.Shape[2], Height: frame.Shape[1], Engines: ort.New(), ModelDir: models}}
 }
 
 // standIns returns a models folder holding, for every Depth Anything

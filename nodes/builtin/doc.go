@@ -33,8 +33,11 @@
 // (sd_cond.go, sd_sampler.go, sd_unet.go: CLIPTextEncode,
 // ConditioningConcat, ConditioningCombine, ConditioningZeroOut, KSampler,
 // KSamplerAdvanced, SamplerCustom, KSamplerSelect, BasicScheduler; the
-// maths are nodes/diffusion/clip's and nodes/diffusion/sampling's) and
-// ControlNetApplyAdvanced (sd_controlnet.go; the ControlNet runs inside the
+// maths are nodes/diffusion/clip's and nodes/diffusion/sampling's),
+// ModelSamplingDiscrete (sd_modelsampling.go), ComfyUI-Stream-Pack's
+// FeatureBankAttentionProcessor (sd_featurebank.go: a pass-through over a
+// TensorRTLoader MODEL, as its sources show), ControlNetApplyAdvanced
+// (sd_controlnet.go, chains included; the ControlNets run inside the
 // sampler's denoiser, sd_controlnet_run.go), and
 // pschroedl/ComfyUI-StreamDiffusion's nodes (streamdiffusion*.go: the
 // checkpoint and engine-set loaders, StreamDiffusionAdvancedConfig,

@@ -121,6 +121,8 @@ func kernels() []kernelInfo {
 		{"KSamplerSelect", []string{"sampler_name"}, []string{"SAMPLER"}, newHandleLoader(selectSampler)},
 		{"BasicScheduler", []string{"model", "scheduler", "steps", "denoise"}, []string{"SIGMAS"}, newHandleLoader(basicScheduler)},
 		{"ControlNetApplyAdvanced", controlNetApplyInputs, []string{"CONDITIONING", "CONDITIONING"}, newControlNetApply},
+		{"ModelSamplingDiscrete", modelSamplingInputs, []string{"MODEL"}, newHandleLoader(patchModelSampling)},
+		{"FeatureBankAttentionProcessor", featureBankInputs, []string{"MODEL"}, newFeatureBank},
 		// pschroedl/ComfyUI-StreamDiffusion (streamdiffusion*.go).
 		{"StreamDiffusionCheckpointLoader", []string{"checkpoint"}, []string{"SDMODEL"}, newHandleLoader(loadStreamCheckpoint("checkpoint"))},
 		{"StreamDiffusionLPCheckpointLoader", []string{"model_name"}, []string{"SDMODEL"}, newHandleLoader(loadStreamCheckpoint("model_name"))},

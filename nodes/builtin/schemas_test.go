@@ -44,6 +44,7 @@ var wantClasses = []string{
 	// Stable Diffusion sampling.
 	"CLIPTextEncode", "ConditioningConcat", "ConditioningCombine", "ConditioningZeroOut", "KSampler", "KSamplerAdvanced",
 	"SamplerCustom", "KSamplerSelect", "BasicScheduler", "ControlNetApplyAdvanced",
+	"ModelSamplingDiscrete", "FeatureBankAttentionProcessor",
 	// pschroedl/ComfyUI-StreamDiffusion.
 	"StreamDiffusionCheckpointLoader", "StreamDiffusionLPCheckpointLoader", "StreamDiffusionTensorRTEngineLoader",
 	"StreamDiffusionLoraLoader", "StreamDiffusionAdvancedConfig", "StreamDiffusionConfig", "StreamDiffusionPrebuiltConfig",

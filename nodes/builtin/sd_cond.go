@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 
 	"comfyrt/nodes"
 	"comfyrt/nodes/diffusion/clip"
@@ -25,14 +27,21 @@ import (
 //     77-token chunking (nodes/diffusion/clip) in Prepare, refused over
 //     MaxPromptChunks chunks before anything is allocated; Run runs the
 //     text encoder on the rows (the chunks, plus the empty prompt when a
-//     weight differs from 1) and weighs them (clip.Conditioning). The text
-//     encoder export gives its last layer: CLIPSetLastLayer other than −1
-//     is refused.
+//     weight differs from 1) and weighs them (clip.Conditioning). A text
+//     computed per frame (e.g. a ComfyUI_RealTimeNodes StringControl) is
+//     one 77-token chunk, tokenized and encoded in Run only when it
+//     differs from the last frame's (else the conditioning is kept:
+//     nothing runs, nothing is allocated). CLIPSetLastLayer −n (n > 1)
+//     needs an export with hidden-state outputs (see pickLayer): layer
+//     −n's output with the final layer norm (clip.FinalLayerNorm), as
+//     ComfyUI's SD1.x clip skip.
 //   - ConditioningConcat: each entry of conditioning_to with the first
-//     entry of conditioning_from appended along the tokens.
+//     entry of conditioning_from appended along the tokens; the entry keeps
+//     conditioning_to's control (ComfyUI copies its dict: a control of
+//     conditioning_from is dropped).
 //   - ConditioningCombine: the two lists, one after the other (the sampler
 //     averages the entries' predictions, as ComfyUI without areas).
-//   - ConditioningZeroOut: the same shapes, zeros.
+//   - ConditioningZeroOut: the same shapes, zeros (controls kept).
 
 // MaxPromptChunks bounds a prompt's 77-token chunks (ComfyUI has no
 // limit; 32 chunks are 2,400 tokens).
@@ -101,13 +110,22 @@ type clipTextEncode struct {
 	sessPath string
 	in, out  []engine.Tensor
 	hi, pi   int // outputs: last_hidden_state, pooler_output (−1: none)
+	li, ti   int // CLIPSetLastLayer: the hidden_states output used and the last layer's (−1: last_hidden_state)
 	mb       int // rows per run
 	rows     []clip.Chunk
 	chunks   []clip.Chunk
 	dim, pd  int
 	hidden   []float32 // all rows' hidden states
 	pooled   []float32
+	lnWB     []float64 // clip.FinalLayerNorm's scratch
 	cond     *SDConditioning
+	// A text computed per frame: the tokenizer, and the text last
+	// encoded (its conditioning is kept until the text changes).
+	perFrame bool
+	tok      *clip.Tokenizer
+	text     string
+	has      bool
+	runs     int // encoder runs so far (for tests)
 }
 
 func newCLIPTextEncode(cfg nodes.Config) (nodes.Kernel, error) {
@@ -133,52 +151,80 @@ func loadTokenizer(c *SDCLIP) (*clip.Tokenizer, error) {
 	return t, nil
 }
 
-// tokenize checks the inputs and returns the chunks and encoder rows.
-func tokenize(in []value.Spec) (c *SDCLIP, chunks, rows []clip.Chunk, err error) {
+// clipArgs checks the inputs: the CLIP handle, and the text when it is
+// known when the plan is built (perFrame when it comes per frame).
+func clipArgs(in []value.Spec) (c *SDCLIP, text string, perFrame bool, err error) {
 	a := newArgs(in, "text", "clip")
-	text := a.str(0)
+	if s := a.spec(0); s.Kind == value.String && s.Const == nil {
+		perFrame = true
+	} else {
+		text = a.str(0)
+	}
 	c = clipHandle(a, 1)
-	if err = a.Err(); err != nil {
-		return nil, nil, nil, err
-	}
-	if c.LastLayer != -1 {
-		return nil, nil, nil, fmt.Errorf("input clip: CLIPSetLastLayer %d is not supported: the text encoder export gives its last layer only (last_hidden_state); use -1", c.LastLayer)
-	}
-	tok, err := loadTokenizer(c)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("input clip: %w", err)
-	}
-	if chunks, err = tok.TokenizeWithWeights(text, clip.Options{}); err != nil {
-		return nil, nil, nil, fmt.Errorf("input text: %w", err)
-	}
-	if len(chunks) > MaxPromptChunks {
-		return nil, nil, nil, fmt.Errorf("input text: the prompt makes %d chunks of 77 tokens; at most %d (%d tokens) are encoded", len(chunks), MaxPromptChunks, MaxPromptChunks*75)
-	}
-	if rows, err = tok.EncoderRows(chunks, clip.Options{}); err != nil {
-		return nil, nil, nil, fmt.Errorf("input text: %w", err)
-	}
-	return c, chunks, rows, nil
+	return c, text, perFrame, a.Err()
 }
 
+// tokenize returns the prompt's chunks and encoder rows.
+func tokenize(tok *clip.Tokenizer, text string) (chunks, rows []clip.Chunk, err error) {
+	if chunks, err = tok.TokenizeWithWeights(text, clip.Options{}); err != nil {
+		return nil, nil, fmt.Errorf("input text: %w", err)
+	}
+	if len(chunks) > MaxPromptChunks {
+		return nil, nil, fmt.Errorf("input text: the prompt makes %d chunks of 77 tokens; at most %d (%d tokens) are encoded", len(chunks), MaxPromptChunks, MaxPromptChunks*75)
+	}
+	if rows, err = tok.EncoderRows(chunks, clip.Options{}); err != nil {
+		return nil, nil, fmt.Errorf("input text: %w", err)
+	}
+	return chunks, rows, nil
+}
+
+// Prepare tokenizes a constant prompt and sizes the conditioning for it;
+// a prompt computed per frame gets one 77-token chunk (its rows: the chunk
+// and, when weighted, the empty prompt), encoded in Run.
 func (k *clipTextEncode) Prepare(in []value.Spec) ([]value.Spec, error) {
-	c, chunks, rows, err := tokenize(in)
+	c, text, perFrame, err := clipArgs(in)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.open(c, len(rows)); err != nil {
+	tok, err := loadTokenizer(c)
+	if err != nil {
+		return nil, fmt.Errorf("input clip: %w", err)
+	}
+	nrows, nchunks := 2, 1
+	var chunks, rows []clip.Chunk
+	if !perFrame {
+		if chunks, rows, err = tokenize(tok, text); err != nil {
+			return nil, err
+		}
+		nrows, nchunks = len(rows), len(chunks)
+	}
+	if err := k.open(c, len(rows)+boolInt(perFrame)); err != nil {
 		return nil, fmt.Errorf("clip %q text encoder: %w", c.Name, err)
 	}
-	k.chunks, k.rows = chunks, rows
-	tokens := len(rows[0])
-	k.hidden = make([]float32, len(rows)*tokens*k.dim)
+	if err := k.pickLayer(c); err != nil {
+		k.closeSession()
+		return nil, err
+	}
+	k.chunks, k.rows, k.perFrame, k.tok, k.has = chunks, rows, perFrame, tok, false
+	k.hidden = make([]float32, nrows*77*k.dim)
 	if k.pi >= 0 {
-		k.pooled = make([]float32, len(rows)*k.pd)
+		k.pooled = make([]float32, nrows*k.pd)
 	} else {
 		k.pd, k.pooled = 0, nil
 	}
-	e := newCondEntry(len(chunks)*tokens, k.dim, k.pd)
+	if k.li >= 0 {
+		k.lnWB = make([]float64, clip.FinalLayerNormScratch(77, k.dim))
+	}
+	e := newCondEntry(nchunks*77, k.dim, k.pd)
 	k.cond = &SDConditioning{Entries: []*SDCondEntry{e}}
 	return condSpec(k.cond), nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // open opens the text encoder for n rows (one row per run when its batch
@@ -232,6 +278,43 @@ func (k *clipTextEncode) open(c *SDCLIP, n int) error {
 	return nil
 }
 
+// pickLayer finds the outputs CLIPSetLastLayer needs. ComfyUI (SD1.x,
+// comfy/sd1_clip.py) takes, for stop_at_clip_layer −n with n at most the
+// encoder's L layers, the output of layer L−n (0-based) with the final
+// layer norm applied (layer_norm_hidden_state), and the last layer for
+// −n beyond L; an export with hidden states gives layer L−n's output as
+// hidden_states.(L−n+1) (hidden_states.0 being the embeddings), and −1
+// is last_hidden_state itself.
+func (k *clipTextEncode) pickLayer(c *SDCLIP) error {
+	k.li, k.ti = -1, -1
+	if c.LastLayer == -1 {
+		return nil
+	}
+	outs := k.sess.Outputs()
+	byLayer, top := map[int]int{}, -1
+	for i, o := range outs {
+		if n, ok := strings.CutPrefix(o.Name, "hidden_states."); ok {
+			if v, err := strconv.Atoi(n); err == nil && v >= 0 && value.EqualShapes(o.Shape, outs[k.hi].Shape) {
+				byLayer[v], top = i, max(top, v)
+			}
+		}
+	}
+	if top < 1 {
+		return fmt.Errorf("input clip: CLIPSetLastLayer %d needs the text encoder's hidden states, and %s gives only its last layer: "+
+			"export the text encoder with its hidden-state outputs (hidden_states.0 … hidden_states.N [batch,77,D], as Optimum "+
+			"writes them for a model exported with output_hidden_states)", c.LastLayer, c.Name)
+	}
+	if -c.LastLayer > top {
+		return nil
+	}
+	li, ok := byLayer[top+c.LastLayer+1]
+	if !ok {
+		return fmt.Errorf("input clip: CLIPSetLastLayer %d: the text encoder has no output hidden_states.%d", c.LastLayer, top+c.LastLayer+1)
+	}
+	k.li, k.ti = li, byLayer[top]
+	return nil
+}
+
 func (k *clipTextEncode) closeSession() {
 	if k.sess != nil {
 		k.sess.Close()
@@ -239,33 +322,77 @@ func (k *clipTextEncode) closeSession() {
 	}
 }
 
-func (k *clipTextEncode) Run(_, out []value.Value) error {
+// Run encodes the prompt: every time for a constant one (a static step
+// runs once), and for a per-frame one only when the text changed (else
+// the kept conditioning is passed on, Gen unchanged: nothing allocated).
+func (k *clipTextEncode) Run(in, out []value.Value) error {
 	if k.sess == nil || k.cond == nil {
 		return errNotPrepared
 	}
+	if k.perFrame {
+		if in[0].Kind != value.String {
+			return fmt.Errorf("input text: want STRING, got %s", in[0].Kind)
+		}
+		if k.has && in[0].Str == k.text {
+			out[0] = value.OfHandle(k.cond)
+			return nil
+		}
+		chunks, rows, err := tokenize(k.tok, in[0].Str)
+		if err != nil {
+			return err
+		}
+		if len(chunks) != 1 {
+			return fmt.Errorf("input text: the prompt makes %d chunks of 77 tokens; a prompt that changes per frame is encoded into one chunk (75 tokens)", len(chunks))
+		}
+		k.chunks, k.rows, k.has = chunks, rows, false
+	}
+	if err := k.encode(); err != nil {
+		return err
+	}
+	if k.perFrame {
+		k.text, k.has = in[0].Str, true
+	}
+	out[0] = value.OfHandle(k.cond)
+	return nil
+}
+
+// encode runs the text encoder on the rows and weighs them.
+func (k *clipTextEncode) encode() error {
 	tokens := len(k.rows[0])
 	row := tokens * k.dim
 	for r0 := 0; r0 < len(k.rows); r0 += k.mb {
 		ids := k.in[0].Int64
 		for j := range k.mb {
-			for t, tk := range k.rows[r0+j] {
+			for t, tk := range k.rows[min(r0+j, len(k.rows)-1)] {
 				ids[j*tokens+t] = int64(tk.ID)
 			}
 		}
 		if err := k.sess.Run(k.in, k.out); err != nil {
 			return err
 		}
-		copy(k.hidden[r0*row:(r0+k.mb)*row], k.out[k.hi].Data)
+		k.runs++
+		for j := range min(k.mb, len(k.rows)-r0) {
+			dst := k.hidden[(r0+j)*row : (r0+j+1)*row]
+			if k.li < 0 {
+				copy(dst, k.out[k.hi].Data[j*row:(j+1)*row])
+				continue
+			}
+			err := clip.FinalLayerNorm(dst, k.out[k.li].Data[j*row:(j+1)*row], k.out[k.ti].Data[j*row:(j+1)*row],
+				k.out[k.hi].Data[j*row:(j+1)*row], tokens, k.dim, k.lnWB)
+			if err != nil {
+				return fmt.Errorf("input clip: %w", err)
+			}
+		}
 		if k.pi >= 0 {
-			copy(k.pooled[r0*k.pd:(r0+k.mb)*k.pd], k.out[k.pi].Data)
+			n := min(k.mb, len(k.rows)-r0) * k.pd
+			copy(k.pooled[r0*k.pd:r0*k.pd+n], k.out[k.pi].Data[:n])
 		}
 	}
 	e := k.cond.Entries[0]
-	if err := clip.Conditioning(e.Cond, e.Pooled, k.hidden, k.pooled, k.chunks, k.dim); err != nil {
+	if err := clip.Conditioning(e.Cond, e.Pooled, k.hidden[:len(k.rows)*row], k.pooled[:len(k.rows)*k.pd], k.chunks, k.dim); err != nil {
 		return err
 	}
 	e.Gen++
-	out[0] = value.OfHandle(k.cond)
 	return nil
 }
 
@@ -332,13 +459,17 @@ func (k *condOp) Prepare(in []value.Spec) ([]value.Spec, error) {
 			if e.Tokens+from.Tokens > MaxPromptChunks*77 {
 				return nil, fmt.Errorf("input conditioning_from: %d + %d tokens; at most %d", e.Tokens, from.Tokens, MaxPromptChunks*77)
 			}
-			out.Entries = append(out.Entries, newCondEntry(e.Tokens+from.Tokens, e.Dim, len(e.Pooled)))
+			d := newCondEntry(e.Tokens+from.Tokens, e.Dim, len(e.Pooled))
+			d.Control = e.Control // conditioning_to's dict is kept (its control too)
+			out.Entries = append(out.Entries, d)
 		}
 	case "combine":
 		out.Entries = slices.Concat(srcs[0].Entries, srcs[1].Entries)
 	default:
 		for _, e := range srcs[0].Entries {
-			out.Entries = append(out.Entries, newCondEntry(e.Tokens, e.Dim, len(e.Pooled)))
+			d := newCondEntry(e.Tokens, e.Dim, len(e.Pooled))
+			d.Control = e.Control // the dict is kept, only the tensors zeroed
+			out.Entries = append(out.Entries, d)
 		}
 	}
 	k.srcs, k.cond = srcs, out
@@ -368,4 +499,12 @@ func (k *condOp) Run(_, out []value.Value) error {
 	}
 	out[0] = value.OfHandle(k.cond)
 	return nil
+}
+
+// Note is compile --explain's note on a prompt computed per frame.
+func (k *clipTextEncode) Note() string {
+	if !k.perFrame {
+		return ""
+	}
+	return "the text changes per frame: it is tokenized and encoded again only when it differs from the last frame's (one 77-token chunk)"
 }

@@ -3,6 +3,7 @@ package builtin
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"comfyrt/nodes"
 	"comfyrt/nodes/value"
@@ -23,8 +24,17 @@ import (
 // ComfyUI's common_upscale with "center"), laid out NCHW when its Gen
 // changes: once for a static picture, per frame for a frame-derived one
 // (a depth map). The optional vae is not needed by ONNX ControlNets taking
-// the picture. Chaining a second ControlNetApplyAdvanced onto conditioning
-// that already has one is refused.
+// the picture.
+//
+// Chaining: applied to conditioning that already has a control, the new
+// control's previous control is the entry's (ComfyUI's
+// set_previous_controlnet; entries sharing a previous control share the
+// new one, as its cnets dict), and the sampler sums the chain's residuals,
+// each control with its own strength and σ range (control_merge: the
+// newest's outputs × strength plus the previous chain's).
+
+// maxControlChain bounds a chain of ControlNets on one conditioning.
+const maxControlChain = 8
 
 var controlNetApplyInputs = []string{"positive", "negative", "control_net", "image", "strength", "start_percent", "end_percent", "vae"}
 
@@ -36,11 +46,24 @@ type SDControl struct {
 	Image      []float32 // [B,H,W,3], filled by the node's Run
 	B, H, W    int
 	Gen        uint64 // counts the node's Runs
+	// Prev is the control this one was chained onto (nil: none).
+	Prev *SDControl
+}
+
+// chain lists c's controls, the oldest first.
+func (c *SDControl) chain() []*SDControl {
+	var out []*SDControl
+	for x := c; x != nil; x = x.Prev {
+		out = append(out, x)
+	}
+	slices.Reverse(out)
+	return out
 }
 
 type controlNetApply struct {
 	base
-	ctl  *SDControl
+	ctl  *SDControl   // the settings and the hint buffer
+	ctls []*SDControl // the controls made, one per previous control
 	srcs [2]*SDConditioning
 	outs [2]*SDConditioning
 }
@@ -71,8 +94,8 @@ func (k *controlNetApply) readArgs(in []value.Spec) (*SDControl, [2]*SDCondition
 	}
 	for i, s := range srcs {
 		for _, e := range s.Entries {
-			if e.Control != nil {
-				return nil, srcs, fmt.Errorf("input %s: a ControlNet is already applied to it; chaining ControlNetApplyAdvanced is not supported yet", controlNetApplyInputs[i])
+			if e.Control != nil && len(e.Control.chain()) >= maxControlChain {
+				return nil, srcs, fmt.Errorf("input %s: %d ControlNets are already chained on it; at most %d", controlNetApplyInputs[i], len(e.Control.chain()), maxControlChain)
 			}
 		}
 	}
@@ -86,12 +109,18 @@ func (k *controlNetApply) Prepare(in []value.Spec) ([]value.Spec, error) {
 	}
 	k.srcs = srcs
 	ctl.Image = make([]float32, ctl.B*ctl.H*ctl.W*3)
-	k.ctl = ctl
+	k.ctl, k.ctls = ctl, nil
+	byPrev := map[*SDControl]*SDControl{}
 	for i, s := range srcs {
 		o := &SDConditioning{}
 		for _, e := range s.Entries {
 			d := newCondEntry(e.Tokens, e.Dim, len(e.Pooled))
-			d.Control = ctl
+			if d.Control = byPrev[e.Control]; d.Control == nil {
+				c := *ctl // the same settings and hint buffer
+				c.Prev = e.Control
+				d.Control, byPrev[e.Control] = &c, &c
+				k.ctls = append(k.ctls, &c)
+			}
 			o.Entries = append(o.Entries, d)
 		}
 		k.outs[i] = o
@@ -107,7 +136,9 @@ func (k *controlNetApply) Run(in, out []value.Value) error {
 		return err
 	}
 	copy(k.ctl.Image, in[3].Tensor.Data)
-	k.ctl.Gen++
+	for _, c := range k.ctls {
+		c.Gen++
+	}
 	for i, s := range k.srcs {
 		for j, e := range s.Entries {
 			d := k.outs[i].Entries[j]

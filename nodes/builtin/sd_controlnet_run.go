@@ -18,7 +18,9 @@ import (
 // mid_block_res_sample. Sessions and tensors are bound once; per call the
 // residuals are the ControlNet's outputs × strength (conditioning_scale =
 // strength when the ControlNet takes one) for the groups whose entry has
-// the control and σ in its range, zeros otherwise.
+// the control and σ in its range, zeros otherwise; a chain of controls
+// (ControlNetApplyAdvanced on conditioning that had one) sums its
+// controls' residuals, each with its own strength and range.
 
 // Residual input name prefixes of a ControlNet-enabled UNet.
 const (
@@ -51,8 +53,8 @@ type cnSess struct {
 type cnRun struct {
 	res     []cnRes
 	nets    []*cnSess
-	byGroup []int // per group: index into nets, −1 for none
-	runs    int   // ControlNet runs so far (for tests)
+	byGroup [][]int // per group: its chain's indices into nets, the oldest first
+	runs    int     // ControlNet runs so far (for tests)
 }
 
 // residualName maps a UNet residual input to the ControlNet output.
@@ -74,23 +76,24 @@ func (c *cnRun) openControls(cfg nodes.Config, d *unetDenoiser, u *SDUNet, shape
 			c.res = append(c.res, cnRes{name: t.Name, ui: -1})
 		}
 	}
-	c.byGroup = make([]int, len(d.groups))
+	c.byGroup = make([][]int, len(d.groups))
 	var ctls []*SDControl
 	for g, e := range d.groups {
-		c.byGroup[g] = -1
 		if e.Control == nil {
 			continue
 		}
-		if c.byGroup[g] = slices.Index(ctls, e.Control); c.byGroup[g] < 0 {
-			c.byGroup[g] = len(ctls)
-			ctls = append(ctls, e.Control)
+		for _, x := range e.Control.chain() {
+			k := slices.Index(ctls, x)
+			if k < 0 {
+				k = len(ctls)
+				ctls = append(ctls, x)
+			}
+			c.byGroup[g] = append(c.byGroup[g], k)
 		}
 	}
 	if len(c.res) == 0 && !slices.ContainsFunc(ctls, func(x *SDControl) bool { return x.Strength != 0 }) {
 		ctls = nil // strength 0 on a plain UNet: as no ControlNet
-		for g := range c.byGroup {
-			c.byGroup[g] = -1
-		}
+		clear(c.byGroup)
 	}
 	switch {
 	case len(ctls) > 0 && len(c.res) == 0:
@@ -214,34 +217,32 @@ func (c *cnRun) bindUNet(ins []engine.TensorInfo) error {
 }
 
 // residuals fills the UNet's residual inputs for the call of groups
-// g0… at σ (timestep t); sample is one group's x·c_in.
+// g0… at σ (timestep t); sample is one group's x·c_in. Each group's are
+// the sum over its chain (oldest first) of the controls whose strength is
+// not 0 and whose range holds σ: outputs × strength added to the sum so
+// far, as control_merge's prev + current.
 func (c *cnRun) residuals(d *unetDenoiser, g0 int, sigma float64, t int, sample []float32) error {
 	if len(c.res) == 0 {
 		return nil
 	}
 	for g := range d.gpc {
-		var n *cnSess
-		if k := c.byGroup[g0+g]; k >= 0 && c.nets[k].ctl.Strength != 0 && sigma <= c.nets[k].hi && sigma >= c.nets[k].lo {
-			n = c.nets[k]
+		for _, r := range c.res {
+			clear(d.in[r.ui].Data[g*r.per : (g+1)*r.per])
 		}
-		if n == nil {
-			for _, r := range c.res {
-				clear(d.in[r.ui].Data[g*r.per : (g+1)*r.per])
-			}
-			continue
-		}
-		if err := n.run(d, g0+g, t, sample); err != nil {
-			return fmt.Errorf("control_net %q: %w", n.ctl.Net.Name, err)
-		}
-		c.runs++
-		for j, r := range c.res {
-			dst, src := d.in[r.ui].Data[g*r.per:(g+1)*r.per], n.out[n.outs[j]].Data
-			if n.mul == 1 {
-				copy(dst, src)
+		for _, k := range c.byGroup[g0+g] {
+			n := c.nets[k]
+			if n.ctl.Strength == 0 || sigma > n.hi || sigma < n.lo {
 				continue
 			}
-			for i, v := range src {
-				dst[i] = v * n.mul
+			if err := n.run(d, g0+g, t, sample); err != nil {
+				return fmt.Errorf("control_net %q: %w", n.ctl.Net.Name, err)
+			}
+			c.runs++
+			for j, r := range c.res {
+				dst, src := d.in[r.ui].Data[g*r.per:(g+1)*r.per], n.out[n.outs[j]].Data
+				for i, v := range src {
+					dst[i] += float32(v * n.mul) // rounded before the sum (no fused multiply-add)
+				}
 			}
 		}
 	}

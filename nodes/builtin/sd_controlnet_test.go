@@ -222,7 +222,6 @@ func TestControlNetApplyErrors(t *testing.T) {
 	}{
 		{[]value.Value{s.pos, s.neg, value.OfHandle(s.net), cnImage(), f64(11), f64(0), f64(1), {}}, "strength"},
 		{[]value.Value{s.pos, s.neg, value.OfHandle(s.net), cnImage(), f64(1), f64(-0.1), f64(1), {}}, "start_percent"},
-		{[]value.Value{pos, s.neg, value.OfHandle(s.net), cnImage(), f64(1), f64(0), f64(1), {}}, "chaining"},
 		{[]value.Value{s.pos, s.neg, str("x"), cnImage(), f64(1), f64(0), f64(1), {}}, "control_net"},
 	} {
 		if _, err := k.Prepare(specsOf(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -29,8 +29,9 @@ import (
 //     (*SDUNet), CLIP (*SDCLIP), VAE (*SDVAE).
 //   - TensorRTLoader (ComfyUI_TensorRT): unet_name, model_type → the UNet
 //     ONNX beside where the engine would be, tensorrt/<name>.onnx for
-//     tensorrt/<name>.engine (as DepthAnythingTensorrt); model_type SD15
-//     or SD20 (epsilon prediction, SD1.5's schedule), the others refused.
+//     tensorrt/<name>.engine (as DepthAnythingTensorrt); model_type SD15,
+//     SD20, sd1.x (epsilon prediction, SD1.5's schedule) or sd2.x-768v
+//     (v-prediction), the others refused.
 //   - VAELoader: vae_name → vae/<stem>/{vae_encoder,vae_decoder}/model.onnx,
 //     or "taesd" → vae_approx/taesd_{encoder,decoder}.onnx.
 //   - CLIPLoader: clip_name, type stable_diffusion → text_encoders/<stem>/
@@ -49,6 +50,12 @@ type SDUNet struct {
 	// LatentScale is the latent scale the sampler applies (0.18215).
 	LatentScale float64
 	Opts        engine.Options
+	// Sampling is a ModelSamplingDiscrete patch (nil: the export's).
+	Sampling *SDModelSampling
+	// Loader is the class that loaded it: CheckpointLoaderSimple (a whole
+	// export, whose UNet ComfyUI runs in PyTorch) or TensorRTLoader (an
+	// engine, whose forward ComfyUI_TensorRT replaces).
+	Loader string
 }
 
 // SDCLIP is the CLIP handle: the text encoder and its tokenizer files.
@@ -170,15 +177,17 @@ func loadCheckpoint(k *handleLoader, in []value.Spec) ([]any, error) {
 		}
 	}
 	vocab, merges := m.TokenizerFiles()
-	unet := &SDUNet{Name: name, Path: m.PartPath(sdmodel.UNet), IO: ios[sdmodel.UNet], Scheduler: m.Scheduler, LatentScale: m.LatentScale, Opts: k.cfg.Engine}
+	unet := &SDUNet{Name: name, Path: m.PartPath(sdmodel.UNet), IO: ios[sdmodel.UNet], Scheduler: m.Scheduler, LatentScale: m.LatentScale, Opts: k.cfg.Engine, Loader: "CheckpointLoaderSimple"}
 	clip := &SDCLIP{Name: name, Path: m.PartPath(sdmodel.TextEncoder), IO: ios[sdmodel.TextEncoder], Vocab: vocab, Merges: merges, LastLayer: -1, Opts: k.cfg.Engine}
 	vae := &SDVAE{VAE: m.VAE(), Enc: ios[sdmodel.VAEEncoder], Dec: ios[sdmodel.VAEDecoder], Opts: k.cfg.Engine}
 	return []any{unet, clip, vae}, nil
 }
 
-// trtModelTypes are TensorRTLoader's model types comfyrt samples: 4
-// latent channels, epsilon prediction, SD1.5's schedule.
-var trtModelTypes = map[string]bool{"SD15": true, "SD20": true}
+// trtModelTypes are TensorRTLoader's model types comfyrt samples (4
+// latent channels, SD1.5's schedule) with their prediction type: the
+// ComfyStream build's SD15 and SD20, and upstream ComfyUI_TensorRT's sd1.x
+// and sd2.x-768v (v-prediction, as its loader's BaseModel).
+var trtModelTypes = map[string]string{"SD15": "epsilon", "SD20": "epsilon", "sd1.x": "epsilon", "sd2.x-768v": "v_prediction"}
 
 // TensorRTUNetFile maps a TensorRTLoader unet_name to the ONNX file,
 // relative to the models folder: tensorrt/<name> with ".engine" replaced
@@ -197,8 +206,9 @@ func loadTensorRT(k *handleLoader, in []value.Spec) ([]any, error) {
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
-	if !trtModelTypes[mt] {
-		return nil, fmt.Errorf("input model_type: %q is not supported: comfyrt runs SD15 and SD20 UNets (4 latent channels, epsilon prediction)", mt)
+	pred, ok := trtModelTypes[mt]
+	if !ok {
+		return nil, fmt.Errorf("input model_type: %q is not supported: comfyrt runs SD15, SD20, sd1.x and sd2.x-768v UNets (4 latent channels)", mt)
 	}
 	if _, err := sdFolders(k.cfg, "unet_name", name); err != nil {
 		return nil, err
@@ -215,9 +225,9 @@ func loadTensorRT(k *handleLoader, in []value.Spec) ([]any, error) {
 	if err != nil {
 		return nil, sdFileError("unet_name", err)
 	}
-	sched := sdmodel.Scheduler{Class: "EulerDiscreteScheduler", PredictionType: "epsilon", BetaSchedule: "scaled_linear",
+	sched := sdmodel.Scheduler{Class: "EulerDiscreteScheduler", PredictionType: pred, BetaSchedule: "scaled_linear",
 		BetaStart: 0.00085, BetaEnd: 0.012, TrainSteps: 1000}
-	return []any{&SDUNet{Name: name, Path: p, IO: io, Scheduler: sched, LatentScale: sdmodel.SD15LatentScale, Opts: k.cfg.Engine}}, nil
+	return []any{&SDUNet{Name: name, Path: p, IO: io, Scheduler: sched, LatentScale: sdmodel.SD15LatentScale, Opts: k.cfg.Engine, Loader: "TensorRTLoader"}}, nil
 }
 
 func loadVAE(k *handleLoader, in []value.Spec) ([]any, error) {

@@ -146,24 +146,9 @@ func unetHandle(a *args, i int) *SDUNet {
 	return u
 }
 
-// modelSampling is ComfyUI's ModelSamplingDiscrete for the export's
-// scheduler config.
-func modelSampling(u *SDUNet) (*sampling.Discrete, error) {
-	sc := u.Scheduler
-	cfg := sampling.DiscreteConfig{Timesteps: sc.TrainSteps, LinearStart: sc.BetaStart, LinearEnd: sc.BetaEnd}
-	switch sc.PredictionType {
-	case "epsilon":
-		cfg.Prediction = sampling.Eps
-	case "v_prediction":
-		cfg.Prediction = sampling.V
-	default:
-		return nil, fmt.Errorf("input model: prediction_type %q is not supported (epsilon or v_prediction)", sc.PredictionType)
-	}
-	if sc.BetaSchedule != "scaled_linear" {
-		return nil, fmt.Errorf("input model: beta_schedule %q is not supported (scaled_linear, as SD1.x and SD2.x)", sc.BetaSchedule)
-	}
-	return sampling.NewDiscrete(cfg)
-}
+// modelSampling is ComfyUI's ModelSamplingDiscrete for the model (see
+// SDUNet.modelSampling, sd_modelsampling.go).
+func modelSampling(u *SDUNet) (*sampling.Discrete, error) { return u.modelSampling() }
 
 // schedule computes the sigmas the node runs.
 func (s samplerArgs) schedule(ms *sampling.Discrete, mode int) (sigmas []float64, skip bool, err error) {

@@ -173,7 +173,10 @@ func (s *sdSetup) ksamplerIn(seed int64, steps int64, cfg float64, sampler, sche
 // the tiny UNet's maths.
 func (s *sdSetup) reference(t *testing.T, seed uint64, steps int, cfg float64, sampler, sched string, latent []float32, denoise float64) []float32 {
 	t.Helper()
-	ms := sampling.SD15()
+	ms, err := s.unet.modelSampling() // SD1.5's, or a ModelSamplingDiscrete patch's
+	if err != nil {
+		t.Fatal(err)
+	}
 	sigmas, err := sampling.KSamplerSigmas(ms, sched, sampler, steps, denoise)
 	if err != nil {
 		t.Fatal(err)

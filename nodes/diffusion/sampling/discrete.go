@@ -1,7 +1,6 @@
 package sampling
 
 import (
-	"fmt"
 	"math"
 )
 
@@ -13,6 +12,15 @@ const (
 	Eps Prediction = iota
 	// V: v-prediction (SD2.x 768).
 	V
+	// X0: the model predicts the denoised latent (ModelSamplingDiscrete's
+	// x0).
+	X0
+	// LCM: eps with the latent-consistency boundary condition
+	// (ModelSamplingDiscrete's lcm: c_skip, c_out of the timestep × 10,
+	// σ_data 0.5).
+	LCM
+	// ImgToImg: x0, and the model sees x unscaled (img_to_img).
+	ImgToImg
 )
 
 // DiscreteConfig is ModelSamplingDiscrete's sampling settings.
@@ -21,6 +29,17 @@ type DiscreteConfig struct {
 	LinearStart float64 // 0.00085
 	LinearEnd   float64 // 0.012
 	Prediction  Prediction
+	// BetaSchedule is make_beta_schedule's schedule in ComfyUI's names:
+	// "linear" (the default: linspace(√start, √end)², diffusers'
+	// scaled_linear), "sqrt_linear" (linspace(start, end), diffusers'
+	// linear) or "squaredcos_cap_v2".
+	BetaSchedule string
+	// ZSNR rescales the sigmas to zero terminal SNR
+	// (rescale_zero_terminal_snr_sigmas).
+	ZSNR bool
+	// OriginalTimesteps > 0 makes the table ModelSamplingDiscreteDistilled's
+	// (LCM: 50): every Timesteps/OriginalTimesteps-th sigma from the last.
+	OriginalTimesteps int
 }
 
 // SD15Config is Stable Diffusion 1.x's: scaled-linear betas 0.00085 → 0.012
@@ -30,28 +49,28 @@ var SD15Config = DiscreteConfig{Timesteps: 1000, LinearStart: 0.00085, LinearEnd
 // Discrete is ComfyUI's ModelSamplingDiscrete: sigmas indexed by timestep,
 // ascending.
 type Discrete struct {
-	Sigmas     []float32 // σ_t, t = 0 … Timesteps−1
+	Sigmas     []float32 // σ_t, t = 0 … Timesteps−1 (every Skip-th)
 	LogSigmas  []float32 // log σ_t (computed in float64, stored as float32)
 	Prediction Prediction
 	SigmaData  float64 // 1
+	// Skip is the distilled table's stride (skip_steps; 1 when not
+	// distilled): table index i stands for timestep i·Skip + Skip − 1.
+	Skip int
 }
 
-// NewDiscrete builds the table for cfg ("linear" beta schedule, i.e.
-// scaled linear: linspace(√start, √end)²).
+// NewDiscrete builds the table for cfg (see modelsampling.go for the beta
+// schedules, zero terminal SNR and the distilled table).
 func NewDiscrete(cfg DiscreteConfig) (*Discrete, error) {
-	n := cfg.Timesteps
-	if n < 2 || n > 1<<20 {
-		return nil, fmt.Errorf("sampling: timesteps %d out of range [2, %d]", n, 1<<20)
+	sig, err := discreteSigmas(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if !(cfg.LinearStart > 0 && cfg.LinearEnd > cfg.LinearStart && cfg.LinearEnd < 1) {
-		return nil, fmt.Errorf("sampling: betas %g → %g: want 0 < start < end < 1", cfg.LinearStart, cfg.LinearEnd)
+	d := &Discrete{Prediction: cfg.Prediction, SigmaData: 1, Skip: 1}
+	if cfg.OriginalTimesteps > 0 {
+		sig, d.Skip = distill(sig, cfg.OriginalTimesteps)
 	}
-	betaSqrt := linspace64(math.Sqrt(cfg.LinearStart), math.Sqrt(cfg.LinearEnd), n)
-	d := &Discrete{Sigmas: make([]float32, n), LogSigmas: make([]float32, n), Prediction: cfg.Prediction, SigmaData: 1}
-	cum := 1.0
-	for i, b := range betaSqrt {
-		cum *= 1 - b*b
-		s := math.Sqrt((1 - cum) / cum)
+	d.Sigmas, d.LogSigmas = make([]float32, len(sig)), make([]float32, len(sig))
+	for i, s := range sig {
 		d.Sigmas[i] = float32(s)
 		d.LogSigmas[i] = float32(math.Log(s))
 	}
@@ -74,7 +93,8 @@ func (d *Discrete) SigmaMin() float64 { return float64(d.Sigmas[0]) }
 func (d *Discrete) SigmaMax() float64 { return float64(d.Sigmas[len(d.Sigmas)-1]) }
 
 // Timestep is the timestep whose log σ is nearest log sigma (the first on a
-// tie), as ModelSamplingDiscrete.timestep; it is what the UNet receives.
+// tie), as ModelSamplingDiscrete.timestep (for a distilled table, index ·
+// Skip + Skip − 1); it is what the UNet receives.
 func (d *Discrete) Timestep(sigma float64) int {
 	ls := float32(math.Log(float64(float32(sigma))))
 	best, bestDist := 0, float32(math.Inf(1))
@@ -87,13 +107,24 @@ func (d *Discrete) Timestep(sigma float64) int {
 			best, bestDist = i, dist
 		}
 	}
-	return best
+	return best*d.skip() + d.skip() - 1
+}
+
+func (d *Discrete) skip() int {
+	if d.Skip < 1 {
+		return 1
+	}
+	return d.Skip
 }
 
 // Sigma is σ at a (fractional) timestep: log σ interpolated linearly
-// between the two nearest timesteps, in float32 as ComfyUI's tensors.
+// between the two nearest timesteps, in float32 as ComfyUI's tensors (a
+// distilled table maps t to its index (t − Skip + 1)/Skip first).
 func (d *Discrete) Sigma(t float64) float64 {
 	tf := float32(t)
+	if k := d.skip(); k > 1 {
+		tf = (tf - float32(k-1)) / float32(k)
+	}
 	if !(tf >= 0) { // also NaN
 		tf = 0
 	}
@@ -108,7 +139,8 @@ func (d *Discrete) Sigma(t float64) float64 {
 }
 
 // PercentToSigma maps a sampling percent (0 = start, 1 = end) to σ:
-// 999999999.9 at or below 0, 0 at or above 1.
+// 999999999.9 at or below 0, 0 at or above 1, else σ at timestep
+// (1 − percent)·999 (ComfyUI's constant, whatever the table's length).
 func (d *Discrete) PercentToSigma(percent float64) float64 {
 	if percent <= 0 {
 		return 999999999.9
@@ -116,19 +148,31 @@ func (d *Discrete) PercentToSigma(percent float64) float64 {
 	if percent >= 1 {
 		return 0
 	}
-	return d.Sigma((1 - percent) * float64(len(d.Sigmas)-1))
+	return d.Sigma((1 - percent) * 999.0)
 }
 
 // InputScale is calculate_input's factor: the model sees x·c_in,
-// c_in = 1/√(σ²+σ_data²).
+// c_in = 1/√(σ²+σ_data²) (1 for img_to_img: IMG_TO_IMG.calculate_input
+// returns the input).
 func (d *Discrete) InputScale(sigma float64) float32 {
+	if d.Prediction == ImgToImg {
+		return 1
+	}
 	return float32(1 / math.Sqrt(sigma*sigma+d.SigmaData*d.SigmaData))
 }
 
 // CalculateDenoised turns the model output for input x at sigma into the
-// denoised latent: eps: x − out·σ; v: x·σd²/(σ²+σd²) − out·σ·σd/√(σ²+σd²).
-// dst may alias x or out.
+// denoised latent: eps: x − out·σ; v: x·σd²/(σ²+σd²) − out·σ·σd/√(σ²+σd²);
+// x0 and img_to_img: out; lcm: see calculateLCM. dst may alias x or out.
 func (d *Discrete) CalculateDenoised(sigma float64, out, x, dst []float32) {
+	switch d.Prediction {
+	case X0, ImgToImg:
+		copy(dst, out)
+		return
+	case LCM:
+		d.calculateLCM(sigma, out, x, dst)
+		return
+	}
 	if d.Prediction == V {
 		sd2 := d.SigmaData * d.SigmaData
 		a := float32(sd2 / (sigma*sigma + sd2))

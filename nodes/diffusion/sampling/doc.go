@@ -10,7 +10,13 @@
 //     log σ between the two nearest timesteps), percent_to_sigma, and the
 //     eps and v-prediction formulas: calculate_input (c_in = 1/√(σ²+σ_data²)),
 //     calculate_denoised, noise_scaling (σ·noise + latent; √(1+σ²)·noise
-//     for a full-strength start: max_denoise) and MaxDenoise.
+//     for a full-strength start: max_denoise) and MaxDenoise. The
+//     ModelSamplingDiscrete node's variants (modelsampling.go): the beta
+//     schedules of make_beta_schedule (linear, sqrt_linear,
+//     squaredcos_cap_v2), zero terminal SNR, the x0, img_to_img and LCM
+//     predictions, and ModelSamplingDiscreteDistilled's 50-entry table
+//     (timestep = index·20 + 19), checked against
+//     scripts/reference/model_sampling.py.
 //   - Schedulers (comfy/samplers.py calculate_sigmas): normal, karras,
 //     exponential, sgm_uniform, simple, ddim_uniform, beta (Beta(0.6, 0.6)
 //     quantiles: bisection of the regularized incomplete beta function),

@@ -1,0 +1,225 @@
+package census
+
+import (
+	"encoding/json"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"comfyrt/graph"
+	"comfyrt/internal/onnxgen"
+	"comfyrt/internal/testkit"
+	"comfyrt/nodes/builtin"
+	"comfyrt/nodes/schema"
+)
+
+// sdTextWidth is the stand-ins' text width: the UNets, ControlNets and
+// text encoders must agree on it (TinySD's default).
+const sdTextWidth = 8
+
+// sdStandIns adds to the models folder dir, for the Stable Diffusion parts
+// the corpus workflows load one by one, tiny generated models where each
+// loader looks (the workflows' own names, read from their loaded API
+// prompts, UI files converted):
+//
+//   - TensorRTLoader unet_name → the tiny UNet at tensorrt/<name>.onnx,
+//     beside where the engine would be, ControlNet-enabled
+//     (onnxgen.WriteControlNetUNet) when a workflow loading it applies a
+//     ControlNet (the Depth Anything engines aside: standIns
+//     writes those);
+//   - ControlNetLoader control_net_name → the tiny ControlNet at
+//     controlnet/<stem>.onnx;
+//   - the checkpoints' text encoders, and CLIPLoader clip_name → the tiny
+//     text encoder with hidden-state
+//     outputs (so that CLIPSetLastLayer −2 runs), with the tokenizer in
+//     text_encoders/<stem>/ for CLIPLoader;
+//   - VAELoader vae_name → TAESD's tiny pair for taesd, else the tiny VAE
+//     in vae/<stem>/.
+//
+// Every part shares one text width, so any UNet takes any text encoder's
+// output. Names reaching out of their folder ("..") are skipped: the
+// loaders refuse them, as ComfyUI's folder lookup would.
+func sdStandIns(t *testing.T, dir string, s *schema.Set) {
+	t.Helper()
+	// The checkpoints' text encoders (standIns writes onnxgen.TinySD
+	// exports) get hidden-state outputs too.
+	encoders, err := filepath.Glob(filepath.Join(dir, "checkpoints", "*", "text_encoder", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range encoders {
+		if err := hiddenEncoder().Model().WriteFile(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := sdModelNames(t, s)
+	for class, set := range names {
+		for name, controlled := range set {
+			if strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
+				continue
+			}
+			if err := writeSDStandIn(dir, class, name, controlled); err != nil {
+				t.Fatalf("%s %q stand-in: %v", class, name, err)
+			}
+		}
+	}
+}
+
+// sdLoaderInputs are the loaders whose files sdStandIns writes, with the
+// input naming the file.
+var sdLoaderInputs = map[string]string{
+	"TensorRTLoader":   "unet_name",
+	"ControlNetLoader": "control_net_name",
+	"CLIPLoader":       "clip_name",
+	"VAELoader":        "vae_name",
+}
+
+// sdModelNames reads every corpus workflow's loader names, per class; a
+// TensorRTLoader name is true when a workflow loading it applies a
+// ControlNet (its UNet stand-in then takes the residuals).
+func sdModelNames(t *testing.T, s *schema.Set) map[string]map[string]bool {
+	t.Helper()
+	out := map[string]map[string]bool{}
+	root := testkit.CorpusDir(t)
+	for _, f := range testkit.CorpusWorkflows(t) {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wf, _ := graph.Load(f, data, graph.Options{Schemas: s})
+		if wf == nil || wf.Prompt == nil {
+			continue
+		}
+		controlled := slices.ContainsFunc(wf.Prompt.Nodes, func(n *graph.Node) bool { return n.ClassType == "ControlNetApplyAdvanced" })
+		for _, n := range wf.Prompt.Nodes {
+			input, ok := sdLoaderInputs[n.ClassType]
+			if !ok {
+				continue
+			}
+			in := n.Input(input)
+			if in == nil {
+				continue
+			}
+			name, ok := in.Literal().(string)
+			if !ok || name == "" || (n.ClassType == "TensorRTLoader" && engineName.MatchString(`"`+name+`"`)) {
+				continue
+			}
+			if out[n.ClassType] == nil {
+				out[n.ClassType] = map[string]bool{}
+			}
+			out[n.ClassType][name] = out[n.ClassType][name] || (n.ClassType == "TensorRTLoader" && controlled)
+		}
+	}
+	return out
+}
+
+// writeSDStandIn writes one loader's stand-in for name under dir
+// (controlled: a UNet that takes ControlNet residuals).
+func writeSDStandIn(dir, class, name string, controlled bool) error {
+	name = strings.ReplaceAll(name, "\\", "/")
+	switch class {
+	case "TensorRTLoader":
+		p := filepath.Join(dir, filepath.FromSlash(builtin.TensorRTUNetFile(name)))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if !controlled {
+			return onnxgen.NewUNet(sdTextWidth).Model(true).WriteFile(p)
+		}
+		return onnxgen.WriteControlNetUNet(p, sdTextWidth)
+	case "ControlNetLoader":
+		rel := strings.TrimSuffix(strings.TrimPrefix(builtin.ControlNetFile(name), "controlnet/"), ".onnx")
+		return onnxgen.WriteControlNet(dir, rel, sdTextWidth)
+	case "CLIPLoader":
+		return onnxgen.WriteCLIPHidden(dir, modelStem(name), hiddenEncoder())
+	case "VAELoader":
+		if name == "taesd" {
+			return onnxgen.WriteTAESD(dir)
+		}
+		return onnxgen.WriteVAEFolder(dir, modelStem(name))
+	}
+	return nil
+}
+
+// hiddenEncoder is the stand-in text encoder: 3 layers, hidden-state
+// outputs.
+func hiddenEncoder() onnxgen.TextEncoderHidden {
+	return onnxgen.NewTextEncoderHidden(len(onnxgen.TinyVocab()), sdTextWidth, 3)
+}
+
+// modelStem is name without its weights file's extension.
+func modelStem(name string) string {
+	ext := path.Ext(name)
+	switch ext {
+	case ".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".onnx", ".sft":
+		return strings.TrimSuffix(name, ext)
+	}
+	return name
+}
+
+// TestAniverseLCMRuns: ComfyStream's aniverse-lcm-trt-example-workflow.json
+// (TensorRTLoader → ModelSamplingDiscrete lcm → KSampler lcm/sgm_uniform,
+// CLIPSetLastLayer −2) compiles and runs on the census' stand-ins
+// once its TensorRTLoader model_type "sd1.x" (upstream ComfyUI_TensorRT's
+// name) reads "SD15": the schema comfyrt knows is the ComfyStream build's,
+// whose list has SD15 and not sd1.x, so the file as published fails
+// validation there (value_not_in_list), as it would in ComfyUI with that
+// build.
+func TestAniverseLCMRuns(t *testing.T) {
+	const f = "comfystream/aniverse-lcm-trt-example-workflow.json"
+	data, err := os.ReadFile(filepath.Join(testkit.CorpusDir(t), f))
+	if err != nil {
+		t.Skipf("corpus: %v", err)
+	}
+	cfg := config(t)
+	if e := Check(f, data, cfg); e.Status != Other || !strings.Contains(e.Detail, "prompt_outputs_failed_validation") {
+		t.Errorf("as published: %+v, want a validation failure (model_type sd1.x)", e)
+	}
+	fixed := strings.Replace(string(data), `"model_type": "sd1.x"`, `"model_type": "SD15"`, 1)
+	if fixed == string(data) {
+		t.Fatal("no model_type sd1.x in the file")
+	}
+	e := Check(f, []byte(fixed), cfg)
+	if !e.Ran() {
+		t.Errorf("with model_type SD15: %s %s (no kernel: %v)", e.Status, e.Detail, e.NoKernel)
+	}
+}
+
+// TestPromptUpdatingRuns: ComfyUI_RealTimeNodes' prompt_updating_WORKFLOW
+// (a StringControl's text into CLIPTextEncode per frame) stops only at its
+// KSampler's denoise, which a FloatControl drives per frame; with that link
+// removed (denoise back to its widget value) it compiles and runs, the
+// prompt encoded per frame.
+func TestPromptUpdatingRuns(t *testing.T) {
+	const f = "ComfyUI_RealTimeNodes/prompt_updating_WORKFLOW.json"
+	data, err := os.ReadFile(filepath.Join(testkit.CorpusDir(t), f))
+	if err != nil {
+		t.Skipf("corpus: %v", err)
+	}
+	cfg := config(t)
+	if e := Check(f, data, cfg); e.Status != Other || !strings.Contains(e.Detail, "input denoise") {
+		t.Errorf("as published: %s %s, want the per-frame denoise refused", e.Status, e.Detail)
+	}
+	var wf map[string]any
+	if err := json.Unmarshal(data, &wf); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range wf["nodes"].([]any) {
+		node := n.(map[string]any)
+		if node["type"] == "KSampler" {
+			ins := node["inputs"].([]any)
+			node["inputs"] = slices.DeleteFunc(ins, func(in any) bool { return in.(map[string]any)["name"] == "denoise" })
+		}
+	}
+	wf["links"] = slices.DeleteFunc(wf["links"].([]any), func(l any) bool { return l.([]any)[0] == float64(84) })
+	fixed, err := json.Marshal(wf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := Check(f, fixed, cfg); !e.Ran() {
+		t.Errorf("with a constant denoise: %s %s (no kernel: %v)", e.Status, e.Detail, e.NoKernel)
+	}
+}
