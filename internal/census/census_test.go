@@ -71,8 +71,16 @@ func standIns(t *testing.T) string {
 	}
 	for _, c := range ckpts {
 		stem := strings.TrimSuffix(strings.TrimSuffix(c, ".safetensors"), ".ckpt")
-		if err := (onnxgen.TinySD{}).Write(filepath.Join(dir, "checkpoints", filepath.FromSlash(stem))); err != nil {
+		folder := filepath.Join(dir, "checkpoints", filepath.FromSlash(stem))
+		if err := (onnxgen.TinySD{}).Write(folder); err != nil {
 			t.Fatal(err)
+		}
+		if sdxl.MatchString(stem) {
+			// An SDXL checkpoint's stand-in says so, as a real SDXL export
+			// would: SD1.5-shaped parts must not make an SDXL workflow pass.
+			if err := os.WriteFile(filepath.Join(folder, "model_index.json"), []byte(`{"_class_name": "ORTStableDiffusionXLPipeline"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	streamDiffusionStandIns(t, dir)
@@ -88,6 +96,10 @@ func standIns(t *testing.T) string {
 	}
 	return dir
 }
+
+// sdxl matches the SDXL checkpoint names of the corpus (sd_xl_base_1.0,
+// sd_xl_turbo_1.0_fp16, …).
+var sdxl = regexp.MustCompile(`(?i)sd_?xl`)
 
 // ckptName finds the checkpoints workflows name (API "ckpt_name" inputs;
 // UI widgets_values of CheckpointLoaderSimple are matched by extension).

@@ -189,10 +189,11 @@ func TestAniverseLCMRuns(t *testing.T) {
 }
 
 // TestPromptUpdatingRuns: ComfyUI_RealTimeNodes' prompt_updating_WORKFLOW
-// (a StringControl's text into CLIPTextEncode per frame) stops only at its
-// KSampler's denoise, which a FloatControl drives per frame; with that link
-// removed (denoise back to its widget value) it compiles and runs, the
-// prompt encoded per frame.
+// (a StringControl's text into CLIPTextEncode per frame) loads SDXL turbo,
+// which comfyrt refuses (the census' SDXL stand-in says what it is). On an
+// SD1.5 checkpoint it stops only at its KSampler's denoise, which a
+// FloatControl drives per frame; with that link removed too (denoise back
+// to its widget value) it compiles and runs, the prompt encoded per frame.
 func TestPromptUpdatingRuns(t *testing.T) {
 	const f = "ComfyUI_RealTimeNodes/prompt_updating_WORKFLOW.json"
 	data, err := os.ReadFile(filepath.Join(testkit.CorpusDir(t), f))
@@ -200,11 +201,18 @@ func TestPromptUpdatingRuns(t *testing.T) {
 		t.Skipf("corpus: %v", err)
 	}
 	cfg := config(t)
-	if e := Check(f, data, cfg); e.Status != Other || !strings.Contains(e.Detail, "input denoise") {
-		t.Errorf("as published: %s %s, want the per-frame denoise refused", e.Status, e.Detail)
+	if e := Check(f, data, cfg); e.Status != Other || !strings.Contains(e.Detail, "is an SDXL export") {
+		t.Errorf("as published: %s %s, want the SDXL checkpoint refused", e.Status, e.Detail)
+	}
+	sd15 := strings.Replace(string(data), "sd_xl_turbo_1.0_fp16.safetensors", "v1-5-pruned-emaonly.safetensors", 1)
+	if sd15 == string(data) {
+		t.Fatal("no sd_xl_turbo checkpoint in the file")
+	}
+	if e := Check(f, []byte(sd15), cfg); e.Status != Other || !strings.Contains(e.Detail, "input denoise") {
+		t.Errorf("on SD1.5: %s %s, want the per-frame denoise refused", e.Status, e.Detail)
 	}
 	var wf map[string]any
-	if err := json.Unmarshal(data, &wf); err != nil {
+	if err := json.Unmarshal([]byte(sd15), &wf); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range wf["nodes"].([]any) {
@@ -220,6 +228,6 @@ func TestPromptUpdatingRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	if e := Check(f, fixed, cfg); !e.Ran() {
-		t.Errorf("with a constant denoise: %s %s (no kernel: %v)", e.Status, e.Detail, e.NoKernel)
+		t.Errorf("on SD1.5 with a constant denoise: %s %s (no kernel: %v)", e.Status, e.Detail, e.NoKernel)
 	}
 }

@@ -77,6 +77,9 @@ func (m *Model) check() error {
 		return err
 	}
 	m.Class = index.Class
+	if err := m.notXL(); err != nil {
+		return err
+	}
 	sc, err := m.readScheduler()
 	if err != nil {
 		return err
@@ -84,6 +87,23 @@ func (m *Model) check() error {
 	m.Scheduler = sc
 	m.LatentScale, err = m.latentScale()
 	return err
+}
+
+// notXL refuses an SDXL export (its pipeline class, or the second text
+// encoder it has): its UNet takes added conditioning (text_embeds,
+// time_ids) from two text encoders, which comfyrt's SD nodes do not make.
+func (m *Model) notXL() error {
+	why := ""
+	switch {
+	case strings.Contains(m.Class, "XL"):
+		why = m.Class
+	case m.files.isDir(path.Join(m.Folder, "text_encoder_2")):
+		why = "text_encoder_2/"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%s/ is an SDXL export (%s): comfyrt runs SD 1.x and 2.x exports; SDXL's second text encoder and "+
+		"added conditioning (text_embeds, time_ids) are not supported yet", m.Folder, why)
 }
 
 // configLimit bounds the config files read (they are a few hundred bytes).

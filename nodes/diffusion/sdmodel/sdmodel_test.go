@@ -49,11 +49,17 @@ func TestFindErrors(t *testing.T) {
 	writeSD(t, models, "badsched", onnxgen.TinySD{})
 	os.WriteFile(filepath.Join(models, "checkpoints", "badsched", "scheduler", "scheduler_config.json"), []byte(`{"prediction_type": "flow"}`), 0o644)
 	os.WriteFile(filepath.Join(models, "checkpoints", "plain.safetensors"), []byte("weights"), 0o644)
+	writeSD(t, models, "xl", onnxgen.TinySD{})
+	os.WriteFile(filepath.Join(models, "checkpoints", "xl", "model_index.json"), []byte(`{"_class_name": "ORTStableDiffusionXLPipeline"}`), 0o644)
+	writeSD(t, models, "xl2", onnxgen.TinySD{})
+	os.MkdirAll(filepath.Join(models, "checkpoints", "xl2", "text_encoder_2"), 0o755)
 	f := sdmodel.Folders{ModelDir: models}
 	for name, want := range map[string][]string{
 		"plain.safetensors": {"ErrNotFound", "checkpoints/plain/", "optimum-cli export onnx", "--task stable-diffusion", "unet/model.onnx"},
 		"nounet":            {"checkpoints/nounet/ is not a Stable Diffusion ONNX export", "unet/model.onnx, tokenizer/merges.txt missing", "optimum-cli"},
 		"badsched":          {"scheduler_config.json", `prediction_type "flow"`},
+		"xl":                {"checkpoints/xl/ is an SDXL export (ORTStableDiffusionXLPipeline)", "text_embeds, time_ids"},
+		"xl2":               {"checkpoints/xl2/ is an SDXL export (text_encoder_2/)"},
 		"../x":              {"not a name inside the models folder"},
 		"/etc/passwd":       {"not a name inside the models folder"},
 		"":                  {"no checkpoint named"},
