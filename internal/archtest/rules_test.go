@@ -141,6 +141,7 @@ var rules = []rule{
 	{pkg: "internal/trickle/...", kind: testOnly, may: []string{"internal/trickle"}, cause: "the trickle test server (trickletest: an orchestrator's channels for the live, server and CLI tests)"},
 	{pkg: "internal/testkit", kind: testOnly, may: []string{"*"}, cause: "shared test scaffolding"},
 	{pkg: "internal/testkit/...", kind: testOnly, may: []string{"*"}, cause: "shared test scaffolding"},
+	{pkg: "internal/onnxgen/sdgen", kind: tool, may: []string{"internal/onnxgen"}, cause: "writes generated SD exports for bench sd and scripts/gpu-sd.sh"},
 	{pkg: "internal/onnxgen", kind: testOnly, cause: "generates ONNX test models"},
 	{pkg: "internal/archtest", kind: testOnly, cause: "these rules (test files only)"},
 	{pkg: "internal/metrics", may: []string{"executor"}, never: cat([]string{"streampack/..."}, cgoPkgs, upper),

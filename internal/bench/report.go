@@ -50,6 +50,9 @@ func Print(w io.Writer, r *Report) {
 	if r.B7 != nil {
 		printB7(w, r.B7)
 	}
+	if r.SD != nil {
+		printSD(w, r.SD)
+	}
 	cases := slices.Clone(r.B2)
 	if r.B8 != nil {
 		cases = append(cases, *r.B8)
