@@ -40,10 +40,10 @@ type SDCase struct {
 	UNetRuns int       `json:"unet_runs"`
 	Rounds   []SDRound `json:"rounds"`
 	// Medians over rounds of the per-round medians.
-	PlanMs   float64 `json:"plan_ms"`    // plan time per frame
-	OrtMs    float64 `json:"ort_ms"`     // ONNX Runtime Run time in it
-	OverUs   float64 `json:"over_us"`    // plan − Σ Run, per frame
-	StepUs   float64 `json:"step_us"`    // KSampler time per step
+	PlanMs   float64 `json:"plan_ms"`      // plan time per frame
+	OrtMs    float64 `json:"ort_ms"`       // ONNX Runtime Run time in it
+	OverUs   float64 `json:"over_us"`      // plan − Σ Run, per frame
+	StepUs   float64 `json:"step_us"`      // KSampler time per step
 	StepOver float64 `json:"step_over_us"` // KSampler − its UNet Runs, per step
 	StepPct  float64 `json:"step_over_pct"`
 	PlainMs  float64 `json:"plain_ms"` // the plain loop's frame
