@@ -2,16 +2,22 @@
 // layout, internal/onnxgen's tiny parts) into a models folder, for
 // `comfyrt bench sd` and scripts/gpu-sd.sh:
 //
-//	go run ./internal/onnxgen/sdgen -o MODELS
+//	go run ./internal/onnxgen/sdgen -o MODELS [-large] [-width C] [-depth L]
 //
-// writes MODELS/checkpoints/tiny (TinySD: 1×1 UNet, 8-wide text). It is a
-// tool (never part of the comfyrt binary, which must not carry the model
-// generator).
+// writes MODELS/checkpoints/tiny (TinySD: a 1×1 UNet, 8-wide text) and,
+// with -large, MODELS/checkpoints/sdlarge: the same export with a UNet of
+// SD's signature (sample, timestep, encoder_hidden_states → out_sample,
+// dynamic batch and size) doing real work: a 3×3 convolution 4 → C, L
+// convolutions C → C with ReLU, one C → 4, plus the tiny UNet's text and
+// timestep shift (about 2·9·C²·L multiply-adds per latent pixel: C 128,
+// L 6 is 7 GFLOP per 64×64 latent). It is a tool: the comfyrt binary does
+// not carry the model generator.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -20,13 +26,72 @@ import (
 
 func main() {
 	out := flag.String("o", "", "models `folder` to write checkpoints/… into")
+	large := flag.Bool("large", false, "also write checkpoints/sdlarge (a UNet of SD's signature with a convolution stack)")
+	width := flag.Int("width", 128, "sdlarge UNet `channels`")
+	depth := flag.Int("depth", 6, "sdlarge UNet hidden `convolutions`")
 	flag.Parse()
-	if *out == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: sdgen -o MODELS")
+	if *out == "" || flag.NArg() > 0 || *width < 4 || *width > 1024 || *depth < 0 || *depth > 64 {
+		fmt.Fprintln(os.Stderr, "usage: sdgen -o MODELS [-large] [-width 4..1024] [-depth 0..64]")
 		os.Exit(2)
 	}
-	if err := (onnxgen.TinySD{}).Write(filepath.Join(*out, "checkpoints", "tiny")); err != nil {
+	if err := write(*out, *large, *width, *depth); err != nil {
 		fmt.Fprintln(os.Stderr, "sdgen:", err)
 		os.Exit(1)
 	}
+}
+
+func write(out string, large bool, width, depth int) error {
+	sd := onnxgen.TinySD{}
+	if err := sd.Write(filepath.Join(out, "checkpoints", "tiny")); err != nil {
+		return err
+	}
+	if !large {
+		return nil
+	}
+	dir := filepath.Join(out, "checkpoints", "sdlarge")
+	if err := sd.Write(dir); err != nil {
+		return err
+	}
+	return convUNet(sd.TextWidth(), width, depth).WriteFile(filepath.Join(dir, "unet", "model.onnx"))
+}
+
+// weights are n deterministic values of magnitude about scale.
+func weights(n int, scale, phase float64) []float32 {
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32(math.Sin(float64(i)*0.7731+phase) * scale)
+	}
+	return w
+}
+
+// convUNet is the larger UNet: int64 timestep, as Optimum exports SD1.5.
+func convUNet(d, c, depth int) *onnxgen.Builder {
+	const lc = onnxgen.LatentChannels
+	conv := []onnxgen.Attr{{Name: "kernel_shape", Value: []int64{3, 3}}, {Name: "pads", Value: []int64{1, 1, 1, 1}}}
+	b := onnxgen.New("unet").
+		InputOf("sample", onnxgen.Float32, -2, lc, -3, -4).
+		InputOf("timestep", onnxgen.Int64, -7).
+		InputOf("encoder_hidden_states", onnxgen.Float32, -2, -8, d).
+		OutputOf("out_sample", onnxgen.Float32, -2, lc, -3, -4).
+		Float("w_in", weights(c*lc*9, math.Sqrt(2/float64(9*lc)), 0.1), c, lc, 3, 3).
+		Float("w_out", weights(lc*c*9, 0.5/math.Sqrt(float64(9*c)), 0.3), lc, c, 3, 3).
+		Float("t_scale", []float32{0.001}, 1).
+		Int64("col", []int64{-1, 1, 1, 1}, 4).
+		Node("Conv", []string{"sample", "w_in"}, []string{"h0"}, conv...).
+		Node("Relu", []string{"h0"}, []string{"r0"})
+	prev := "r0"
+	for i := range depth {
+		w, h, r := fmt.Sprintf("w%d", i+1), fmt.Sprintf("h%d", i+1), fmt.Sprintf("r%d", i+1)
+		b.Float(w, weights(c*c*9, math.Sqrt(1/float64(9*c)), float64(i)), c, c, 3, 3).
+			Node("Conv", []string{prev, w}, []string{h}, conv...).
+			Node("Relu", []string{h}, []string{r})
+		prev = r
+	}
+	return b.Node("Conv", []string{prev, "w_out"}, []string{"mixed"}, conv...).
+		Node("Cast", []string{"timestep"}, []string{"t_f32"}, onnxgen.Attr{Name: "to", Value: int64(onnxgen.Float32)}).
+		Node("ReduceMean", []string{"encoder_hidden_states"}, []string{"text"}, onnxgen.Attr{Name: "axes", Value: []int64{1, 2}}, onnxgen.Attr{Name: "keepdims", Value: int64(0)}).
+		Node("Mul", []string{"t_f32", "t_scale"}, []string{"tt"}).
+		Node("Add", []string{"text", "tt"}, []string{"shift"}).
+		Node("Reshape", []string{"shift", "col"}, []string{"shift4"}).
+		Node("Add", []string{"mixed", "shift4"}, []string{"out_sample"})
 }
