@@ -12,11 +12,8 @@
 //     encodes with the same av.Sink settings;
 //   - B7, stream density (`bench b7`, below): how many real-time streams
 //     one process holds on deadline;
-//   - SD (`bench sd`, sd.go): Stable Diffusion img2img plans on an ONNX
-//     export, per denoising step KSampler's time minus its UNet's Runs and
-//     per frame the plan against a plain Go loop over the same sessions
-//     (sdplain.go). Run times come from runTimer, an engine.Provider
-//     decorator (timing.go), KSampler's from a timed registry entry.
+//   - SD (`bench sd`): internal/bench/sdbench, with this package's
+//     frame, warm-up, round and thread options and the CLI's compile.
 //
 // Each round runs ours then the peer (A B A B …) on the same clip with the
 // same thread caps; the first --warmup output frames of every run are
@@ -52,6 +49,7 @@ import (
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/executor/stream"
+	"comfyrt/internal/bench/sdbench"
 	"comfyrt/nodes/engine/ort"
 )
 
@@ -68,7 +66,7 @@ type Config struct {
 	Keep       bool   // keep the temporary folder with the clips
 	ModelsDir  string // models folder
 	B7         B7Config
-	SD         SDConfig
+	SD         sdbench.Config
 	// Version is comfyrt's version, reported with the figures.
 	Version string
 	// Compile compiles the workflow file name for w×h frames with the
@@ -152,7 +150,7 @@ type Report struct {
 	B2       []Case            `json:"b2,omitempty"`
 	B8       *Case             `json:"b8,omitempty"`
 	B7       *B7Report         `json:"b7,omitempty"`
-	SD       *SDReport         `json:"sd,omitempty"`
+	SD       *sdbench.Report   `json:"sd,omitempty"`
 }
 
 func Run(cfg Config, stderr io.Writer) (*Report, error) {
@@ -223,7 +221,7 @@ func Run(cfg Config, stderr io.Writer) (*Report, error) {
 			return nil, fmt.Errorf("SD needs ONNX Runtime: %w", err)
 		}
 		rep.Versions["onnxruntime"] = ort.New().Name()
-		sd, err := benchSD(cfg, dir, stderr)
+		sd, err := benchSD(cfg, stderr)
 		if err != nil {
 			return nil, fmt.Errorf("SD: %w", err)
 		}
@@ -554,4 +552,14 @@ func (c *Case) summarise() {
 	c.OursFPS, c.PeerFPS, c.Ratio = round3(median(o)), round3(median(p)), round3(median(r))
 	c.RatioMin, c.RatioMax = slices.Min(r), slices.Max(r)
 	c.Met = c.Ratio >= c.Target
+}
+
+// benchSD runs `bench sd` with the shared options.
+func benchSD(cfg Config, stderr io.Writer) (*sdbench.Report, error) {
+	sd := cfg.SD
+	sd.Frames, sd.Warmup, sd.Rounds, sd.Threads, sd.ModelsDir = cfg.Frames, cfg.Warmup, cfg.Rounds, cfg.Threads, cfg.ModelsDir
+	sd.Compile = func(name string, w, h int, set func(*compiler.Config), stderr io.Writer) (*compiler.Plan, error) {
+		return cfg.Compile(name, w, h, cfg.Threads, stderr, set)
+	}
+	return sdbench.Run(sd, stderr)
 }

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"comfyrt/internal/bench/sdbench"
 )
 
 func cpuModel() string {
@@ -51,7 +53,7 @@ func Print(w io.Writer, r *Report) {
 		printB7(w, r.B7)
 	}
 	if r.SD != nil {
-		printSD(w, r.SD)
+		sdbench.Print(w, r.SD)
 	}
 	cases := slices.Clone(r.B2)
 	if r.B8 != nil {

@@ -1,17 +1,3 @@
-// Command sdgen writes generated Stable Diffusion exports (Optimum's
-// layout, internal/onnxgen's tiny parts) into a models folder, for
-// `comfyrt bench sd` and scripts/gpu-sd.sh:
-//
-//	go run ./internal/onnxgen/sdgen -o MODELS [-large] [-width C] [-depth L]
-//
-// writes MODELS/checkpoints/tiny (TinySD: a 1×1 UNet, 8-wide text) and,
-// with -large, MODELS/checkpoints/sdlarge: the same export with a UNet of
-// SD's signature (sample, timestep, encoder_hidden_states → out_sample,
-// dynamic batch and size) doing real work: a 3×3 convolution 4 → C, L
-// convolutions C → C with ReLU, one C → 4, plus the tiny UNet's text and
-// timestep shift (about 2·9·C²·L multiply-adds per latent pixel: C 128,
-// L 6 is 7 GFLOP per 64×64 latent). It is a tool: the comfyrt binary does
-// not carry the model generator.
 package main
 
 import (
@@ -24,20 +10,20 @@ import (
 	"comfyrt/internal/onnxgen"
 )
 
-func main() {
-	out := flag.String("o", "", "models `folder` to write checkpoints/… into")
-	large := flag.Bool("large", false, "also write checkpoints/sdlarge (a UNet of SD's signature with a convolution stack)")
-	width := flag.Int("width", 128, "sdlarge UNet `channels`")
-	depth := flag.Int("depth", 6, "sdlarge UNet hidden `convolutions`")
-	flag.Parse()
-	if *out == "" || flag.NArg() > 0 || *width < 4 || *width > 1024 || *depth < 0 || *depth > 64 {
-		fmt.Fprintln(os.Stderr, "usage: sdgen -o MODELS [-large] [-width 4..1024] [-depth 0..64]")
+func models(args []string) error {
+	fs := flag.NewFlagSet("sdkit models", flag.ExitOnError)
+	out := fs.String("o", "", "models `folder` to write checkpoints/… into")
+	large := fs.Bool("large", false, "also write checkpoints/sdlarge (a UNet of SD's signature with a convolution stack)")
+	width := fs.Int("width", 128, "sdlarge UNet `channels`")
+	depth := fs.Int("depth", 6, "sdlarge UNet hidden `convolutions`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 || *width < 4 || *width > 1024 || *depth < 0 || *depth > 64 {
+		fmt.Fprintln(os.Stderr, "usage: sdkit models -o MODELS [-large] [-width 4..1024] [-depth 0..64]")
 		os.Exit(2)
 	}
-	if err := write(*out, *large, *width, *depth); err != nil {
-		fmt.Fprintln(os.Stderr, "sdgen:", err)
-		os.Exit(1)
-	}
+	return write(*out, *large, *width, *depth)
 }
 
 func write(out string, large bool, width, depth int) error {

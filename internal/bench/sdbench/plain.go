@@ -1,4 +1,4 @@
-package bench
+package sdbench
 
 import (
 	"fmt"
@@ -63,7 +63,7 @@ func (p *sdPlain) close() {
 	}
 }
 
-func newSDPlain(prov engine.Provider, modelsDir string, sd SDConfig, opts engine.Options, sampler string, cfg float64, steps int) (*sdPlain, error) {
+func newSDPlain(prov engine.Provider, modelsDir string, sd Config, opts engine.Options, sampler string, cfg float64, steps int) (*sdPlain, error) {
 	m, err := sdmodel.Find(sdmodel.Folders{ModelDir: modelsDir}, sd.Checkpoint)
 	if err != nil {
 		return nil, err

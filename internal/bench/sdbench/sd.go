@@ -1,4 +1,4 @@
-package bench
+package sdbench
 
 import (
 	"fmt"
@@ -18,9 +18,9 @@ import (
 	"comfyrt/nodes/value"
 )
 
-// SDConfig is `bench sd`: Stable Diffusion img2img on an ONNX export
+// Config is `bench sd`: Stable Diffusion img2img on an ONNX export
 // (Optimum's layout) in the models folder's checkpoints/.
-type SDConfig struct {
+type Config struct {
 	Checkpoint string    // checkpoint name (a folder under checkpoints/)
 	Size       int       // frame side (N×N, a multiple of 8)
 	Steps      []int     // denoising steps per case
@@ -28,17 +28,28 @@ type SDConfig struct {
 	CFGs       []float64 // cfg per case (1: no unconditional pass)
 	Denoise    float64   // KSampler denoise (img2img strength)
 	Device     string    // ONNX Runtime devices, as --device ("cpu", "cuda,cpu")
+	Frames     int       // measured frames per side and round (0: 100)
+	Warmup     int       // warm-up frames per side and round, not measured
+	Rounds     int       // interleaved rounds (the plan, then the plain loop)
+	Threads    int       // ONNX Runtime intra-op threads
+	ModelsDir  string    // the models folder
+	// Compile compiles the workflow file name for w×h frames with the
+	// CPU engine settings and ModelsDir, then set (applied last: Run wraps
+	// the provider and the registry and sets the devices); it prints
+	// diagnostics to stderr and returns a nil plan when the workflow does
+	// not compile. Nil: CompileFile.
+	Compile func(name string, w, h int, set func(*compiler.Config), stderr io.Writer) (*compiler.Plan, error)
 }
 
-// SDCase is one sampler × cfg × steps case of `bench sd`.
-type SDCase struct {
+// Case is one sampler × cfg × steps case of `bench sd`.
+type Case struct {
 	Sampler string  `json:"sampler"`
 	CFG     float64 `json:"cfg"`
 	Steps   int     `json:"steps"`
 	// UNetRuns is the UNet's Runs per frame (one per step, two at cfg ≠ 1
 	// when its batch axis is fixed).
 	UNetRuns int       `json:"unet_runs"`
-	Rounds   []SDRound `json:"rounds"`
+	Rounds   []Round `json:"rounds"`
 	// Medians over rounds of the per-round medians.
 	PlanMs   float64 `json:"plan_ms"`      // plan time per frame
 	OrtMs    float64 `json:"ort_ms"`       // ONNX Runtime Run time in it
@@ -55,9 +66,9 @@ type SDCase struct {
 	RatioMet bool `json:"ratio_met"`
 }
 
-// SDRound is one interleaved round: the plan's frames, then the plain
+// Round is one interleaved round: the plan's frames, then the plain
 // loop's, medians over the measured frames.
-type SDRound struct {
+type Round struct {
 	PlanMs   float64 `json:"plan_ms"`
 	OrtMs    float64 `json:"ort_ms"`
 	OverUs   float64 `json:"over_us"`
@@ -69,8 +80,8 @@ type SDRound struct {
 	Ratio    float64 `json:"ratio"`
 }
 
-// SDReport is `bench sd`'s figures.
-type SDReport struct {
+// Report is `bench sd`'s figures.
+type Report struct {
 	Checkpoint string   `json:"checkpoint"`
 	Size       string   `json:"size"`
 	Device     string   `json:"device"`
@@ -79,7 +90,7 @@ type SDReport struct {
 	Warmup     int      `json:"warmup"`
 	Ours       string   `json:"ours"`
 	Peer       string   `json:"peer"`
-	Cases      []SDCase `json:"cases"`
+	Cases      []Case `json:"cases"`
 }
 
 // sdSeed is the KSampler seed of every case (fixed, as ComfyStream's).
@@ -119,8 +130,17 @@ func sdFrame(n int) value.Tensor {
 	return t
 }
 
-func benchSD(cfg Config, dir string, stderr io.Writer) (*SDReport, error) {
-	sd := cfg.SD
+// Run runs every case, each in cfg.Rounds interleaved rounds.
+func Run(cfg Config, stderr io.Writer) (*Report, error) {
+	sd := cfg
+	if cfg.Compile == nil {
+		cfg.Compile = CompileFile
+	}
+	dir, err := os.MkdirTemp("", "comfyrt-bench-sd-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
 	devs, err := engine.ParseDevices(sd.Device)
 	if err != nil {
 		return nil, fmt.Errorf("--device: %w", err)
@@ -129,7 +149,7 @@ func benchSD(cfg Config, dir string, stderr io.Writer) (*SDReport, error) {
 	if frames == 0 {
 		frames = 100
 	}
-	rep := &SDReport{Checkpoint: sd.Checkpoint, Size: Size{sd.Size, sd.Size}.String(), Device: strings.Join(devs, ","),
+	rep := &Report{Checkpoint: sd.Checkpoint, Size: fmt.Sprintf("%dx%d", sd.Size, sd.Size), Device: strings.Join(devs, ","),
 		Denoise: sd.Denoise, Frames: frames, Warmup: cfg.Warmup,
 		Ours: "compiled plan (LoadImage frame → VAEEncode → KSampler → VAEDecode → PreviewImage; prompts static), RunFrame on a synthetic frame",
 		Peer: "plain Go loop over the same sessions (same provider and options): frame → ×2−1 NCHW → vae_encoder Run → ×scale, noise → per step c_in·x, timestep, unet Run (cond and uncond batched as the plan), denoised, cfg, sampler step → ÷scale → vae_decoder Run → (y+1)/2 clamped HWC"}
@@ -151,8 +171,8 @@ func benchSD(cfg Config, dir string, stderr io.Writer) (*SDReport, error) {
 // sdCase compiles the case's plan and opens its plain loop, then runs
 // cfg.Rounds rounds of frames+warm-up frames each, ours then the plain
 // loop.
-func sdCase(cfg Config, dir string, devs []string, frame value.Tensor, sampler string, cfgScale float64, steps, frames int, stderr io.Writer) (*SDCase, error) {
-	sd := cfg.SD
+func sdCase(cfg Config, dir string, devs []string, frame value.Tensor, sampler string, cfgScale float64, steps, frames int, stderr io.Writer) (*Case, error) {
+	sd := cfg
 	name := filepath.Join(dir, fmt.Sprintf("sd-%s-cfg%g-%d.json", sampler, cfgScale, steps))
 	if err := os.WriteFile(name, []byte(sdWorkflow(sd.Checkpoint, sampler, steps, cfgScale, sd.Denoise)), 0o644); err != nil {
 		return nil, err
@@ -160,10 +180,11 @@ func sdCase(cfg Config, dir string, devs []string, frame value.Tensor, sampler s
 	timer := newRunTimer(ort.New())
 	var ksTime time.Duration
 	opts := engine.Options{Devices: devs, IntraOpThreads: cfg.Threads}
-	pl, err := cfg.Compile(name, sd.Size, sd.Size, cfg.Threads, stderr, func(c *compiler.Config) {
-		c.Engines, c.Engine.Devices = timer, devs
+	pl, err := cfg.Compile(name, sd.Size, sd.Size, func(c *compiler.Config) {
+		c.Engines, c.Engine.Devices, c.Engine.IntraOpThreads = timer, devs, cfg.Threads
+		c.ModelDir = cfg.ModelsDir
 		c.Registry = timedClass(c.Registry, "KSampler", &ksTime)
-	})
+	}, stderr)
 	if err == nil && pl == nil {
 		err = fmt.Errorf("%s does not compile (see above)", name)
 	}
@@ -179,7 +200,7 @@ func sdCase(cfg Config, dir string, devs []string, frame value.Tensor, sampler s
 		return nil, fmt.Errorf("plain loop: %w", err)
 	}
 	defer plain.close()
-	c := &SDCase{Sampler: sampler, CFG: cfgScale, Steps: steps}
+	c := &Case{Sampler: sampler, CFG: cfgScale, Steps: steps}
 	for r := range cfg.Rounds {
 		rd, runs, err := sdRound(pl, plain, timer, &ksTime, frame, steps, cfg.Warmup, frames)
 		if err != nil {
@@ -197,7 +218,7 @@ func sdCase(cfg Config, dir string, devs []string, frame value.Tensor, sampler s
 // sdRound runs warm+frames frames of the plan, then as many of the plain
 // loop, and returns the medians of the measured frames and the UNet's
 // Runs per plan frame.
-func sdRound(pl *compiler.Plan, plain *sdPlain, timer *runTimer, ksTime *time.Duration, frame value.Tensor, steps, warm, frames int) (SDRound, int, error) {
+func sdRound(pl *compiler.Plan, plain *sdPlain, timer *runTimer, ksTime *time.Duration, frame value.Tensor, steps, warm, frames int) (Round, int, error) {
 	var plan, ort, over, stepUs, stepOver, stepPct []float64
 	unetRuns := 0
 	for i := range warm + frames {
@@ -206,7 +227,7 @@ func sdRound(pl *compiler.Plan, plain *sdPlain, timer *runTimer, ksTime *time.Du
 		*ksTime = 0
 		t0 := time.Now()
 		if err := pl.RunFrame(frame); err != nil {
-			return SDRound{}, 0, err
+			return Round{}, 0, err
 		}
 		el := time.Since(t0)
 		run := timer.Total() - tot0
@@ -227,14 +248,14 @@ func sdRound(pl *compiler.Plan, plain *sdPlain, timer *runTimer, ksTime *time.Du
 		tot0 := timer.Total()
 		t0 := time.Now()
 		if err := plain.frame(frame.Data); err != nil {
-			return SDRound{}, 0, fmt.Errorf("plain loop: %w", err)
+			return Round{}, 0, fmt.Errorf("plain loop: %w", err)
 		}
 		el := time.Since(t0)
 		if i >= warm {
 			plainMs, plainOrt = append(plainMs, ms(el)), append(plainOrt, ms(timer.Total()-tot0))
 		}
 	}
-	rd := SDRound{PlanMs: median(plan), OrtMs: median(ort), OverUs: median(over), StepUs: median(stepUs),
+	rd := Round{PlanMs: median(plan), OrtMs: median(ort), OverUs: median(over), StepUs: median(stepUs),
 		StepOver: median(stepOver), StepPct: median(stepPct), PlainMs: median(plainMs), PlainOrt: median(plainOrt)}
 	if rd.PlanMs > 0 {
 		rd.Ratio = rd.PlainMs / rd.PlanMs
@@ -244,29 +265,29 @@ func sdRound(pl *compiler.Plan, plain *sdPlain, timer *runTimer, ksTime *time.Du
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-func (r SDRound) rounded() SDRound {
+func (r Round) rounded() Round {
 	for _, p := range []*float64{&r.PlanMs, &r.OrtMs, &r.OverUs, &r.StepUs, &r.StepOver, &r.StepPct, &r.PlainMs, &r.PlainOrt, &r.Ratio} {
 		*p = round3(*p)
 	}
 	return r
 }
 
-func (c *SDCase) summarise() {
-	pick := func(f func(SDRound) float64) float64 {
+func (c *Case) summarise() {
+	pick := func(f func(Round) float64) float64 {
 		v := make([]float64, len(c.Rounds))
 		for i, r := range c.Rounds {
 			v[i] = f(r)
 		}
 		return round3(median(v))
 	}
-	c.PlanMs = pick(func(r SDRound) float64 { return r.PlanMs })
-	c.OrtMs = pick(func(r SDRound) float64 { return r.OrtMs })
-	c.OverUs = pick(func(r SDRound) float64 { return r.OverUs })
-	c.StepUs = pick(func(r SDRound) float64 { return r.StepUs })
-	c.StepOver = pick(func(r SDRound) float64 { return r.StepOver })
-	c.StepPct = pick(func(r SDRound) float64 { return r.StepPct })
-	c.PlainMs = pick(func(r SDRound) float64 { return r.PlainMs })
-	c.Ratio = pick(func(r SDRound) float64 { return r.Ratio })
+	c.PlanMs = pick(func(r Round) float64 { return r.PlanMs })
+	c.OrtMs = pick(func(r Round) float64 { return r.OrtMs })
+	c.OverUs = pick(func(r Round) float64 { return r.OverUs })
+	c.StepUs = pick(func(r Round) float64 { return r.StepUs })
+	c.StepOver = pick(func(r Round) float64 { return r.StepOver })
+	c.StepPct = pick(func(r Round) float64 { return r.StepPct })
+	c.PlainMs = pick(func(r Round) float64 { return r.PlainMs })
+	c.Ratio = pick(func(r Round) float64 { return r.Ratio })
 	ratios := make([]float64, len(c.Rounds))
 	for i, r := range c.Rounds {
 		ratios[i] = r.Ratio
@@ -283,7 +304,8 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func printSD(w io.Writer, r *SDReport) {
+// Print writes the report's table.
+func Print(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "SD img2img: checkpoint %s, %s, device %s, denoise %g, seed %d; %d warm-up + %d measured frames per side per round\n",
 		r.Checkpoint, r.Size, r.Device, r.Denoise, sdSeed, r.Warmup, r.Frames)
 	fmt.Fprintf(w, "  ours: %s\n  peer: %s\n", r.Ours, r.Peer)
@@ -300,7 +322,7 @@ func printSD(w io.Writer, r *SDReport) {
 
 // Parse reads the comma-separated --sd-steps, --sd-samplers and --sd-cfg
 // values and checks the other fields; it returns a usage message, or "".
-func (c *SDConfig) Parse(steps, samplers, cfgs string) string {
+func (c *Config) Parse(steps, samplers, cfgs string) string {
 	c.Steps, c.Samplers, c.CFGs = nil, nil, nil
 	for f := range strings.SplitSeq(steps, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -333,4 +355,19 @@ func (c *SDConfig) Parse(steps, samplers, cfgs string) string {
 		return "--sd-checkpoint must name a checkpoint"
 	}
 	return ""
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -1,4 +1,4 @@
-package bench
+package sdbench
 
 import (
 	"path/filepath"
