@@ -48,7 +48,7 @@ type Case struct {
 	Steps   int     `json:"steps"`
 	// UNetRuns is the UNet's Runs per frame (one per step, two at cfg ≠ 1
 	// when its batch axis is fixed).
-	UNetRuns int       `json:"unet_runs"`
+	UNetRuns int     `json:"unet_runs"`
 	Rounds   []Round `json:"rounds"`
 	// Medians over rounds of the per-round medians.
 	PlanMs   float64 `json:"plan_ms"`      // plan time per frame
@@ -82,15 +82,15 @@ type Round struct {
 
 // Report is `bench sd`'s figures.
 type Report struct {
-	Checkpoint string   `json:"checkpoint"`
-	Size       string   `json:"size"`
-	Device     string   `json:"device"`
-	Denoise    float64  `json:"denoise"`
-	Frames     int      `json:"frames"`
-	Warmup     int      `json:"warmup"`
-	Ours       string   `json:"ours"`
-	Peer       string   `json:"peer"`
-	Cases      []Case `json:"cases"`
+	Checkpoint string  `json:"checkpoint"`
+	Size       string  `json:"size"`
+	Device     string  `json:"device"`
+	Denoise    float64 `json:"denoise"`
+	Frames     int     `json:"frames"`
+	Warmup     int     `json:"warmup"`
+	Ours       string  `json:"ours"`
+	Peer       string  `json:"peer"`
+	Cases      []Case  `json:"cases"`
 }
 
 // sdSeed is the KSampler seed of every case (fixed, as ComfyStream's).
