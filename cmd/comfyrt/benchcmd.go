@@ -37,7 +37,7 @@ KSampler → VAEDecode, per sampler × cfg × steps case. Per denoising step
 it reports KSampler's time minus its UNet's ONNX Runtime Runs (target
 < 100 µs and < 2 %), per frame the plan's time minus every Run, and the
 plan's frame time against a plain Go loop over the same sessions,
-alternated round by round (ratio target ≥ 0.95). No ffmpeg needed.`
+alternated frame by frame (ratio target ≥ 0.95). No ffmpeg needed.`
 
 // benchFlags are the options of `comfyrt bench`.
 type benchFlags struct {
