@@ -121,6 +121,8 @@ func kernels() []kernelInfo {
 		{"KSamplerSelect", []string{"sampler_name"}, []string{"SAMPLER"}, newHandleLoader(selectSampler)},
 		{"BasicScheduler", []string{"model", "scheduler", "steps", "denoise"}, []string{"SIGMAS"}, newHandleLoader(basicScheduler)},
 		{"ControlNetApplyAdvanced", controlNetApplyInputs, []string{"CONDITIONING", "CONDITIONING"}, newControlNetApply},
+		{"LatentUpscale", []string{"samples", "upscale_method", "width", "height", "crop"}, []string{"LATENT"}, newLatentUpscale(false)},
+		{"LatentUpscaleBy", []string{"samples", "upscale_method", "scale_by"}, []string{"LATENT"}, newLatentUpscale(true)},
 	}
 }
 

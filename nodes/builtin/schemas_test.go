@@ -44,6 +44,8 @@ var wantClasses = []string{
 	// Stable Diffusion sampling.
 	"CLIPTextEncode", "ConditioningConcat", "ConditioningCombine", "ConditioningZeroOut", "KSampler", "KSamplerAdvanced",
 	"SamplerCustom", "KSamplerSelect", "BasicScheduler", "ControlNetApplyAdvanced",
+	// Latent resizing.
+	"LatentUpscale", "LatentUpscaleBy",
 }
 
 func TestSchemas_classes(t *testing.T) {
