@@ -34,7 +34,7 @@ SIZE=${SIZE:-512} STEPS=${STEPS:-1,4} SAMPLERS=${SAMPLERS:-lcm,euler} CFG=${CFG:
 suite() {
 	local json="$8/$3-$4.json"
 	say "$3 on $4 ($6 frames, $7 warm-up, $ROUNDS rounds, $5 threads)"
-	timeout 900 "$1" bench -models "$2" -checkpoint "$3" -device "$4" -threads "$5" -frames "$6" -warmup "$7" \
+	timeout 500 "$1" bench -models "$2" -checkpoint "$3" -device "$4" -threads "$5" -frames "$6" -warmup "$7" \
 		-rounds "$ROUNDS" -size "$SIZE" -steps "$STEPS" -samplers "$SAMPLERS" -cfg "$CFG" -json "$json" 2>"$8/$3-$4.log"
 	local rc=$?
 	[ $rc -eq 0 ] || { say "$3 on $4 failed (exit $rc):"; tail -5 "$8/$3-$4.log" >&2; }
