@@ -59,6 +59,38 @@ func sdServeStream(t *testing.T, base string, orch *trickletest.Orchestrator, id
 	return ch + "-control"
 }
 
+// sdServe is a serve process under TestBinary_ServeSDStream and what the
+// phases share.
+type sdServe struct {
+	t      *testing.T
+	base   string
+	orch   *trickletest.Orchestrator
+	wf     []byte
+	seg    []byte
+	loaded float64 // ONNX Runtime sessions loaded by the first stream
+}
+
+// scrape waits for /metrics to satisfy ready and returns its families.
+func (e *sdServe) scrape(ready func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
+	e.t.Helper()
+	return metricsParse(e.t, metricsWait(e.t, e.base+"/metrics", nil, func() string { return "" }, ready))
+}
+
+// sdRan is true once stream id wrote frames and the UNet ran unetRuns times
+// (frames pass through while a workflow loads: frames alone prove nothing).
+func sdRan(id string, frames, unetRuns float64) func(map[string]*dto.MetricFamily) bool {
+	return func(f map[string]*dto.MetricFamily) bool {
+		v, _ := metricsValue(f, "comfyrt_frames_out_total", "stream", id)
+		u, _ := metricsValue(f, "comfyrt_model_runs_total", "model", sdUNetModel)
+		return v >= frames && u >= unetRuns
+	}
+}
+
+func metricAt(f map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	v, _ := metricsValue(f, name, labels...)
+	return v
+}
+
 // TestBinary_ServeSDStream: `comfyrt serve` as a real process runs the
 // corpus's ComfyStream SD1.5 workflow (TensorRTLoader, CLIPLoader, two
 // prompts, the frame's depth through a ControlNet, KSampler lcm, TAESD
@@ -71,46 +103,54 @@ func TestBinary_ServeSDStream(t *testing.T) {
 	needORTBinary(t)
 	r1NeedFFmpeg(t)
 	testkit.NeedTools(t, "ffmpeg")
-	wf, err := os.ReadFile(testkit.CorpusFile(t, "comfystream/sd15-tensorrt-api.json"))
-	if err != nil {
+	e := &sdServe{t: t, orch: trickletest.New(t)}
+	var err error
+	if e.wf, err = os.ReadFile(testkit.CorpusFile(t, "comfystream/sd15-tensorrt-api.json")); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	models := filepath.Join(dir, "models")
 	controlNetModels(t, models)
-	seg, err := os.ReadFile(liveinClip(t, dir, "seg.ts", 30, "libx264"))
-	if err != nil {
+	if e.seg, err = os.ReadFile(liveinClip(t, dir, "seg.ts", 30, "libx264")); err != nil {
 		t.Fatal(err)
 	}
-	base, stop := startServe(t, "--models-dir", models, "--capacity", "2")
-	orch := trickletest.New(t)
-	control := sdServeStream(t, base, orch, "g1", string(wf), seg)
-
-	// Frames pass through while the workflow loads: wait for frames out
-	// and for the UNet to have run on that many.
-	ran := func(id string, frames, unetRuns float64) func(map[string]*dto.MetricFamily) bool {
-		return func(f map[string]*dto.MetricFamily) bool {
-			v, _ := metricsValue(f, "comfyrt_frames_out_total", "stream", id)
-			u, _ := metricsValue(f, "comfyrt_model_runs_total", "model", sdUNetModel)
-			return v >= frames && u >= unetRuns
-		}
-	}
-	scrape := func(ready func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
-		t.Helper()
-		return metricsParse(t, metricsWait(t, base+"/metrics", nil, func() string { return "" }, ready))
-	}
-	fams := scrape(ran("g1", 3, 3))
-	if v, _ := metricsValue(fams, "comfyrt_model_runs_total", "model", sdTextModel); v != 2 {
+	var stop func() (error, string)
+	e.base, stop = startServe(t, "--models-dir", models, "--capacity", "2")
+	control := sdServeStream(t, e.base, e.orch, "g1", string(e.wf), e.seg)
+	fams := e.scrape(sdRan("g1", 3, 3))
+	if v := metricAt(fams, "comfyrt_model_runs_total", "model", sdTextModel); v != 2 {
 		t.Fatalf("text encoder ran %v times at the start, want 2 (the two prompts)", v)
 	}
-	loaded, _ := metricsValue(fams, "comfyrt_onnxruntime_sessions_loaded")
-	if loaded < 5 {
-		t.Fatalf("%v ONNX Runtime sessions loaded; want the five models\n%s", loaded, strings.Join(metricLines(fams, "comfyrt_model_", "comfyrt_onnxruntime_"), "\n"))
+	if e.loaded = metricAt(fams, "comfyrt_onnxruntime_sessions_loaded"); e.loaded < 5 {
+		t.Fatalf("%v ONNX Runtime sessions loaded; want the five models\n%s", e.loaded, strings.Join(metricLines(fams, "comfyrt_model_", "comfyrt_onnxruntime_"), "\n"))
 	}
+	fams = e.promptChange(control)
+	fams = e.secondStream(fams)
+	var st struct {
+		Streams []struct {
+			ID        string `json:"stream_id"`
+			LastError string `json:"last_error"`
+		} `json:"streams"`
+	}
+	r1Get(t, e.base+"/stream/status", &st)
+	for _, s := range st.Streams {
+		if s.LastError != "" {
+			t.Errorf("stream %s: %s", s.ID, s.LastError)
+		}
+	}
+	if err, stderr := stop(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	} else if t.Failed() {
+		t.Logf("serve's log:\n%s\nmodels:\n%s", stderr, strings.Join(metricLines(fams, "comfyrt_model_", "comfyrt_onnxruntime_"), "\n"))
+	}
+}
 
-	// A new positive prompt on the control channel.
+// promptChange sends a new positive prompt on g1's control channel and
+// checks that only it re-ran once the update is in and frames ran again.
+func (e *sdServe) promptChange(control string) map[string]*dto.MetricFamily {
+	t := e.t
 	var w map[string]map[string]any
-	if err := json.Unmarshal(wf, &w); err != nil {
+	if err := json.Unmarshal(e.wf, &w); err != nil {
 		t.Fatal(err)
 	}
 	w["5"]["inputs"].(map[string]any)["text"] = "a red fox in the snow"
@@ -120,57 +160,36 @@ func TestBinary_ServeSDStream(t *testing.T) {
 	if err := cp.Write(upd); err != nil {
 		t.Fatal(err)
 	}
-	fams = scrape(func(f map[string]*dto.MetricFamily) bool {
-		v, _ := metricsValue(f, "comfyrt_stream_params_updates_total", "stream", "g1")
-		return v >= 1
+	fams := e.scrape(func(f map[string]*dto.MetricFamily) bool {
+		return metricAt(f, "comfyrt_stream_params_updates_total", "stream", "g1") >= 1
 	})
-	out, _ := metricsValue(fams, "comfyrt_frames_out_total", "stream", "g1")
-	unet, _ := metricsValue(fams, "comfyrt_model_runs_total", "model", sdUNetModel)
-	fams = scrape(ran("g1", out+3, unet+3))
-	if v, _ := metricsValue(fams, "comfyrt_model_runs_total", "model", sdTextModel); v != 3 {
+	out, unet := metricAt(fams, "comfyrt_frames_out_total", "stream", "g1"), metricAt(fams, "comfyrt_model_runs_total", "model", sdUNetModel)
+	fams = e.scrape(sdRan("g1", out+3, unet+3))
+	if v := metricAt(fams, "comfyrt_model_runs_total", "model", sdTextModel); v != 3 {
 		t.Errorf("text encoder ran %v times after the prompt change, want 3 (only the changed prompt again)", v)
 	}
-	if v, _ := metricsValue(fams, "comfyrt_onnxruntime_sessions_loaded"); v != loaded {
-		t.Errorf("%v ONNX Runtime sessions loaded after the update, %v before: the new plan should share them", v, loaded)
+	if v := metricAt(fams, "comfyrt_onnxruntime_sessions_loaded"); v != e.loaded {
+		t.Errorf("%v ONNX Runtime sessions loaded after the update, %v before: the new plan should share them", v, e.loaded)
 	}
+	return fams
+}
 
-	// A second stream of the same workflow shares the loaded sessions.
-	refs, _ := metricsValue(fams, "comfyrt_onnxruntime_session_refs")
-	unet, _ = metricsValue(fams, "comfyrt_model_runs_total", "model", sdUNetModel)
-	sdServeStream(t, base, orch, "g2", string(wf), seg)
-	fams = scrape(func(f map[string]*dto.MetricFamily) bool {
-		open, _ := metricsValue(f, "comfyrt_model_sessions_open", "model", sdUNetModel)
-		return ran("g2", 3, unet+3)(f) && open >= 2
+// secondStream starts g2 on the same workflow and checks that its
+// sessions hold the first stream's loads.
+func (e *sdServe) secondStream(fams map[string]*dto.MetricFamily) map[string]*dto.MetricFamily {
+	t := e.t
+	refs, unet := metricAt(fams, "comfyrt_onnxruntime_session_refs"), metricAt(fams, "comfyrt_model_runs_total", "model", sdUNetModel)
+	sdServeStream(t, e.base, e.orch, "g2", string(e.wf), e.seg)
+	fams = e.scrape(func(f map[string]*dto.MetricFamily) bool {
+		return sdRan("g2", 3, unet+3)(f) && metricAt(f, "comfyrt_model_sessions_open", "model", sdUNetModel) >= 2
 	})
-	if v, _ := metricsValue(fams, "comfyrt_onnxruntime_sessions_loaded"); v != loaded {
-		t.Errorf("%v ONNX Runtime sessions loaded with two streams, %v with one: want them shared", v, loaded)
+	if v := metricAt(fams, "comfyrt_onnxruntime_sessions_loaded"); v != e.loaded {
+		t.Errorf("%v ONNX Runtime sessions loaded with two streams, %v with one: want them shared", v, e.loaded)
 	}
-	if v, _ := metricsValue(fams, "comfyrt_onnxruntime_session_refs"); v <= refs {
+	if v := metricAt(fams, "comfyrt_onnxruntime_session_refs"); v <= refs {
 		t.Errorf("session references %v with two streams, %v with one: want the second stream's sessions on the same loads", v, refs)
 	}
-	if v, _ := metricsValue(fams, "comfyrt_model_sessions_open", "model", sdUNetModel); v < 2 {
-		t.Errorf("UNet sessions open with two streams: %v, want one per stream at least", v)
-	}
-	var st struct {
-		Streams []struct {
-			ID        string `json:"stream_id"`
-			LastError string `json:"last_error"`
-		} `json:"streams"`
-	}
-	r1Get(t, base+"/stream/status", &st)
-	for _, s := range st.Streams {
-		if s.LastError != "" {
-			t.Errorf("stream %s: %s", s.ID, s.LastError)
-		}
-	}
-	if err, stderr := stop(); err != nil {
-		t.Fatalf("serve: %v\n%s", err, stderr)
-	} else if t.Failed() {
-		t.Logf("serve's log:\n%s", stderr)
-	}
-	if t.Failed() {
-		t.Logf("models:\n%s", strings.Join(metricLines(fams, "comfyrt_model_", "comfyrt_onnxruntime_"), "\n"))
-	}
+	return fams
 }
 
 // metricLines lists the series of the families with one of the prefixes.

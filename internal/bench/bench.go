@@ -217,15 +217,9 @@ func Run(cfg Config, stderr io.Writer) (*Report, error) {
 		rep.B8 = c
 	}
 	if cfg.Which == "sd" {
-		if err := ort.CheckInit(); err != nil {
-			return nil, fmt.Errorf("SD needs ONNX Runtime: %w", err)
+		if rep.SD, err = benchSD(cfg, rep, stderr); err != nil {
+			return nil, err
 		}
-		rep.Versions["onnxruntime"] = ort.New().Name()
-		sd, err := benchSD(cfg, stderr)
-		if err != nil {
-			return nil, fmt.Errorf("SD: %w", err)
-		}
-		rep.SD = sd
 	}
 	if cfg.Which == "b7" {
 		if ort.CheckInit() == nil && slices.Contains(cfg.B7.Workflows, "text-highlight") {
@@ -555,11 +549,19 @@ func (c *Case) summarise() {
 }
 
 // benchSD runs `bench sd` with the shared options.
-func benchSD(cfg Config, stderr io.Writer) (*sdbench.Report, error) {
+func benchSD(cfg Config, rep *Report, stderr io.Writer) (*sdbench.Report, error) {
+	if err := ort.CheckInit(); err != nil {
+		return nil, fmt.Errorf("SD needs ONNX Runtime: %w", err)
+	}
+	rep.Versions["onnxruntime"] = ort.New().Name()
 	sd := cfg.SD
 	sd.Frames, sd.Warmup, sd.Rounds, sd.Threads, sd.ModelsDir = cfg.Frames, cfg.Warmup, cfg.Rounds, cfg.Threads, cfg.ModelsDir
 	sd.Compile = func(name string, w, h int, set func(*compiler.Config), stderr io.Writer) (*compiler.Plan, error) {
 		return cfg.Compile(name, w, h, cfg.Threads, stderr, set)
 	}
-	return sdbench.Run(sd, stderr)
+	r, err := sdbench.Run(sd, stderr)
+	if err != nil {
+		return nil, fmt.Errorf("SD: %w", err)
+	}
+	return r, nil
 }
