@@ -58,7 +58,7 @@ type Case struct {
 	StepOver float64 `json:"step_over_us"` // KSampler − its UNet Runs, per step
 	StepPct  float64 `json:"step_over_pct"`
 	PlainMs  float64 `json:"plain_ms"` // the plain loop's frame
-	Ratio    float64 `json:"ratio"`    // plain ms / plan ms: ≥ 1 is as fast as the plain loop
+	Ratio    float64 `json:"ratio"`    // median of the rounds' medians of plain ÷ plan per frame: ≥ 1 is as fast as the plain loop
 	RatioMin float64 `json:"ratio_min"`
 	RatioMax float64 `json:"ratio_max"`
 	// StepMet: StepOver < 100 µs and StepPct < 2 %; RatioMet: Ratio ≥ 0.95.
