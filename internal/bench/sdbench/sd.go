@@ -221,12 +221,20 @@ func sdCase(cfg Config, dir string, devs []string, frame value.Tensor, sampler s
 func sdRound(pl *compiler.Plan, plain *sdPlain, timer *runTimer, ksTime *time.Duration, frame value.Tensor, steps, warm, frames int) (Round, int, error) {
 	var plan, ort, over, stepUs, stepOver, stepPct, plainMs, plainOrt, ratio []float64
 	unetRuns := 0
+	fb := pl.FrameBuffer()
+	if len(fb.Data) != len(frame.Data) {
+		return Round{}, 0, fmt.Errorf("the plan's frame buffer holds %d values, the frame %d", len(fb.Data), len(frame.Data))
+	}
 	for i := range warm + frames {
 		tot0 := timer.Total()
 		un0, n0 := timer.Part("unet")
 		*ksTime = 0
+		// The frame arrives in the plan's frame buffer, as the executor's
+		// decoder writes it there (RunFrameInPlace); the plain loop reads
+		// it where it lies too.
+		copy(fb.Data, frame.Data)
 		t0 := time.Now()
-		if err := pl.RunFrame(frame); err != nil {
+		if err := pl.RunFrameInPlace(); err != nil {
 			return Round{}, 0, err
 		}
 		el := time.Since(t0)
