@@ -151,7 +151,7 @@ func Run(cfg Config, stderr io.Writer) (*Report, error) {
 	}
 	rep := &Report{Checkpoint: sd.Checkpoint, Size: fmt.Sprintf("%dx%d", sd.Size, sd.Size), Device: strings.Join(devs, ","),
 		Denoise: sd.Denoise, Frames: frames, Warmup: cfg.Warmup,
-		Ours: "compiled plan (LoadImage frame → VAEEncode → KSampler → VAEDecode → PreviewImage; prompts static), RunFrame on a synthetic frame",
+		Ours: "compiled plan (LoadImage frame → VAEEncode → KSampler → VAEDecode → PreviewImage; prompts static), RunFrameInPlace on a synthetic frame in its frame buffer",
 		Peer: "plain Go loop over the same sessions (same provider and options): frame → ×2−1 NCHW → vae_encoder Run → ×scale, noise → per step c_in·x, timestep, unet Run (cond and uncond batched as the plan), denoised, cfg, sampler step → ÷scale → vae_decoder Run → (y+1)/2 clamped HWC"}
 	frame := sdFrame(sd.Size)
 	for _, sampler := range sd.Samplers {
