@@ -28,19 +28,30 @@ of concurrent real-time streams (--b7-size, --b7-fps) one process holds
 with at least 95 % of the frames captured in the window written within
 --b7-deadline of their capture, per workflow (identity, text-highlight)
 and path (plan: synthetic frames, plan only; av: H.264 decode and x264
-encode to the null muxer per stream).`
+encode to the null muxer per stream).
+
+sd (not part of all: it needs a Stable Diffusion export) is img2img on
+--sd-checkpoint, an ONNX export (Optimum's layout) under the models
+folder's checkpoints/: a synthetic --sd-size frame through VAEEncode →
+KSampler → VAEDecode, per sampler × cfg × steps case. Per denoising step
+it reports KSampler's time minus its UNet's ONNX Runtime Runs (target
+< 100 µs and < 2 %), per frame the plan's time minus every Run, and the
+plan's frame time against a plain Go loop over the same sessions,
+alternated frame by frame (ratio target ≥ 0.95). No ffmpeg needed.`
 
 // benchFlags are the options of `comfyrt bench`.
 type benchFlags struct {
 	cfg                  bench.Config
 	sizes, jsonOut       string
 	b7Workflows, b7Paths string
+	sdSteps, sdSamplers  string
+	sdCFGs               string
 }
 
 func addBenchFlags(fs *flag.FlagSet) *benchFlags {
 	f := &benchFlags{}
 	c, b := &f.cfg, &f.cfg.B7
-	fs.IntVar(&c.Frames, "frames", 0, "measured `frames` per run after the warm-up (default 600 for B2, 100 for B8)")
+	fs.IntVar(&c.Frames, "frames", 0, "measured `frames` per run after the warm-up (default 600 for B2, 100 for B8 and SD)")
 	fs.IntVar(&c.Warmup, "warmup", 50, "warm-up output `frames` excluded from every run")
 	fs.IntVar(&c.Rounds, "rounds", 3, "interleaved `rounds` (comfyrt, then the peer)")
 	fs.IntVar(&c.Threads, "threads", 2, "thread cap on both sides: decoder, x264 and ONNX Runtime intra-op `threads`")
@@ -58,6 +69,14 @@ func addBenchFlags(fs *flag.FlagSet) *benchFlags {
 	fs.IntVar(&b.MaxM, "b7-max", 64, "B7 largest `M` tried")
 	fs.IntVar(&b.Threads, "b7-threads", 1, "B7 per-stream ONNX Runtime intra-op, decoder and x264 `threads`")
 	fs.StringVar(&f.b7Workflows, "b7-workflows", "identity,text-highlight", "B7 `workflows`, comma-separated (identity, text-highlight)")
+	sd := &c.SD
+	fs.StringVar(&sd.Checkpoint, "sd-checkpoint", "tiny", "SD checkpoint `name` (a folder under the models folder's checkpoints/)")
+	fs.IntVar(&sd.Size, "sd-size", 512, "SD frame size (`N`×N, a multiple of 8)")
+	fs.StringVar(&f.sdSteps, "sd-steps", "1,4", "SD denoising `steps` per case, comma-separated (1..50)")
+	fs.StringVar(&f.sdSamplers, "sd-samplers", "lcm,euler", "SD `samplers`, comma-separated (euler, euler_ancestral, lcm, dpmpp_2m, ddim)")
+	fs.StringVar(&f.sdCFGs, "sd-cfg", "1,7", "SD cfg `values`, comma-separated (1: no unconditional pass)")
+	fs.Float64Var(&sd.Denoise, "sd-denoise", 0.75, "SD KSampler denoise (img2img `strength`, 0 < d ≤ 1)")
+	fs.StringVar(&sd.Device, "device", "cpu", "SD ONNX Runtime execution `providers` (cpu, cuda, tensorrt; comma-separated, e.g. cuda,cpu)")
 	fs.StringVar(&f.b7Paths, "b7-paths", "plan,av", "B7 `paths`, comma-separated: plan (synthetic frames, no decode/encode), av (H.264 decode and x264 encode per stream)")
 	return f
 }
@@ -68,15 +87,18 @@ func (f *benchFlags) check(pos []string) string {
 	c := &f.cfg
 	c.Which = "all"
 	if len(pos) > 1 {
-		return "at most one benchmark name (b2, b8, b7 or all)"
+		return "at most one benchmark name (b2, b8, b7, sd or all)"
 	}
 	if len(pos) == 1 {
 		c.Which = strings.ToLower(pos[0])
 	}
 	switch c.Which {
-	case "b2", "b8", "b7", "all":
+	case "b2", "b8", "b7", "sd", "all":
 	default:
-		return fmt.Sprintf("unknown benchmark %q (want b2, b8, b7 or all)", pos[0])
+		return fmt.Sprintf("unknown benchmark %q (want b2, b8, b7, sd or all)", pos[0])
+	}
+	if msg := c.SD.Parse(f.sdSteps, f.sdSamplers, f.sdCFGs); msg != "" {
+		return msg
 	}
 	if msg := c.B7.Parse(f.b7Workflows, f.b7Paths); msg != "" {
 		return msg
@@ -95,20 +117,20 @@ func (f *benchFlags) check(pos []string) string {
 		c.ModelsDir = defaultModelsDir()
 	}
 	c.Version, c.Locate = version, bench.FindUp
-	c.Compile = func(name string, w, h, threads int, stderr io.Writer) (*compiler.Plan, error) {
+	c.Compile = func(name string, w, h, threads int, stderr io.Writer, opts ...func(*compiler.Config)) (*compiler.Plan, error) {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			return nil, err
 		}
 		dev, md := "cpu", c.ModelsDir
 		ef := &engineFlags{device: &dev, threads: &threads, modelsDir: &md}
-		return compileFile(name, data, nil, "", w, h, ef, stderr)
+		return compileFile(name, data, nil, "", w, h, ef, stderr, opts...)
 	}
 	return ""
 }
 
 func cmdBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("bench", "[b2|b8|b7|all] [options]", benchAbout, stderr)
+	fs := newFlags("bench", "[b2|b8|b7|sd|all] [options]", benchAbout, stderr)
 	f := addBenchFlags(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {

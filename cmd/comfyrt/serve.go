@@ -41,6 +41,7 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if code != exitOK {
 		return code
 	}
+	models := countModels(&cfg) // /metrics: model sessions and Runs (serve_models.go)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "comfyrt serve: %v\n", err)
@@ -67,6 +68,7 @@ func cmdServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		BodyTimeout:     o.bodyTimeout,
 		ObjectInfo:      server.ObjectInfo(cfg.Schemas),
 		Abandoned:       live.Abandoned,
+		Models:          models,
 		Logger:          logger,
 	})
 	return o.serve(srv, ln, logger, func() {

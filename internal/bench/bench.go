@@ -11,7 +11,9 @@
 //     same options) with the same pre- and post-processing and overlay, and
 //     encodes with the same av.Sink settings;
 //   - B7, stream density (`bench b7`, below): how many real-time streams
-//     one process holds on deadline.
+//     one process holds on deadline;
+//   - SD (`bench sd`): internal/bench/sdbench, with this package's
+//     frame, warm-up, round and thread options and the CLI's compile.
 //
 // Each round runs ours then the peer (A B A B …) on the same clip with the
 // same thread caps; the first --warmup output frames of every run are
@@ -47,12 +49,13 @@ import (
 	"comfyrt/executor/media"
 	"comfyrt/executor/media/av"
 	"comfyrt/executor/stream"
+	"comfyrt/internal/bench/sdbench"
 	"comfyrt/nodes/engine/ort"
 )
 
 // Config is one `comfyrt bench` invocation.
 type Config struct {
-	Which      string // b2, b8, b7 or all
+	Which      string // b2, b8, b7, sd or all
 	Frames     int    // measured frames per run (0: per-benchmark default)
 	Warmup     int    // warm-up output frames excluded from every run
 	Rounds     int    // interleaved rounds (comfyrt, then the peer)
@@ -63,13 +66,16 @@ type Config struct {
 	Keep       bool   // keep the temporary folder with the clips
 	ModelsDir  string // models folder
 	B7         B7Config
+	SD         sdbench.Config
 	// Version is comfyrt's version, reported with the figures.
 	Version string
 	// Compile compiles the workflow file name for w×h frames with the
 	// bench's engine settings (CPU, threads ORT intra-op threads, the
 	// models in ModelsDir); diagnostics go to stderr. A workflow that does
-	// not compile returns a nil plan and a nil error.
-	Compile func(name string, w, h, threads int, stderr io.Writer) (*compiler.Plan, error)
+	// not compile returns a nil plan and a nil error. The options, applied
+	// last, may change the compiler's configuration (bench sd wraps the
+	// engine provider and the registry to time them).
+	Compile func(name string, w, h, threads int, stderr io.Writer, opts ...func(*compiler.Config)) (*compiler.Plan, error)
 	// Locate finds a file of the source tree (workflows/…) from the
 	// working directory or the program's folder (nil: as given).
 	Locate func(rel string) string
@@ -144,11 +150,12 @@ type Report struct {
 	B2       []Case            `json:"b2,omitempty"`
 	B8       *Case             `json:"b8,omitempty"`
 	B7       *B7Report         `json:"b7,omitempty"`
+	SD       *sdbench.Report   `json:"sd,omitempty"`
 }
 
 func Run(cfg Config, stderr io.Writer) (*Report, error) {
-	// B7's plan-only path needs neither the ffmpeg CLI nor FFmpeg.
-	onlyB7 := cfg.Which == "b7"
+	// B7's plan-only path and SD need neither the ffmpeg CLI nor FFmpeg.
+	onlyB7 := cfg.Which == "b7" || cfg.Which == "sd"
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		if !onlyB7 {
@@ -208,6 +215,11 @@ func Run(cfg Config, stderr io.Writer) (*Report, error) {
 			return nil, fmt.Errorf("B8: %w", err)
 		}
 		rep.B8 = c
+	}
+	if cfg.Which == "sd" {
+		if rep.SD, err = benchSD(cfg, rep, stderr); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Which == "b7" {
 		if ort.CheckInit() == nil && slices.Contains(cfg.B7.Workflows, "text-highlight") {
@@ -534,4 +546,22 @@ func (c *Case) summarise() {
 	c.OursFPS, c.PeerFPS, c.Ratio = round3(median(o)), round3(median(p)), round3(median(r))
 	c.RatioMin, c.RatioMax = slices.Min(r), slices.Max(r)
 	c.Met = c.Ratio >= c.Target
+}
+
+// benchSD runs `bench sd` with the shared options.
+func benchSD(cfg Config, rep *Report, stderr io.Writer) (*sdbench.Report, error) {
+	if err := ort.CheckInit(); err != nil {
+		return nil, fmt.Errorf("SD needs ONNX Runtime: %w", err)
+	}
+	rep.Versions["onnxruntime"] = ort.New().Name()
+	sd := cfg.SD
+	sd.Frames, sd.Warmup, sd.Rounds, sd.Threads, sd.ModelsDir = cfg.Frames, cfg.Warmup, cfg.Rounds, cfg.Threads, cfg.ModelsDir
+	sd.Compile = func(name string, w, h int, set func(*compiler.Config), stderr io.Writer) (*compiler.Plan, error) {
+		return cfg.Compile(name, w, h, cfg.Threads, stderr, set)
+	}
+	r, err := sdbench.Run(sd, stderr)
+	if err != nil {
+		return nil, fmt.Errorf("SD: %w", err)
+	}
+	return r, nil
 }

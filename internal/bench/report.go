@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"comfyrt/internal/bench/sdbench"
 )
 
 func cpuModel() string {
@@ -49,6 +51,9 @@ func Print(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "command   %s\n\n", r.Command)
 	if r.B7 != nil {
 		printB7(w, r.B7)
+	}
+	if r.SD != nil {
+		sdbench.Print(w, r.SD)
 	}
 	cases := slices.Clone(r.B2)
 	if r.B8 != nil {

@@ -12,9 +12,14 @@ var healthStatuses = []string{"LOADING", "IDLE", "OK", "ERROR"}
 
 // metricsHandler serves /metrics: the families of internal/metrics (the
 // server's counters, per stream the pipeline's and the session's, labelled
-// stream) and the Go and process collectors, read at every scrape.
+// stream), the model families when Config.Models is set, and the Go and
+// process collectors, read at every scrape.
 func (s *Server) metricsHandler() http.Handler {
-	return metrics.Handler(metrics.NewRegistry(metrics.NewServer(healthStatuses, s.metricsSnapshot)))
+	srv := metrics.NewServer(healthStatuses, s.metricsSnapshot)
+	if s.cfg.Models != nil {
+		return metrics.Handler(metrics.NewRegistry(srv, metrics.NewModels(s.cfg.Models)))
+	}
+	return metrics.Handler(metrics.NewRegistry(srv))
 }
 
 // metricsSnapshot reads the counters for one scrape.

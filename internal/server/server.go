@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"comfyrt/graph/diag"
+	"comfyrt/internal/metrics"
 	"comfyrt/internal/trickle"
 )
 
@@ -66,6 +67,10 @@ type Config struct {
 	Trickle trickle.Options
 	// Loading starts the server in LOADING until SetReady.
 	Loading bool
+	// Models, when not nil, is the inference engine's model use, served
+	// on /metrics (metrics.NewModels: sessions loaded and shared, per model
+	// the sessions opened and open and their Runs).
+	Models func() metrics.ModelStats
 	// Abandoned, when not nil, counts the runner's work that streams gave
 	// up on and that still runs in the background (live.Abandoned): health
 	// and metrics report it.

@@ -137,6 +137,8 @@ func kernels() []kernelInfo {
 		{"StreamDiffusionPrebuiltConfig", []string{"engine_config", "t_index_list", "mode", "frame_buffer_size", "width", "height", "model",
 			"opt_lora_dict", "opt_advanced_config"}, []string{"STREAM_MODEL"}, newHandleLoader(streamPrebuiltConfig)},
 		{"StreamDiffusionSampler", streamSamplerInputs, []string{"IMAGE"}, newStreamSampler},
+		{"LatentUpscale", []string{"samples", "upscale_method", "width", "height", "crop"}, []string{"LATENT"}, newLatentUpscale(false)},
+		{"LatentUpscaleBy", []string{"samples", "upscale_method", "scale_by"}, []string{"LATENT"}, newLatentUpscale(true)},
 	}
 }
 

@@ -49,6 +49,8 @@ var wantClasses = []string{
 	"StreamDiffusionCheckpointLoader", "StreamDiffusionLPCheckpointLoader", "StreamDiffusionTensorRTEngineLoader",
 	"StreamDiffusionLoraLoader", "StreamDiffusionAdvancedConfig", "StreamDiffusionConfig", "StreamDiffusionPrebuiltConfig",
 	"StreamDiffusionSampler",
+	// Latent resizing.
+	"LatentUpscale", "LatentUpscaleBy",
 }
 
 func TestSchemas_classes(t *testing.T) {

@@ -77,9 +77,10 @@ func benchVsRaw(b *testing.B, k nodes.Kernel, in, out []value.Value, part *vaePa
 // denoising step (input scaling, timestep, calculate_denoised, cfg, the
 // step maths, noise) is (kernel − raw)/steps, reported as
 // overhead-µs/step and overhead-% of the UNet time. cfg 1 makes one UNet
-// row per step, cfg 7 two (batched in one Run). lcm draws a randn of the
-// latent's size per step (ComfyUI's step noise, PyTorch's CPU generator):
-// most of its overhead. allocs/op is per frame.
+// row per step, cfg 7 two (batched in one Run). lcm and euler_ancestral
+// add step noise (ComfyUI's, PyTorch's CPU generator), drawn once in
+// Prepare and read per step (before that, a randn per step made lcm's
+// overhead ~470 µs/step against euler's ~40). allocs/op is per frame.
 func BenchmarkKSamplerStep(b *testing.B) {
 	p := needORT(b)
 	dir := sdModels(b, onnxgen.TinySD{})
@@ -94,7 +95,7 @@ func BenchmarkKSamplerStep(b *testing.B) {
 	for _, c := range []struct {
 		sampler string
 		cfg     float64
-	}{{"euler", 1}, {"euler", 7}, {"lcm", 1}} {
+	}{{"euler", 1}, {"euler", 7}, {"lcm", 1}, {"euler_ancestral", 1}} {
 		cfg := c.cfg
 		in := []value.Value{ck[0], i64(1), i64(steps), f64(cfg), str(c.sampler), str("normal"), pos, neg, lat, f64(1)}
 		k := modelKernel(b, "KSampler", p, dir)

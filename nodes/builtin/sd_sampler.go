@@ -22,7 +22,9 @@ import (
 //   - Run (per frame when the latent depends on it): latent × latent
 //     scale (process_latent_in), noise_scaling at σ₀ (√(1+σ₀²) at full
 //     denoise), the sampler's steps with the step noise reseeded seed+1,
-//     ÷ latent scale. An empty schedule (denoise 0, or a start step at or
+//     ÷ latent scale. The step noise (euler_ancestral, lcm) is the same
+//     every frame (ComfyUI reseeds each call), so Prepare draws it once
+//     (sampling.Sampler.PrecomputeNoise) and the steps read it. An empty schedule (denoise 0, or a start step at or
 //     past the last) returns the input latent unchanged, as ComfyUI.
 //
 // Samplers: sampling.Samplers; schedulers: sampling.Schedulers. Other
@@ -200,6 +202,7 @@ func (k *kSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 	if k.smp, err = sampling.NewSampler(s.sampler, n, s.seed); err != nil {
 		return nil, fmt.Errorf("input sampler_name: %w", err)
 	}
+	k.smp.PrecomputeNoise(s.seed, k.smp.NoiseDraws(sigmas))
 	if k.den, err = newUNetDenoiser(k.cfg, s.unet, ms, s.latent, s.pos.Entries, s.neg.Entries, s.cfg); err != nil {
 		return nil, fmt.Errorf("model %q unet: %w", s.unet.Name, err)
 	}
@@ -277,9 +280,9 @@ func (k *kSampler) Close() error {
 	return nil
 }
 
-// Scratch is the latent buffers and the UNet session's tensors: the
-// latent batch for each text group (positive and negative) and their
-// encoder_hidden_states.
+// Scratch is the latent buffers, the step noise drawn ahead and the UNet
+// session's tensors: the latent batch for each text group (positive and
+// negative) and their encoder_hidden_states.
 func (k *kSampler) Scratch(in []value.Spec) (int64, error) {
 	s, err := readSamplerArgs(in, k.mode)
 	if err != nil {
@@ -292,7 +295,26 @@ func (k *kSampler) Scratch(in []value.Spec) (int64, error) {
 		text = max(text, int64(e.Tokens*e.Dim))
 	}
 	lat := mulSat(4, mulSat(n, 4+2*g))
+	lat = addSat(lat, mulSat(4, int64(stepNoiseLen(s, k.mode))))
 	return addSat(lat, vaeScratch(mulSat(g, n), mulSat(mulSat(g, int64(s.latent[0])), text)), controlScratch(s, n, text)), nil
+}
+
+// stepNoiseLen is the float32 values of the step noise Prepare draws
+// ahead (0 when the sampler draws none, or the schedule is refused:
+// Prepare reports that).
+func stepNoiseLen(s samplerArgs, mode int) int {
+	if s.unet == nil {
+		return 0
+	}
+	ms, err := modelSampling(s.unet)
+	if err != nil {
+		return 0
+	}
+	sigmas, skip, err := s.schedule(ms, mode)
+	if err != nil || skip {
+		return 0
+	}
+	return sampling.NoiseTableLen(sampling.NoiseDraws(s.sampler, 1, sigmas), value.NumElems(s.latent))
 }
 
 // controlScratch is each ControlNet's session tensors: the hint [b,3,8h,8w],

@@ -21,6 +21,11 @@
 // through Buffers, so that a kernel writes its preprocessed input straight
 // into the engine's memory and reads the result from it without a copy.
 //
+// # Counting
+//
+// Counter decorates a Provider: per model file, the sessions opened and
+// open and their Runs (serve's comfyrt_model_* metrics).
+//
 // # Cache keys
 //
 // Engines that compile a model for a device (TensorRT) keep the result in

@@ -34,8 +34,11 @@
 //     returns the denoised latent (calculate_denoised's output). The step
 //     noise of euler_ancestral and lcm comes from a torchrand generator
 //     seeded seed+1, as ComfyUI's default_noise_sampler does on the CPU, one
-//     randn of the latent's size per step. A Sampler allocates its buffers
-//     once (NewSampler) and its steps do not allocate.
+//     randn of the latent's size per step; PrecomputeNoise draws them once
+//     ahead (NoiseDraws of the schedule, up to MaxNoiseTable values) and
+//     each run reset with the same seed reads them back, bit for bit the
+//     same. A Sampler allocates its buffers once (NewSampler,
+//     PrecomputeNoise) and its steps do not allocate.
 //   - StepRange: KSamplerAdvanced's start/end steps and leftover noise on a
 //     sigma table (KSampler.sample's slicing); ApplyCFG: cfg_function.
 //   - PrepareNoise: ComfyUI's prepare_noise (the initial noise of a seed,

@@ -29,6 +29,18 @@ type Sampler struct {
 	gen      *torchrand.Generator
 	eta      float64 // euler_ancestral: 1 unless SetAncestral
 	sNoise   float64 // euler_ancestral: 1 unless SetAncestral
+	steps    noiseTable
+}
+
+// noiseTable is the step noise drawn ahead (PrecomputeNoise): the first
+// draws of a generator seeded seed+1, one latent each, and the generator
+// as it is after them.
+type noiseTable struct {
+	table []float32 // draws × n values
+	draws int
+	seed  uint64
+	after torchrand.Generator
+	next  int // the next draw a step takes from table; ≥ draws: the generator
 }
 
 // NewSampler makes a sampler for latents of n float32 values; seed is the
@@ -67,11 +79,97 @@ func (s *Sampler) Name() string { return s.name }
 
 // Reset starts a new run: the multistep history is cleared and the step
 // noise generator reseeded (seed+1).
+//
+// After PrecomputeNoise(seed, …) a Reset with the same seed rewinds to the
+// drawn table instead (the same values, without drawing them again).
 func (s *Sampler) Reset(seed uint64) {
 	s.hasOld = false
-	if s.gen != nil {
-		s.gen.ManualSeed(seed + 1)
+	if s.gen == nil {
+		return
 	}
+	if s.steps.draws > 0 && seed == s.steps.seed {
+		*s.gen = s.steps.after
+		s.steps.next = 0
+		return
+	}
+	s.gen.ManualSeed(seed + 1)
+	s.steps.next = s.steps.draws
+}
+
+// MaxNoiseTable is the most float32 values PrecomputeNoise holds (256 MiB).
+const MaxNoiseTable = 1 << 26
+
+// NoiseDraws is how many step-noise latents a run over sigmas draws:
+// one per euler_ancestral step that does not end at σ_down = 0, one per
+// lcm step to a σ > 0, none for the other samplers.
+func (s *Sampler) NoiseDraws(sigmas []float64) int {
+	return NoiseDraws(s.name, s.eta, sigmas)
+}
+
+// NoiseDraws is Sampler.NoiseDraws for the sampler name and
+// euler_ancestral's eta (1 for KSampler), before a Sampler is made.
+func NoiseDraws(name string, eta float64, sigmas []float64) int {
+	k := 0
+	for i := 0; i+1 < len(sigmas); i++ {
+		switch name {
+		case "euler_ancestral":
+			down, _ := AncestralStep(float64(float32(sigmas[i])), float64(float32(sigmas[i+1])), eta)
+			if float32(down) != 0 {
+				k++
+			}
+		case "lcm":
+			if sigmas[i+1] > 0 {
+				k++
+			}
+		}
+	}
+	return k
+}
+
+// NoiseTableLen is the number of float32 values PrecomputeNoise keeps for
+// draws latents of n values: 0 when there is nothing to draw or the table
+// would pass MaxNoiseTable (the steps then draw as they go).
+func NoiseTableLen(draws, n int) int {
+	if draws <= 0 || n <= 0 || draws > MaxNoiseTable/n {
+		return 0
+	}
+	return draws * n
+}
+
+// PrecomputeNoise draws the step noise of a run ahead: the first draws
+// latents of the generator seeded seed+1, which every run reset with the
+// same seed takes again (ComfyUI reseeds each sample call, so with a fixed
+// seed each frame's step noise is the same). Steps then read the table
+// instead of drawing, bit for bit the same values; draws past the table
+// come from the generator as before. It leaves the sampler Reset(seed).
+// Without step noise, or past NoiseTableLen's bound, it only resets.
+func (s *Sampler) PrecomputeNoise(seed uint64, draws int) {
+	s.steps = noiseTable{}
+	n := len(s.denoised)
+	if s.gen == nil || NoiseTableLen(draws, n) == 0 {
+		s.Reset(seed)
+		return
+	}
+	table := make([]float32, draws*n)
+	s.gen.ManualSeed(seed + 1)
+	for k := range draws {
+		s.gen.Randn(table[k*n : (k+1)*n])
+	}
+	s.steps = noiseTable{table: table, draws: draws, seed: seed, after: *s.gen}
+	s.Reset(seed)
+}
+
+// stepNoise is the next step's noise: the table's next latent, else a
+// fresh draw.
+func (s *Sampler) stepNoise() []float32 {
+	t := &s.steps
+	if t.next < t.draws {
+		n := len(s.noise)
+		t.next++
+		return t.table[(t.next-1)*n : t.next*n]
+	}
+	s.gen.Randn(s.noise)
+	return s.noise
 }
 
 // Sample runs every step of sigmas on x in place (x holds the noised
@@ -147,13 +245,13 @@ func (s *Sampler) ancestralStep(x []float32, sigma, next float64) {
 		copy(x, s.denoised)
 		return
 	}
-	s.gen.Randn(s.noise)
+	noise := s.stepNoise()
 	sg := float32(sigma)
 	dt := float32(down) - sg
 	u, sn := float32(up), float32(s.sNoise)
 	for j, v := range x {
 		d := (v - s.denoised[j]) / sg
-		x[j] = v + float32(d*dt) + float32(float32(s.noise[j]*sn)*u)
+		x[j] = v + float32(d*dt) + float32(float32(noise[j]*sn)*u)
 	}
 }
 
@@ -164,10 +262,10 @@ func (s *Sampler) lcmStep(x []float32, next float64) {
 		copy(x, s.denoised)
 		return
 	}
-	s.gen.Randn(s.noise)
+	noise := s.stepNoise()
 	n := float32(next)
 	for j := range x {
-		x[j] = float32(s.noise[j]*n) + s.denoised[j]
+		x[j] = float32(noise[j]*n) + s.denoised[j]
 	}
 }
 

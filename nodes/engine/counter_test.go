@@ -1,0 +1,51 @@
+package engine_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"comfyrt/nodes/engine"
+	"comfyrt/nodes/engine/fake"
+)
+
+// Counter counts per model the sessions opened and open and their Runs,
+// under the model's label, and hands the wrapped sessions' bound buffers
+// on.
+func TestCounter(t *testing.T) {
+	p := fake.New()
+	m := fake.Model{Inputs: []engine.TensorInfo{{Name: "x", DType: engine.Float32, Shape: []int{1, 2}}},
+		Outputs: []engine.TensorInfo{{Name: "y", DType: engine.Float32, Shape: []int{1, 2}}}}
+	p.Add("/models/a/model.onnx", m)
+	p.Add("/models/b.onnx", m)
+	c := engine.NewCounter(p)
+	c.Label = func(path string) string { r, _ := filepath.Rel("/models", path); return r }
+	open := func(path string) engine.Session {
+		s, err := c.Open(path, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a1, a2, b := open("/models/a/model.onnx"), open("/models/a/model.onnx"), open("/models/b.onnx")
+	bs, ok := a1.(engine.Buffers)
+	if !ok {
+		t.Fatal("a counted session does not pass its buffers on")
+	}
+	for range 3 {
+		if err := a1.Run(bs.InputBuffers(), bs.OutputBuffers()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a2.Close()
+	a2.Close() // idempotent: counted once
+	if _, err := c.Open("/models/none.onnx", engine.Options{}); err == nil {
+		t.Error("a model the provider does not have opened")
+	}
+	got := c.Models()
+	want := []engine.ModelCount{{Model: "a/model.onnx", Opened: 2, Open: 1, Runs: 3}, {Model: "b.onnx", Opened: 1, Open: 1}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("Models() = %+v, want %+v", got, want)
+	}
+	b.Close()
+	a1.Close()
+}
