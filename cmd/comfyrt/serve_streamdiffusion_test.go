@@ -27,8 +27,8 @@ const (
 // out with the UNet running (the stream's warm-up and then one batched run
 // per frame); a new prompt on the control channel is taken (encoded, the
 // sampler's stream starting afresh on it) without any model session loaded
-// anew, and
-// frames keep coming with the UNet running; the stream reports no error.
+// anew, and frames keep coming with the UNet running; the stream reports
+// no error.
 func TestBinary_ServeStreamDiffusion(t *testing.T) {
 	needORTBinary(t)
 	r1NeedFFmpeg(t)
