@@ -215,16 +215,21 @@ func (k *vaeEncode) Run(in, out []value.Value) error {
 }
 
 // layoutIn writes one cropped picture NCHW, mapped to the encoder's range.
+// The rows and planes are sliced to their lengths first so that the
+// compiler drops the per-element bounds checks.
 func (k *vaeEncode) layoutIn(x, src []float32) {
-	pic := k.hc * k.wc
+	pic, wc, c := k.hc*k.wc, k.wc, k.c
+	sc, sh := k.scale, k.shift
+	r, g, b := x[:pic], x[pic:2*pic], x[2*pic:3*pic]
 	for y := range k.hc {
-		row := src[((y+k.yo)*k.w+k.xo)*k.c:]
-		o := y * k.wc
-		for i := range k.wc {
-			p := row[i*k.c:]
-			x[o+i] = p[0]*k.scale + k.shift
-			x[pic+o+i] = p[1]*k.scale + k.shift
-			x[2*pic+o+i] = p[2]*k.scale + k.shift
+		o := y * wc
+		row := src[((y+k.yo)*k.w+k.xo)*c:][:wc*c]
+		rr, gg, bb := r[o:o+wc], g[o:o+wc], b[o:o+wc]
+		for i := range rr {
+			p := row[i*c : i*c+3]
+			rr[i] = p[0]*sc + sh
+			gg[i] = p[1]*sc + sh
+			bb[i] = p[2]*sc + sh
 		}
 	}
 }
@@ -311,13 +316,18 @@ func (k *vaeDecode) Run(in, out []value.Value) error {
 	return nil
 }
 
-// layoutOut writes one decoded picture NHWC in 0..1.
+// layoutOut writes one decoded picture NHWC in 0..1 (sliced as layoutIn
+// is, for the bounds checks).
 func (k *vaeDecode) layoutOut(d, y []float32) {
 	pic := k.h * k.w
-	for i := range pic {
-		d[3*i] = clamp01(y[i]*k.mul + k.shift)
-		d[3*i+1] = clamp01(y[pic+i]*k.mul + k.shift)
-		d[3*i+2] = clamp01(y[2*pic+i]*k.mul + k.shift)
+	mul, sh := k.mul, k.shift
+	r, g, b := y[:pic], y[pic:2*pic], y[2*pic:3*pic]
+	g, b, d = g[:len(r)], b[:len(r)], d[:3*len(r)]
+	for i, v := range r {
+		q := d[3*i : 3*i+3]
+		q[0] = clamp01(v*mul + sh)
+		q[1] = clamp01(g[i]*mul + sh)
+		q[2] = clamp01(b[i]*mul + sh)
 	}
 }
 
