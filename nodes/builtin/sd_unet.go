@@ -212,8 +212,9 @@ func (d *unetDenoiser) Denoise(x []float32, sigma float64, out []float32) error 
 	mb := d.gpc * d.b
 	row := d.seqLen * d.dim
 	sample := d.in[d.si].Data
+	s := sample[:len(x)]
 	for i, v := range x {
-		sample[i] = v * cin
+		s[i] = v * cin
 	}
 	for g := 1; g < d.gpc; g++ {
 		copy(sample[g*d.n:(g+1)*d.n], sample[:d.n])

@@ -177,12 +177,14 @@ func (d *Discrete) CalculateDenoised(sigma float64, out, x, dst []float32) {
 		sd2 := d.SigmaData * d.SigmaData
 		a := float32(sd2 / (sigma*sigma + sd2))
 		b := float32(sigma * d.SigmaData / math.Sqrt(sigma*sigma+sd2))
+		x, out := x[:len(dst)], out[:len(dst)]
 		for i := range dst {
 			dst[i] = float32(x[i]*a) - float32(out[i]*b)
 		}
 		return
 	}
 	s := float32(sigma)
+	x, out = x[:len(dst)], out[:len(dst)]
 	for i := range dst {
 		dst[i] = x[i] - float32(out[i]*s)
 	}
@@ -202,6 +204,7 @@ func (d *Discrete) NoiseScaling(sigma float64, noise, latent []float32, maxDenoi
 	if maxDenoise {
 		k = float32(math.Sqrt(1 + float64(k)*float64(k)))
 	}
+	noise, latent = noise[:len(dst)], latent[:len(dst)]
 	for i := range dst {
 		dst[i] = float32(noise[i]*k) + latent[i]
 	}

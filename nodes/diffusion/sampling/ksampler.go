@@ -28,6 +28,7 @@ func StepRange(sigmas []float64, start, last int, forceFullDenoise bool) (out []
 // scale 1 ComfyUI skips the unconditional pass altogether (dst = cond).
 func ApplyCFG(cond, uncond []float32, scale float64, dst []float32) {
 	s := float32(scale)
+	cond, uncond = cond[:len(dst)], uncond[:len(dst)]
 	for i := range dst {
 		dst[i] = uncond[i] + float32((cond[i]-uncond[i])*s)
 	}

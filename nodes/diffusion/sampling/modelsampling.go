@@ -124,6 +124,7 @@ func (d *Discrete) calculateLCM(sigma float64, out, x, dst []float32) {
 	cSkip := sd2 / (t*t + sd2)
 	cOut := t / float32(math.Sqrt(float64(t*t+sd2)))
 	s := float32(sigma)
+	x, out = x[:len(dst)], out[:len(dst)]
 	for i := range dst {
 		x0 := x[i] - float32(out[i]*s)
 		dst[i] = float32(cOut*x0) + float32(cSkip*x[i])

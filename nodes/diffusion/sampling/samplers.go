@@ -219,6 +219,7 @@ func (s *Sampler) Step(model Denoiser, x []float32, sigmas []float64, i int) err
 func eulerStep(x, denoised []float32, sigma, next float64) {
 	s := float32(sigma)
 	dt := float32(next) - s
+	denoised = denoised[:len(x)]
 	for j, v := range x {
 		d := (v - denoised[j]) / s
 		x[j] = v + float32(d*dt)
