@@ -82,9 +82,10 @@ cpu_here() {
 	export COMFYRT_ORT_LIB=${COMFYRT_ORT_LIB:-$(ls "$root"/.cache/ort/libonnxruntime.so.* 2>/dev/null | head -1)}
 	[ -n "$COMFYRT_ORT_LIB" ] || { say "no ONNX Runtime in .cache/ort: run scripts/setup.sh"; exit 1; }
 	"$work/sdkit" models -o "$work/models" -large || exit 1
-	local out=${OUT:-$work} th=${THREADS:-2}
-	suite "$work/sdkit" "$work/models" tiny cpu "$th" "$FRAMES" "$WARMUP" "$out"
-	suite "$work/sdkit" "$work/models" sdlarge cpu "$th" $((FRAMES / 5 > 0 ? FRAMES / 5 : 1)) 2 "$out"
+	local out=${OUT:-$work} th=${THREADS:-2} fail=0
+	suite "$work/sdkit" "$work/models" tiny cpu "$th" "$FRAMES" "$WARMUP" "$out" || fail=1
+	suite "$work/sdkit" "$work/models" sdlarge cpu "$th" $((FRAMES / 5 > 0 ? FRAMES / 5 : 1)) 2 "$out" || fail=1
+	return $fail
 }
 
 make_kit() {
@@ -125,13 +126,21 @@ run_there() {
 	models=$(mktemp -d)
 	./sdkit models -o "$models" -large || exit 1
 	local small=$((FRAMES / 5 > 0 ? FRAMES / 5 : 1))
+	# The suites' failures are counted in a file: the block runs in a
+	# subshell of the pipe, and the pipe's status is tee's.
+	local failed="$out/gpu-sd.failed"
+	rm -f "$failed"
 	{
-		suite ./sdkit "$models" tiny cuda 1 "$FRAMES" "$WARMUP" "$out"
-		suite ./sdkit "$models" tiny cpu "$th" "$FRAMES" "$WARMUP" "$out"
-		suite ./sdkit "$models" sdlarge cuda 1 "$FRAMES" "$WARMUP" "$out"
-		suite ./sdkit "$models" sdlarge cpu "$th" "$small" 2 "$out"
+		suite ./sdkit "$models" tiny cuda 1 "$FRAMES" "$WARMUP" "$out" || echo tiny-cuda >>"$failed"
+		suite ./sdkit "$models" tiny cpu "$th" "$FRAMES" "$WARMUP" "$out" || echo tiny-cpu >>"$failed"
+		suite ./sdkit "$models" sdlarge cuda 1 "$FRAMES" "$WARMUP" "$out" || echo sdlarge-cuda >>"$failed"
+		suite ./sdkit "$models" sdlarge cpu "$th" "$small" 2 "$out" || echo sdlarge-cpu >>"$failed"
 		compare "$out" tiny sdlarge
 	} 2>&1 | tee "$out/gpu-sd.log"
+	if [ -s "$failed" ]; then
+		say "failed: $(tr '\n' ' ' <"$failed")"
+		exit 1
+	fi
 }
 
 case "${1:-}" in
