@@ -161,6 +161,7 @@ var rules = []rule{
 	{pkg: "internal/bench/sdbench", may: []string{"*"}, never: []string{"internal/server", "executor/live", "executor/media/av", "internal/bench", "cmd/..."}, tests: []string{"*"},
 		cause: "bench sd's logic, free of FFmpeg so that its GPU tool runs where FFmpeg's libraries are absent"},
 	{pkg: "internal/bench/sdkit", kind: tool, may: []string{"*"}, never: []string{"executor/media/av"}, cause: "generated SD exports and bench sd without FFmpeg (scripts/gpu-sd.sh)"},
+	{pkg: "internal/bench/stats", never: []string{"*"}, cause: "leaf: the statistics the benchmark suites share"},
 	{pkg: "internal/bench", may: []string{"*"}, never: []string{"internal/server", "executor/live", "cmd/..."}, tests: []string{"*"}, cause: "the comfyrt bench logic"},
 	{pkg: "internal/census", may: []string{"compiler", "graph", "graph/diag", "nodes/schema", "nodes/value"}, never: []string{"internal/server", "executor/live", "cmd/..."},
 		tests: []string{"*"}, cause: "the corpus census (its test runs it)"},

@@ -50,6 +50,7 @@ import (
 	"comfyrt/executor/media/av"
 	"comfyrt/executor/stream"
 	"comfyrt/internal/bench/sdbench"
+	"comfyrt/internal/bench/stats"
 	"comfyrt/nodes/engine/ort"
 )
 
@@ -525,25 +526,12 @@ func (c *Case) addRound(ours, peer Side) {
 	c.Rounds = append(c.Rounds, Round{Ours: ours, Peer: peer, Ratio: ratio})
 }
 
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return 0
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 func (c *Case) summarise() {
 	var o, p, r []float64
 	for _, x := range c.Rounds {
 		o, p, r = append(o, x.Ours.FPS), append(p, x.Peer.FPS), append(r, x.Ratio)
 	}
-	c.OursFPS, c.PeerFPS, c.Ratio = round3(median(o)), round3(median(p)), round3(median(r))
+	c.OursFPS, c.PeerFPS, c.Ratio = round3(stats.Median(o)), round3(stats.Median(p)), round3(stats.Median(r))
 	c.RatioMin, c.RatioMax = slices.Min(r), slices.Max(r)
 	c.Met = c.Ratio >= c.Target
 }

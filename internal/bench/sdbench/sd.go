@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"comfyrt/compiler"
+	"comfyrt/internal/bench/stats"
 	"comfyrt/nodes/diffusion/sampling"
 	"comfyrt/nodes/engine"
 	"comfyrt/nodes/engine/ort"
@@ -257,8 +258,8 @@ func sdRound(pl *compiler.Plan, plain *sdPlain, timer *runTimer, ksTime *time.Du
 		plainMs, plainOrt = append(plainMs, ms(pel)), append(plainOrt, ms(timer.Total()-tot1))
 		ratio = append(ratio, float64(pel)/float64(el))
 	}
-	rd := Round{PlanMs: median(plan), OrtMs: median(ort), OverUs: median(over), StepUs: median(stepUs),
-		StepOver: median(stepOver), StepPct: median(stepPct), PlainMs: median(plainMs), PlainOrt: median(plainOrt), Ratio: median(ratio)}
+	rd := Round{PlanMs: stats.Median(plan), OrtMs: stats.Median(ort), OverUs: stats.Median(over), StepUs: stats.Median(stepUs),
+		StepOver: stats.Median(stepOver), StepPct: stats.Median(stepPct), PlainMs: stats.Median(plainMs), PlainOrt: stats.Median(plainOrt), Ratio: stats.Median(ratio)}
 	return rd.rounded(), unetRuns, nil
 }
 
@@ -277,7 +278,7 @@ func (c *Case) summarise() {
 		for i, r := range c.Rounds {
 			v[i] = f(r)
 		}
-		return round3(median(v))
+		return round3(stats.Median(v))
 	}
 	c.PlanMs = pick(func(r Round) float64 { return r.PlanMs })
 	c.OrtMs = pick(func(r Round) float64 { return r.OrtMs })
@@ -357,16 +358,3 @@ func (c *Config) Parse(steps, samplers, cfgs string) string {
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return 0
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
