@@ -5,14 +5,16 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Counter is a Provider decorator that counts, per model file, the
 // sessions opened, those still open and their Runs, for the operator's
 // metrics (serve's comfyrt_model_* families): a prompt change that re-runs
 // only the text encoder, or two streams opening the same model, show
-// there. Runs add one atomic increment; the rest is as the wrapped
-// provider's (sessions keep its bound buffers, engine.Buffers).
+// there. Sessions are Observed: a Run adds one atomic increment (and two
+// clock reads); the rest is as the wrapped provider's (sessions keep its
+// bound buffers, engine.Buffers, when it has them).
 type Counter struct {
 	Provider
 	// Label names a model in Models (default: the path as opened).
@@ -60,7 +62,7 @@ func (c *Counter) Open(path string, opts Options) (Session, error) {
 	m := c.counts(path)
 	m.opened.Add(1)
 	m.open.Add(1)
-	return &countedSession{Session: s, m: m}, nil
+	return Observed(s, func(time.Duration) { m.runs.Add(1) }, func() { m.open.Add(-1) }), nil
 }
 
 // Models returns every model's counts, by name.
@@ -73,38 +75,4 @@ func (c *Counter) Models() []ModelCount {
 	c.mu.Unlock()
 	slices.SortFunc(out, func(a, b ModelCount) int { return strings.Compare(a.Model, b.Model) })
 	return out
-}
-
-type countedSession struct {
-	Session
-	m      *modelCounts
-	closed atomic.Bool
-}
-
-func (s *countedSession) Run(in, out []Tensor) error {
-	s.m.runs.Add(1)
-	return s.Session.Run(in, out)
-}
-
-func (s *countedSession) Close() error {
-	if !s.closed.Swap(true) {
-		s.m.open.Add(-1)
-	}
-	return s.Session.Close()
-}
-
-// InputBuffers and OutputBuffers pass the wrapped session's bound buffers
-// on.
-func (s *countedSession) InputBuffers() []Tensor {
-	if b, ok := s.Session.(Buffers); ok {
-		return b.InputBuffers()
-	}
-	return NewBuffers(s.Inputs())
-}
-
-func (s *countedSession) OutputBuffers() []Tensor {
-	if b, ok := s.Session.(Buffers); ok {
-		return b.OutputBuffers()
-	}
-	return NewBuffers(s.Outputs())
 }

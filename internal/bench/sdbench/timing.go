@@ -47,7 +47,13 @@ func (t *runTimer) Open(path string, opts engine.Options) (engine.Session, error
 	if err != nil {
 		return nil, err
 	}
-	return &timedSession{Session: s, t: t, p: t.part(filepath.Base(filepath.Dir(path)))}, nil
+	p := t.part(filepath.Base(filepath.Dir(path)))
+	return engine.Observed(s, func(d time.Duration) {
+		t.total.Add(int64(d))
+		t.runs.Add(1)
+		p.ns.Add(int64(d))
+		p.runs.Add(1)
+	}, nil), nil
 }
 
 // Total is the Run time of every session so far.
@@ -58,39 +64,6 @@ func (t *runTimer) Total() time.Duration { return time.Duration(t.total.Load()) 
 func (t *runTimer) Part(name string) (time.Duration, int) {
 	p := t.part(name)
 	return time.Duration(p.ns.Load()), int(p.runs.Load())
-}
-
-type timedSession struct {
-	engine.Session
-	t *runTimer
-	p *partTime
-}
-
-func (s *timedSession) Run(in, out []engine.Tensor) error {
-	t0 := time.Now()
-	err := s.Session.Run(in, out)
-	d := int64(time.Since(t0))
-	s.t.total.Add(d)
-	s.t.runs.Add(1)
-	s.p.ns.Add(d)
-	s.p.runs.Add(1)
-	return err
-}
-
-// InputBuffers and OutputBuffers pass the wrapped session's bound buffers
-// on (engine.Buffers), so that kernels bind them as without the timer.
-func (s *timedSession) InputBuffers() []engine.Tensor {
-	if b, ok := s.Session.(engine.Buffers); ok {
-		return b.InputBuffers()
-	}
-	return engine.NewBuffers(s.Inputs())
-}
-
-func (s *timedSession) OutputBuffers() []engine.Tensor {
-	if b, ok := s.Session.(engine.Buffers); ok {
-		return b.OutputBuffers()
-	}
-	return engine.NewBuffers(s.Outputs())
 }
 
 // timedClass returns a registry like base in which the kernels of class
