@@ -120,3 +120,22 @@ func TestCLIPTextEncodePerFrame(t *testing.T) {
 		t.Errorf("long text: %v", err)
 	}
 }
+
+// TestCLIPSetLastLayerSD2Refused: on a 1024-wide (SD2, OpenCLIP-H) text
+// encoder every CLIPSetLastLayer is refused, naming the input and why:
+// ComfyUI numbers SD2's layers from a 24th that a diffusers export does
+// not hold. The same export without the node encodes (the SD2 default).
+func TestCLIPSetLastLayerSD2Refused(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{D: 1024})
+	clip := runPrepared(t, modelKernel(t, "CheckpointLoaderSimple", p, dir), str("tiny"))[1]
+	for _, layer := range []int64{-1, -2} {
+		_, err := modelKernel(t, "CLIPSetLastLayer", p, dir).Prepare(specsOf([]value.Value{clip, i64(layer)}))
+		if err == nil || !strings.Contains(err.Error(), "input clip") || !strings.Contains(err.Error(), "SD2 text encoder") {
+			t.Errorf("layer %d: %v", layer, err)
+		}
+	}
+	if cond := runPrepared(t, modelKernel(t, "CLIPTextEncode", p, dir), str("a cat"), clip)[0].Handle.(*SDConditioning); len(cond.Entries) != 1 {
+		t.Errorf("CLIPTextEncode without the node gave %d entries", len(cond.Entries))
+	}
+}

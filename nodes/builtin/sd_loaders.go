@@ -314,6 +314,14 @@ func setLastLayer(k *handleLoader, in []value.Spec) ([]any, error) {
 	if layer > -1 || layer < -24 {
 		return nil, fmt.Errorf("input stop_at_clip_layer: %d is not in -24..-1", layer)
 	}
+	if o, ok := clip.IO.Output("last_hidden_state"); ok && len(o.Shape) == 3 && o.Shape[2] == 1024 {
+		// SD2's OpenCLIP-H: ComfyUI counts 24 layers and defaults to the
+		// penultimate; a diffusers export holds 23 (that penultimate is
+		// its last), so ComfyUI's layer numbers have no exact match there.
+		return nil, fmt.Errorf("input clip: %s is an SD2 text encoder (1024 wide): ComfyUI counts its layers from a 24th that a "+
+			"diffusers export does not hold, so CLIPSetLastLayer has no exact equivalent; remove the node (CLIPTextEncode then uses "+
+			"the export's last layer, ComfyUI's SD2 default)", clip.Name)
+	}
 	c := *clip
 	c.LastLayer = int(layer)
 	return []any{&c}, nil

@@ -2,6 +2,7 @@ package clip
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -59,7 +60,38 @@ func TestFinalLayerNorm(t *testing.T) {
 	if err := FinalLayerNorm(dst, layer, top, layer, tokens, dim, wb); err == nil || !strings.Contains(err.Error(), "not a layer norm") {
 		t.Errorf("unrelated last: %v", err)
 	}
+	// Near misses: one token's feature 5 % off, and one feature carrying a
+	// small error that varies over the tokens (2 % of its size).
+	outlier := slices.Clone(last)
+	outlier[40*dim+3] *= 1.05
+	drift := slices.Clone(last)
+	for tk := range tokens {
+		drift[tk*dim+7] += float32(0.02 * math.Abs(float64(last[7])) * math.Sin(float64(tk)))
+	}
+	for name, l := range map[string][]float32{"outlier token": outlier, "drifting feature": drift} {
+		if err := FinalLayerNorm(dst, layer, top, l, tokens, dim, wb); err == nil || !strings.Contains(err.Error(), "not a layer norm") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// float16 rounding of both outputs still fits.
+	h := func(v []float32) []float32 {
+		o := make([]float32, len(v))
+		for i, x := range v {
+			o[i] = float16(x)
+		}
+		return o
+	}
+	if err := FinalLayerNorm(dst, layer, h(top), h(last), tokens, dim, wb); err != nil {
+		t.Errorf("float16-rounded outputs: %v", err)
+	}
 	if err := FinalLayerNorm(dst, layer, top, last, tokens, dim, wb[:3]); err == nil {
 		t.Error("short scratch accepted")
 	}
+}
+
+// float16 rounds x to binary16's 11 significant bits (the values here are
+// far from its subnormals and its overflow).
+func float16(x float32) float32 {
+	frac, exp := math.Frexp(float64(x))
+	return float32(math.Ldexp(math.RoundToEven(math.Ldexp(frac, 11)), exp-11))
 }
