@@ -36,7 +36,7 @@ func NewModels(snapshot func() ModelStats) prometheus.Collector {
 		return prometheus.NewDesc("comfyrt_"+name, help, labels, nil)
 	}
 	return &models{snapshot: snapshot,
-		loaded: d("onnxruntime_sessions_loaded", "ONNX Runtime sessions loaded (shared by the model sessions opening the same model with the same options)."),
+		loaded: d("onnxruntime_sessions_loaded", "ONNX Runtime sessions loaded and shareable (by the model sessions opening the same model with the same options); exclusive sessions are not counted, one being loaded is."),
 		refs:   d("onnxruntime_session_refs", "Model sessions holding a loaded ONNX Runtime session."),
 		opened: d("model_sessions_opened_total", "Model sessions opened.", "model"),
 		open:   d("model_sessions_open", "Model sessions open now.", "model"),

@@ -65,9 +65,12 @@ func (k *featureBank) Prepare(in []value.Spec) ([]value.Spec, error) {
 			a.errorf(i, "%v is not in 0..1", v)
 		}
 	}
-	for i, hi := range map[int]int64{4: 64, 5: 16} {
-		if v := a.int(i); a.present(i) && (v < 1 || v > hi) {
-			a.errorf(i, "%d is not in 1..%d", v, hi)
+	for _, r := range []struct {
+		i  int
+		hi int64
+	}{{4, 64}, {5, 16}} {
+		if v := a.int(r.i); a.present(r.i) && (v < 1 || v > r.hi) {
+			a.errorf(r.i, "%d is not in 1..%d", v, r.hi)
 		}
 	}
 	if err := a.Err(); err != nil {

@@ -12,10 +12,13 @@ import (
 // "model_sampling") by ModelSamplingDiscrete with the chosen prediction
 // (eps, v_prediction, lcm, x0, img_to_img) and zsnr; lcm also makes the
 // table ModelSamplingDiscreteDistilled's (original_timesteps 50: 50 sigmas,
-// timesteps 19, 39, …, 999). The schedule's betas are the model's (its
-// export's scheduler config, or SD1.5's for a TensorRTLoader UNet), as
-// ComfyUI builds the patch from the model's config. The samplers read the
-// result through SDUNet.modelSampling.
+// timesteps 19, 39, …, 999). The schedule's betas are the model's: its
+// export's scheduler config (scheduler_config.json), or SD1.5's for a
+// TensorRTLoader UNet. ComfyUI instead takes them from the model family's
+// sampling_settings (SD1.x and SD2: linear 0.00085…0.012, i.e. the same as
+// SD1.5's export), so an export whose config names other betas differs
+// from ComfyUI there, deliberately: the export says what it was trained
+// with. The samplers read the result through SDUNet.modelSampling.
 
 // SDModelSampling is a ModelSamplingDiscrete patch on a MODEL.
 type SDModelSampling struct {
