@@ -245,13 +245,7 @@ func (s *bislerp) slerp(dst []float32, o, dstPlane int, src []float32, a, b, pla
 	n1, n2 = float64(float32(math.Sqrt(n1))), float64(float32(math.Sqrt(n2)))
 	var dot float32
 	for ch := range s.c {
-		var u1, u2 float32
-		if n1 != 0 {
-			u1 = float32(v1[ch] / n1)
-		}
-		if n2 != 0 {
-			u2 = float32(v2[ch] / n2)
-		}
+		u1, u2 := unit(v1[ch], n1), unit(v2[ch], n2)
 		dot += u1 * u2
 	}
 	rf := float64(r)
@@ -273,13 +267,15 @@ func (s *bislerp) slerp(dst []float32, o, dstPlane int, src []float32, a, b, pla
 	k2 := float32(float64(float32(math.Sin(float64(r)*omega))) / so)
 	scale := float32(n1)*float32(1-r) + float32(n2)*r
 	for ch := range s.c {
-		var u1, u2 float32
-		if n1 != 0 {
-			u1 = float32(v1[ch] / n1)
-		}
-		if n2 != 0 {
-			u2 = float32(v2[ch] / n2)
-		}
-		dst[o+ch*dstPlane] = (k1*u1 + k2*u2) * scale
+		dst[o+ch*dstPlane] = (k1*unit(v1[ch], n1) + k2*unit(v2[ch], n2)) * scale
 	}
+}
+
+// unit is one component of a vector divided by its norm n, 0 for the zero
+// vector (ComfyUI's slerp sets the normalized zero vector to 0).
+func unit(v, n float64) float32 {
+	if n == 0 {
+		return 0
+	}
+	return float32(v / n)
 }
