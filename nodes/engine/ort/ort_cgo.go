@@ -331,56 +331,17 @@ func sessionOptions(modelSHA256 string, ins []engine.TensorInfo, devices []strin
 	}
 	hasCPU := false
 	for _, d := range devices {
+		var err error
 		switch d {
 		case engine.CPU:
 			hasCPU = true
 		case engine.CUDA:
-			if err := checkProviderLibs(engine.CUDA); err != nil {
-				return nil, err
-			}
-			co, err := ort.NewCUDAProviderOptions()
-			if err != nil {
-				return nil, deviceError(devices, err)
-			}
-			err = co.Update(map[string]string{"device_id": strconv.Itoa(opts.DeviceID)})
-			if err == nil {
-				err = so.AppendExecutionProviderCUDA(co)
-			}
-			co.Destroy()
-			if err != nil {
-				return nil, deviceError(devices, err)
-			}
+			err = appendCUDA(so, devices, opts)
 		case engine.TensorRT:
-			if err := checkProviderLibs(engine.TensorRT); err != nil {
-				return nil, err
-			}
-			to, err := ort.NewTensorRTProviderOptions()
-			if err != nil {
-				return nil, deviceError(devices, err)
-			}
-			m := map[string]string{"device_id": strconv.Itoa(opts.DeviceID)}
-			if opts.CacheDir != "" {
-				target, err := cacheTarget(opts.DeviceID)
-				if err != nil {
-					to.Destroy()
-					return nil, fmt.Errorf("tensorrt engine cache: %w", err)
-				}
-				dir := filepath.Join(opts.CacheDir, engine.CacheKey(modelSHA256, ins, target))
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					to.Destroy()
-					return nil, fmt.Errorf("tensorrt engine cache: %w", err)
-				}
-				m["trt_engine_cache_enable"] = "1"
-				m["trt_engine_cache_path"] = dir
-			}
-			err = to.Update(m)
-			if err == nil {
-				err = so.AppendExecutionProviderTensorRT(to)
-			}
-			to.Destroy()
-			if err != nil {
-				return nil, deviceError(devices, err)
-			}
+			err = appendTensorRT(so, modelSHA256, ins, devices, opts)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	if !hasCPU {
@@ -390,6 +351,61 @@ func sessionOptions(modelSHA256 string, ins []engine.TensorInfo, devices []strin
 	}
 	ok = true
 	return so, nil
+}
+
+// appendCUDA appends the CUDA execution provider on opts' device.
+func appendCUDA(so *ort.SessionOptions, devices []string, opts engine.Options) error {
+	if err := checkProviderLibs(engine.CUDA); err != nil {
+		return err
+	}
+	co, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return deviceError(devices, err)
+	}
+	defer co.Destroy()
+	err = co.Update(map[string]string{"device_id": strconv.Itoa(opts.DeviceID)})
+	if err == nil {
+		err = so.AppendExecutionProviderCUDA(co)
+	}
+	if err != nil {
+		return deviceError(devices, err)
+	}
+	return nil
+}
+
+// appendTensorRT appends the TensorRT execution provider on opts' device,
+// with its engine cache in the folder of the model, input shapes and
+// target (engine.CacheKey) under opts.CacheDir when that is set.
+func appendTensorRT(so *ort.SessionOptions, modelSHA256 string, ins []engine.TensorInfo, devices []string, opts engine.Options) error {
+	if err := checkProviderLibs(engine.TensorRT); err != nil {
+		return err
+	}
+	to, err := ort.NewTensorRTProviderOptions()
+	if err != nil {
+		return deviceError(devices, err)
+	}
+	defer to.Destroy()
+	m := map[string]string{"device_id": strconv.Itoa(opts.DeviceID)}
+	if opts.CacheDir != "" {
+		target, err := cacheTarget(opts.DeviceID)
+		if err != nil {
+			return fmt.Errorf("tensorrt engine cache: %w", err)
+		}
+		dir := filepath.Join(opts.CacheDir, engine.CacheKey(modelSHA256, ins, target))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("tensorrt engine cache: %w", err)
+		}
+		m["trt_engine_cache_enable"] = "1"
+		m["trt_engine_cache_path"] = dir
+	}
+	err = to.Update(m)
+	if err == nil {
+		err = so.AppendExecutionProviderTensorRT(to)
+	}
+	if err != nil {
+		return deviceError(devices, err)
+	}
+	return nil
 }
 
 // ErrDevice is returned (wrapped) when a requested GPU execution provider
