@@ -57,6 +57,8 @@ type kSampler struct {
 	model  sampling.Denoiser
 	last   []float32 // SamplerCustom: the last step's denoised latent
 	frame  frameScalars
+	stream *streamBatch // SamplerCustom with StreamBatchSampler's SAMPLER
+	warmup bool         // this run is a warm-up (SetFrameTime)
 }
 
 // frameScalars are KSampler's denoise and the samplers' cfg when a
@@ -99,6 +101,7 @@ type samplerArgs struct {
 	sigmas        []float64 // SamplerCustom's
 	denoiseFrame  bool      // KSampler's denoise comes per frame
 	cfgFrame      bool      // cfg comes per frame
+	stream        *SDStreamSampler
 }
 
 var ksamplerInputs = []string{"model", "seed", "steps", "cfg", "sampler_name", "scheduler", "positive", "negative", "latent_image", "denoise"}
@@ -131,9 +134,7 @@ func readSamplerArgs(in []value.Spec, mode int) (samplerArgs, error) {
 		s.forceFullDeno = a.choice(idx("return_with_leftover_noise"), "disable", "enable") == 0
 	case samplerCustom:
 		s.addNoise, s.seed = a.bool(1), uint64(a.int(2))
-		if smp := handleOf[*SDSampler](a, idx("sampler"), "SAMPLER", "KSamplerSelect"); smp != nil {
-			s.sampler = smp.Name
-		}
+		s.sampler, s.stream = samplerHandle(a, idx("sampler"))
 		if sg := handleOf[*SDSigmas](a, idx("sigmas"), "SIGMAS", "BasicScheduler"); sg != nil {
 			s.sigmas = sg.Sigmas
 		}
@@ -160,6 +161,20 @@ func readSamplerArgs(in []value.Spec, mode int) (samplerArgs, error) {
 		a.errorf(li, "%d latent channels; SD1.x/2.x UNets take 4", l.Shape[1])
 	}
 	return s, a.Err()
+}
+
+// samplerHandle reads SamplerCustom's SAMPLER: KSamplerSelect's name or
+// StreamBatchSampler's handle.
+func samplerHandle(a *args, i int) (string, *SDStreamSampler) {
+	if sp := a.spec(i); sp.Kind == value.Handle && sp.Const != nil {
+		if h, ok := sp.Const.Handle.(*SDStreamSampler); ok {
+			return "", h
+		}
+	}
+	if smp := handleOf[*SDSampler](a, i, "SAMPLER", "KSamplerSelect or StreamBatchSampler"); smp != nil {
+		return smp.Name, nil
+	}
+	return "", nil
 }
 
 // perFrameScalar reports whether a FLOAT or INT input is computed per
@@ -219,6 +234,10 @@ func (k *kSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 	n := value.NumElems(s.latent)
 	k.close()
 	k.frame = frameScalars{denoiseAt: -1, cfgAt: -1}
+	k.stream = nil
+	if s.stream != nil {
+		return k.prepareStream(s, ms)
+	}
 	k.ms, k.sigmas, k.skip, k.seed, k.scale = ms, sigmas, skip, s.seed, float32(s.unet.LatentScale)
 	k.noise, k.x = make([]float32, n), make([]float32, n)
 	outs := []value.Spec{value.LatentSpec(s.latent[0], s.latent[1], s.latent[2], s.latent[3])}
@@ -373,6 +392,9 @@ func (k *kSampler) Run(in, out []value.Value) error {
 		return err
 	}
 	src, dst := in[li].Tensor.Data, out[0].Tensor.Data
+	if k.stream != nil {
+		return k.runStream(src, out)
+	}
 	if k.frame.denoiseAt >= 0 {
 		if err := k.frameDenoise(in[k.frame.denoiseAt]); err != nil {
 			return err
