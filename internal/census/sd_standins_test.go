@@ -214,3 +214,20 @@ func TestPromptUpdatingRuns(t *testing.T) {
 		t.Errorf("on SD1.5 with the per-frame prompt and denoise: %s %s (no kernel: %v)", e.Status, e.Detail, e.NoKernel)
 	}
 }
+
+// TestStreamPackBatchedRuns: Stream-Pack's batched denoising workflows
+// (StreamScheduler, StreamBatchSampler into SamplerCustom, StreamFrameBuffer)
+// compile unchanged on the stand-ins and run.
+func TestStreamPackBatchedRuns(t *testing.T) {
+	cfg := config(t)
+	for _, f := range []string{"ComfyUI-Stream-Pack/sd15-tensorrt-batched-denoising-api.json",
+		"ComfyUI-Stream-Pack/sd15-tensorrt-feature-bank-batched-denoising-api.json"} {
+		data, err := os.ReadFile(filepath.Join(testkit.CorpusDir(t), f))
+		if err != nil {
+			t.Skipf("corpus: %v", err)
+		}
+		if e := Check(f, data, cfg); !e.Ran() {
+			t.Errorf("%s: %s %s (no kernel: %v)", f, e.Status, e.Detail, e.NoKernel)
+		}
+	}
+}
