@@ -33,8 +33,10 @@ import (
 // noise is drawn ahead for the most steps a schedule of steps+1 sigmas
 // takes (a frame that runs fewer reads the first ones, as ComfyUI's fresh
 // generator gives them). Per frame the schedule is computed again, into a
-// buffer of steps+1 values, only when int(steps/denoise) changes (the
-// computation then allocates; a repeated or equivalent value does not);
+// buffer of steps+1 values, only when int(steps/denoise) changes, and
+// from a kept copy when that step count was seen before (only a new one
+// computes, and allocates: a FloatControl's cycle allocates on its first
+// pass only);
 // denoise 0 returns the input. A cfg computed per frame (any of the three
 // nodes) prepares the unconditional pass and skips it on frames at cfg 1.
 //
@@ -67,8 +69,9 @@ type frameScalars struct {
 	denoiseAt, cfgAt   int // input slots; -1: constant
 	steps              int
 	scheduler, sampler string
-	buf                []float64 // steps+1 sigmas, made in Prepare
-	total              int       // the schedule's steps for the current denoise (0: none; -1: not yet)
+	buf                []float64         // steps+1 sigmas, made in Prepare
+	seen               map[int][]float64 // schedules computed so far, by step count (at most maxSeenSchedules)
+	total              int               // the schedule's steps for the current denoise (0: none; -1: not yet)
 }
 
 // The sampler nodes.
@@ -293,15 +296,21 @@ func (k *kSampler) prepareFrame(s samplerArgs, sigmas []float64) {
 	k.frame.denoiseAt = slices.Index(ksamplerInputs, "denoise")
 	k.frame.steps, k.frame.scheduler, k.frame.sampler = s.steps, s.scheduler, s.sampler
 	k.frame.buf = make([]float64, len(sigmas))
+	k.frame.seen = map[int][]float64{}
 	k.frame.total = -1
 	k.sigmas = nil
 }
+
+// maxSeenSchedules bounds the schedules a per-frame denoise keeps.
+const maxSeenSchedules = 256
 
 // frameDenoise recomputes the sigma schedule for this frame's denoise when
 // it differs from the last frame's (KSampler.set_steps: the schedule of
 // int(steps/denoise) steps, its last steps+1 sigmas; none at denoise 0),
 // into the buffer Prepare made. The schedule depends on denoise only
-// through that step count, so a change that keeps it computes nothing.
+// through that step count, so a change that keeps it computes nothing, and
+// a step count seen before takes its kept schedule (up to
+// maxSeenSchedules of them): only a new one computes, and allocates.
 func (k *kSampler) frameDenoise(v value.Value) error {
 	d, ok := scalarValue(v)
 	if !ok || !(d >= 0 && d <= 1) {
@@ -321,9 +330,15 @@ func (k *kSampler) frameDenoise(v value.Value) error {
 	if total == f.total && total != -2 {
 		return nil
 	}
-	sg, err := sampling.KSamplerSigmas(k.ms, f.scheduler, f.sampler, f.steps, d)
-	if err != nil {
-		return fmt.Errorf("input denoise: %w", err)
+	sg, ok := f.seen[total]
+	if !ok || total < 0 {
+		var err error
+		if sg, err = sampling.KSamplerSigmas(k.ms, f.scheduler, f.sampler, f.steps, d); err != nil {
+			return fmt.Errorf("input denoise: %w", err)
+		}
+		if len(f.seen) < maxSeenSchedules {
+			f.seen[total] = sg
+		}
 	}
 	if len(sg) > len(f.buf) {
 		return fmt.Errorf("input denoise: %d sigmas for %d steps", len(sg), f.steps)

@@ -67,8 +67,9 @@ func TestKSamplerPerFrameDenoise(t *testing.T) {
 	}
 }
 
-// Per frame nothing is allocated: neither for a repeated denoise nor for
-// one that keeps int(steps/denoise) (0.5 and 0.45 at 2 steps: 4 steps).
+// Per frame nothing is allocated for a repeated denoise, for one that
+// keeps int(steps/denoise) (0.5 and 0.45 at 2 steps: 4 steps), or for a
+// step count seen before (a FloatControl's cycle after its first pass).
 func TestKSamplerPerFrameDenoiseAllocs(t *testing.T) {
 	s := newSDSetup(t, needORT(t))
 	in := s.ksamplerIn(7, 2, 2.5, "euler_ancestral", "normal", testLatent(), 0.5)
@@ -77,16 +78,32 @@ func TestKSamplerPerFrameDenoiseAllocs(t *testing.T) {
 	if err := nodes.SafeRun(k, in, out); err != nil {
 		t.Fatal(err)
 	}
-	d := []float64{0.5, 0.45}
+	same := []float64{0.5, 0.45}
 	f := 0
 	if a := testing.AllocsPerRun(6, func() {
 		f++
-		in[9], in[3] = f64(d[f%2]), f64(float64(f%3))
+		in[9], in[3] = f64(same[f%2]), f64(float64(f%3))
 		if err := k.Run(in, out); err != nil {
 			t.Fatal(err)
 		}
 	}); a != 0 {
-		t.Errorf("Run allocates %v times per frame", a)
+		t.Errorf("Run allocates %v times per frame (the same step count)", a)
+	}
+	cycle := []float64{0.5, 0.3, 0.9, 0, 0.7, 1}
+	for _, d := range cycle { // the first pass computes each schedule
+		in[9] = f64(d)
+		if err := nodes.SafeRun(k, in, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a := testing.AllocsPerRun(12, func() {
+		f++
+		in[9] = f64(cycle[f%len(cycle)])
+		if err := k.Run(in, out); err != nil {
+			t.Fatal(err)
+		}
+	}); a != 0 {
+		t.Errorf("Run allocates %v times per frame (step counts seen before)", a)
 	}
 	if n := k.(*kSampler).Note(); !strings.Contains(n, "denoise changes per frame") || !strings.Contains(n, "cfg changes per frame") {
 		t.Errorf("note %q", n)
