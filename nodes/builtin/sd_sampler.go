@@ -407,9 +407,6 @@ func (k *kSampler) Run(in, out []value.Value) error {
 		return err
 	}
 	src, dst := in[li].Tensor.Data, out[0].Tensor.Data
-	if k.stream != nil {
-		return k.runStream(src, out)
-	}
 	if k.frame.denoiseAt >= 0 {
 		if err := k.frameDenoise(in[k.frame.denoiseAt]); err != nil {
 			return err
@@ -419,6 +416,9 @@ func (k *kSampler) Run(in, out []value.Value) error {
 		if err := k.frameCFG(in[k.frame.cfgAt]); err != nil {
 			return err
 		}
+	}
+	if k.stream != nil {
+		return k.runStream(src, out)
 	}
 	if k.skip || k.frame.denoiseAt >= 0 && len(k.sigmas) == 0 {
 		copy(dst, src)

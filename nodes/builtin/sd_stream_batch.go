@@ -3,6 +3,7 @@ package builtin
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,6 +195,9 @@ func (k *kSampler) prepareStream(s samplerArgs, ms *sampling.Discrete) ([]value.
 	}
 	k.ms, k.sigmas, k.seed, k.scale, k.den, k.stream = ms, s.sigmas, s.seed, float32(s.unet.LatentScale), den, sb
 	k.x = sb.x
+	if s.cfgFrame {
+		k.frame.cfgAt = slices.Index(samplerCustomInputs, "cfg")
+	}
 	k.maxDen = ms.MaxDenoise(s.sigmas[0])
 	spec := value.LatentSpec(one[0], one[1], one[2], one[3])
 	return []value.Spec{spec, spec}, nil

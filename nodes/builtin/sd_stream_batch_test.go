@@ -245,3 +245,30 @@ func TestStreamBatchSamplerErrors(t *testing.T) {
 		t.Errorf("no index in range: %v", err)
 	}
 }
+
+// A per-frame cfg reaches the batched sampler: frame by frame the same as
+// a kernel prepared with that constant.
+func TestStreamBatchSamplerPerFrameCFG(t *testing.T) {
+	s := newSDSetup(t, needORT(t))
+	lat := value.New(value.LatentSpec(2, 4, 4, 5))
+	for i := range lat.Tensor.Data {
+		lat.Tensor.Data[i] = float32(i%5) / 5
+	}
+	in, _ := streamSamplerIn(t, s, "10,30", lat)
+	k := modelKernel(t, "SamplerCustom", s.p, s.dir)
+	out := prepareFrameScalars(t, k, in, 3)
+	for _, c := range []float64{2.5, 1, 4} {
+		in[3] = f64(c)
+		if err := nodes.SafeRun(k, in, out); err != nil {
+			t.Fatal(err)
+		}
+		ref := modelKernel(t, "SamplerCustom", s.p, s.dir)
+		want := prepare(t, ref, in)
+		if err := nodes.SafeRun(ref, in, want); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(out[0].Tensor.Data, want[0].Tensor.Data) {
+			t.Errorf("cfg %v per frame differs from the constant", c)
+		}
+	}
+}
