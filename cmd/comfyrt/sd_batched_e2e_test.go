@@ -43,6 +43,9 @@ func TestBinary_StreamPackBatched(t *testing.T) {
 		!strings.Contains(static, "#44 StreamScheduler") || !strings.Contains(static, "#43 StreamFrameBuffer") {
 		t.Errorf("want the sampler per frame, its sampler, sigmas and (empty-latent) buffer static:\n%s", r.Stdout)
 	}
+	if !strings.Contains(perFrame, "note: StreamBatchSampler: 3 latents") {
+		t.Errorf("want the sampler's note:\n%s", perFrame)
+	}
 	runSampleClip(t, dir, wf, models, 4, "--width", "64", "--height", "48")
 }
 

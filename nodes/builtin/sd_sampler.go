@@ -378,6 +378,9 @@ func (k *kSampler) Note() string {
 	if k.frame.denoiseAt >= 0 {
 		parts = append(parts, fmt.Sprintf("denoise changes per frame: the sigma schedule (%d+1 values) is computed again only when int(steps/denoise) changes; the seed's noise and the step noise stay prepared once", k.frame.steps))
 	}
+	if k.stream != nil {
+		parts = append(parts, fmt.Sprintf("StreamBatchSampler: %d latents, each at its own sigma (one UNet call each), the stock noise and x_t_latent_buffer kept in the sampler's handle across frames and unrelated plan updates", k.stream.b))
+	}
 	if k.frame.cfgAt >= 0 {
 		parts = append(parts, "cfg changes per frame: the unconditional pass is prepared and skipped on frames at cfg 1")
 	}
