@@ -43,7 +43,10 @@
 // checkpoint and engine-set loaders, StreamDiffusionAdvancedConfig,
 // StreamDiffusionConfig, StreamDiffusionPrebuiltConfig, the stateful
 // StreamDiffusionSampler on nodes/diffusion/streamdiff's stream, and
-// StreamDiffusionLoraLoader, refused: a LoRA must be fused before export).
+// StreamDiffusionLoraLoader, refused: a LoRA must be fused before export),
+// and Stream-Pack's batched denoising (sd_stream_batch.go: StreamScheduler,
+// StreamBatchSampler, whose SAMPLER SamplerCustom runs with its state in
+// the handle, and the stateful StreamFrameBuffer).
 // Each schema uses ComfyUI's
 // exact names, input order, types, defaults, ranges, combo lists, outputs,
 // output_node, categories and display names; a test checks them against a

@@ -139,6 +139,10 @@ func kernels() []kernelInfo {
 		{"StreamDiffusionSampler", streamSamplerInputs, []string{"IMAGE"}, newStreamSampler},
 		{"LatentUpscale", []string{"samples", "upscale_method", "width", "height", "crop"}, []string{"LATENT"}, newLatentUpscale(false)},
 		{"LatentUpscaleBy", []string{"samples", "upscale_method", "scale_by"}, []string{"LATENT"}, newLatentUpscale(true)},
+		// livepeer/ComfyUI-Stream-Pack's batched denoising (sd_stream_batch.go).
+		{"StreamBatchSampler", []string{"num_steps"}, []string{"SAMPLER"}, newHandleLoader(streamBatchSampler)},
+		{"StreamScheduler", []string{"model", "t_index_list", "num_inference_steps"}, []string{"SIGMAS"}, newHandleLoader(streamScheduler)},
+		{"StreamFrameBuffer", []string{"latent", "buffer_size"}, []string{"LATENT"}, newStreamFrameBuffer},
 	}
 }
 

@@ -51,6 +51,8 @@ var wantClasses = []string{
 	"StreamDiffusionSampler",
 	// Latent resizing.
 	"LatentUpscale", "LatentUpscaleBy",
+	// Stream-Pack batched denoising.
+	"StreamBatchSampler", "StreamScheduler", "StreamFrameBuffer",
 }
 
 func TestSchemas_classes(t *testing.T) {

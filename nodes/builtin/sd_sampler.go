@@ -27,6 +27,19 @@ import (
 //     (sampling.Sampler.PrecomputeNoise) and the steps read it. An empty schedule (denoise 0, or a start step at or
 //     past the last) returns the input latent unchanged, as ComfyUI.
 //
+// A KSampler denoise computed per frame (a RealTimeNodes FloatControl)
+// keeps everything but the sigma schedule prepared: the seed's noise has
+// the latent's shape whatever denoise is (prepare_noise), and the step
+// noise is drawn ahead for the most steps a schedule of steps+1 sigmas
+// takes (a frame that runs fewer reads the first ones, as ComfyUI's fresh
+// generator gives them). Per frame the schedule is computed again, into a
+// buffer of steps+1 values, only when int(steps/denoise) changes, and
+// from a kept copy when that step count was seen before (only a new one
+// computes, and allocates: a FloatControl's cycle allocates on its first
+// pass only);
+// denoise 0 returns the input. A cfg computed per frame (any of the three
+// nodes) prepares the unconditional pass and skips it on frames at cfg 1.
+//
 // Samplers: sampling.Samplers; schedulers: sampling.Schedulers. Other
 // names of ComfyUI's lists are refused naming the input and the supported
 // ones. Run does not allocate.
@@ -45,6 +58,20 @@ type kSampler struct {
 	den    *unetDenoiser
 	model  sampling.Denoiser
 	last   []float32 // SamplerCustom: the last step's denoised latent
+	frame  frameScalars
+	stream *streamBatch // SamplerCustom with StreamBatchSampler's SAMPLER
+	warmup bool         // this run is a warm-up (SetFrameTime)
+}
+
+// frameScalars are KSampler's denoise and the samplers' cfg when a
+// per-frame node (a RealTimeNodes FloatControl) drives them.
+type frameScalars struct {
+	denoiseAt, cfgAt   int // input slots; -1: constant
+	steps              int
+	scheduler, sampler string
+	buf                []float64         // steps+1 sigmas, made in Prepare
+	seen               map[int][]float64 // schedules computed so far, by step count (at most maxSeenSchedules)
+	total              int               // the schedule's steps for the current denoise (0: none; -1: not yet)
 }
 
 // The sampler nodes.
@@ -56,7 +83,7 @@ const (
 
 func newKSampler(mode int) nodes.Factory {
 	return func(cfg nodes.Config) (nodes.Kernel, error) {
-		return &kSampler{base: base{cfg}, mode: mode}, nil
+		return &kSampler{base: base{cfg}, mode: mode, frame: frameScalars{denoiseAt: -1, cfgAt: -1}}, nil
 	}
 }
 
@@ -75,6 +102,9 @@ type samplerArgs struct {
 	start, end    int
 	forceFullDeno bool
 	sigmas        []float64 // SamplerCustom's
+	denoiseFrame  bool      // KSampler's denoise comes per frame
+	cfgFrame      bool      // cfg comes per frame
+	stream        *SDStreamSampler
 }
 
 var ksamplerInputs = []string{"model", "seed", "steps", "cfg", "sampler_name", "scheduler", "positive", "negative", "latent_image", "denoise"}
@@ -95,7 +125,9 @@ func readSamplerArgs(in []value.Spec, mode int) (samplerArgs, error) {
 	switch mode {
 	case samplerKSampler:
 		s.seed = uint64(a.int(1))
-		if s.denoise = a.float(idx("denoise")); !(s.denoise >= 0 && s.denoise <= 1) {
+		if s.denoiseFrame = perFrameScalar(a.spec(idx("denoise"))); s.denoiseFrame {
+			s.denoise = 1 // Prepare makes what the full schedule needs
+		} else if s.denoise = a.float(idx("denoise")); !(s.denoise >= 0 && s.denoise <= 1) {
 			a.errorf(idx("denoise"), "%v is not in 0..1", s.denoise)
 		}
 	case samplerAdvanced:
@@ -105,9 +137,7 @@ func readSamplerArgs(in []value.Spec, mode int) (samplerArgs, error) {
 		s.forceFullDeno = a.choice(idx("return_with_leftover_noise"), "disable", "enable") == 0
 	case samplerCustom:
 		s.addNoise, s.seed = a.bool(1), uint64(a.int(2))
-		if smp := handleOf[*SDSampler](a, idx("sampler"), "SAMPLER", "KSamplerSelect"); smp != nil {
-			s.sampler = smp.Name
-		}
+		s.sampler, s.stream = samplerHandle(a, idx("sampler"))
 		if sg := handleOf[*SDSigmas](a, idx("sigmas"), "SIGMAS", "BasicScheduler"); sg != nil {
 			s.sigmas = sg.Sigmas
 		}
@@ -121,7 +151,9 @@ func readSamplerArgs(in []value.Spec, mode int) (samplerArgs, error) {
 		s.sampler = checkSamplerName(a, idx("sampler_name"))
 		s.scheduler = checkSchedulerName(a, idx("scheduler"))
 	}
-	if s.cfg = a.float(idx("cfg")); !(s.cfg >= 0 && s.cfg <= 100) {
+	if s.cfgFrame = perFrameScalar(a.spec(idx("cfg"))); s.cfgFrame {
+		s.cfg = 0 // any value but 1: the unconditional pass is prepared
+	} else if s.cfg = a.float(idx("cfg")); !(s.cfg >= 0 && s.cfg <= 100) {
 		a.errorf(idx("cfg"), "%v is not in 0..100", s.cfg)
 	}
 	s.pos, s.neg = condHandle(a, idx("positive")), condHandle(a, idx("negative"))
@@ -132,6 +164,26 @@ func readSamplerArgs(in []value.Spec, mode int) (samplerArgs, error) {
 		a.errorf(li, "%d latent channels; SD1.x/2.x UNets take 4", l.Shape[1])
 	}
 	return s, a.Err()
+}
+
+// samplerHandle reads SamplerCustom's SAMPLER: KSamplerSelect's name or
+// StreamBatchSampler's handle.
+func samplerHandle(a *args, i int) (string, *SDStreamSampler) {
+	if sp := a.spec(i); sp.Kind == value.Handle && sp.Const != nil {
+		if h, ok := sp.Const.Handle.(*SDStreamSampler); ok {
+			return "", h
+		}
+	}
+	if smp := handleOf[*SDSampler](a, i, "SAMPLER", "KSamplerSelect or StreamBatchSampler"); smp != nil {
+		return smp.Name, nil
+	}
+	return "", nil
+}
+
+// perFrameScalar reports whether a FLOAT or INT input is computed per
+// frame (no constant when the plan is built).
+func perFrameScalar(s value.Spec) bool {
+	return (s.Kind == value.Float || s.Kind == value.Int) && s.Const == nil
 }
 
 // unetHandle reads the MODEL handle of slot i.
@@ -184,6 +236,11 @@ func (k *kSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 	}
 	n := value.NumElems(s.latent)
 	k.close()
+	k.frame = frameScalars{denoiseAt: -1, cfgAt: -1}
+	k.stream = nil
+	if s.stream != nil {
+		return k.prepareStream(s, ms)
+	}
 	k.ms, k.sigmas, k.skip, k.seed, k.scale = ms, sigmas, skip, s.seed, float32(s.unet.LatentScale)
 	k.noise, k.x = make([]float32, n), make([]float32, n)
 	outs := []value.Spec{value.LatentSpec(s.latent[0], s.latent[1], s.latent[2], s.latent[3])}
@@ -202,7 +259,8 @@ func (k *kSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 	if k.smp, err = sampling.NewSampler(s.sampler, n, s.seed); err != nil {
 		return nil, fmt.Errorf("input sampler_name: %w", err)
 	}
-	k.smp.PrecomputeNoise(s.seed, k.smp.NoiseDraws(sigmas))
+	k.smp.PrecomputeNoise(s.seed, stepDraws(s, k.smp.NoiseDraws(sigmas)))
+	k.prepareFrame(s, sigmas)
 	if k.den, err = newUNetDenoiser(k.cfg, s.unet, ms, s.latent, s.pos.Entries, s.neg.Entries, s.cfg); err != nil {
 		return nil, fmt.Errorf("model %q unet: %w", s.unet.Name, err)
 	}
@@ -212,6 +270,121 @@ func (k *kSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 		k.model = k.denoiseKeep
 	}
 	return outs, nil
+}
+
+// stepDraws is the step-noise latents Prepare draws ahead: those of the
+// schedule, or with a per-frame denoise the most any schedule of steps+1
+// sigmas takes (one per step: a frame that runs fewer reads the first
+// ones, as ComfyUI's generator seeded seed+1 gives them).
+func stepDraws(s samplerArgs, draws int) int {
+	if s.denoiseFrame && sampling.NoiseDraws(s.sampler, 1, []float64{1, 0.5}) > 0 {
+		return s.steps
+	}
+	return draws
+}
+
+// prepareFrame sets up the per-frame denoise and cfg: the sigma buffer of
+// steps+1 values (the schedule is computed by the first frame) and the
+// denoiser's cfg.
+func (k *kSampler) prepareFrame(s samplerArgs, sigmas []float64) {
+	if s.cfgFrame {
+		k.frame.cfgAt = slices.Index([...][]string{ksamplerInputs, ksamplerAdvancedInputs, samplerCustomInputs}[k.mode], "cfg")
+	}
+	if !s.denoiseFrame {
+		return
+	}
+	k.frame.denoiseAt = slices.Index(ksamplerInputs, "denoise")
+	k.frame.steps, k.frame.scheduler, k.frame.sampler = s.steps, s.scheduler, s.sampler
+	k.frame.buf = make([]float64, len(sigmas))
+	k.frame.seen = map[int][]float64{}
+	k.frame.total = -1
+	k.sigmas = nil
+}
+
+// maxSeenSchedules bounds the schedules a per-frame denoise keeps.
+const maxSeenSchedules = 256
+
+// frameDenoise recomputes the sigma schedule for this frame's denoise when
+// it differs from the last frame's (KSampler.set_steps: the schedule of
+// int(steps/denoise) steps, its last steps+1 sigmas; none at denoise 0),
+// into the buffer Prepare made. The schedule depends on denoise only
+// through that step count, so a change that keeps it computes nothing, and
+// a step count seen before takes its kept schedule (up to
+// maxSeenSchedules of them): only a new one computes, and allocates.
+func (k *kSampler) frameDenoise(v value.Value) error {
+	d, ok := scalarValue(v)
+	if !ok || !(d >= 0 && d <= 1) {
+		return fmt.Errorf("input denoise: %s is not a number in 0..1", v)
+	}
+	f := &k.frame
+	total := 0
+	switch q := float64(f.steps) / d; {
+	case d > 0.9999:
+		total = f.steps
+	case d <= 0:
+	case q > float64(len(f.buf))*1e6:
+		total = -2 // out of range: KSamplerSigmas says so
+	default:
+		total = int(q)
+	}
+	if total == f.total && total != -2 {
+		return nil
+	}
+	sg, ok := f.seen[total]
+	if !ok || total < 0 {
+		var err error
+		if sg, err = sampling.KSamplerSigmas(k.ms, f.scheduler, f.sampler, f.steps, d); err != nil {
+			return fmt.Errorf("input denoise: %w", err)
+		}
+		if len(f.seen) < maxSeenSchedules {
+			f.seen[total] = sg
+		}
+	}
+	if len(sg) > len(f.buf) {
+		return fmt.Errorf("input denoise: %d sigmas for %d steps", len(sg), f.steps)
+	}
+	k.sigmas = f.buf[:copy(f.buf, sg)]
+	f.total = total
+	if len(k.sigmas) > 0 {
+		k.maxDen = k.ms.MaxDenoise(k.sigmas[0])
+	}
+	return nil
+}
+
+// frameCFG sets the denoiser's cfg to this frame's.
+func (k *kSampler) frameCFG(v value.Value) error {
+	c, ok := scalarValue(v)
+	if !ok || !(c >= 0 && c <= 100) {
+		return fmt.Errorf("input cfg: %s is not a number in 0..100", v)
+	}
+	k.den.cfg = c
+	return nil
+}
+
+// scalarValue reads a FLOAT or INT value.
+func scalarValue(v value.Value) (float64, bool) {
+	switch v.Kind {
+	case value.Float:
+		return v.Float, true
+	case value.Int:
+		return float64(v.Int), true
+	}
+	return 0, false
+}
+
+// Note is compile --explain's note on a denoise or cfg computed per frame.
+func (k *kSampler) Note() string {
+	var parts []string
+	if k.frame.denoiseAt >= 0 {
+		parts = append(parts, fmt.Sprintf("denoise changes per frame: the sigma schedule (%d+1 values) is computed again only when int(steps/denoise) changes; the seed's noise and the step noise stay prepared once", k.frame.steps))
+	}
+	if k.stream != nil {
+		parts = append(parts, fmt.Sprintf("StreamBatchSampler: %d latents, each at its own sigma (one UNet call each), the stock noise and x_t_latent_buffer kept in the sampler's handle across frames and unrelated plan updates", k.stream.b))
+	}
+	if k.frame.cfgAt >= 0 {
+		parts = append(parts, "cfg changes per frame: the unconditional pass is prepared and skipped on frames at cfg 1")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // denoiseKeep is the model call that keeps the denoised latent
@@ -237,7 +410,20 @@ func (k *kSampler) Run(in, out []value.Value) error {
 		return err
 	}
 	src, dst := in[li].Tensor.Data, out[0].Tensor.Data
-	if k.skip {
+	if k.frame.denoiseAt >= 0 {
+		if err := k.frameDenoise(in[k.frame.denoiseAt]); err != nil {
+			return err
+		}
+	}
+	if k.frame.cfgAt >= 0 && !k.skip {
+		if err := k.frameCFG(in[k.frame.cfgAt]); err != nil {
+			return err
+		}
+	}
+	if k.stream != nil {
+		return k.runStream(src, out)
+	}
+	if k.skip || k.frame.denoiseAt >= 0 && len(k.sigmas) == 0 {
 		copy(dst, src)
 		if k.mode == samplerCustom {
 			copy(out[1].Tensor.Data, src)
@@ -314,7 +500,7 @@ func stepNoiseLen(s samplerArgs, mode int) int {
 	if err != nil || skip {
 		return 0
 	}
-	return sampling.NoiseTableLen(sampling.NoiseDraws(s.sampler, 1, sigmas), value.NumElems(s.latent))
+	return sampling.NoiseTableLen(stepDraws(s, sampling.NoiseDraws(s.sampler, 1, sigmas)), value.NumElems(s.latent))
 }
 
 // controlScratch is each ControlNet's session tensors: the hint [b,3,8h,8w],

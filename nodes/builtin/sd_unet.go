@@ -228,7 +228,8 @@ func (d *unetDenoiser) Denoise(x []float32, sigma float64, out []float32) error 
 			ts.Data[i] = float32(t)
 		}
 	}
-	for g0 := 0; g0 < len(d.groups); g0 += d.gpc {
+	one := cfgIsOne(d.cfg) // a per-frame cfg at 1: ComfyUI skips the unconditional pass
+	for g0 := 0; g0 < len(d.groups) && !(one && g0 >= d.nPos); g0 += d.gpc {
 		if d.gpc < len(d.groups) {
 			copy(d.in[d.ei].Data, d.ehs[g0*d.b*row:(g0*d.b+mb)*row])
 		}
@@ -245,7 +246,7 @@ func (d *unetDenoiser) Denoise(x []float32, sigma float64, out []float32) error 
 		}
 	}
 	cond := d.average(0, d.nPos, d.acc[:d.n])
-	if len(d.groups) == d.nPos {
+	if len(d.groups) == d.nPos || one {
 		copy(out, cond)
 		return nil
 	}

@@ -23,5 +23,6 @@ func classTraits() map[string]nodes.Traits {
 		"TorchCompileLoadControlNet": {PassThrough: true},
 		"TorchCompileModel":          {PassThrough: true},
 		"StreamDiffusionSampler":     tv,
+		"StreamFrameBuffer":          {Stateful: true},
 	}
 }
