@@ -169,10 +169,7 @@ func modelStem(name string) string {
 // build.
 func TestAniverseLCMRuns(t *testing.T) {
 	const f = "comfystream/aniverse-lcm-trt-example-workflow.json"
-	data, err := os.ReadFile(filepath.Join(testkit.CorpusDir(t), f))
-	if err != nil {
-		t.Skipf("corpus: %v", err)
-	}
+	data := testkit.CorpusRead(t, f)
 	cfg := config(t)
 	if e := Check(f, data, cfg); e.Status != Other || !strings.Contains(e.Detail, "prompt_outputs_failed_validation") {
 		t.Errorf("as published: %+v, want a validation failure (model_type sd1.x)", e)
@@ -195,10 +192,7 @@ func TestAniverseLCMRuns(t *testing.T) {
 // frame, the sigma schedule recomputed per frame.
 func TestPromptUpdatingRuns(t *testing.T) {
 	const f = "ComfyUI_RealTimeNodes/prompt_updating_WORKFLOW.json"
-	data, err := os.ReadFile(filepath.Join(testkit.CorpusDir(t), f))
-	if err != nil {
-		t.Skipf("corpus: %v", err)
-	}
+	data := testkit.CorpusRead(t, f)
 	cfg := config(t)
 	if e := Check(f, data, cfg); e.Status != Other || !strings.Contains(e.Detail, "is an SDXL export") {
 		t.Errorf("as published: %s %s, want the SDXL checkpoint refused", e.Status, e.Detail)
@@ -222,10 +216,7 @@ func TestStreamPackBatchedRuns(t *testing.T) {
 	cfg := config(t)
 	for _, f := range []string{"ComfyUI-Stream-Pack/sd15-tensorrt-batched-denoising-api.json",
 		"ComfyUI-Stream-Pack/sd15-tensorrt-feature-bank-batched-denoising-api.json"} {
-		data, err := os.ReadFile(filepath.Join(testkit.CorpusDir(t), f))
-		if err != nil {
-			t.Skipf("corpus: %v", err)
-		}
+		data := testkit.CorpusRead(t, f)
 		if e := Check(f, data, cfg); !e.Ran() {
 			t.Errorf("%s: %s %s (no kernel: %v)", f, e.Status, e.Detail, e.NoKernel)
 		}
