@@ -276,7 +276,8 @@ func TestStreamDiffusionLatency(t *testing.T) {
 }
 
 // TestStreamDiffusionFilter: identical frames are skipped (the previous
-// output repeated, no UNet run) at most max_skip+1 times in a row.
+// output repeated, no UNet run) at most max_skip+1 times in a row; a
+// clearly different frame is kept (the UNet runs).
 func TestStreamDiffusionFilter(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
@@ -299,8 +300,70 @@ func TestStreamDiffusionFilter(t *testing.T) {
 	if !slicesEqual(outs[1], outs[0]) || !slicesEqual(outs[3], outs[0]) || !slicesEqual(outs[5], outs[4]) {
 		t.Error("a skipped frame does not repeat the previous output")
 	}
-	if before := c.k.unet.calls; !slicesEqual(c.run(t, 3), c.run(t, 3)) && c.k.unet.calls == before {
-		t.Error("a different frame was skipped")
+	// Frame 3 is another picture (skip probability 0 after 2x−1): it must
+	// be kept. (Its picture comes out len(t_index_list)−1 frames later, so
+	// the output itself is no test.)
+	before := c.k.unet.calls
+	out := c.run(t, 3)
+	if c.k.unet.calls != before+1 || c.k.filter.LastProbability != 0 {
+		t.Errorf("a different frame: %d UNet runs, skip probability %g; want 1 run, 0", c.k.unet.calls-before, c.k.filter.LastProbability)
+	}
+	// The same frame again right after: skipped, no UNet run.
+	if before := c.k.unet.calls; !slicesEqual(c.run(t, 3), out) || c.k.unet.calls != before {
+		t.Errorf("the same frame again: %d UNet runs, want 0 (skipped)", c.k.unet.calls-before)
+	}
+}
+
+// TestStreamDiffusionFilterPreprocessing: the filter compares the pictures
+// as StreamDiffusion's __call__ hands them to image_filter.py — resized to
+// the stream's size and mapped to −1…1 by the image processor's
+// preprocess (2x−1). Two frames 0.5 ± 0.01 of opposite sign look alike in
+// 0…1 (cosine 0.9992: skip probability 0.992 at threshold 0.9) and are
+// opposite after 2x−1 (cosine −1: probability 0): the second must be kept.
+func TestStreamDiffusionFilterPreprocessing(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	o := defaultStreamOpts()
+	o.filter, o.threshold, o.maxSkip = true, 0.9, 10
+	c := newStreamChain(t, p, dir, o)
+	frame := func(sign float32) []float32 {
+		f := make([]float32, 20*30*3)
+		for i := range f {
+			s := float32(1)
+			if (i/3)%2 == 1 {
+				s = -1
+			}
+			f[i] = 0.5 + sign*0.01*s
+		}
+		return f
+	}
+	a, b := frame(1), frame(-1)
+	// What image_filter.py computes on the preprocessed pictures.
+	pre := func(f []float32) []float32 {
+		r := make([]float32, sdStreamWidth*sdStreamHeight*3)
+		resizeNearest(r, f, 20, 30, 3, sdStreamHeight, sdStreamWidth)
+		for i, v := range r {
+			r[i] = 2*v - 1
+		}
+		return r
+	}
+	wantP := streamdiff.SkipProbability(streamdiff.CosineSimilarity(pre(a), pre(b)), o.threshold)
+	if rawP := streamdiff.SkipProbability(streamdiff.CosineSimilarity(a, b), o.threshold); wantP != 0 || rawP < 0.9 {
+		t.Fatalf("test frames: probability %g after 2x−1, %g before; want 0 and > 0.9", wantP, rawP)
+	}
+	for i, f := range [][]float32{a, a, b} {
+		copy(c.frameV.Tensor.Data, f)
+		before := c.k.unet.calls
+		if err := nodes.SafeRun(c.k, c.in, c.out); err != nil {
+			t.Fatal(err)
+		}
+		ran := c.k.unet.calls > before
+		switch {
+		case i == 2 && (!ran || c.k.filter.LastProbability != wantP):
+			t.Errorf("frame b after a: UNet ran %v, skip probability %g; want a run and %g (the cosine of 2x−1)", ran, c.k.filter.LastProbability, wantP)
+		case i == 1 && math.Abs(c.k.filter.LastProbability-1) > 1e-6:
+			t.Errorf("frame a again: skip probability %g, want 1", c.k.filter.LastProbability)
+		}
 	}
 }
 
