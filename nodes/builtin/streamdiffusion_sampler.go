@@ -114,7 +114,11 @@ func (k *streamSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 		return nil, err
 	}
 	if st.Advanced.Filter && !st.Txt2Img {
-		k.filter = streamdiff.NewFilter(st.Advanced.FilterThreshold, st.Advanced.FilterMaxSkip, st.Seed, k.h*k.w*3)
+		// The filter compares the resized pictures (the stream's size).
+		if k.filter, err = streamdiff.NewFilter(st.Advanced.FilterThreshold, st.Advanced.FilterMaxSkip, st.Seed, st.Height*st.Width*3); err != nil {
+			k.close()
+			return nil, fmt.Errorf("input stream_model: %w", err)
+		}
 	}
 	k.xt, k.x0 = make([]float32, 4*lh*lw), make([]float32, 4*lh*lw)
 	k.last = nil
@@ -231,9 +235,15 @@ func (k *streamSampler) frame(in []value.Value, j int, dst []float32) error {
 		} else {
 			resizeNearest(pic.Tensor.Data, img, k.ih, k.iw, k.ic, k.st.Height, k.st.Width)
 		}
-		if k.filter != nil && !k.filter.Keep(pic.Tensor.Data, 2, -1) {
-			copy(dst, last)
-			return nil
+		if k.filter != nil {
+			keep, err := k.filter.Keep(pic.Tensor.Data, 2, -1)
+			if err != nil {
+				return fmt.Errorf("input image: %w", err)
+			}
+			if !keep {
+				copy(dst, last)
+				return nil
+			}
 		}
 		k.io1[0], k.io1[1] = pic, k.vaeV
 		k.io2[0] = k.latent

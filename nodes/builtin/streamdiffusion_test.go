@@ -389,18 +389,7 @@ func TestStreamDiffusionTxt2Img(t *testing.T) {
 func TestStreamDiffusionEngineSet(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
-	sub := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime", "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img")
-	if err := os.MkdirAll(sub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	_, un, _ := onnxgen.TinySD{}.Parts()
-	taesd := onnxgen.NewTAESD()
-	for f, m := range map[string]*onnxgen.Builder{"unet.onnx": un.Model(true), "vae_encoder.onnx": taesd.Encoder("sample", "latent_sample", false),
-		"vae_decoder.onnx": taesd.Decoder("latent_sample", "sample", false)} {
-		if err := m.WriteFile(filepath.Join(sub, f)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeEngineSet(t, dir, "Kohaku_Slime", "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img", nil)
 	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
 	cfg := runPrepared(t, modelKernel(t, "StreamDiffusionPrebuiltConfig", p, dir), str("Kohaku_Slime"), str("39,35,30"), str("img2img"), i64(1),
 		i64(sdStreamWidth), i64(sdStreamHeight), ck, value.Value{}, value.Value{})[0]
@@ -433,6 +422,54 @@ func TestStreamDiffusionEngineSet(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "unet.onnx, vae_encoder.onnx, vae_decoder.onnx") ||
 		!strings.Contains(err.Error(), "tensorrt/StreamDiffusion-engines/Missing") {
 		t.Errorf("missing engine set: %v", err)
+	}
+}
+
+// writeEngineSet writes a tiny engine set's ONNX files (the tiny UNet,
+// TAESD) into tensorrt/StreamDiffusion-engines/name/sub; dec replaces the
+// decoder when not nil.
+func writeEngineSet(t testing.TB, dir, name, sub string, dec *onnxgen.Builder) {
+	t.Helper()
+	d := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", name, sub)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, un, _ := onnxgen.TinySD{}.Parts()
+	taesd := onnxgen.NewTAESD()
+	if dec == nil {
+		dec = taesd.Decoder("latent_sample", "sample", false)
+	}
+	for f, m := range map[string]*onnxgen.Builder{"unet.onnx": un.Model(true), "vae_encoder.onnx": taesd.Encoder("sample", "latent_sample", false),
+		"vae_decoder.onnx": dec} {
+		if err := m.WriteFile(filepath.Join(d, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStreamDiffusionDecoderFactor: a VAE decoder that upsamples the
+// latent 4× instead of 8× is refused when the plan is built (VAEDecode
+// and the sampler, with the similar-image filter on, name the input)
+// instead of crashing the filter with a picture of another size.
+func TestStreamDiffusionDecoderFactor(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	writeEngineSet(t, dir, "Four", "x", onnxgen.NewTAESD().DecoderScaled("latent_sample", "sample", 4))
+	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
+	adv := runPrepared(t, modelKernel(t, "StreamDiffusionAdvancedConfig", p, dir), i64(10), boolean(true), boolean(true),
+		boolean(true), f64(0.9), i64(2), str("cpu"), str("float32"), str(""), boolean(false), str("engines"))[0]
+	cfg := runPrepared(t, modelKernel(t, "StreamDiffusionPrebuiltConfig", p, dir), str("Four"), str("39,35,30"), str("img2img"), i64(1),
+		i64(sdStreamWidth), i64(sdStreamHeight), ck, value.Value{}, adv)[0]
+	o := defaultStreamOpts()
+	err := prepareErrWith(t, "StreamDiffusionSampler", p, dir, cfg, str(o.prompt), str(o.neg), i64(50), f64(o.guidance), f64(o.delta),
+		value.New(value.ImageSpec(1, 20, 30)))
+	if err == nil || !strings.Contains(err.Error(), "input stream_model") || !strings.Contains(err.Error(), "8×") {
+		t.Errorf("sampler with a 4× decoder: %v", err)
+	}
+	vae := cfg.Handle.(*SDStream).VAE
+	err = prepareErrWith(t, "VAEDecode", p, dir, value.New(value.LatentSpec(1, 4, 3, 4)), value.OfHandle(vae))
+	if err == nil || !strings.Contains(err.Error(), "input vae") || !strings.Contains(err.Error(), "[1,3,12,16]") || !strings.Contains(err.Error(), "8×") {
+		t.Errorf("VAEDecode with a 4× decoder: %v", err)
 	}
 }
 
