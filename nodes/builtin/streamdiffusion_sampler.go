@@ -2,8 +2,10 @@ package builtin
 
 import (
 	"fmt"
+	"slices"
 
 	"comfyrt/nodes"
+	"comfyrt/nodes/diffusion/clip"
 	"comfyrt/nodes/diffusion/streamdiff"
 	"comfyrt/nodes/value"
 )
@@ -19,8 +21,13 @@ import (
 // out is VAE-decoded. The first frame first runs len(t_index_list)−1
 // warm-up steps on itself, as the pack does, so that the batch is full
 // and the first output is that frame's. txt2img starts each call from
-// the stream's noise. The prompt's first 77 tokens count (diffusers'
-// encode_prompt truncates there; ComfyUI's weighting syntax applies).
+// the stream's noise. The prompts are tokenized as the pack's diffusers
+// encode_prompt tokenizes them (clip's TokenizePlain): the first 75
+// tokens between start and end, padded to 77, no weighting — ComfyUI's
+// "(cat:1.5)" syntax is plain text there — and the guidance rows of
+// cfg_type full and initialize take the negative prompt encoded the same
+// way (StreamDiffusion's prepare passes it as encode_prompt's
+// negative_prompt; the pack always passes one, "" when empty).
 type streamSampler struct {
 	base
 	st            *SDStream
@@ -151,25 +158,40 @@ func (k *streamSampler) openParts(s streamSamplerArgs) error {
 	k.scale = float32(st.VAE.VAE.Scale)
 	k.io1, k.io2 = make([]value.Value, 2), make([]value.Value, 1)
 	clipSpec := handleSpecs(st.CLIP)[0]
-	k.pos = &clipTextEncode{base: k.base}
-	c, err := k.pos.Prepare([]value.Spec{value.ConstSpec(value.OfString(s.prompt)), clipSpec})
-	if err != nil {
+	if k.pos, err = plainTextEncode(k.base, clipSpec, s.prompt); err != nil {
 		return fmt.Errorf("input prompt: %w", err)
 	}
-	dim := c[0].Const.Handle.(*SDConditioning).Entries[0].Dim
-	for _, n := range k.stream.Negative() {
-		if n && k.neg == nil {
-			k.neg = &clipTextEncode{base: k.base}
-			if _, err := k.neg.Prepare([]value.Spec{value.ConstSpec(value.OfString(s.neg)), clipSpec}); err != nil {
-				return fmt.Errorf("input negative_prompt: %w", err)
-			}
+	if slices.Contains(k.stream.Negative(), true) {
+		if k.neg, err = plainTextEncode(k.base, clipSpec, s.neg); err != nil {
+			return fmt.Errorf("input negative_prompt: %w", err)
 		}
 	}
-	if k.unet, err = openStreamUNet(k.cfg, st.UNet, k.stream.Rows(), st.Height/8, st.Width/8, 77, dim); err != nil {
+	if k.unet, err = openStreamUNet(k.cfg, st.UNet, k.stream.Rows(), st.Height/8, st.Width/8, 77, k.pos.dim); err != nil {
 		return fmt.Errorf("input stream_model: unet: %w", err)
 	}
 	k.model = k.unet.run
 	return nil
+}
+
+// plainTextEncode prepares a text encoder for text tokenized as the
+// pack's diffusers encode_prompt does (clip.TokenizePlain: 77 tokens, no
+// weighting syntax, one row): a CLIPTextEncode prepared for one row whose
+// row is then that text's.
+func plainTextEncode(b base, clipSpec value.Spec, text string) (*clipTextEncode, error) {
+	t := &clipTextEncode{base: b}
+	if _, err := t.Prepare([]value.Spec{value.ConstSpec(value.OfString("")), clipSpec}); err != nil {
+		return nil, err
+	}
+	c, err := t.tok.TokenizePlain(text, clip.Options{})
+	if err == nil && len(t.rows) != 1 {
+		err = fmt.Errorf("the text encoder was prepared for %d rows, want 1", len(t.rows))
+	}
+	if err != nil {
+		t.closeSession()
+		return nil, err
+	}
+	t.chunks, t.rows = []clip.Chunk{c}, []clip.Chunk{c}
+	return t, nil
 }
 
 // encodeText runs the text encoders once and binds the UNet's text.

@@ -5,11 +5,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"comfyrt/internal/onnxgen"
 	"comfyrt/nodes"
+	"comfyrt/nodes/diffusion/clip"
 	"comfyrt/nodes/diffusion/sdmodel"
 	"comfyrt/nodes/diffusion/streamdiff"
 	"comfyrt/nodes/engine"
@@ -113,8 +115,7 @@ type streamRef struct {
 func newStreamRef(t *testing.T, p engine.Provider, dir string, o streamOpts) *streamRef {
 	t.Helper()
 	s := newSDSetupIn(t, p, dir)
-	d := s.te.D
-	r := &streamRef{un: s.un, h: sdStreamHeight / 8, w: sdStreamWidth / 8, pos: s.wantCond(t, o.prompt)[:77*d], neg: s.wantCond(t, o.neg)[:77*d]}
+	r := &streamRef{un: s.un, h: sdStreamHeight / 8, w: sdStreamWidth / 8, pos: plainCond(t, s, o.prompt), neg: plainCond(t, s, o.neg)}
 	r.vae, r.taesd, r.scale = onnxgen.NewTAESD(), true, 1
 	if !o.tinyVAE {
 		r.vae, r.taesd, r.scale = onnxgen.NewVAE(), false, 0.18215
@@ -131,6 +132,69 @@ func newStreamRef(t *testing.T, p engine.Provider, dir string, o streamOpts) *st
 		t.Fatal(err)
 	}
 	return r
+}
+
+// plainCond is the text encoder's output for text tokenized as diffusers'
+// encode_prompt does (no weighting, 77 tokens), computed without the node:
+// the tokenizer and the tiny encoder's embedding table.
+func plainCond(t *testing.T, s *sdSetup, text string) []float32 {
+	t.Helper()
+	tok, err := loadTokenizer(s.clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tok.TokenizePlain(text, clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := s.te.D
+	out := make([]float32, 77*d)
+	for j, tk := range c {
+		copy(out[j*d:(j+1)*d], s.te.Emb[int(tk.ID)*d:(int(tk.ID)+1)*d])
+	}
+	return out
+}
+
+// TestStreamDiffusionPlainPrompt: the sampler encodes its prompts as the
+// pack's diffusers encode_prompt does — ComfyUI's weighting syntax is
+// text ("(cat:1.5)" keeps its parentheses' tokens, no weights, no
+// empty-prompt row) — and each UNet row's text is that encoding of the
+// prompt, or of the negative prompt on cfg_type full's guidance rows.
+func TestStreamDiffusionPlainPrompt(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	o := defaultStreamOpts()
+	o.cfgType, o.prompt, o.neg = "full", "a (cat:1.5) \\(photo\\)", "(the dog)"
+	c := newStreamChain(t, p, dir, o)
+	c.run(t, 0)
+	s := newSDSetupIn(t, p, dir)
+	tok, err := loadTokenizer(s.clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, _ := tok.TokenizePlain(o.prompt, clip.Options{})
+	paren := tok.Encode("(")
+	if len(paren) != 1 || !slices.ContainsFunc(pc, func(tk clip.Token) bool { return tk.ID == paren[0] }) {
+		t.Fatalf("plain tokens of %q lack the parenthesis %v", o.prompt, paren)
+	}
+	pos, neg := plainCond(t, s, o.prompt), plainCond(t, s, o.neg)
+	if slicesEqual(pos[:77*s.te.D], s.wantCond(t, o.prompt)[:77*s.te.D]) {
+		t.Fatal("the weighted and plain encodings agree; the test cannot tell them apart")
+	}
+	u := c.k.unet
+	row := 77 * s.te.D
+	for r, n := range c.k.stream.Negative() {
+		want, what := pos, "prompt"
+		if n {
+			want, what = neg, "negative prompt"
+		}
+		if !slicesEqual(u.ehs[r*row:(r+1)*row], want) {
+			t.Errorf("UNet row %d: the text is not the plain encoding of the %s", r, what)
+		}
+	}
+	if c.k.pos.runs != 1 || len(c.k.pos.rows) != 1 || c.k.neg == nil || len(c.k.neg.rows) != 1 {
+		t.Errorf("text encoder rows: prompt %d, want one row each (no empty-prompt row)", len(c.k.pos.rows))
+	}
 }
 
 func (r *streamRef) model(x []float32, ts []int, eps []float32) error {
