@@ -537,6 +537,76 @@ func TestStreamDiffusionDecoderFactor(t *testing.T) {
 	}
 }
 
+// TestStreamDiffusionEngineBuild: the three ONNX files come from one
+// build folder of the engine set — never a UNet of one build with the
+// VAEs of another; of several complete builds, the one whose name (the
+// pack's …--mode-M--t_index-N--buffer-B) matches the config, else an
+// error naming the candidates.
+func TestStreamDiffusionEngineBuild(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
+	set := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines")
+	prebuilt := func(name, tIndex string) (*SDStream, error) {
+		k := modelKernel(t, "StreamDiffusionPrebuiltConfig", p, dir)
+		in := []value.Value{str(name), str(tIndex), str("img2img"), i64(1), i64(sdStreamWidth), i64(sdStreamHeight), ck, {}, {}}
+		if _, err := k.Prepare(specsOf(in)); err != nil {
+			return nil, err
+		}
+		out := []value.Value{{}}
+		if err := k.Run(in, out); err != nil {
+			return nil, err
+		}
+		return out[0].Handle.(*SDStream), nil
+	}
+	// A partial build (a UNet only) sorts first: the complete one is used
+	// whole.
+	writeEngineSet(t, dir, "Mixed", "b-full", nil)
+	writeEngineSet(t, dir, "Mixed", "a-partial", nil)
+	for _, f := range []string{"vae_encoder.onnx", "vae_decoder.onnx"} {
+		os.Remove(filepath.Join(set, "Mixed", "a-partial", f))
+	}
+	st, err := prebuilt("Mixed", "39,35,30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{st.UNet.Path, st.VAE.VAE.Encoder, st.VAE.VAE.Decoder} {
+		if filepath.Base(filepath.Dir(f)) != "b-full" {
+			t.Errorf("file %s: want the complete build b-full", f)
+		}
+	}
+	// The UNet in one folder, the VAEs in another: no complete build.
+	writeEngineSet(t, dir, "Split", "u", nil)
+	writeEngineSet(t, dir, "Split", "v", nil)
+	os.Remove(filepath.Join(set, "Split", "u", "vae_decoder.onnx"))
+	os.Remove(filepath.Join(set, "Split", "v", "unet.onnx"))
+	if _, err := prebuilt("Split", "39,35,30"); err == nil || !strings.Contains(err.Error(), "in one folder") {
+		t.Errorf("split build: %v", err)
+	}
+	// Two complete builds: the config's t_index count picks one.
+	three, two := "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-3--buffer-1", "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-2--buffer-1"
+	writeEngineSet(t, dir, "Two", three, nil)
+	writeEngineSet(t, dir, "Two", two, nil)
+	for tIndex, want := range map[string]string{"39,35,30": three, "39,35": two} {
+		st, err := prebuilt("Two", tIndex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := filepath.Base(filepath.Dir(st.UNet.Path)); got != want || filepath.Base(filepath.Dir(st.VAE.VAE.Decoder)) != want {
+			t.Errorf("t_index_list %s: build %s, want %s", tIndex, got, want)
+		}
+	}
+	if _, err := prebuilt("Two", "39"); err == nil || !strings.Contains(err.Error(), three) || !strings.Contains(err.Error(), two) {
+		t.Errorf("no build for one t_index: %v", err)
+	}
+	// Two complete builds whose names say nothing: refused, both named.
+	writeEngineSet(t, dir, "Ambiguous", "x", nil)
+	writeEngineSet(t, dir, "Ambiguous", "y", nil)
+	if _, err := prebuilt("Ambiguous", "39,35,30"); err == nil || !strings.Contains(err.Error(), `"x"`) || !strings.Contains(err.Error(), `"y"`) {
+		t.Errorf("ambiguous builds: %v", err)
+	}
+}
+
 func TestStreamDiffusionErrors(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
