@@ -443,8 +443,10 @@ func buildStream(k *handleLoader, a *args, m *SDStreamModel, s streamSettings) (
 		return nil, fmt.Errorf("input mode: %q is not img2img or txt2img", s.mode)
 	case s.mode == "txt2img" && cfgType != streamdiff.CFGNone:
 		return nil, fmt.Errorf("input cfg_type: txt2img mode accepts only cfg_type none, got %s (as the pack says)", cfgType)
-	case s.width%8 != 0 || s.height%8 != 0 || s.width < 8 || s.height < 8:
-		return nil, fmt.Errorf("input width: %d×%d must be multiples of 8 (the VAE's latent pixel)", s.width, s.height)
+	case s.width%8 != 0 || s.width < 8:
+		return nil, fmt.Errorf("input width: %d must be a multiple of 8 (the VAE's latent pixel)", s.width)
+	case s.height%8 != 0 || s.height < 8:
+		return nil, fmt.Errorf("input height: %d must be a multiple of 8 (the VAE's latent pixel)", s.height)
 	case s.fbs != 1:
 		return nil, fmt.Errorf("input frame_buffer_size: %d; comfyrt runs a frame buffer of 1 (the sampler feeds one frame per call, as the pack's does)", s.fbs)
 	}

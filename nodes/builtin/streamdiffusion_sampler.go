@@ -28,6 +28,20 @@ import (
 // cfg_type full and initialize take the negative prompt encoded the same
 // way (StreamDiffusion's prepare passes it as encode_prompt's
 // negative_prompt; the pack always passes one, "" when empty).
+//
+// Differences from the pack that remain, by design:
+//   - Warm-up: a change of the sampler's own inputs (prompt,
+//     negative_prompt, num_inference_steps, guidance_scale, delta) makes a
+//     fresh kernel, so the new stream warms its batch up again on its
+//     first frame; the pack, after a prompt change, calls StreamDiffusion's
+//     prepare again, which resets the latent buffer and the noise without
+//     a warm-up (its next len(t_index_list)−1 outputs come from the zeroed
+//     buffer).
+//   - The LCM schedule's original_inference_steps (50) and
+//     timestep_scaling (10) are fixed: LCMScheduler's defaults, which
+//     StreamDiffusion gets when the checkpoint's scheduler config does not
+//     set them (an SD1.5 or sd-turbo config does not); an export whose
+//     scheduler config sets other values still runs with these.
 type streamSampler struct {
 	base
 	st            *SDStream

@@ -611,9 +611,12 @@ func TestStreamDiffusionErrors(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
 	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
-	config := func(tIndex, mode string, w, fbs int64, cfgType string, lora value.Value) error {
-		return prepareErrWith(t, "StreamDiffusionConfig", p, dir, ck, str(tIndex), str(mode), i64(w), i64(24), str("xformers"), i64(fbs),
+	configHW := func(tIndex, mode string, w, h, fbs int64, cfgType string, lora value.Value) error {
+		return prepareErrWith(t, "StreamDiffusionConfig", p, dir, ck, str(tIndex), str(mode), i64(w), i64(h), str("xformers"), i64(fbs),
 			boolean(true), str(cfgType), boolean(true), i64(2), lora)
+	}
+	config := func(tIndex, mode string, w, fbs int64, cfgType string, lora value.Value) error {
+		return configHW(tIndex, mode, w, 24, fbs, cfgType, lora)
 	}
 	for _, c := range []struct {
 		err  error
@@ -623,7 +626,8 @@ func TestStreamDiffusionErrors(t *testing.T) {
 		{config("39,35,30", "txt2img", 32, 1, "self", value.Value{}), "input cfg_type: txt2img mode accepts only cfg_type none"},
 		{config("39,35,30", "img2img", 32, 2, "self", value.Value{}), "input frame_buffer_size: 2"},
 		{config("39,x", "img2img", 32, 1, "self", value.Value{}), "input t_index_list"},
-		{config("39", "img2img", 33, 1, "self", value.Value{}), "multiples of 8"},
+		{config("39", "img2img", 33, 1, "self", value.Value{}), "input width: 33 must be a multiple of 8"},
+		{configHW("39", "img2img", 32, 25, 1, "self", value.Value{}), "input height: 25 must be a multiple of 8"},
 		{config("39", "img2img", 32, 1, "self", value.OfHandle(map[string]float64{"x": 1})), "input opt_lora_dict: a LoRA cannot be applied"},
 		{prepareErrWith(t, "StreamDiffusionCheckpointLoader", p, dir, str("absent.safetensors")), "checkpoints/absent"},
 		{prepareErrWith(t, "StreamDiffusionPrebuiltConfig", p, dir, str("Kohaku_Slime"), str("39"), str("img2img"), i64(1), i64(32), i64(24)), "input model: comfyrt needs the model input"},
