@@ -215,12 +215,15 @@ func findEngineSet(k *handleLoader, input, name string, build *engineBuild) (str
 	case len(picked) == 1:
 		return path.Join(dir, picked[0]), nil
 	}
-	want := "any settings"
-	if build != nil {
-		want = fmt.Sprintf("mode %s, %d t_indexes, frame buffer %d (…--mode-%s--t_index-%d--buffer-%d)", build.mode, build.tIndex, build.buffer, build.mode, build.tIndex, build.buffer)
+	if build == nil {
+		return "", fmt.Errorf("input %s: the engine set %q has %d complete builds (%s); keep one build there, or pick one with StreamDiffusionPrebuiltConfig's settings",
+			input, name, len(complete), quoteAll(complete))
 	}
-	return "", fmt.Errorf("input %s: the engine set %q has %d complete builds (%s) and %d of them match %s; keep one build there, or name the builds after their settings",
-		input, name, len(complete), quoteAll(complete), len(picked), want)
+	want := fmt.Sprintf("mode %s, %d t_indexes, frame buffer %d (…--mode-%s--t_index-%d--buffer-%d)", build.mode, build.tIndex, build.buffer, build.mode, build.tIndex, build.buffer)
+	if len(picked) == 0 {
+		return "", fmt.Errorf("input %s: none of the engine set %q's builds (%s) is named for %s", input, name, quoteAll(complete), want)
+	}
+	return "", fmt.Errorf("input %s: the engine set %q has %d builds for %s: %s; keep one of them", input, name, len(picked), want, quoteAll(picked))
 }
 
 // engineComplete reports whether every one of engineFiles is in dir.

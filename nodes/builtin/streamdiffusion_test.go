@@ -599,6 +599,11 @@ func TestStreamDiffusionEngineBuild(t *testing.T) {
 	if _, err := prebuilt("Two", "39"); err == nil || !strings.Contains(err.Error(), three) || !strings.Contains(err.Error(), two) {
 		t.Errorf("no build for one t_index: %v", err)
 	}
+	// The engine loader has no settings to pick one by.
+	if err := prepareErrWith(t, "StreamDiffusionTensorRTEngineLoader", p, dir, str("Two")); err == nil || !strings.Contains(err.Error(), three) ||
+		!strings.Contains(err.Error(), two) {
+		t.Errorf("engine loader on two builds: %v", err)
+	}
 	// Two complete builds whose names say nothing: refused, both named.
 	writeEngineSet(t, dir, "Ambiguous", "x", nil)
 	writeEngineSet(t, dir, "Ambiguous", "y", nil)
