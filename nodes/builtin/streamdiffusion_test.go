@@ -612,6 +612,26 @@ func TestStreamDiffusionEngineBuild(t *testing.T) {
 	}
 }
 
+// TestStreamDiffusionUNetInputs: a UNet with inputs StreamDiffusion does
+// not feed (a ControlNet-enabled export's residuals) is refused when the
+// plan is built, naming the input (the session helper KSampler shares).
+func TestStreamDiffusionUNetInputs(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	writeEngineSet(t, dir, "Residuals", "x", nil)
+	_, un, _ := onnxgen.TinySD{}.Parts()
+	if err := un.ModelWithResiduals(true).WriteFile(filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Residuals", "x", "unet.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
+	cfg := runPrepared(t, modelKernel(t, "StreamDiffusionPrebuiltConfig", p, dir), str("Residuals"), str("39,35,30"), str("img2img"), i64(1),
+		i64(sdStreamWidth), i64(sdStreamHeight), ck, value.Value{}, value.Value{})[0]
+	err := prepareErrWith(t, "StreamDiffusionSampler", p, dir, cfg, str("a cat"), str(""), i64(50), f64(1.2), f64(1), value.New(value.ImageSpec(1, 20, 30)))
+	if err == nil || !strings.Contains(err.Error(), "input stream_model: unet: UNet input down_block") || !strings.Contains(err.Error(), "not one StreamDiffusion feeds") {
+		t.Errorf("UNet with residual inputs: %v", err)
+	}
+}
+
 func TestStreamDiffusionErrors(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
