@@ -200,3 +200,62 @@ func TestStreamDiffusionPlanUpdate(t *testing.T) {
 		t.Error("the changed sampler's first output differs from a fresh plan's: its state was kept")
 	}
 }
+
+// writeStreamEngineBuild writes a tiny engine build (the tiny UNet, TAESD;
+// dec replaces the decoder when not nil) into the engine set Kohaku_Slime.
+func writeStreamEngineBuild(t *testing.T, models, build string, dec *onnxgen.Builder) {
+	t.Helper()
+	sub := filepath.Join(models, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime", build)
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, unet, _ := onnxgen.TinySD{}.Parts()
+	taesd := onnxgen.NewTAESD()
+	if dec == nil {
+		dec = taesd.Decoder("latent_sample", "sample", false)
+	}
+	for f, m := range map[string]*onnxgen.Builder{"unet.onnx": unet.Model(true), "vae_encoder.onnx": taesd.Encoder("sample", "latent_sample", false),
+		"vae_decoder.onnx": dec} {
+		if err := m.WriteFile(filepath.Join(sub, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBinary_StreamDiffusionEngineBuilds: the prebuilt workflow (t_index
+// 39,35,30) compiles with the build named for three t_indexes beside one
+// for two; a second build for three is refused naming node 183's
+// engine_config and both builds; a build whose decoder upsamples 4× is
+// refused when the plan is built, naming the sampler's stream_model,
+// instead of crashing on the first frame.
+func TestBinary_StreamDiffusionEngineBuilds(t *testing.T) {
+	needORTBinary(t)
+	dir := t.TempDir()
+	models := filepath.Join(dir, "models")
+	streamDiffusionModels(t, models)
+	wf := testkit.CorpusFile(t, "pschroedl-ComfyUI-StreamDiffusion/img2img_acceleration_prebuilt_API_FORMAT.json")
+	compile := func() (int, string) {
+		r := testkit.Run(t, dir, nil, time.Minute, "compile", "--width", "64", "--height", "64", "--models-dir", models, wf)
+		return r.Code, r.Stdout + r.Stderr
+	}
+	writeStreamEngineBuild(t, models, "kohaku-v2.1--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-2--buffer-1", nil)
+	if code, out := compile(); code != 0 {
+		t.Fatalf("compile with a build for 2 and one for 3 t_indexes: exit %d\n%s", code, out)
+	}
+	other := "kohaku-v2.1--lcm_lora-False--tiny_vae-True--mode-img2img--t_index-3--buffer-1"
+	writeStreamEngineBuild(t, models, other, nil)
+	code, out := compile()
+	if code == 0 || !strings.Contains(out, "183") || !strings.Contains(out, "engine_config") || !strings.Contains(out, other) ||
+		!strings.Contains(out, "lcm_lora-True--tiny_vae-True--mode-img2img--t_index-3--buffer-1") {
+		t.Errorf("two builds for 3 t_indexes: exit %d, want node 183's engine_config refused naming both:\n%s", code, out)
+	}
+	if err := os.RemoveAll(filepath.Join(models, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime", other)); err != nil {
+		t.Fatal(err)
+	}
+	writeStreamEngineBuild(t, models, "kohaku-v2.1--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-3--buffer-1",
+		onnxgen.NewTAESD().DecoderScaled("latent_sample", "sample", 4))
+	code, out = compile()
+	if code == 0 || !strings.Contains(out, "184") || !strings.Contains(out, "stream_model") || !strings.Contains(out, "8×") {
+		t.Errorf("a 4× decoder: exit %d, want node 184's stream_model refused:\n%s", code, out)
+	}
+}

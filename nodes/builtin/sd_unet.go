@@ -29,25 +29,22 @@ import (
 // The session and its tensors are bound once, in Prepare; Denoise does not
 // allocate.
 type unetDenoiser struct {
-	ms         *sampling.Discrete
-	sess       engine.Session
-	in, out    []engine.Tensor
-	si, ti, ei int // inputs: sample, timestep, encoder_hidden_states
-	oi         int
-	n          int // latent values of the batch
-	b          int // latent batch
-	groups     []*SDCondEntry
-	nPos       int
-	gpc        int // groups per call
-	seqLen     int
-	dim        int
-	cfg        float64
-	ehs        []float32 // every group's encoder_hidden_states, B rows each
-	seen       []uint64  // the entries' Gen when ehs was filled
-	den        []float32 // every group's denoised latent
-	acc        []float32 // averages
-	calls      int       // UNet runs so far (for tests)
-	ctl        cnRun     // the ControlNets and the UNet's residual inputs
+	ms *sampling.Discrete
+	unetSession
+	n      int // latent values of the batch
+	b      int // latent batch
+	groups []*SDCondEntry
+	nPos   int
+	gpc    int // groups per call
+	seqLen int
+	dim    int
+	cfg    float64
+	ehs    []float32 // every group's encoder_hidden_states, B rows each
+	seen   []uint64  // the entries' Gen when ehs was filled
+	den    []float32 // every group's denoised latent
+	acc    []float32 // averages
+	calls  int       // UNet runs so far (for tests)
+	ctl    cnRun     // the ControlNets and the UNet's residual inputs
 }
 
 func gcd(a, b int) int {
@@ -62,7 +59,7 @@ func newUNetDenoiser(cfg nodes.Config, u *SDUNet, ms *sampling.Discrete, shape [
 	if cfg.Engines == nil {
 		return nil, errNoEngine
 	}
-	d := &unetDenoiser{ms: ms, b: shape[0], n: value.NumElems(shape), cfg: cfgScale, nPos: len(pos), si: -1, ti: -1, ei: -1, oi: -1}
+	d := &unetDenoiser{ms: ms, b: shape[0], n: value.NumElems(shape), cfg: cfgScale, nPos: len(pos)}
 	d.groups = slices.Clone(pos)
 	if !cfgIsOne(cfgScale) {
 		d.groups = append(d.groups, neg...)
@@ -113,63 +110,93 @@ func newUNetDenoiser(cfg nodes.Config, u *SDUNet, ms *sampling.Discrete, shape [
 
 func cfgIsOne(c float64) bool { return c >= 1-1e-9 && c <= 1+1e-9 }
 
-// open binds the session: sample [mb,…], timestep [mb], ehs [mb,L,D].
+// open binds the session: sample [mb,…], timestep [mb], ehs [mb,L,D],
+// and the ControlNets' residual inputs.
 func (d *unetDenoiser) open(cfg nodes.Config, u *SDUNet, shape []int) error {
 	mb := d.gpc * d.b
+	other := func(name string) ([]int, bool) { return d.ctl.unetShape(name, mb) }
+	s, err := openUNetSession(cfg, u, []int{mb, shape[1], shape[2], shape[3]}, d.seqLen, d.dim, other, "comfyrt")
+	if err != nil {
+		return err
+	}
+	d.unetSession = s
+	if err := d.ctl.bindUNet(d.sess.Inputs()); err != nil {
+		d.close()
+		return err
+	}
+	return nil
+}
+
+// unetSession is a UNet session bound for one shape: its tensors and the
+// indices of the inputs every UNet call feeds. KSampler's denoiser and
+// StreamDiffusionSampler's UNet open theirs with openUNetSession.
+type unetSession struct {
+	sess       engine.Session
+	in, out    []engine.Tensor
+	si, ti, ei int // inputs: sample, timestep (−1: none), encoder_hidden_states
+	oi         int // output out_sample
+}
+
+// openUNetSession opens u for sample [mb,c,h,w], timestep [mb] (when it
+// has a batch axis) and encoder_hidden_states [mb,seq,dim]; other gives
+// the shape of any other input (false: refused, saying who feeds the
+// three). out_sample must have the sample's size.
+func openUNetSession(cfg nodes.Config, u *SDUNet, sample []int, seq, dim int, other func(string) ([]int, bool), who string) (unetSession, error) {
+	s := unetSession{si: -1, ti: -1, ei: -1, oi: -1}
+	mb := sample[0]
 	opts := u.Opts
 	opts.Shapes = map[string][]int{}
 	for _, t := range u.IO.Inputs {
 		switch t.Name {
 		case "sample":
-			opts.Shapes[t.Name] = []int{mb, shape[1], shape[2], shape[3]}
+			opts.Shapes[t.Name] = sample
 		case "timestep":
 			if len(t.Shape) == 1 {
 				opts.Shapes[t.Name] = []int{mb}
 			}
 		case "encoder_hidden_states":
-			opts.Shapes[t.Name] = []int{mb, d.seqLen, d.dim}
+			opts.Shapes[t.Name] = []int{mb, seq, dim}
 		default:
-			if sh, ok := d.ctl.unetShape(t.Name, mb); ok {
-				opts.Shapes[t.Name] = sh
-				continue
+			sh, ok := other(t.Name)
+			if !ok {
+				return s, fmt.Errorf("UNet input %s is not one %s feeds (sample, timestep, encoder_hidden_states)", t, who)
 			}
-			return fmt.Errorf("UNet input %s is not one comfyrt feeds (sample, timestep, encoder_hidden_states)", t)
+			opts.Shapes[t.Name] = sh
 		}
 	}
 	sess, err := cfg.Engines.Open(u.Path, opts)
 	if err != nil {
-		return err
+		return s, err
 	}
-	d.sess = sess
+	s.sess = sess
 	for i, t := range sess.Inputs() {
 		switch t.Name {
 		case "sample":
-			d.si = i
+			s.si = i
 		case "timestep":
-			d.ti = i
+			s.ti = i
 		case "encoder_hidden_states":
-			d.ei = i
+			s.ei = i
 		}
 	}
-	for i, t := range sess.Outputs() {
-		if t.Name == "out_sample" {
-			d.oi = i
-		}
-	}
-	if o := sess.Outputs()[max(d.oi, 0)]; d.oi < 0 || value.NumElems(o.Shape) != mb*d.n/d.b {
-		d.close()
-		return fmt.Errorf("UNet output %v; want out_sample of the sample's shape", sess.Outputs())
+	s.oi = slices.IndexFunc(sess.Outputs(), func(t engine.TensorInfo) bool { return t.Name == "out_sample" })
+	if o := sess.Outputs()[max(s.oi, 0)]; s.oi < 0 || value.NumElems(o.Shape) != value.NumElems(sample) {
+		s.close()
+		return s, fmt.Errorf("UNet output %v; want out_sample of the sample's shape", sess.Outputs())
 	}
 	if bs, ok := sess.(engine.Buffers); ok {
-		d.in, d.out = bs.InputBuffers(), bs.OutputBuffers()
+		s.in, s.out = bs.InputBuffers(), bs.OutputBuffers()
 	} else {
-		d.in, d.out = engine.NewBuffers(sess.Inputs()), engine.NewBuffers(sess.Outputs())
+		s.in, s.out = engine.NewBuffers(sess.Inputs()), engine.NewBuffers(sess.Outputs())
 	}
-	if err := d.ctl.bindUNet(sess.Inputs()); err != nil {
-		d.close()
-		return err
+	return s, nil
+}
+
+func (s *unetSession) close() {
+	if s.sess != nil {
+		s.sess.Close()
+		s.sess = nil
 	}
-	return nil
 }
 
 func (d *unetDenoiser) close() {

@@ -278,9 +278,10 @@ func (k *vaeDecode) Prepare(in []value.Spec) ([]value.Spec, error) {
 		}
 	}
 	o := k.part.sess.Outputs()[k.part.oi]
-	if len(o.Shape) != 4 || o.Shape[0] != k.part.mb || o.Shape[1] != 3 {
+	if len(o.Shape) != 4 || o.Shape[0] != k.part.mb || o.Shape[1] != 3 || o.Shape[2] != 8*lh || o.Shape[3] != 8*lw {
 		k.part.close()
-		return nil, fmt.Errorf("vae %q decoder: output %s; want [%d,3,H,W]", v.VAE.Name, o, k.part.mb)
+		return nil, fmt.Errorf("input vae: vae %q decoder: output %s for latent %s; want [%d,3,%d,%d] (the decoder must upsample the latent 8×)",
+			v.VAE.Name, o, value.ShapeString([]int{mb, 4, lh, lw}), k.part.mb, 8*lh, 8*lw)
 	}
 	k.vae, k.b, k.lh, k.lw, k.h, k.w = v, b, lh, lw, o.Shape[2], o.Shape[3]
 	k.scale, k.mul, k.shift = 1, 0.5, 0.5

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"comfyrt/graph/diag"
@@ -35,6 +36,12 @@ import (
 //     vae_decoder.onnx, Optimum's tensor names; the VAE files are the tiny
 //     VAE the pack builds its engines with, read as TAESD as
 //     vae_approx/taesd_*.onnx), as TensorRTLoader maps .engine to .onnx.
+//     The three come from one folder (one build); of several complete
+//     builds, StreamDiffusionPrebuiltConfig takes the one whose folder
+//     name (the pack's …--mode-M--t_index-N--buffer-B) matches its mode,
+//     len(t_index_list) and frame_buffer_size, and refuses, naming them,
+//     when that is not exactly one (the loader, which has no settings,
+//     when there are several).
 //     An engine set has no text encoder: StreamDiffusionPrebuiltConfig
 //     takes it from its model input, and StreamDiffusionConfig refuses one.
 //   - StreamDiffusionAdvancedConfig → ADVANCED_CONFIG: do_add_noise,
@@ -145,41 +152,100 @@ func loadStreamCheckpoint(input string) func(k *handleLoader, in []value.Spec) (
 // .engine files.
 var engineFiles = []string{"unet.onnx", "vae_encoder.onnx", "vae_decoder.onnx"}
 
-// findEngineSet finds each of engineFiles in the engine set's folder or
-// its subfolders (the pack keeps each engine in a subfolder named after
-// its build settings); the result is relative to the models folder.
-func findEngineSet(k *handleLoader, input, name string) (map[string]string, error) {
+// engineBuild is what a config asks of an engine build. The pack names
+// each build's folder after its settings (…--mode-M--t_index-N--buffer-B,
+// N = len(t_index_list), B = frame_buffer_size).
+type engineBuild struct {
+	mode           string
+	tIndex, buffer int
+}
+
+// matches reports whether folder's name contradicts none of b's settings
+// (nil: any folder).
+func (b *engineBuild) matches(folder string) bool {
+	if b == nil {
+		return true
+	}
+	for _, part := range strings.Split(folder, "--") {
+		key, val, _ := strings.Cut(part, "-")
+		switch {
+		case key == "mode" && val != b.mode,
+			key == "t_index" && val != strconv.Itoa(b.tIndex),
+			key == "buffer" && val != strconv.Itoa(b.buffer):
+			return false
+		}
+	}
+	return true
+}
+
+// findEngineSet finds the folder of the engine set that holds all of
+// engineFiles: the set's folder or one of its subfolders (the pack keeps
+// each build in a subfolder named after its settings). The three files
+// always come from one folder; of several complete ones, the one build
+// matches, else an error names them. The result is relative to the
+// models folder.
+func findEngineSet(k *handleLoader, input, name string, build *engineBuild) (string, error) {
 	if _, err := sdFolders(k.cfg, input, name); err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := localName(input, streamDiffusionEngineDir, name); err != nil {
-		return nil, err
+		return "", err
 	}
 	dir := path.Join(streamDiffusionEngineDir, filepath.ToSlash(name))
-	dirs := []string{dir}
 	subs, err := readModelDir(k.cfg, dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid model file", Input: input, Err: fmt.Errorf("%s %q: %v", input, name, err)}
+		return "", &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid model file", Input: input, Err: fmt.Errorf("%s %q: %v", input, name, err)}
 	}
-	for _, s := range subs {
-		dirs = append(dirs, path.Join(dir, s))
-	}
-	found := map[string]string{}
-	for _, f := range engineFiles {
-		for _, d := range dirs {
-			if _, ok := found[f]; !ok {
-				if _, err := resolveModel(k.cfg, path.Join(d, f)); err == nil {
-					found[f] = path.Join(d, f)
-				}
+	var complete, picked []string
+	for _, s := range append([]string{""}, subs...) {
+		if engineComplete(k.cfg, path.Join(dir, s)) {
+			complete = append(complete, s)
+			if build.matches(s) {
+				picked = append(picked, s)
 			}
 		}
 	}
-	if len(found) < len(engineFiles) {
-		return nil, &nodes.FileError{Code: diag.MissingFile, Summary: "Model file not found", Input: input,
-			Err: fmt.Errorf("%s %q: comfyrt runs the ONNX files beside the pack's engines: want %s in %s/ or one of its subfolders (next to unet.engine, vae_encoder.engine, vae_decoder.engine; the TensorRT execution provider builds its engines from them)",
+	switch {
+	case len(complete) == 0:
+		return "", &nodes.FileError{Code: diag.MissingFile, Summary: "Model file not found", Input: input,
+			Err: fmt.Errorf("%s %q: comfyrt runs the ONNX files beside the pack's engines: want %s in one folder, %s/ or one of its subfolders (next to unet.engine, vae_encoder.engine, vae_decoder.engine; the TensorRT execution provider builds its engines from them)",
 				input, name, strings.Join(engineFiles, ", "), dir)}
+	case len(complete) == 1:
+		return path.Join(dir, complete[0]), nil
+	case len(picked) == 1:
+		return path.Join(dir, picked[0]), nil
 	}
-	return found, nil
+	if build == nil {
+		return "", fmt.Errorf("input %s: the engine set %q has %d complete builds (%s); keep one build there, or pick one with StreamDiffusionPrebuiltConfig's settings",
+			input, name, len(complete), quoteAll(complete))
+	}
+	want := fmt.Sprintf("mode %s, %d t_indexes, frame buffer %d (…--mode-%s--t_index-%d--buffer-%d)", build.mode, build.tIndex, build.buffer, build.mode, build.tIndex, build.buffer)
+	if len(picked) == 0 {
+		return "", fmt.Errorf("input %s: none of the engine set %q's builds (%s) is named for %s", input, name, quoteAll(complete), want)
+	}
+	return "", fmt.Errorf("input %s: the engine set %q has %d builds for %s: %s; keep one of them", input, name, len(picked), want, quoteAll(picked))
+}
+
+// engineComplete reports whether every one of engineFiles is in dir.
+func engineComplete(cfg nodes.Config, dir string) bool {
+	for _, f := range engineFiles {
+		if _, err := resolveModel(cfg, path.Join(dir, f)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteAll quotes each name ("." for the empty one: the folder itself).
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		if n == "" {
+			n = "."
+		}
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // readModelDir lists the subfolders of rel in the models folder (inside it
@@ -214,29 +280,30 @@ func loadStreamEngine(k *handleLoader, in []value.Spec) ([]any, error) {
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
-	sm, err := engineSetModel(k, input, name)
+	sm, err := engineSetModel(k, input, name, nil)
 	if err != nil {
 		return nil, err
 	}
 	return []any{sm}, nil
 }
 
-// engineSetModel opens the engine set name as an SDMODEL without a text
-// encoder.
-func engineSetModel(k *handleLoader, input, name string) (*SDStreamModel, error) {
-	files, err := findEngineSet(k, input, name)
+// engineSetModel opens the engine set name (its build that matches build,
+// nil: its only complete build) as an SDMODEL without a text encoder.
+func engineSetModel(k *handleLoader, input, name string, build *engineBuild) (*SDStreamModel, error) {
+	dir, err := findEngineSet(k, input, name, build)
 	if err != nil {
 		return nil, err
 	}
 	abs := map[string]string{}
 	ios := map[string]sdmodel.IO{}
 	for f, part := range map[string]string{"unet.onnx": sdmodel.UNet, "vae_encoder.onnx": sdmodel.VAEEncoder, "vae_decoder.onnx": sdmodel.VAEDecoder} {
-		p, err := resolveModel(k.cfg, files[f])
+		rel := path.Join(dir, f)
+		p, err := resolveModel(k.cfg, rel)
 		if err != nil {
 			return nil, sdFileError(input, err)
 		}
 		abs[f] = p
-		if ios[f], err = sdmodel.InspectPart(k.cfg.Engines, part, p, files[f]); err != nil {
+		if ios[f], err = sdmodel.InspectPart(k.cfg.Engines, part, p, rel); err != nil {
 			return nil, sdFileError(input, err)
 		}
 	}
@@ -336,7 +403,11 @@ func streamPrebuiltConfig(k *handleLoader, in []value.Spec) ([]any, error) {
 	if ckpt.CLIP == nil {
 		return nil, fmt.Errorf("input model: %q is an engine set without a text encoder; link a checkpoint", ckpt.Name)
 	}
-	eng, err := engineSetModel(k, "engine_config", name)
+	ti, err := streamdiff.ParseTIndexList(s.tIndex)
+	if err != nil {
+		return nil, fmt.Errorf("input t_index_list: %w", err)
+	}
+	eng, err := engineSetModel(k, "engine_config", name, &engineBuild{mode: s.mode, tIndex: len(ti), buffer: s.fbs})
 	if err != nil {
 		return nil, err
 	}
@@ -375,8 +446,10 @@ func buildStream(k *handleLoader, a *args, m *SDStreamModel, s streamSettings) (
 		return nil, fmt.Errorf("input mode: %q is not img2img or txt2img", s.mode)
 	case s.mode == "txt2img" && cfgType != streamdiff.CFGNone:
 		return nil, fmt.Errorf("input cfg_type: txt2img mode accepts only cfg_type none, got %s (as the pack says)", cfgType)
-	case s.width%8 != 0 || s.height%8 != 0 || s.width < 8 || s.height < 8:
-		return nil, fmt.Errorf("input width: %d×%d must be multiples of 8 (the VAE's latent pixel)", s.width, s.height)
+	case s.width%8 != 0 || s.width < 8:
+		return nil, fmt.Errorf("input width: %d must be a multiple of 8 (the VAE's latent pixel)", s.width)
+	case s.height%8 != 0 || s.height < 8:
+		return nil, fmt.Errorf("input height: %d must be a multiple of 8 (the VAE's latent pixel)", s.height)
 	case s.fbs != 1:
 		return nil, fmt.Errorf("input frame_buffer_size: %d; comfyrt runs a frame buffer of 1 (the sampler feeds one frame per call, as the pack's does)", s.fbs)
 	}

@@ -2,8 +2,10 @@ package builtin
 
 import (
 	"fmt"
+	"slices"
 
 	"comfyrt/nodes"
+	"comfyrt/nodes/diffusion/clip"
 	"comfyrt/nodes/diffusion/streamdiff"
 	"comfyrt/nodes/value"
 )
@@ -19,8 +21,27 @@ import (
 // out is VAE-decoded. The first frame first runs len(t_index_list)−1
 // warm-up steps on itself, as the pack does, so that the batch is full
 // and the first output is that frame's. txt2img starts each call from
-// the stream's noise. The prompt's first 77 tokens count (diffusers'
-// encode_prompt truncates there; ComfyUI's weighting syntax applies).
+// the stream's noise. The prompts are tokenized as the pack's diffusers
+// encode_prompt tokenizes them (clip's TokenizePlain): the first 75
+// tokens between start and end, padded to 77, no weighting — ComfyUI's
+// "(cat:1.5)" syntax is plain text there — and the guidance rows of
+// cfg_type full and initialize take the negative prompt encoded the same
+// way (StreamDiffusion's prepare passes it as encode_prompt's
+// negative_prompt; the pack always passes one, "" when empty).
+//
+// Differences from the pack that remain, by design:
+//   - Warm-up: a change of the sampler's own inputs (prompt,
+//     negative_prompt, num_inference_steps, guidance_scale, delta) makes a
+//     fresh kernel, so the new stream warms its batch up again on its
+//     first frame; the pack, after a prompt change, calls StreamDiffusion's
+//     prepare again, which resets the latent buffer and the noise without
+//     a warm-up (its next len(t_index_list)−1 outputs come from the zeroed
+//     buffer).
+//   - The LCM schedule's original_inference_steps (50) and
+//     timestep_scaling (10) are fixed: LCMScheduler's defaults, which
+//     StreamDiffusion gets when the checkpoint's scheduler config does not
+//     set them (an SD1.5 or sd-turbo config does not); an export whose
+//     scheduler config sets other values still runs with these.
 type streamSampler struct {
 	base
 	st            *SDStream
@@ -114,7 +135,11 @@ func (k *streamSampler) Prepare(in []value.Spec) ([]value.Spec, error) {
 		return nil, err
 	}
 	if st.Advanced.Filter && !st.Txt2Img {
-		k.filter = streamdiff.NewFilter(st.Advanced.FilterThreshold, st.Advanced.FilterMaxSkip, st.Seed, k.h*k.w*3)
+		// The filter compares the resized pictures (the stream's size).
+		if k.filter, err = streamdiff.NewFilter(st.Advanced.FilterThreshold, st.Advanced.FilterMaxSkip, st.Seed, st.Height*st.Width*3); err != nil {
+			k.close()
+			return nil, fmt.Errorf("input stream_model: %w", err)
+		}
 	}
 	k.xt, k.x0 = make([]float32, 4*lh*lw), make([]float32, 4*lh*lw)
 	k.last = nil
@@ -147,25 +172,40 @@ func (k *streamSampler) openParts(s streamSamplerArgs) error {
 	k.scale = float32(st.VAE.VAE.Scale)
 	k.io1, k.io2 = make([]value.Value, 2), make([]value.Value, 1)
 	clipSpec := handleSpecs(st.CLIP)[0]
-	k.pos = &clipTextEncode{base: k.base}
-	c, err := k.pos.Prepare([]value.Spec{value.ConstSpec(value.OfString(s.prompt)), clipSpec})
-	if err != nil {
+	if k.pos, err = plainTextEncode(k.base, clipSpec, s.prompt); err != nil {
 		return fmt.Errorf("input prompt: %w", err)
 	}
-	dim := c[0].Const.Handle.(*SDConditioning).Entries[0].Dim
-	for _, n := range k.stream.Negative() {
-		if n && k.neg == nil {
-			k.neg = &clipTextEncode{base: k.base}
-			if _, err := k.neg.Prepare([]value.Spec{value.ConstSpec(value.OfString(s.neg)), clipSpec}); err != nil {
-				return fmt.Errorf("input negative_prompt: %w", err)
-			}
+	if slices.Contains(k.stream.Negative(), true) {
+		if k.neg, err = plainTextEncode(k.base, clipSpec, s.neg); err != nil {
+			return fmt.Errorf("input negative_prompt: %w", err)
 		}
 	}
-	if k.unet, err = openStreamUNet(k.cfg, st.UNet, k.stream.Rows(), st.Height/8, st.Width/8, 77, dim); err != nil {
+	if k.unet, err = openStreamUNet(k.cfg, st.UNet, k.stream.Rows(), st.Height/8, st.Width/8, 77, k.pos.dim); err != nil {
 		return fmt.Errorf("input stream_model: unet: %w", err)
 	}
 	k.model = k.unet.run
 	return nil
+}
+
+// plainTextEncode prepares a text encoder for text tokenized as the
+// pack's diffusers encode_prompt does (clip.TokenizePlain: 77 tokens, no
+// weighting syntax, one row): a CLIPTextEncode prepared for one row whose
+// row is then that text's.
+func plainTextEncode(b base, clipSpec value.Spec, text string) (*clipTextEncode, error) {
+	t := &clipTextEncode{base: b}
+	if _, err := t.Prepare([]value.Spec{value.ConstSpec(value.OfString("")), clipSpec}); err != nil {
+		return nil, err
+	}
+	c, err := t.tok.TokenizePlain(text, clip.Options{})
+	if err == nil && len(t.rows) != 1 {
+		err = fmt.Errorf("the text encoder was prepared for %d rows, want 1", len(t.rows))
+	}
+	if err != nil {
+		t.closeSession()
+		return nil, err
+	}
+	t.chunks, t.rows = []clip.Chunk{c}, []clip.Chunk{c}
+	return t, nil
 }
 
 // encodeText runs the text encoders once and binds the UNet's text.
@@ -231,9 +271,15 @@ func (k *streamSampler) frame(in []value.Value, j int, dst []float32) error {
 		} else {
 			resizeNearest(pic.Tensor.Data, img, k.ih, k.iw, k.ic, k.st.Height, k.st.Width)
 		}
-		if k.filter != nil && !k.filter.Keep(pic.Tensor.Data, 2, -1) {
-			copy(dst, last)
-			return nil
+		if k.filter != nil {
+			keep, err := k.filter.Keep(pic.Tensor.Data, 2, -1)
+			if err != nil {
+				return fmt.Errorf("input image: %w", err)
+			}
+			if !keep {
+				copy(dst, last)
+				return nil
+			}
 		}
 		k.io1[0], k.io1[1] = pic, k.vaeV
 		k.io2[0] = k.latent

@@ -5,11 +5,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"comfyrt/internal/onnxgen"
 	"comfyrt/nodes"
+	"comfyrt/nodes/diffusion/clip"
 	"comfyrt/nodes/diffusion/sdmodel"
 	"comfyrt/nodes/diffusion/streamdiff"
 	"comfyrt/nodes/engine"
@@ -113,8 +115,7 @@ type streamRef struct {
 func newStreamRef(t *testing.T, p engine.Provider, dir string, o streamOpts) *streamRef {
 	t.Helper()
 	s := newSDSetupIn(t, p, dir)
-	d := s.te.D
-	r := &streamRef{un: s.un, h: sdStreamHeight / 8, w: sdStreamWidth / 8, pos: s.wantCond(t, o.prompt)[:77*d], neg: s.wantCond(t, o.neg)[:77*d]}
+	r := &streamRef{un: s.un, h: sdStreamHeight / 8, w: sdStreamWidth / 8, pos: plainCond(t, s, o.prompt), neg: plainCond(t, s, o.neg)}
 	r.vae, r.taesd, r.scale = onnxgen.NewTAESD(), true, 1
 	if !o.tinyVAE {
 		r.vae, r.taesd, r.scale = onnxgen.NewVAE(), false, 0.18215
@@ -131,6 +132,69 @@ func newStreamRef(t *testing.T, p engine.Provider, dir string, o streamOpts) *st
 		t.Fatal(err)
 	}
 	return r
+}
+
+// plainCond is the text encoder's output for text tokenized as diffusers'
+// encode_prompt does (no weighting, 77 tokens), computed without the node:
+// the tokenizer and the tiny encoder's embedding table.
+func plainCond(t *testing.T, s *sdSetup, text string) []float32 {
+	t.Helper()
+	tok, err := loadTokenizer(s.clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tok.TokenizePlain(text, clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := s.te.D
+	out := make([]float32, 77*d)
+	for j, tk := range c {
+		copy(out[j*d:(j+1)*d], s.te.Emb[int(tk.ID)*d:(int(tk.ID)+1)*d])
+	}
+	return out
+}
+
+// TestStreamDiffusionPlainPrompt: the sampler encodes its prompts as the
+// pack's diffusers encode_prompt does — ComfyUI's weighting syntax is
+// text ("(cat:1.5)" keeps its parentheses' tokens, no weights, no
+// empty-prompt row) — and each UNet row's text is that encoding of the
+// prompt, or of the negative prompt on cfg_type full's guidance rows.
+func TestStreamDiffusionPlainPrompt(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	o := defaultStreamOpts()
+	o.cfgType, o.prompt, o.neg = "full", "a (cat:1.5) \\(photo\\)", "(the dog)"
+	c := newStreamChain(t, p, dir, o)
+	c.run(t, 0)
+	s := newSDSetupIn(t, p, dir)
+	tok, err := loadTokenizer(s.clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, _ := tok.TokenizePlain(o.prompt, clip.Options{})
+	paren := tok.Encode("(")
+	if len(paren) != 1 || !slices.ContainsFunc(pc, func(tk clip.Token) bool { return tk.ID == paren[0] }) {
+		t.Fatalf("plain tokens of %q lack the parenthesis %v", o.prompt, paren)
+	}
+	pos, neg := plainCond(t, s, o.prompt), plainCond(t, s, o.neg)
+	if slicesEqual(pos[:77*s.te.D], s.wantCond(t, o.prompt)[:77*s.te.D]) {
+		t.Fatal("the weighted and plain encodings agree; the test cannot tell them apart")
+	}
+	u := c.k.unet
+	row := 77 * s.te.D
+	for r, n := range c.k.stream.Negative() {
+		want, what := pos, "prompt"
+		if n {
+			want, what = neg, "negative prompt"
+		}
+		if !slicesEqual(u.ehs[r*row:(r+1)*row], want) {
+			t.Errorf("UNet row %d: the text is not the plain encoding of the %s", r, what)
+		}
+	}
+	if c.k.pos.runs != 1 || len(c.k.pos.rows) != 1 || c.k.neg == nil || len(c.k.neg.rows) != 1 {
+		t.Errorf("text encoder rows: prompt %d, want one row each (no empty-prompt row)", len(c.k.pos.rows))
+	}
 }
 
 func (r *streamRef) model(x []float32, ts []int, eps []float32) error {
@@ -276,7 +340,8 @@ func TestStreamDiffusionLatency(t *testing.T) {
 }
 
 // TestStreamDiffusionFilter: identical frames are skipped (the previous
-// output repeated, no UNet run) at most max_skip+1 times in a row.
+// output repeated, no UNet run) at most max_skip+1 times in a row; a
+// clearly different frame is kept (the UNet runs).
 func TestStreamDiffusionFilter(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
@@ -299,8 +364,70 @@ func TestStreamDiffusionFilter(t *testing.T) {
 	if !slicesEqual(outs[1], outs[0]) || !slicesEqual(outs[3], outs[0]) || !slicesEqual(outs[5], outs[4]) {
 		t.Error("a skipped frame does not repeat the previous output")
 	}
-	if before := c.k.unet.calls; !slicesEqual(c.run(t, 3), c.run(t, 3)) && c.k.unet.calls == before {
-		t.Error("a different frame was skipped")
+	// Frame 3 is another picture (skip probability 0 after 2x−1): it must
+	// be kept. (Its picture comes out len(t_index_list)−1 frames later, so
+	// the output itself is no test.)
+	before := c.k.unet.calls
+	out := c.run(t, 3)
+	if c.k.unet.calls != before+1 || c.k.filter.LastProbability != 0 {
+		t.Errorf("a different frame: %d UNet runs, skip probability %g; want 1 run, 0", c.k.unet.calls-before, c.k.filter.LastProbability)
+	}
+	// The same frame again right after: skipped, no UNet run.
+	if before := c.k.unet.calls; !slicesEqual(c.run(t, 3), out) || c.k.unet.calls != before {
+		t.Errorf("the same frame again: %d UNet runs, want 0 (skipped)", c.k.unet.calls-before)
+	}
+}
+
+// TestStreamDiffusionFilterPreprocessing: the filter compares the pictures
+// as StreamDiffusion's __call__ hands them to image_filter.py — resized to
+// the stream's size and mapped to −1…1 by the image processor's
+// preprocess (2x−1). Two frames 0.5 ± 0.01 of opposite sign look alike in
+// 0…1 (cosine 0.9992: skip probability 0.992 at threshold 0.9) and are
+// opposite after 2x−1 (cosine −1: probability 0): the second must be kept.
+func TestStreamDiffusionFilterPreprocessing(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	o := defaultStreamOpts()
+	o.filter, o.threshold, o.maxSkip = true, 0.9, 10
+	c := newStreamChain(t, p, dir, o)
+	frame := func(sign float32) []float32 {
+		f := make([]float32, 20*30*3)
+		for i := range f {
+			s := float32(1)
+			if (i/3)%2 == 1 {
+				s = -1
+			}
+			f[i] = 0.5 + sign*0.01*s
+		}
+		return f
+	}
+	a, b := frame(1), frame(-1)
+	// What image_filter.py computes on the preprocessed pictures.
+	pre := func(f []float32) []float32 {
+		r := make([]float32, sdStreamWidth*sdStreamHeight*3)
+		resizeNearest(r, f, 20, 30, 3, sdStreamHeight, sdStreamWidth)
+		for i, v := range r {
+			r[i] = 2*v - 1
+		}
+		return r
+	}
+	wantP := streamdiff.SkipProbability(streamdiff.CosineSimilarity(pre(a), pre(b)), o.threshold)
+	if rawP := streamdiff.SkipProbability(streamdiff.CosineSimilarity(a, b), o.threshold); wantP != 0 || rawP < 0.9 {
+		t.Fatalf("test frames: probability %g after 2x−1, %g before; want 0 and > 0.9", wantP, rawP)
+	}
+	for i, f := range [][]float32{a, a, b} {
+		copy(c.frameV.Tensor.Data, f)
+		before := c.k.unet.calls
+		if err := nodes.SafeRun(c.k, c.in, c.out); err != nil {
+			t.Fatal(err)
+		}
+		ran := c.k.unet.calls > before
+		switch {
+		case i == 2 && (!ran || c.k.filter.LastProbability != wantP):
+			t.Errorf("frame b after a: UNet ran %v, skip probability %g; want a run and %g (the cosine of 2x−1)", ran, c.k.filter.LastProbability, wantP)
+		case i == 1 && math.Abs(c.k.filter.LastProbability-1) > 1e-6:
+			t.Errorf("frame a again: skip probability %g, want 1", c.k.filter.LastProbability)
+		}
 	}
 }
 
@@ -326,18 +453,7 @@ func TestStreamDiffusionTxt2Img(t *testing.T) {
 func TestStreamDiffusionEngineSet(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
-	sub := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime", "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img")
-	if err := os.MkdirAll(sub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	_, un, _ := onnxgen.TinySD{}.Parts()
-	taesd := onnxgen.NewTAESD()
-	for f, m := range map[string]*onnxgen.Builder{"unet.onnx": un.Model(true), "vae_encoder.onnx": taesd.Encoder("sample", "latent_sample", false),
-		"vae_decoder.onnx": taesd.Decoder("latent_sample", "sample", false)} {
-		if err := m.WriteFile(filepath.Join(sub, f)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeEngineSet(t, dir, "Kohaku_Slime", "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img", nil)
 	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
 	cfg := runPrepared(t, modelKernel(t, "StreamDiffusionPrebuiltConfig", p, dir), str("Kohaku_Slime"), str("39,35,30"), str("img2img"), i64(1),
 		i64(sdStreamWidth), i64(sdStreamHeight), ck, value.Value{}, value.Value{})[0]
@@ -373,13 +489,159 @@ func TestStreamDiffusionEngineSet(t *testing.T) {
 	}
 }
 
+// writeEngineSet writes a tiny engine set's ONNX files (the tiny UNet,
+// TAESD) into tensorrt/StreamDiffusion-engines/name/sub; dec replaces the
+// decoder when not nil.
+func writeEngineSet(t testing.TB, dir, name, sub string, dec *onnxgen.Builder) {
+	t.Helper()
+	d := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", name, sub)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, un, _ := onnxgen.TinySD{}.Parts()
+	taesd := onnxgen.NewTAESD()
+	if dec == nil {
+		dec = taesd.Decoder("latent_sample", "sample", false)
+	}
+	for f, m := range map[string]*onnxgen.Builder{"unet.onnx": un.Model(true), "vae_encoder.onnx": taesd.Encoder("sample", "latent_sample", false),
+		"vae_decoder.onnx": dec} {
+		if err := m.WriteFile(filepath.Join(d, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStreamDiffusionDecoderFactor: a VAE decoder that upsamples the
+// latent 4× instead of 8× is refused when the plan is built (VAEDecode
+// and the sampler, with the similar-image filter on, name the input)
+// instead of crashing the filter with a picture of another size.
+func TestStreamDiffusionDecoderFactor(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	writeEngineSet(t, dir, "Four", "x", onnxgen.NewTAESD().DecoderScaled("latent_sample", "sample", 4))
+	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
+	adv := runPrepared(t, modelKernel(t, "StreamDiffusionAdvancedConfig", p, dir), i64(10), boolean(true), boolean(true),
+		boolean(true), f64(0.9), i64(2), str("cpu"), str("float32"), str(""), boolean(false), str("engines"))[0]
+	cfg := runPrepared(t, modelKernel(t, "StreamDiffusionPrebuiltConfig", p, dir), str("Four"), str("39,35,30"), str("img2img"), i64(1),
+		i64(sdStreamWidth), i64(sdStreamHeight), ck, value.Value{}, adv)[0]
+	o := defaultStreamOpts()
+	err := prepareErrWith(t, "StreamDiffusionSampler", p, dir, cfg, str(o.prompt), str(o.neg), i64(50), f64(o.guidance), f64(o.delta),
+		value.New(value.ImageSpec(1, 20, 30)))
+	if err == nil || !strings.Contains(err.Error(), "input stream_model") || !strings.Contains(err.Error(), "8×") {
+		t.Errorf("sampler with a 4× decoder: %v", err)
+	}
+	vae := cfg.Handle.(*SDStream).VAE
+	err = prepareErrWith(t, "VAEDecode", p, dir, value.New(value.LatentSpec(1, 4, 3, 4)), value.OfHandle(vae))
+	if err == nil || !strings.Contains(err.Error(), "input vae") || !strings.Contains(err.Error(), "[1,3,12,16]") || !strings.Contains(err.Error(), "8×") {
+		t.Errorf("VAEDecode with a 4× decoder: %v", err)
+	}
+}
+
+// TestStreamDiffusionEngineBuild: the three ONNX files come from one
+// build folder of the engine set — never a UNet of one build with the
+// VAEs of another; of several complete builds, the one whose name (the
+// pack's …--mode-M--t_index-N--buffer-B) matches the config, else an
+// error naming the candidates.
+func TestStreamDiffusionEngineBuild(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
+	set := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines")
+	prebuilt := func(name, tIndex string) (*SDStream, error) {
+		k := modelKernel(t, "StreamDiffusionPrebuiltConfig", p, dir)
+		in := []value.Value{str(name), str(tIndex), str("img2img"), i64(1), i64(sdStreamWidth), i64(sdStreamHeight), ck, {}, {}}
+		if _, err := k.Prepare(specsOf(in)); err != nil {
+			return nil, err
+		}
+		out := []value.Value{{}}
+		if err := k.Run(in, out); err != nil {
+			return nil, err
+		}
+		return out[0].Handle.(*SDStream), nil
+	}
+	// A partial build (a UNet only) sorts first: the complete one is used
+	// whole.
+	writeEngineSet(t, dir, "Mixed", "b-full", nil)
+	writeEngineSet(t, dir, "Mixed", "a-partial", nil)
+	for _, f := range []string{"vae_encoder.onnx", "vae_decoder.onnx"} {
+		os.Remove(filepath.Join(set, "Mixed", "a-partial", f))
+	}
+	st, err := prebuilt("Mixed", "39,35,30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{st.UNet.Path, st.VAE.VAE.Encoder, st.VAE.VAE.Decoder} {
+		if filepath.Base(filepath.Dir(f)) != "b-full" {
+			t.Errorf("file %s: want the complete build b-full", f)
+		}
+	}
+	// The UNet in one folder, the VAEs in another: no complete build.
+	writeEngineSet(t, dir, "Split", "u", nil)
+	writeEngineSet(t, dir, "Split", "v", nil)
+	os.Remove(filepath.Join(set, "Split", "u", "vae_decoder.onnx"))
+	os.Remove(filepath.Join(set, "Split", "v", "unet.onnx"))
+	if _, err := prebuilt("Split", "39,35,30"); err == nil || !strings.Contains(err.Error(), "in one folder") {
+		t.Errorf("split build: %v", err)
+	}
+	// Two complete builds: the config's t_index count picks one.
+	three, two := "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-3--buffer-1", "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-2--buffer-1"
+	writeEngineSet(t, dir, "Two", three, nil)
+	writeEngineSet(t, dir, "Two", two, nil)
+	for tIndex, want := range map[string]string{"39,35,30": three, "39,35": two} {
+		st, err := prebuilt("Two", tIndex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := filepath.Base(filepath.Dir(st.UNet.Path)); got != want || filepath.Base(filepath.Dir(st.VAE.VAE.Decoder)) != want {
+			t.Errorf("t_index_list %s: build %s, want %s", tIndex, got, want)
+		}
+	}
+	if _, err := prebuilt("Two", "39"); err == nil || !strings.Contains(err.Error(), three) || !strings.Contains(err.Error(), two) {
+		t.Errorf("no build for one t_index: %v", err)
+	}
+	// The engine loader has no settings to pick one by.
+	if err := prepareErrWith(t, "StreamDiffusionTensorRTEngineLoader", p, dir, str("Two")); err == nil || !strings.Contains(err.Error(), three) ||
+		!strings.Contains(err.Error(), two) {
+		t.Errorf("engine loader on two builds: %v", err)
+	}
+	// Two complete builds whose names say nothing: refused, both named.
+	writeEngineSet(t, dir, "Ambiguous", "x", nil)
+	writeEngineSet(t, dir, "Ambiguous", "y", nil)
+	if _, err := prebuilt("Ambiguous", "39,35,30"); err == nil || !strings.Contains(err.Error(), `"x"`) || !strings.Contains(err.Error(), `"y"`) {
+		t.Errorf("ambiguous builds: %v", err)
+	}
+}
+
+// TestStreamDiffusionUNetInputs: a UNet with inputs StreamDiffusion does
+// not feed (a ControlNet-enabled export's residuals) is refused when the
+// plan is built, naming the input (the session helper KSampler shares).
+func TestStreamDiffusionUNetInputs(t *testing.T) {
+	p := needORT(t)
+	dir := sdModels(t, onnxgen.TinySD{})
+	writeEngineSet(t, dir, "Residuals", "x", nil)
+	_, un, _ := onnxgen.TinySD{}.Parts()
+	if err := un.ModelWithResiduals(true).WriteFile(filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Residuals", "x", "unet.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
+	cfg := runPrepared(t, modelKernel(t, "StreamDiffusionPrebuiltConfig", p, dir), str("Residuals"), str("39,35,30"), str("img2img"), i64(1),
+		i64(sdStreamWidth), i64(sdStreamHeight), ck, value.Value{}, value.Value{})[0]
+	err := prepareErrWith(t, "StreamDiffusionSampler", p, dir, cfg, str("a cat"), str(""), i64(50), f64(1.2), f64(1), value.New(value.ImageSpec(1, 20, 30)))
+	if err == nil || !strings.Contains(err.Error(), "input stream_model: unet: UNet input down_block") || !strings.Contains(err.Error(), "not one StreamDiffusion feeds") {
+		t.Errorf("UNet with residual inputs: %v", err)
+	}
+}
+
 func TestStreamDiffusionErrors(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
 	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
-	config := func(tIndex, mode string, w, fbs int64, cfgType string, lora value.Value) error {
-		return prepareErrWith(t, "StreamDiffusionConfig", p, dir, ck, str(tIndex), str(mode), i64(w), i64(24), str("xformers"), i64(fbs),
+	configHW := func(tIndex, mode string, w, h, fbs int64, cfgType string, lora value.Value) error {
+		return prepareErrWith(t, "StreamDiffusionConfig", p, dir, ck, str(tIndex), str(mode), i64(w), i64(h), str("xformers"), i64(fbs),
 			boolean(true), str(cfgType), boolean(true), i64(2), lora)
+	}
+	config := func(tIndex, mode string, w, fbs int64, cfgType string, lora value.Value) error {
+		return configHW(tIndex, mode, w, 24, fbs, cfgType, lora)
 	}
 	for _, c := range []struct {
 		err  error
@@ -389,7 +651,8 @@ func TestStreamDiffusionErrors(t *testing.T) {
 		{config("39,35,30", "txt2img", 32, 1, "self", value.Value{}), "input cfg_type: txt2img mode accepts only cfg_type none"},
 		{config("39,35,30", "img2img", 32, 2, "self", value.Value{}), "input frame_buffer_size: 2"},
 		{config("39,x", "img2img", 32, 1, "self", value.Value{}), "input t_index_list"},
-		{config("39", "img2img", 33, 1, "self", value.Value{}), "multiples of 8"},
+		{config("39", "img2img", 33, 1, "self", value.Value{}), "input width: 33 must be a multiple of 8"},
+		{configHW("39", "img2img", 32, 25, 1, "self", value.Value{}), "input height: 25 must be a multiple of 8"},
 		{config("39", "img2img", 32, 1, "self", value.OfHandle(map[string]float64{"x": 1})), "input opt_lora_dict: a LoRA cannot be applied"},
 		{prepareErrWith(t, "StreamDiffusionCheckpointLoader", p, dir, str("absent.safetensors")), "checkpoints/absent"},
 		{prepareErrWith(t, "StreamDiffusionPrebuiltConfig", p, dir, str("Kohaku_Slime"), str("39"), str("img2img"), i64(1), i64(32), i64(24)), "input model: comfyrt needs the model input"},

@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"comfyrt/nodes"
-	"comfyrt/nodes/engine"
-	"comfyrt/nodes/value"
 )
 
 // streamUNet is StreamDiffusionSampler's UNet call (a streamdiff.Model):
@@ -15,15 +13,12 @@ import (
 // count, else one run per row. The session and its tensors are bound
 // once; run does not allocate.
 type streamUNet struct {
-	sess       engine.Session
-	in, out    []engine.Tensor
-	si, ti, ei int
-	oi         int
-	rows, mb   int // rows per Model call, rows per session run
-	l          int // latent values per row
-	seq, dim   int
-	ehs        []float32 // every row's encoder_hidden_states
-	calls      int       // session runs so far (tests, benchmarks)
+	unetSession
+	rows, mb int // rows per Model call, rows per session run
+	l        int // latent values per row
+	seq, dim int
+	ehs      []float32 // every row's encoder_hidden_states
+	calls    int       // session runs so far (tests, benchmarks)
 }
 
 // openStreamUNet opens u for rows latents [4,lh,lw] and text [seq,dim].
@@ -31,7 +26,7 @@ func openStreamUNet(cfg nodes.Config, u *SDUNet, rows, lh, lw, seq, dim int) (*s
 	if cfg.Engines == nil {
 		return nil, errNoEngine
 	}
-	s := &streamUNet{rows: rows, l: 4 * lh * lw, seq: seq, dim: dim, si: -1, ti: -1, ei: -1, oi: -1}
+	s := &streamUNet{rows: rows, l: 4 * lh * lw, seq: seq, dim: dim}
 	sample, _ := u.IO.Input("sample")
 	ts, _ := u.IO.Input("timestep")
 	ehs, _ := u.IO.Input("encoder_hidden_states")
@@ -46,51 +41,12 @@ func openStreamUNet(cfg nodes.Config, u *SDUNet, rows, lh, lw, seq, dim int) (*s
 	default:
 		return nil, fmt.Errorf("the UNet's batch is fixed at %d; this stream runs %d rows a step (t_index_list, and the guidance rows of cfg_type full or initialize): export it with a dynamic batch", bd, rows)
 	}
-	opts := u.Opts
-	opts.Shapes = map[string][]int{}
-	for _, t := range u.IO.Inputs {
-		switch t.Name {
-		case "sample":
-			opts.Shapes[t.Name] = []int{s.mb, 4, lh, lw}
-		case "timestep":
-			if len(t.Shape) == 1 {
-				opts.Shapes[t.Name] = []int{s.mb}
-			}
-		case "encoder_hidden_states":
-			opts.Shapes[t.Name] = []int{s.mb, seq, dim}
-		default:
-			return nil, fmt.Errorf("UNet input %s is not one StreamDiffusion feeds (sample, timestep, encoder_hidden_states)", t)
-		}
-	}
-	sess, err := cfg.Engines.Open(u.Path, opts)
+	refuse := func(string) ([]int, bool) { return nil, false }
+	us, err := openUNetSession(cfg, u, []int{s.mb, 4, lh, lw}, seq, dim, refuse, "StreamDiffusion")
 	if err != nil {
 		return nil, err
 	}
-	s.sess = sess
-	for i, t := range sess.Inputs() {
-		switch t.Name {
-		case "sample":
-			s.si = i
-		case "timestep":
-			s.ti = i
-		case "encoder_hidden_states":
-			s.ei = i
-		}
-	}
-	for i, t := range sess.Outputs() {
-		if t.Name == "out_sample" {
-			s.oi = i
-		}
-	}
-	if s.oi < 0 || value.NumElems(sess.Outputs()[s.oi].Shape) != s.mb*s.l {
-		s.close()
-		return nil, fmt.Errorf("UNet outputs %v; want out_sample of the sample's shape", sess.Outputs())
-	}
-	if bs, ok := sess.(engine.Buffers); ok {
-		s.in, s.out = bs.InputBuffers(), bs.OutputBuffers()
-	} else {
-		s.in, s.out = engine.NewBuffers(sess.Inputs()), engine.NewBuffers(sess.Outputs())
-	}
+	s.unetSession = us
 	s.ehs = make([]float32, rows*seq*dim)
 	return s, nil
 }
@@ -138,8 +94,7 @@ func (s *streamUNet) run(x []float32, ts []int, eps []float32) error {
 }
 
 func (s *streamUNet) close() {
-	if s != nil && s.sess != nil {
-		s.sess.Close()
-		s.sess = nil
+	if s != nil {
+		s.unetSession.close()
 	}
 }

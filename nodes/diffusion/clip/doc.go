@@ -54,6 +54,10 @@
 // budgets the conditioning (chunks × 77 × width floats) before it runs the
 // encoder.
 //
+// TokenizePlain is the tokenization diffusers' encode_prompt asks of
+// transformers' CLIPTokenizer (the StreamDiffusion nodes'): start, the
+// text's first 75 tokens, end, padding to 77, no weighting syntax.
+//
 // # Weighting
 //
 // Conditioning is ComfyUI's ClipTokenWeightEncoder.encode_token_weights:

@@ -42,7 +42,9 @@
 //     max(0, 1 − (1 − cos)/(1 − threshold)) (0 for threshold ≥ 1), a
 //     uniform sample (Python's random.uniform in StreamDiffusion; here a
 //     PCG seeded with the seed, so that runs are reproducible), and at most
-//     max_skip_frame + 1 skips in a row.
+//     max_skip_frame + 1 skips in a row. It is sized for the frames it
+//     compares (the picture as StreamDiffusion preprocesses it: resized to
+//     the stream's size, 2x−1); a frame of another length is an error.
 //
 // Steps do not allocate: New sizes every buffer. Latent arithmetic is
 // float32 (StreamDiffusion runs the dtype of the pipe).

@@ -1,6 +1,7 @@
 package streamdiff
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -44,12 +45,15 @@ type Filter struct {
 	LastProbability float64
 }
 
-// NewFilter sizes a filter for frames of n values.
-func NewFilter(threshold float64, maxSkip int, seed uint64, n int) *Filter {
+// NewFilter sizes a filter for frames of n values (n > 0).
+func NewFilter(threshold float64, maxSkip int, seed uint64, n int) (*Filter, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("similar-image filter: frames of %d values", n)
+	}
 	f := &Filter{Threshold: threshold, MaxSkip: maxSkip, seed: seed, prev: make([]float32, n)}
 	f.src = rand.NewPCG(seed, 0x5d1f)
 	f.rng = rand.New(f.src)
-	return f
+	return f, nil
 }
 
 // Reset forgets the previous frame and reseeds the sampler.
@@ -60,17 +64,22 @@ func (f *Filter) Reset() {
 
 // Keep says whether frame x (mapped v → scale·v + offset first: the
 // picture as StreamDiffusion preprocesses it) is processed; false: skip it
-// and repeat the previous output.
-func (f *Filter) Keep(x []float32, scale, offset float32) bool {
+// and repeat the previous output. A frame of another length than the
+// filter's is an error (the filter is left as it was).
+func (f *Filter) Keep(x []float32, scale, offset float32) (bool, error) {
+	if len(x) != len(f.prev) {
+		return false, fmt.Errorf("similar-image filter: a frame of %d values; the filter compares frames of %d values", len(x), len(f.prev))
+	}
 	if !f.has {
 		f.remember(x, scale, offset)
 		f.has = true
 		f.LastProbability = 0
-		return true
+		return true, nil
 	}
+	prev := f.prev[:len(x)]
 	var xy, xx, yy float64
 	for i, v := range x {
-		a, b := float64(scale*v+offset), float64(f.prev[i])
+		a, b := float64(scale*v+offset), float64(prev[i])
 		xy += a * b
 		xx += a * a
 		yy += b * b
@@ -81,19 +90,20 @@ func (f *Filter) Keep(x []float32, scale, offset float32) bool {
 	f.LastProbability = p
 	if p < sample {
 		f.remember(x, scale, offset)
-		return true
+		return true, nil
 	}
 	if f.skips > f.MaxSkip {
 		f.skips = 0
 		f.remember(x, scale, offset)
-		return true
+		return true, nil
 	}
 	f.skips++
-	return false
+	return false, nil
 }
 
 func (f *Filter) remember(x []float32, scale, offset float32) {
+	prev := f.prev[:len(x)]
 	for i, v := range x {
-		f.prev[i] = scale*v + offset
+		prev[i] = scale*v + offset
 	}
 }

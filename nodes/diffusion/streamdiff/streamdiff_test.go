@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -68,7 +69,7 @@ func TestScheduleMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d %v: %v", want.Steps, want.TIndex, err)
 		}
-		if !equalInts(got.Timesteps, want.Timesteps) || !equalInts(got.T, want.T) {
+		if !slices.Equal(got.Timesteps, want.Timesteps) || !slices.Equal(got.T, want.T) {
 			t.Errorf("steps %d: timesteps %v t %v, want %v %v", want.Steps, got.Timesteps, got.T, want.Timesteps, want.T)
 		}
 		for i := range want.T {
@@ -86,18 +87,6 @@ func TestScheduleMatchesReference(t *testing.T) {
 	}
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestScheduleErrors(t *testing.T) {
 	for _, c := range []struct {
 		steps int
@@ -112,7 +101,7 @@ func TestScheduleErrors(t *testing.T) {
 	if _, err := ParseTIndexList("39, 35,x"); err == nil {
 		t.Error("bad t_index_list accepted")
 	}
-	if v, err := ParseTIndexList(" 39,35 ,30"); err != nil || !equalInts(v, []int{39, 35, 30}) {
+	if v, err := ParseTIndexList(" 39,35 ,30"); err != nil || !slices.Equal(v, []int{39, 35, 30}) {
 		t.Errorf("ParseTIndexList: %v %v", v, err)
 	}
 }
@@ -225,9 +214,14 @@ func TestStepAllocs(t *testing.T) {
 		s, _ := New(Config{Schedule: sc, Latent: 256, CFG: CFGInitialize, Guidance: 1.4, Delta: 1, AddNoise: true, DenoisingBatch: batch, Seed: 1})
 		m := epsModel(s, 256)
 		x, xt, out := make([]float32, 256), make([]float32, 256), make([]float32, 256)
-		f := NewFilter(0.98, 10, 1, 256)
+		f, err := NewFilter(0.98, 10, 1, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if n := testing.AllocsPerRun(20, func() {
-			f.Keep(x, 2, -1)
+			if _, err := f.Keep(x, 2, -1); err != nil {
+				t.Fatal(err)
+			}
 			s.Encode(x, xt)
 			if err := s.Step(xt, m, out); err != nil {
 				t.Fatal(err)
@@ -247,13 +241,32 @@ func TestFilterSkipProbability(t *testing.T) {
 		if p := SkipProbability(c.Cos, c.Threshold); !near(p, c.Prob, 1e-9) {
 			t.Errorf("threshold %g: p = %.9g, want %.9g", c.Threshold, p, c.Prob)
 		}
-		f := NewFilter(c.Threshold, 10, 1, len(c.X))
-		f.Keep(c.X, 1, 0)
-		f.Keep(c.Y, 1, 0)
+		f := mustFilter(t, c.Threshold, 10, 1, len(c.X))
+		keep(t, f, c.X)
+		keep(t, f, c.Y)
 		if !near(f.LastProbability, c.Prob, 1e-5) {
 			t.Errorf("threshold %g: filter's probability %.9g, want %.9g", c.Threshold, f.LastProbability, c.Prob)
 		}
 	}
+}
+
+func mustFilter(t *testing.T, threshold float64, maxSkip int, seed uint64, n int) *Filter {
+	t.Helper()
+	f, err := NewFilter(threshold, maxSkip, seed, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// keep is f.Keep(x, 1, 0), failing the test on an error.
+func keep(t *testing.T, f *Filter, x []float32) bool {
+	t.Helper()
+	k, err := f.Keep(x, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // TestFilterSkips: identical frames are skipped (probability 1) at most
@@ -262,12 +275,12 @@ func TestFilterSkipProbability(t *testing.T) {
 func TestFilterSkips(t *testing.T) {
 	x := []float32{1, 2, 3, 4}
 	y := []float32{-4, 3, -2, 1}
-	f := NewFilter(0.9, 2, 5, 4)
+	f := mustFilter(t, 0.9, 2, 5, 4)
 	var got []bool
 	for range 6 {
-		got = append(got, f.Keep(x, 1, 0))
+		got = append(got, keep(t, f, x))
 	}
-	got = append(got, f.Keep(y, 1, 0))
+	got = append(got, keep(t, f, y))
 	want := []bool{true, false, false, false, true, false, true}
 	for i := range want {
 		if got[i] != want[i] {
@@ -280,7 +293,7 @@ func TestFilterSkips(t *testing.T) {
 	seq := func() (s []bool) {
 		f.Reset()
 		for range 40 {
-			s = append(s, f.Keep(x, 1, 0), f.Keep(z, 1, 0))
+			s = append(s, keep(t, f, x), keep(t, f, z))
 		}
 		return s
 	}
@@ -318,5 +331,28 @@ func BenchmarkStep(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestFilterLength: a frame of another length than the filter's is an
+// error, never an index out of range, and leaves the filter as it was.
+func TestFilterLength(t *testing.T) {
+	if _, err := NewFilter(0.9, 2, 5, 0); err == nil {
+		t.Error("a filter for frames of 0 values: no error")
+	}
+	f, err := NewFilter(0.9, 2, 5, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range [][]float32{{1, 2, 3}, {1, 2, 3, 4, 5}} {
+		if _, err := f.Keep(x, 1, 0); err == nil || !strings.Contains(err.Error(), "4 values") {
+			t.Errorf("frame of %d values: %v", len(x), err)
+		}
+	}
+	if keep, err := f.Keep([]float32{1, 2, 3, 4}, 1, 0); err != nil || !keep {
+		t.Errorf("first frame of the right length: keep %v, %v", keep, err)
+	}
+	if _, err := f.Keep([]float32{1, 2}, 1, 0); err == nil {
+		t.Error("a short frame after a kept one: no error")
 	}
 }
