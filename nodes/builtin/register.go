@@ -1,6 +1,8 @@
 package builtin
 
 import (
+	"slices"
+
 	"comfyrt/nodes"
 	"comfyrt/nodes/value"
 )
@@ -18,7 +20,12 @@ type kernelInfo struct {
 // kernels lists every built-in kernel. Input names and order are
 // ComfyUI's (checked against the object_info schemas by a test).
 func kernels() []kernelInfo {
-	img, mask := []string{"IMAGE"}, []string{"MASK"}
+	return slices.Concat(ioKernels(), imageKernels(), controlKernels(), diffusionKernels())
+}
+
+// ioKernels lists the ComfyStream I/O and audio kernels.
+func ioKernels() []kernelInfo {
+	img := []string{"IMAGE"}
 	return []kernelInfo{
 		// I/O (ComfyStream contract).
 		{"LoadImage", []string{"image"}, []string{"IMAGE", "MASK"}, newLoadImage},
@@ -31,6 +38,13 @@ func kernels() []kernelInfo {
 		{"LoadAudioTensor", []string{"buffer_size", "timeout_seconds"}, []string{"AUDIO"}, newLoadAudioTensor},
 		{"SaveAudioTensor", []string{"audio"}, nil, newSaveAudioTensor},
 		{"PitchShifter", []string{"audio", "pitch_shift"}, []string{"AUDIO"}, newPitchShifter},
+	}
+}
+
+// imageKernels lists the image, mask and drawing kernels.
+func imageKernels() []kernelInfo {
+	img, mask := []string{"IMAGE"}, []string{"MASK"}
+	return []kernelInfo{
 		// Image.
 		{"ImageInvert", []string{"image"}, img, newImageInvert},
 		{"ImageScale", []string{"image", "upscale_method", "width", "height", "crop"}, img, newImageScale},
@@ -68,6 +82,13 @@ func kernels() []kernelInfo {
 		{"QuickShapeMask", []string{"shape", "width", "height", "x", "y", "canvas_width", "canvas_height", "batch_size"}, mask, newQuickShapeMask},
 		{"TextRenderer", []string{"any", "width", "height", "font_size", "font_color", "background_color", "x_offset", "y_offset", "align", "wrap_width"},
 			[]string{"IMAGE", "MASK"}, newTextRenderer},
+	}
+}
+
+// controlKernels lists the model, controller, text-output, pass-through and primitive kernels.
+func controlKernels() []kernelInfo {
+	img, mask := []string{"IMAGE"}, []string{"MASK"}
+	return []kernelInfo{
 		// Models (comfyrt's own classes, and DepthAnythingTensorrt backed by
 		// ONNX Runtime).
 		{"DepthAnythingTensorrt", []string{"images", "engine"}, img, newDepthAnything},
@@ -101,6 +122,12 @@ func kernels() []kernelInfo {
 		{"PrimitiveString", []string{"value"}, []string{"STRING"}, newPrimitive(value.String)},
 		{"PrimitiveStringMultiline", []string{"value"}, []string{"STRING"}, newPrimitive(value.String)},
 		{"PrimitiveBoolean", []string{"value"}, []string{"BOOLEAN"}, newPrimitive(value.Bool)},
+	}
+}
+
+// diffusionKernels lists the Stable Diffusion kernels: ComfyUI's, StreamDiffusion's and Stream-Pack's.
+func diffusionKernels() []kernelInfo {
+	return []kernelInfo{
 		// Stable Diffusion models (ONNX).
 		{"CheckpointLoaderSimple", []string{"ckpt_name"}, []string{"MODEL", "CLIP", "VAE"}, newHandleLoader(loadCheckpoint)},
 		{"TensorRTLoader", []string{"unet_name", "model_type"}, []string{"MODEL"}, newHandleLoader(loadTensorRT)},
