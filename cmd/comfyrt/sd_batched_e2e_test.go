@@ -15,7 +15,6 @@ import (
 	"comfyrt/nodes/builtin"
 	"comfyrt/nodes/engine"
 	"comfyrt/nodes/engine/ort"
-	"comfyrt/nodes/value"
 )
 
 // TestBinary_StreamPackBatched: Stream-Pack's batched denoising workflow
@@ -88,25 +87,8 @@ func TestStreamPackBatchedPlanUpdate(t *testing.T) {
 	}
 	cfg := compiler.Config{Schemas: schemas, Registry: kernelRegistry(), Unlisted: unlisted, Width: 64, Height: 48,
 		Engines: ort.New(), ModelDir: models, Engine: engine.Options{IntraOpThreads: 1}}
-	compile := func() *compiler.Plan {
-		pl, err := compiler.Compile(wf.Prompt, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pl.Close() })
-		return pl
-	}
-	frame := value.New(value.ImageSpec(1, 48, 64)).Tensor
-	run := func(pl *compiler.Plan, k int) []float32 {
-		t.Helper()
-		for i := range frame.Data {
-			frame.Data[i] = float32((i*7+k*31)%251) / 250
-		}
-		if err := pl.RunFrame(frame); err != nil {
-			t.Fatal(err)
-		}
-		return slices.Clone(pl.Output(0).Tensor.Data)
-	}
+	r := newPlanRunner(t, wf.Prompt, cfg, 31)
+	compile, run := r.compile, r.run
 	pl, control := compile(), compile()
 	for k := range 3 {
 		run(pl, k)

@@ -141,25 +141,8 @@ func streamDiffusionPlan(t *testing.T) (*graph.Prompt, compiler.Config, *testkit
 func TestStreamDiffusionPlanUpdate(t *testing.T) {
 	needORTBinary(t)
 	prompt, cfg, rc := streamDiffusionPlan(t)
-	compile := func() *compiler.Plan {
-		pl, err := compiler.Compile(prompt, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pl.Close() })
-		return pl
-	}
-	frame := value.New(value.ImageSpec(1, 48, 64)).Tensor
-	run := func(pl *compiler.Plan, k int) []float32 {
-		t.Helper()
-		for i := range frame.Data {
-			frame.Data[i] = float32((i*7+k*13)%251) / 250
-		}
-		if err := pl.RunFrame(frame); err != nil {
-			t.Fatal(err)
-		}
-		return slices.Clone(pl.Output(0).Tensor.Data)
-	}
+	r := newPlanRunner(t, prompt, cfg, 13)
+	compile, run := r.compile, r.run
 	pl, control := compile(), compile()
 	for k := range 3 {
 		run(pl, k)
@@ -258,4 +241,41 @@ func TestBinary_StreamDiffusionEngineBuilds(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "184") || !strings.Contains(out, "stream_model") || !strings.Contains(out, "8×") {
 		t.Errorf("a 4× decoder: exit %d, want node 184's stream_model refused:\n%s", code, out)
 	}
+}
+
+// planRunner compiles one prompt into plans closed at the test's end and
+// runs frame k (a 64×48 pattern that changes with k by step) through one,
+// returning a copy of its first output: the plan-update tests of the
+// stateful diffusion nodes compare a swapped plan with an unswapped one.
+type planRunner struct {
+	t      *testing.T
+	prompt *graph.Prompt
+	cfg    compiler.Config
+	step   int
+	frame  value.Tensor
+}
+
+func newPlanRunner(t *testing.T, prompt *graph.Prompt, cfg compiler.Config, step int) *planRunner {
+	return &planRunner{t: t, prompt: prompt, cfg: cfg, step: step, frame: value.New(value.ImageSpec(1, 48, 64)).Tensor}
+}
+
+func (r *planRunner) compile() *compiler.Plan {
+	r.t.Helper()
+	pl, err := compiler.Compile(r.prompt, r.cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { pl.Close() })
+	return pl
+}
+
+func (r *planRunner) run(pl *compiler.Plan, k int) []float32 {
+	r.t.Helper()
+	for i := range r.frame.Data {
+		r.frame.Data[i] = float32((i*7+k*r.step)%251) / 250
+	}
+	if err := pl.RunFrame(r.frame); err != nil {
+		r.t.Fatal(err)
+	}
+	return slices.Clone(pl.Output(0).Tensor.Data)
 }
