@@ -1,14 +1,8 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"comfyrt/internal/onnxgen"
-	"comfyrt/internal/testkit"
 )
 
 // perFrameDenoiseWorkflow: RealTimeNodes FloatControls drive KSampler's
@@ -33,19 +27,7 @@ const perFrameDenoiseWorkflow = `{
 // because of the FloatControls and notes the schedule recomputed per frame;
 // the workflow runs on the sample clip.
 func TestBinary_PerFrameDenoise(t *testing.T) {
-	needORTBinary(t)
-	dir := t.TempDir()
-	models := filepath.Join(dir, "models")
-	if err := (onnxgen.TinySD{}).Write(filepath.Join(models, "checkpoints", "tiny")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "wf.json"), []byte(perFrameDenoiseWorkflow), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := testkit.Run(t, dir, nil, time.Minute, "compile", "--explain", "--width", "64", "--height", "48", "--models-dir", models, "wf.json")
-	if r.Code != 0 {
-		t.Fatalf("compile: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
+	dir, models, r := explainTiny(t, perFrameDenoiseWorkflow)
 	_, perFrame, ok := strings.Cut(r.Stdout, "per-frame:")
 	i := strings.Index(perFrame, "#7 KSampler")
 	if !ok || i < 0 {

@@ -34,19 +34,7 @@ const perFramePromptWorkflow = `{
 // empty prompt static, and runs on the
 // sample clip.
 func TestBinary_PerFramePrompt(t *testing.T) {
-	needORTBinary(t)
-	dir := t.TempDir()
-	models := filepath.Join(dir, "models")
-	if err := (onnxgen.TinySD{}).Write(filepath.Join(models, "checkpoints", "tiny")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "wf.json"), []byte(perFramePromptWorkflow), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := testkit.Run(t, dir, nil, time.Minute, "compile", "--explain", "--width", "64", "--height", "48", "--models-dir", models, "wf.json")
-	if r.Code != 0 {
-		t.Fatalf("compile: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
+	dir, models, r := explainTiny(t, perFramePromptWorkflow)
 	static, perFrame, ok := strings.Cut(r.Stdout, "per-frame:")
 	enc, _, _ := strings.Cut(perFrame[strings.Index(perFrame, "#4 CLIPTextEncode")+1:], "\n  #")
 	if !ok || !strings.Contains(static, "#5 CLIPTextEncode") || !strings.Contains(perFrame, "#4 CLIPTextEncode") ||
@@ -54,4 +42,25 @@ func TestBinary_PerFramePrompt(t *testing.T) {
 		t.Errorf("want #4 per frame because of #3 (StringControl), #5 static:\n%s", r.Stdout)
 	}
 	runSampleClip(t, dir, "wf.json", models, 4, "--width", "64", "--height", "48")
+}
+
+// explainTiny writes wf as wf.json beside a models folder with the tiny SD
+// checkpoint (checkpoints/tiny) and runs the binary's compile --explain on
+// it at 64×48, which must succeed; it returns the folders and the result.
+func explainTiny(t *testing.T, wf string) (dir, models string, r testkit.Result) {
+	t.Helper()
+	needORTBinary(t)
+	dir = t.TempDir()
+	models = filepath.Join(dir, "models")
+	if err := (onnxgen.TinySD{}).Write(filepath.Join(models, "checkpoints", "tiny")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "wf.json"), []byte(wf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = testkit.Run(t, dir, nil, time.Minute, "compile", "--explain", "--width", "64", "--height", "48", "--models-dir", models, "wf.json")
+	if r.Code != 0 {
+		t.Fatalf("compile: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	return dir, models, r
 }
