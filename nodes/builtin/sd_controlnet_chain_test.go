@@ -32,32 +32,11 @@ type chainCtl struct {
 func (s *cnSetup) chainReference(t *testing.T, steps int, cfg float64, ctls []*chainCtl) (out []float32, runs int) {
 	t.Helper()
 	ms := sampling.SD15()
-	sigmas, err := sampling.KSamplerSigmas(ms, "normal", "euler", steps, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range ctls {
-		img := c.img.Tensor.Data
-		c.hint = make([]float32, 3*32*48)
-		for ch := range 3 {
-			for i := range 32 {
-				for j := range 48 {
-					c.hint[(ch*32+i)*48+j] = img[((i/2)*24+j/2)*3+ch]
-				}
-			}
-		}
+		c.hint = cnHint(c.img)
 		c.hi, c.lo = ms.PercentToSigma(c.start), ms.PercentToSigma(c.end)
 	}
-	latent := cnLatent().Tensor.Data
-	n := len(latent)
-	x := make([]float32, n)
-	noise := make([]float32, n)
-	sampling.PrepareNoise(3, noise, n, nil)
-	for i, v := range latent {
-		x[i] = v * 0.18215
-	}
-	ms.NoiseScaling(sigmas[0], noise, x, ms.MaxDenoise(sigmas[0]), x)
-	pred := func(in []float32, ts []float64, ehs []float32, sigma float64) []float32 {
+	out = s.cnSample(t, steps, cfg, cnLatent().Tensor.Data, func(in []float32, ts []float64, ehs []float32, sigma float64) []float32 {
 		var down, mid []float32
 		for _, c := range ctls {
 			if sigma > c.hi || sigma < c.lo {
@@ -77,32 +56,8 @@ func (s *cnSetup) chainReference(t *testing.T, steps int, cfg float64, ctls []*c
 			}
 		}
 		return s.un.ReferenceWithResiduals(in, ts, ehs, down, mid, 1, 4, 6, 77)
-	}
-	pos, neg := s.pos.Handle.(*SDConditioning).Entries[0].Cond, s.neg.Handle.(*SDConditioning).Entries[0].Cond
-	model := func(x []float32, sigma float64, out []float32) error {
-		in := make([]float32, n)
-		for i, v := range x {
-			in[i] = v * ms.InputScale(sigma)
-		}
-		ts := []float64{float64(ms.Timestep(sigma))}
-		c := pred(in, ts, pos, sigma)
-		ms.CalculateDenoised(sigma, c, x, c)
-		u := pred(in, ts, neg, sigma)
-		ms.CalculateDenoised(sigma, u, x, u)
-		sampling.ApplyCFG(c, u, cfg, out)
-		return nil
-	}
-	smp, err := sampling.NewSampler("euler", n, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := smp.Sample(model, x, sigmas); err != nil {
-		t.Fatal(err)
-	}
-	for i := range x {
-		x[i] /= 0.18215
-	}
-	return x, runs
+	})
+	return out, runs
 }
 
 // TestControlNetChain: ControlNetApplyAdvanced applied to the outputs of

@@ -68,11 +68,21 @@ func (s *cnSetup) apply(t *testing.T, strength, start, end float64) (pos, neg va
 func (s *cnSetup) cnReference(t *testing.T, steps int, cfg, strength, start, end float64, latent []float32) []float32 {
 	t.Helper()
 	ms := sampling.SD15()
-	sigmas, err := sampling.KSamplerSigmas(ms, "normal", "euler", steps, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := cnImage().Tensor.Data
+	hint := cnHint(cnImage())
+	hi, lo := ms.PercentToSigma(start), ms.PercentToSigma(end)
+	return s.cnSample(t, steps, cfg, latent, func(in []float32, ts []float64, ehs []float32, sigma float64) []float32 {
+		if sigma > hi || sigma < lo {
+			return s.un.ReferenceWithResiduals(in, ts, ehs, nil, nil, 1, 4, 6, 77)
+		}
+		down, mid := s.cn.Reference(in, ts, ehs, hint, strength, 1, 4, 6, 77)
+		return s.un.ReferenceWithResiduals(in, ts, ehs, down, mid, 1, 4, 6, 77)
+	})
+}
+
+// cnHint is the reference's hint: the 24×16 picture upsampled 2× nearest
+// to NCHW.
+func cnHint(pic value.Value) []float32 {
+	img := pic.Tensor.Data
 	hint := make([]float32, 3*32*48)
 	for c := range 3 {
 		for i := range 32 {
@@ -81,7 +91,19 @@ func (s *cnSetup) cnReference(t *testing.T, steps int, cfg, strength, start, end
 			}
 		}
 	}
-	hi, lo := ms.PercentToSigma(start), ms.PercentToSigma(end)
+	return hint
+}
+
+// cnSample samples latent in plain Go as KSampler does (euler, the normal
+// schedule of steps, cfg, seed 3's noise), pred giving the tiny UNet's
+// output for one conditioning row at σ.
+func (s *cnSetup) cnSample(t *testing.T, steps int, cfg float64, latent []float32, pred func(in []float32, ts []float64, ehs []float32, sigma float64) []float32) []float32 {
+	t.Helper()
+	ms := sampling.SD15()
+	sigmas, err := sampling.KSamplerSigmas(ms, "normal", "euler", steps, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := len(latent)
 	noise := make([]float32, n)
 	sampling.PrepareNoise(3, noise, n, nil)
@@ -91,13 +113,6 @@ func (s *cnSetup) cnReference(t *testing.T, steps int, cfg, strength, start, end
 	}
 	ms.NoiseScaling(sigmas[0], noise, x, ms.MaxDenoise(sigmas[0]), x)
 	pos, neg := s.pos.Handle.(*SDConditioning).Entries[0].Cond, s.neg.Handle.(*SDConditioning).Entries[0].Cond
-	pred := func(in []float32, ts []float64, ehs []float32, sigma float64) []float32 {
-		if sigma > hi || sigma < lo {
-			return s.un.ReferenceWithResiduals(in, ts, ehs, nil, nil, 1, 4, 6, 77)
-		}
-		down, mid := s.cn.Reference(in, ts, ehs, hint, strength, 1, 4, 6, 77)
-		return s.un.ReferenceWithResiduals(in, ts, ehs, down, mid, 1, 4, 6, 77)
-	}
 	model := func(x []float32, sigma float64, out []float32) error {
 		in := make([]float32, n)
 		for i, v := range x {
