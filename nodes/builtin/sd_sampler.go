@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -313,19 +314,21 @@ const maxSeenSchedules = 256
 // maxSeenSchedules of them): only a new one computes, and allocates.
 func (k *kSampler) frameDenoise(v value.Value) error {
 	d, ok := scalarValue(v)
-	if !ok || !(d >= 0 && d <= 1) {
-		return fmt.Errorf("input denoise: %s is not a number in 0..1", v)
+	if !ok || math.IsNaN(d) {
+		return fmt.Errorf("input denoise: %s is not a number", v)
 	}
+	// As set_steps, a linked denoise is not range-checked: above 0.9999 it
+	// is full, at or below 0 the schedule is empty.
 	f := &k.frame
 	total := 0
-	switch q := float64(f.steps) / d; {
+	switch {
 	case d > 0.9999:
 		total = f.steps
 	case d <= 0:
-	case q > float64(len(f.buf))*1e6:
-		total = -2 // out of range: KSamplerSigmas says so
+	case float64(f.steps)/d > 1e9:
+		total = -2 // beyond any schedule: KSamplerSigmas refuses it
 	default:
-		total = int(q)
+		total = int(float64(f.steps) / d)
 	}
 	if total == f.total && total != -2 {
 		return nil
@@ -337,6 +340,8 @@ func (k *kSampler) frameDenoise(v value.Value) error {
 			return fmt.Errorf("input denoise: %w", err)
 		}
 		if len(f.seen) < maxSeenSchedules {
+			// Its own copy: the tail would keep the whole long table.
+			sg = slices.Clone(sg)
 			f.seen[total] = sg
 		}
 	}
@@ -354,8 +359,8 @@ func (k *kSampler) frameDenoise(v value.Value) error {
 // frameCFG sets the denoiser's cfg to this frame's.
 func (k *kSampler) frameCFG(v value.Value) error {
 	c, ok := scalarValue(v)
-	if !ok || !(c >= 0 && c <= 100) {
-		return fmt.Errorf("input cfg: %s is not a number in 0..100", v)
+	if !ok || math.IsNaN(c) || math.IsInf(c, 0) {
+		return fmt.Errorf("input cfg: %s is not a finite number", v)
 	}
 	k.den.cfg = c
 	return nil
@@ -482,6 +487,9 @@ func (k *kSampler) Scratch(in []value.Spec) (int64, error) {
 	}
 	lat := mulSat(4, mulSat(n, 4+2*g))
 	lat = addSat(lat, mulSat(4, int64(stepNoiseLen(s, k.mode))))
+	if s.denoiseFrame { // the kept schedules of a per-frame denoise
+		lat = addSat(lat, mulSat(8*maxSeenSchedules, int64(s.steps+1)))
+	}
 	return addSat(lat, vaeScratch(mulSat(g, n), mulSat(mulSat(g, int64(s.latent[0])), text)), controlScratch(s, n, text)), nil
 }
 

@@ -2,10 +2,12 @@ package builtin
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
 	"comfyrt/nodes"
+	"comfyrt/nodes/diffusion/sampling"
 	"comfyrt/nodes/value"
 )
 
@@ -110,7 +112,11 @@ func TestKSamplerPerFrameDenoiseAllocs(t *testing.T) {
 	}
 }
 
-// A per-frame denoise or cfg out of range is an error naming the input.
+// A per-frame denoise or cfg that is not a number (or a denoise so small
+// that its schedule would pass a million steps) is an error naming the
+// input; as ComfyUI's set_steps, a linked denoise is otherwise not
+// range-checked (above 0.9999 full, at or below 0 nothing to do) and any
+// finite cfg runs.
 func TestKSamplerPerFrameDenoiseErrors(t *testing.T) {
 	s := newSDSetup(t, needORT(t))
 	in := s.ksamplerIn(7, 2, 2.5, "euler", "normal", testLatent(), 0.5)
@@ -120,8 +126,8 @@ func TestKSamplerPerFrameDenoiseErrors(t *testing.T) {
 		slot int
 		v    value.Value
 		want string
-	}{{9, f64(1.5), "input denoise"}, {9, f64(math.NaN()), "input denoise"}, {9, str("x"), "input denoise"},
-		{9, f64(1e-300), "input denoise"}, {3, f64(-1), "input cfg"}} {
+	}{{9, f64(math.NaN()), "input denoise"}, {9, str("x"), "input denoise"}, {9, f64(1e-300), "input denoise"},
+		{3, f64(math.NaN()), "input cfg"}, {3, f64(math.Inf(1)), "input cfg"}} {
 		in := append([]value.Value(nil), in...)
 		in[c.slot] = c.v
 		if err := nodes.SafeRun(k, in, out); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -130,5 +136,43 @@ func TestKSamplerPerFrameDenoiseErrors(t *testing.T) {
 	}
 	if err := nodes.SafeRun(k, in, out); err != nil {
 		t.Errorf("a good frame after the bad ones: %v", err)
+	}
+	frame := func(denoise, cfg float64) []float32 {
+		t.Helper()
+		in := append([]value.Value(nil), in...)
+		in[9], in[3] = f64(denoise), f64(cfg)
+		if err := nodes.SafeRun(k, in, out); err != nil {
+			t.Fatalf("denoise %v, cfg %v: %v", denoise, cfg, err)
+		}
+		return slices.Clone(out[0].Tensor.Data)
+	}
+	if a, b := frame(1.5, 2.5), frame(1, 2.5); !slices.Equal(a, b) {
+		t.Error("denoise 1.5 differs from 1 (set_steps: full above 0.9999)")
+	}
+	if a, b := frame(-0.2, 2.5), frame(0, 2.5); !slices.Equal(a, b) || !slices.Equal(a, testLatent().Tensor.Data) {
+		t.Error("denoise −0.2 is not denoise 0 (the input latent)")
+	}
+	frame(0.5, -1) // a negative cfg runs, as in ComfyUI
+}
+
+// TestKSamplerPerFrameDenoiseTrough: a FloatControl's sine reaches near 0
+// (prompt_updating_WORKFLOW's trough is 0.00274): at 30 steps that is a
+// schedule of 10,948 steps, over the steps widget's 10,000, which ComfyUI
+// computes; so does comfyrt, and takes its last 31 sigmas.
+func TestKSamplerPerFrameDenoiseTrough(t *testing.T) {
+	s := newSDSetup(t, needORT(t))
+	in := s.ksamplerIn(7, 30, 1, "euler", "normal", testLatent(), 0.5)
+	k := modelKernel(t, "KSampler", s.p, s.dir)
+	out := prepareFrameScalars(t, k, in, 3, 9)
+	in[9] = f64(0.00274)
+	if err := nodes.SafeRun(k, in, out); err != nil {
+		t.Fatalf("denoise 0.00274 at 30 steps: %v", err)
+	}
+	want, err := sampling.KSamplerSigmas(sampling.SD15(), "normal", "euler", 30, 0.00274)
+	if err != nil || len(want) != 31 {
+		t.Fatalf("reference schedule: %d sigmas, %v", len(want), err)
+	}
+	if got := k.(*kSampler).sigmas; !slices.Equal(got, want) {
+		t.Errorf("schedule %v…, want %v…", got[:3], want[:3])
 	}
 }

@@ -18,8 +18,18 @@ const maxSteps = 10000
 // scheduler for steps steps, ending in 0 (steps+1 values), as float32
 // values.
 func Sigmas(d *Discrete, scheduler string, steps int) ([]float64, error) {
-	if steps < 1 || steps > maxSteps {
-		return nil, fmt.Errorf("sampling: steps %d out of range [1, %d]", steps, maxSteps)
+	return sigmasUpTo(d, scheduler, steps, maxSteps)
+}
+
+// maxDenoiseSteps bounds the schedule a denoise below 1 computes before
+// taking its tail: int(steps/denoise) steps, which ComfyUI leaves
+// unbounded (a per-frame denoise near 0 reaches tens of thousands).
+const maxDenoiseSteps = maxSteps * 100
+
+// sigmasUpTo is Sigmas for at most limit steps.
+func sigmasUpTo(d *Discrete, scheduler string, steps, limit int) ([]float64, error) {
+	if steps < 1 || steps > limit {
+		return nil, fmt.Errorf("sampling: steps %d out of range [1, %d]", steps, limit)
 	}
 	var s []float32
 	switch scheduler {
@@ -72,7 +82,7 @@ func KSamplerSigmas(d *Discrete, scheduler, sampler string, steps int, denoise f
 		if discard {
 			n++
 		}
-		s, err := Sigmas(d, scheduler, n)
+		s, err := sigmasUpTo(d, scheduler, n, maxDenoiseSteps+1)
 		if err != nil || !discard {
 			return s, err
 		}
@@ -87,10 +97,11 @@ func KSamplerSigmas(d *Discrete, scheduler, sampler string, steps int, denoise f
 	if steps < 1 || steps > maxSteps {
 		return nil, fmt.Errorf("sampling: steps %d out of range [1, %d]", steps, maxSteps)
 	}
-	total := int(float64(steps) / denoise)
-	if total > maxSteps*100 {
-		return nil, fmt.Errorf("sampling: %d steps at denoise %g make %d steps, over %d", steps, denoise, total, maxSteps*100)
+	q := float64(steps) / denoise
+	if q > maxDenoiseSteps {
+		return nil, fmt.Errorf("sampling: %d steps at denoise %g make %.0f steps, over %d", steps, denoise, q, maxDenoiseSteps)
 	}
+	total := int(q)
 	s, err := calc(total)
 	if err != nil {
 		return nil, err
@@ -110,10 +121,11 @@ func BasicSchedulerSigmas(d *Discrete, scheduler string, steps int, denoise floa
 	if steps < 1 || steps > maxSteps {
 		return nil, fmt.Errorf("sampling: steps %d out of range [1, %d]", steps, maxSteps)
 	}
-	total := int(float64(steps) / denoise)
-	if total > maxSteps*100 {
-		return nil, fmt.Errorf("sampling: %d steps at denoise %g make %d steps, over %d", steps, denoise, total, maxSteps*100)
+	q := float64(steps) / denoise
+	if q > maxDenoiseSteps {
+		return nil, fmt.Errorf("sampling: %d steps at denoise %g make %.0f steps, over %d", steps, denoise, q, maxDenoiseSteps)
 	}
+	total := int(q)
 	s, err := Sigmas(d, scheduler, total)
 	if err != nil {
 		return nil, err
