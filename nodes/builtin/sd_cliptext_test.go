@@ -139,3 +139,24 @@ func TestCLIPSetLastLayerSD2Refused(t *testing.T) {
 		t.Errorf("CLIPTextEncode without the node gave %d entries", len(cond.Entries))
 	}
 }
+
+// TestCLIPTextEncodeSD2Padding: an SD2-shaped (1024-wide) text encoder's
+// prompts are padded with id 0 (ComfyUI's SD2Tokenizer, diffusers' "!"),
+// an SD1 encoder's with <|endoftext|>.
+func TestCLIPTextEncodeSD2Padding(t *testing.T) {
+	p := needORT(t)
+	for _, c := range []struct {
+		d    int
+		zero bool
+	}{{8, false}, {1024, true}} {
+		dir := sdModels(t, onnxgen.TinySD{D: c.d})
+		clip := runPrepared(t, modelKernel(t, "CheckpointLoaderSimple", p, dir), str("tiny"))[1]
+		k := modelKernel(t, "CLIPTextEncode", p, dir)
+		prepare(t, k, []value.Value{str("a cat"), clip})
+		row := k.(*clipTextEncode).rows[0]
+		end, pad := row[3].ID, row[len(row)-1].ID // <|startoftext|> a cat <|endoftext|> pad…
+		if c.zero && pad != 0 || !c.zero && pad != end {
+			t.Errorf("width %d: padded with id %d (end %d), want %s", c.d, pad, end, map[bool]string{true: "0", false: "<|endoftext|>"}[c.zero])
+		}
+	}
+}

@@ -123,6 +123,7 @@ type clipTextEncode struct {
 	// encoded (its conditioning is kept until the text changes).
 	perFrame bool
 	tok      *clip.Tokenizer
+	tokOpts  clip.Options
 	text     string
 	has      bool
 	runs     int // encoder runs so far (for tests)
@@ -165,14 +166,14 @@ func clipArgs(in []value.Spec) (c *SDCLIP, text string, perFrame bool, err error
 }
 
 // tokenize returns the prompt's chunks and encoder rows.
-func tokenize(tok *clip.Tokenizer, text string) (chunks, rows []clip.Chunk, err error) {
-	if chunks, err = tok.TokenizeWithWeights(text, clip.Options{}); err != nil {
+func tokenize(tok *clip.Tokenizer, text string, o clip.Options) (chunks, rows []clip.Chunk, err error) {
+	if chunks, err = tok.TokenizeWithWeights(text, o); err != nil {
 		return nil, nil, fmt.Errorf("input text: %w", err)
 	}
 	if len(chunks) > MaxPromptChunks {
 		return nil, nil, fmt.Errorf("input text: the prompt makes %d chunks of 77 tokens; at most %d (%d tokens) are encoded", len(chunks), MaxPromptChunks, MaxPromptChunks*75)
 	}
-	if rows, err = tok.EncoderRows(chunks, clip.Options{}); err != nil {
+	if rows, err = tok.EncoderRows(chunks, o); err != nil {
 		return nil, nil, fmt.Errorf("input text: %w", err)
 	}
 	return chunks, rows, nil
@@ -193,7 +194,7 @@ func (k *clipTextEncode) Prepare(in []value.Spec) ([]value.Spec, error) {
 	nrows, nchunks := 2, 1
 	var chunks, rows []clip.Chunk
 	if !perFrame {
-		if chunks, rows, err = tokenize(tok, text); err != nil {
+		if chunks, rows, err = tokenize(tok, text, c.tokenOptions()); err != nil {
 			return nil, err
 		}
 		nrows, nchunks = len(rows), len(chunks)
@@ -205,7 +206,7 @@ func (k *clipTextEncode) Prepare(in []value.Spec) ([]value.Spec, error) {
 		k.closeSession()
 		return nil, err
 	}
-	k.chunks, k.rows, k.perFrame, k.tok, k.has = chunks, rows, perFrame, tok, false
+	k.chunks, k.rows, k.perFrame, k.tok, k.tokOpts, k.has = chunks, rows, perFrame, tok, c.tokenOptions(), false
 	k.hidden = make([]float32, nrows*77*k.dim)
 	if k.pi >= 0 {
 		k.pooled = make([]float32, nrows*k.pd)
@@ -337,7 +338,7 @@ func (k *clipTextEncode) Run(in, out []value.Value) error {
 			out[0] = value.OfHandle(k.cond)
 			return nil
 		}
-		chunks, rows, err := tokenize(k.tok, in[0].Str)
+		chunks, rows, err := tokenize(k.tok, in[0].Str, k.tokOpts)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"comfyrt/graph/diag"
 	"comfyrt/nodes"
+	"comfyrt/nodes/diffusion/clip"
 	"comfyrt/nodes/diffusion/sdmodel"
 	"comfyrt/nodes/engine"
 	"comfyrt/nodes/value"
@@ -67,6 +68,19 @@ type SDCLIP struct {
 	// LastLayer is CLIPSetLastLayer's stop_at_clip_layer; −1 is the last.
 	LastLayer int
 	Opts      engine.Options
+}
+
+// sd2 reports a 1024-wide text encoder: SD2's OpenCLIP-H.
+func (c *SDCLIP) sd2() bool {
+	o, ok := c.IO.Output("last_hidden_state")
+	return ok && len(o.Shape) == 3 && o.Shape[2] == 1024
+}
+
+// tokenOptions are the encoder's tokenizer options: SD2's prompts are
+// padded with id 0, not <|endoftext|> (ComfyUI's SD2Tokenizer has
+// pad_with_end False; diffusers' SD2 tokenizer pads with "!", id 0).
+func (c *SDCLIP) tokenOptions() clip.Options {
+	return clip.Options{PadWithZero: c.sd2()}
 }
 
 // SDVAE is the VAE handle: the encoder and decoder files.
@@ -314,7 +328,7 @@ func setLastLayer(k *handleLoader, in []value.Spec) ([]any, error) {
 	if layer > -1 || layer < -24 {
 		return nil, fmt.Errorf("input stop_at_clip_layer: %d is not in -24..-1", layer)
 	}
-	if o, ok := clip.IO.Output("last_hidden_state"); ok && len(o.Shape) == 3 && o.Shape[2] == 1024 {
+	if clip.sd2() {
 		// SD2's OpenCLIP-H: ComfyUI counts 24 layers and defaults to the
 		// penultimate; a diffusers export holds 23 (that penultimate is
 		// its last), so ComfyUI's layer numbers have no exact match there.

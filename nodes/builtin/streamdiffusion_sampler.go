@@ -196,7 +196,7 @@ func plainTextEncode(b base, clipSpec value.Spec, text string) (*clipTextEncode,
 	if _, err := t.Prepare([]value.Spec{value.ConstSpec(value.OfString("")), clipSpec}); err != nil {
 		return nil, err
 	}
-	c, err := t.tok.TokenizePlain(text, clip.Options{})
+	c, err := t.tok.TokenizePlain(text, t.tokOpts)
 	if err == nil && len(t.rows) != 1 {
 		err = fmt.Errorf("the text encoder was prepared for %d rows, want 1", len(t.rows))
 	}
