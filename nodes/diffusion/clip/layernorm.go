@@ -18,7 +18,7 @@ const LayerNormEps = 1e-5
 // w_j·n[t,j] + b_j over the tokens t, with n the normalized top; w_j and b_j
 // are the least-squares solution (exact up to rounding for a layer norm).
 // A row where that does not hold (a feature whose largest residual is over
-// 5e-3 of its RMS plus 1e-4 of the row's, or a feature constant over the
+// 1e-2 of its RMS plus 1e-4 of the row's, or a feature constant over the
 // tokens) is an error: last is not a layer norm of top.
 //
 // layer, top and last hold tokens × dim values (one encoder row); dst
@@ -77,10 +77,12 @@ func fitLayerNorm(w, b, stats []float64, top, last []float32, tokens, dim int) e
 }
 
 // checkFit checks each feature's fit: its largest residual over the
-// tokens within 5e-3 of the feature's RMS (float16 exports round both
-// outputs to about 5e-4) plus 1e-4 of the whole row's RMS, so that an
-// outlier token or a small systematic error in one feature fails where a
-// bound on the row's largest value (the BOS token's, tens) would not.
+// tokens within 1e-2 of the feature's RMS plus 1e-4 of the whole row's
+// RMS. A float16 export rounds both outputs to about 4.9e-4 of their size,
+// and one dominant token (BOS) can make a feature's largest value 8.8×
+// (√77) its RMS: about 4.3e-3 of the RMS at worst, inside the bound. An
+// outlier token or a few-percent error in one feature fails, where a bound
+// on the row's largest value (the BOS token's, tens) would not.
 func checkFit(w, b, stats []float64, top, last []float32, tokens, dim int) error {
 	var all float64
 	for _, v := range last[:tokens*dim] {
@@ -96,7 +98,7 @@ func checkFit(w, b, stats []float64, top, last []float32, tokens, dim int) error
 			maxR = math.Max(maxR, math.Abs((float64(top[t*dim+j])-mean)*rstd*w[j]+b[j]-y))
 		}
 		rms := math.Sqrt(ss / float64(tokens))
-		if !(maxR <= 5e-3*rms+1e-4*all) {
+		if !(maxR <= 1e-2*rms+1e-4*all) {
 			return fmt.Errorf("clip final layer norm: last_hidden_state is not a layer norm of the last hidden_states output "+
 				"(feature %d: residual %.3g, RMS %.3g)", j, maxR, rms)
 		}
