@@ -38,13 +38,17 @@ func setVideoCodec(cc *astiav.CodecContext, w, h int, tb astiav.Rational) {
 	cc.SetSampleAspectRatio(astiav.NewRational(1, 1))
 }
 
+// errEncoderOption marks an encoder option FFmpeg refused (as opposed to
+// the encoder itself failing to open).
+var errEncoderOption = errors.New("encoder option")
+
 // openEncoder opens cc as enc with the encoder options eo.
 func openEncoder(cc *astiav.CodecContext, enc *astiav.Codec, eo map[string]string) error {
 	ed := astiav.NewDictionary()
 	defer ed.Free()
 	for k, v := range eo {
 		if err := ed.Set(k, v, 0); err != nil {
-			return fmt.Errorf("option %s: %w", k, err)
+			return fmt.Errorf("%w %s: %w", errEncoderOption, k, err)
 		}
 	}
 	return cc.Open(enc, ed)

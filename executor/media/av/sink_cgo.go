@@ -150,6 +150,9 @@ func (s *Sink) openVideo(url string, info media.StreamInfo, opts SinkOptions) er
 		s.cc.SetFlags(s.cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
 	}
 	if err := openEncoder(s.cc, enc, sinkEncoderOptions(name, opts)); err != nil {
+		if errors.Is(err, errEncoderOption) {
+			return fmt.Errorf("av: sink %s: %w", url, err)
+		}
 		if strings.Contains(name, "nvenc") {
 			return fmt.Errorf("av: sink %s: cannot open %s (no NVIDIA GPU or driver here?): %w", url, name, err)
 		}

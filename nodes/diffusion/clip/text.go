@@ -209,8 +209,9 @@ func runLen(s string, ok func(rune) bool) int {
 	return n
 }
 
-// nfc is w in Unicode normalisation form C; w itself when it already is
-// (the common case, which allocates nothing).
+// nfc is w in Unicode normalisation form C; w itself when it already is.
+// An ASCII word (the common case) allocates nothing; checking another
+// word converts it to a string.
 func nfc(w []rune) []rune {
 	for _, r := range w {
 		if r >= utf8.RuneSelf {
