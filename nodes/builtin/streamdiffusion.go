@@ -354,13 +354,10 @@ func engineComplete(cfg nodes.Config, dir string, files []string) bool {
 	return true
 }
 
-// quoteAll quotes each name ("." for the empty one: the folder itself).
+// quoteAll quotes each name.
 func quoteAll(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
-		if n == "" {
-			n = "."
-		}
 		q[i] = strconv.Quote(n)
 	}
 	return strings.Join(q, ", ")
