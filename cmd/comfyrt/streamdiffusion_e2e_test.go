@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,18 +35,25 @@ func streamDiffusionModels(t testing.TB, dir string) {
 	if err := onnxgen.WriteTAESD(dir); err != nil {
 		t.Fatal(err)
 	}
-	sub := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime", "kohaku-v2.1--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-3--buffer-1")
+	// The corpus's prebuilt set in the pack's layout: for "39,35,30" and a
+	// frame buffer of 1 the wrapper reads the UNet from the max_batch-3
+	// build and the VAEs from the max_batch-1 one.
+	set := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime")
+	build := func(rows int) string {
+		return filepath.Join(set, fmt.Sprintf("kohaku-v2.1--lcm_lora-True--tiny_vae-True--max_batch-%d--min_batch-%d--mode-img2img", rows, rows))
+	}
 	depth := filepath.Join(dir, "tensorrt", "depth-anything")
-	for _, d := range []string{sub, depth} {
+	for _, d := range []string{build(3), build(1), depth} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	_, unet, _ := onnxgen.TinySD{}.Parts()
 	taesd := onnxgen.NewTAESD()
-	for f, m := range map[string]*onnxgen.Builder{"unet.onnx": unet.Model(true), "vae_encoder.onnx": taesd.Encoder("sample", "latent_sample", false),
-		"vae_decoder.onnx": taesd.Decoder("latent_sample", "sample", false)} {
-		if err := m.WriteFile(filepath.Join(sub, f)); err != nil {
+	for f, m := range map[string]*onnxgen.Builder{filepath.Join(build(3), "unet.onnx"): unet.Model(true),
+		filepath.Join(build(1), "vae_encoder.onnx"): taesd.Encoder("sample", "latent_sample", false),
+		filepath.Join(build(1), "vae_decoder.onnx"): taesd.Decoder("latent_sample", "sample", false)} {
+		if err := m.WriteFile(f); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -184,33 +192,32 @@ func TestStreamDiffusionPlanUpdate(t *testing.T) {
 	}
 }
 
-// writeStreamEngineBuild writes a tiny engine build (the tiny UNet, TAESD;
-// dec replaces the decoder when not nil) into the engine set Kohaku_Slime.
-func writeStreamEngineBuild(t *testing.T, models, build string, dec *onnxgen.Builder) {
+// streamEngineBuild is the folder of the build of model for rows in the
+// stand-in engine set Kohaku_Slime, named as the pack's wrapper names it.
+func streamEngineBuild(models, model string, rows int) string {
+	return filepath.Join(models, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime",
+		fmt.Sprintf("%s--lcm_lora-True--tiny_vae-True--max_batch-%d--min_batch-%d--mode-img2img", model, rows, rows))
+}
+
+// writeStreamEngineFile writes m as file in the build of model for rows.
+func writeStreamEngineFile(t *testing.T, models, model string, rows int, file string, m *onnxgen.Builder) {
 	t.Helper()
-	sub := filepath.Join(models, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime", build)
+	sub := streamEngineBuild(models, model, rows)
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, unet, _ := onnxgen.TinySD{}.Parts()
-	taesd := onnxgen.NewTAESD()
-	if dec == nil {
-		dec = taesd.Decoder("latent_sample", "sample", false)
-	}
-	for f, m := range map[string]*onnxgen.Builder{"unet.onnx": unet.Model(true), "vae_encoder.onnx": taesd.Encoder("sample", "latent_sample", false),
-		"vae_decoder.onnx": dec} {
-		if err := m.WriteFile(filepath.Join(sub, f)); err != nil {
-			t.Fatal(err)
-		}
+	if err := m.WriteFile(filepath.Join(sub, file)); err != nil {
+		t.Fatal(err)
 	}
 }
 
 // TestBinary_StreamDiffusionEngineBuilds: the prebuilt workflow (t_index
-// 39,35,30) compiles with the build named for three t_indexes beside one
-// for two; a second build for three is refused naming node 183's
-// engine_config and both builds; a build whose decoder upsamples 4× is
-// refused when the plan is built, naming the sampler's stream_model,
-// instead of crashing on the first frame.
+// 39,35,30, frame buffer 1) compiles with the UNet build for three rows
+// beside one for two; without a UNet build for three, or with two of
+// other models than the checkpoint's, node 183's engine_config is refused
+// naming the candidates; a VAE build whose decoder upsamples 4× is refused
+// when the plan is built, naming the sampler's stream_model, instead of
+// crashing on the first frame.
 func TestBinary_StreamDiffusionEngineBuilds(t *testing.T) {
 	needORTBinary(t)
 	dir := t.TempDir()
@@ -221,22 +228,32 @@ func TestBinary_StreamDiffusionEngineBuilds(t *testing.T) {
 		r := testkit.Run(t, dir, nil, time.Minute, "compile", "--width", "64", "--height", "64", "--models-dir", models, wf)
 		return r.Code, r.Stdout + r.Stderr
 	}
-	writeStreamEngineBuild(t, models, "kohaku-v2.1--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-2--buffer-1", nil)
+	_, unet, _ := onnxgen.TinySD{}.Parts()
+	writeStreamEngineFile(t, models, "kohaku-v2.1", 2, "unet.onnx", unet.Model(true))
 	if code, out := compile(); code != 0 {
-		t.Fatalf("compile with a build for 2 and one for 3 t_indexes: exit %d\n%s", code, out)
+		t.Fatalf("compile with UNet builds for 2 and 3 rows: exit %d\n%s", code, out)
 	}
-	other := "kohaku-v2.1--lcm_lora-False--tiny_vae-True--mode-img2img--t_index-3--buffer-1"
-	writeStreamEngineBuild(t, models, other, nil)
-	code, out := compile()
-	if code == 0 || !strings.Contains(out, "183") || !strings.Contains(out, "engine_config") || !strings.Contains(out, other) ||
-		!strings.Contains(out, "lcm_lora-True--tiny_vae-True--mode-img2img--t_index-3--buffer-1") {
-		t.Errorf("two builds for 3 t_indexes: exit %d, want node 183's engine_config refused naming both:\n%s", code, out)
-	}
-	if err := os.RemoveAll(filepath.Join(models, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime", other)); err != nil {
+	if err := os.RemoveAll(streamEngineBuild(models, "kohaku-v2.1", 3)); err != nil {
 		t.Fatal(err)
 	}
-	writeStreamEngineBuild(t, models, "kohaku-v2.1--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-3--buffer-1",
-		onnxgen.NewTAESD().DecoderScaled("latent_sample", "sample", 4))
+	code, out := compile()
+	if code == 0 || !strings.Contains(out, "183") || !strings.Contains(out, "engine_config") ||
+		!strings.Contains(out, filepath.Base(streamEngineBuild(models, "kohaku-v2.1", 2))) || !strings.Contains(out, "max_batch-3--min_batch-3--mode-img2img") {
+		t.Errorf("no UNet build for 3 rows: exit %d, want node 183's engine_config refused naming the build for 2:\n%s", code, out)
+	}
+	for _, m := range []string{"slime-a", "slime-b"} {
+		writeStreamEngineFile(t, models, m, 3, "unet.onnx", unet.Model(true))
+	}
+	code, out = compile()
+	if code == 0 || !strings.Contains(out, "183") || !strings.Contains(out, "engine_config") || !strings.Contains(out, "keep one") ||
+		!strings.Contains(out, filepath.Base(streamEngineBuild(models, "slime-a", 3))) || !strings.Contains(out, filepath.Base(streamEngineBuild(models, "slime-b", 3))) {
+		t.Errorf("two UNet builds of other models: exit %d, want node 183's engine_config refused naming both:\n%s", code, out)
+	}
+	writeStreamEngineFile(t, models, "kohaku-v2.1", 3, "unet.onnx", unet.Model(true))
+	if code, out := compile(); code != 0 {
+		t.Fatalf("compile with the checkpoint's UNet build beside two others: exit %d\n%s", code, out)
+	}
+	writeStreamEngineFile(t, models, "kohaku-v2.1", 1, "vae_decoder.onnx", onnxgen.NewTAESD().DecoderScaled("latent_sample", "sample", 4))
 	code, out = compile()
 	if code == 0 || !strings.Contains(out, "184") || !strings.Contains(out, "stream_model") || !strings.Contains(out, "8×") {
 		t.Errorf("a 4× decoder: exit %d, want node 184's stream_model refused:\n%s", code, out)

@@ -287,21 +287,28 @@ func TestFamilyAndTable(t *testing.T) {
 // workflows need besides their checkpoints: TAESD for use_tiny_vae, and
 // the prebuilt engine set Kohaku_Slime as the ONNX files beside where its
 // engines would be (tiny UNet and TAESD-like VAE, as the engine loaders
-// read them).
+// read them), in the pack's layout: for the corpus's "39,35,30" and a
+// frame buffer of 1 the wrapper reads the UNet from the max_batch-3 build
+// and the VAEs from the max_batch-1 one.
 func streamDiffusionStandIns(t *testing.T, dir string) {
 	t.Helper()
 	if err := onnxgen.WriteTAESD(dir); err != nil {
 		t.Fatal(err)
 	}
-	sub := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime", "engines")
-	if err := os.MkdirAll(sub, 0o755); err != nil {
-		t.Fatal(err)
+	set := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Kohaku_Slime")
+	build := map[int]string{
+		3: filepath.Join(set, "kohaku-v2.1--lcm_lora-True--tiny_vae-True--max_batch-3--min_batch-3--mode-img2img"),
+		1: filepath.Join(set, "kohaku-v2.1--lcm_lora-True--tiny_vae-True--max_batch-1--min_batch-1--mode-img2img"),
 	}
 	_, unet, _ := onnxgen.TinySD{}.Parts()
 	taesd := onnxgen.NewTAESD()
-	for f, m := range map[string]*onnxgen.Builder{"unet.onnx": unet.Model(true), "vae_encoder.onnx": taesd.Encoder("sample", "latent_sample", false),
-		"vae_decoder.onnx": taesd.Decoder("latent_sample", "sample", false)} {
-		if err := m.WriteFile(filepath.Join(sub, f)); err != nil {
+	for f, m := range map[string]*onnxgen.Builder{filepath.Join(build[3], "unet.onnx"): unet.Model(true),
+		filepath.Join(build[1], "vae_encoder.onnx"): taesd.Encoder("sample", "latent_sample", false),
+		filepath.Join(build[1], "vae_decoder.onnx"): taesd.Decoder("latent_sample", "sample", false)} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.WriteFile(f); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -30,18 +30,37 @@ import (
 //     export folder, found as CheckpointLoaderSimple finds one
 //     (checkpoints/<stem>/).
 //   - StreamDiffusionTensorRTEngineLoader (engine_name) → SDMODEL: an engine
-//     set, tensorrt/StreamDiffusion-engines/<name>/ whose subfolders hold
-//     unet.engine, vae_encoder.engine and vae_decoder.engine; comfyrt runs
-//     the ONNX files beside them (unet.onnx, vae_encoder.onnx,
-//     vae_decoder.onnx, Optimum's tensor names; the VAE files are the tiny
-//     VAE the pack builds its engines with, read as TAESD as
-//     vae_approx/taesd_*.onnx), as TensorRTLoader maps .engine to .onnx.
-//     The three come from one folder (one build); of several complete
-//     builds, StreamDiffusionPrebuiltConfig takes the one whose folder
-//     name (the pack's …--mode-M--t_index-N--buffer-B) matches its mode,
-//     len(t_index_list) and frame_buffer_size, and refuses, naming them,
-//     when that is not exactly one (the loader, which has no settings,
-//     when there are several).
+//     set, tensorrt/StreamDiffusion-engines/<name>/ in the pack's layout;
+//     comfyrt runs the ONNX files beside the engines (unet.onnx,
+//     vae_encoder.onnx, vae_decoder.onnx, Optimum's tensor names; the VAE
+//     files are the tiny VAE the pack builds its engines with, read as
+//     TAESD as vae_approx/taesd_*.onnx), as TensorRTLoader maps .engine to
+//     .onnx. The layout, from the sources: the pack's get_engine_configs
+//     (nodes.py:41-96) lists a set when one of its subfolders holds
+//     unet.engine and one (not necessarily the same) both VAE engines;
+//     StreamDiffusionPrebuiltConfig (nodes.py:473-526) hands the wrapper
+//     engine_dir = the set (line 504), and the wrapper
+//     (streamdiffusionwrapper.py:494-539, as cumulo-autumn/StreamDiffusion
+//     @b623251 utils/wrapper.py:488) reads
+//     <set>/<model stem>--lcm_lora-True--tiny_vae-True--max_batch-R--min_batch-R--mode-M/unet.engine
+//     with R = StreamDiffusion's trt_unet_batch_size (pipeline.py:44-57:
+//     len(t_index_list)·frame_buffer_size for cfg_type self, which
+//     PrebuiltConfig keeps; frame_buffer_size without the denoising batch)
+//     and the VAE engines from the folder with R = frame_buffer_size in
+//     img2img (stream.frame_bff_size), the whole batch in txt2img
+//     (streamdiffusionwrapper.py:147-150). So "39,35,30" puts the UNet
+//     under max_batch-3 and the VAEs under max_batch-1. The
+//     mode/t_index/buffer keys are in the set's own name when
+//     StreamDiffusionConfig built it (parent_name, nodes.py:463:
+//     <model>--lcm_lora-L--tiny_vae-V--mode-M--t_index-N--buffer-B).
+//     StreamDiffusionPrebuiltConfig takes the UNet from the build folder
+//     whose max_batch (and min_batch) is the UNet's rows and whose mode is
+//     the config's, the VAEs from the one named for their rows, refuses a
+//     set whose name contradicts its mode, t_index count or buffer, and
+//     of several fitting builds keeps those named after the checkpoint's
+//     stem; when that is not exactly one it refuses, naming the
+//     candidates. The loader, which has no settings, wants exactly one
+//     UNet build and one VAE build.
 //     An engine set has no text encoder: StreamDiffusionPrebuiltConfig
 //     takes it from its model input, and StreamDiffusionConfig refuses one.
 //   - StreamDiffusionAdvancedConfig → ADVANCED_CONFIG: do_add_noise,
@@ -148,87 +167,186 @@ func loadStreamCheckpoint(input string) func(k *handleLoader, in []value.Spec) (
 	}
 }
 
-// engineFiles are the ONNX files comfyrt runs beside an engine set's
-// .engine files.
-var engineFiles = []string{"unet.onnx", "vae_encoder.onnx", "vae_decoder.onnx"}
+// engineUNetFiles and engineVAEFiles are the ONNX files comfyrt runs
+// beside an engine set's .engine files: the UNet's, and the two VAE files,
+// which the pack keeps in another build folder than the UNet's whenever
+// their rows differ.
+var (
+	engineUNetFiles = []string{"unet.onnx"}
+	engineVAEFiles  = []string{"vae_encoder.onnx", "vae_decoder.onnx"}
+)
 
-// engineBuild is what a config asks of an engine build. The pack names
-// each build's folder after its settings (…--mode-M--t_index-N--buffer-B,
-// N = len(t_index_list), B = frame_buffer_size).
+// engineBuild is what a config asks of an engine set: the keys the pack
+// puts in the set's own name (StreamDiffusionConfig's parent_name,
+// …--mode-M--t_index-N--buffer-B) and in its build folders' names
+// (StreamDiffusionWrapper's create_prefix,
+// <model>--lcm_lora-True--tiny_vae-True--max_batch-R--min_batch-R--mode-M),
+// R being the UNet's rows for the UNet's folder and the VAEs' for theirs.
 type engineBuild struct {
+	model          string // the checkpoint's stem, preferred among several fitting builds
 	mode           string
 	tIndex, buffer int
+	unetRows       int
+	vaeRows        int
 }
 
-// matches reports whether folder's name contradicts none of b's settings
-// (nil: any folder).
-func (b *engineBuild) matches(folder string) bool {
+// newEngineBuild is the build a StreamDiffusionPrebuiltConfig asks for:
+// cfg_type self (the wrapper's default, which PrebuiltConfig keeps) gives
+// the UNet len(t_index_list)·frame_buffer_size rows with the denoising
+// batch, frame_buffer_size without (StreamDiffusion's trt_unet_batch_size);
+// the VAEs have frame_buffer_size rows in img2img and the whole batch in
+// txt2img (the wrapper's vae_encoder/vae_decoder paths).
+func newEngineBuild(model, mode string, tIndex, buffer int, denoisingBatch bool) *engineBuild {
+	batch := buffer
+	if denoisingBatch {
+		batch = tIndex * buffer
+	}
+	vae := buffer
+	if mode == "txt2img" {
+		vae = batch
+	}
+	return &engineBuild{model: modelStem(model), mode: mode, tIndex: tIndex, buffer: buffer, unetRows: batch, vaeRows: vae}
+}
+
+// modelStem is name without its folder and model-file extension (the stem
+// create_prefix names a build after).
+func modelStem(name string) string {
+	name = path.Base(filepath.ToSlash(name))
+	for _, ext := range []string{".safetensors", ".ckpt", ".pt", ".pth", ".bin"} {
+		if s, ok := strings.CutSuffix(name, ext); ok {
+			return s
+		}
+	}
+	return name
+}
+
+// nameKeys reads the key-value parts of a pack folder name (parts joined by
+// "--", each key-value; the first part, the model, under "model").
+func nameKeys(folder string) map[string]string {
+	parts := strings.Split(folder, "--")
+	keys := map[string]string{}
+	for i, part := range parts {
+		key, val, ok := strings.Cut(part, "-")
+		if !ok || i == 0 {
+			continue
+		}
+		keys[key] = val
+	}
+	// The model name may itself hold "--": it is everything before the
+	// first key the pack writes.
+	model := folder
+	if i := strings.Index(folder, "--lcm_lora-"); i >= 0 {
+		model = folder[:i]
+	}
+	keys["model"] = model
+	return keys
+}
+
+// setFits reports how the engine set's own name contradicts b (""
+// when it does not): the keys StreamDiffusionConfig names a set with.
+func (b *engineBuild) setFits(set string) string {
+	if b == nil {
+		return ""
+	}
+	k := nameKeys(set)
+	for _, c := range []struct{ key, want string }{{"mode", b.mode}, {"t_index", strconv.Itoa(b.tIndex)}, {"buffer", strconv.Itoa(b.buffer)}} {
+		if v, ok := k[c.key]; ok && v != c.want {
+			return fmt.Sprintf("its name says %s-%s, the config %s", c.key, v, c.want)
+		}
+	}
+	return ""
+}
+
+// buildFits reports whether a build folder's name is one create_prefix
+// writes for rows (any rows when b is nil) and b's mode.
+func (b *engineBuild) buildFits(folder string, rows int) bool {
+	k := nameKeys(folder)
+	maxB, ok := k["max_batch"]
+	if !ok || k["mode"] == "" || (k["min_batch"] != "" && k["min_batch"] != maxB) {
+		return false
+	}
 	if b == nil {
 		return true
 	}
-	for _, part := range strings.Split(folder, "--") {
-		key, val, _ := strings.Cut(part, "-")
-		switch {
-		case key == "mode" && val != b.mode,
-			key == "t_index" && val != strconv.Itoa(b.tIndex),
-			key == "buffer" && val != strconv.Itoa(b.buffer):
-			return false
-		}
-	}
-	return true
+	return maxB == strconv.Itoa(rows) && k["mode"] == b.mode && k["tiny_vae"] != "False" && k["lcm_lora"] != "False"
 }
 
-// findEngineSet finds the folder of the engine set that holds all of
-// engineFiles: the set's folder or one of its subfolders (the pack keeps
-// each build in a subfolder named after its settings). The three files
-// always come from one folder; of several complete ones, the one build
-// matches, else an error names them. The result is relative to the
-// models folder.
-func findEngineSet(k *handleLoader, input, name string, build *engineBuild) (string, error) {
+// findEngineSet finds the build folders of the engine set name that hold
+// the UNet's ONNX file and the VAEs' (relative to the models folder). As
+// the pack's get_engine_configs, a set is a folder of build folders; as
+// its wrapper, the UNet's folder is the one named for the UNet's rows
+// (max_batch) and the VAEs' the one named for theirs. Without b (the
+// engine loader) each must be the only one there.
+func findEngineSet(k *handleLoader, input, name string, b *engineBuild) (unet, vae string, err error) {
 	if _, err := sdFolders(k.cfg, input, name); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := localName(input, streamDiffusionEngineDir, name); err != nil {
-		return "", err
+		return "", "", err
 	}
 	dir := path.Join(streamDiffusionEngineDir, filepath.ToSlash(name))
 	subs, err := readModelDir(k.cfg, dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid model file", Input: input, Err: fmt.Errorf("%s %q: %v", input, name, err)}
+		return "", "", &nodes.FileError{Code: diag.InvalidFile, Summary: "Invalid model file", Input: input, Err: fmt.Errorf("%s %q: %v", input, name, err)}
 	}
-	var complete, picked []string
-	for _, s := range append([]string{""}, subs...) {
-		if engineComplete(k.cfg, path.Join(dir, s)) {
-			complete = append(complete, s)
-			if build.matches(s) {
-				picked = append(picked, s)
-			}
-		}
+	if why := b.setFits(name); why != "" {
+		return "", "", fmt.Errorf("input %s: the engine set %q was built for other settings: %s", input, name, why)
 	}
-	switch {
-	case len(complete) == 0:
-		return "", &nodes.FileError{Code: diag.MissingFile, Summary: "Model file not found", Input: input,
-			Err: fmt.Errorf("%s %q: comfyrt runs the ONNX files beside the pack's engines: want %s in one folder, %s/ or one of its subfolders (next to unet.engine, vae_encoder.engine, vae_decoder.engine; the TensorRT execution provider builds its engines from them)",
-				input, name, strings.Join(engineFiles, ", "), dir)}
-	case len(complete) == 1:
-		return path.Join(dir, complete[0]), nil
-	case len(picked) == 1:
-		return path.Join(dir, picked[0]), nil
+	if unet, err = pickBuild(k.cfg, input, name, dir, subs, engineUNetFiles, b, "UNet"); err != nil {
+		return "", "", err
 	}
-	if build == nil {
-		return "", fmt.Errorf("input %s: the engine set %q has %d complete builds (%s); keep one build there, or pick one with StreamDiffusionPrebuiltConfig's settings",
-			input, name, len(complete), quoteAll(complete))
+	if vae, err = pickBuild(k.cfg, input, name, dir, subs, engineVAEFiles, b, "VAE"); err != nil {
+		return "", "", err
 	}
-	want := fmt.Sprintf("mode %s, %d t_indexes, frame buffer %d (…--mode-%s--t_index-%d--buffer-%d)", build.mode, build.tIndex, build.buffer, build.mode, build.tIndex, build.buffer)
-	if len(picked) == 0 {
-		return "", fmt.Errorf("input %s: none of the engine set %q's builds (%s) is named for %s", input, name, quoteAll(complete), want)
-	}
-	return "", fmt.Errorf("input %s: the engine set %q has %d builds for %s: %s; keep one of them", input, name, len(picked), want, quoteAll(picked))
+	return unet, vae, nil
 }
 
-// engineComplete reports whether every one of engineFiles is in dir.
-func engineComplete(cfg nodes.Config, dir string) bool {
-	for _, f := range engineFiles {
+// pickBuild picks the build folder of dir that holds files and is named
+// for part's rows (part "UNet" or "VAE").
+func pickBuild(cfg nodes.Config, input, name, dir string, subs, files []string, b *engineBuild, part string) (string, error) {
+	rows := 0
+	if b != nil {
+		rows = b.vaeRows
+		if part == "UNet" {
+			rows = b.unetRows
+		}
+	}
+	var have, fit []string
+	for _, s := range subs {
+		if !engineComplete(cfg, path.Join(dir, s), files) {
+			continue
+		}
+		have = append(have, s)
+		if b.buildFits(s, rows) {
+			fit = append(fit, s)
+		}
+	}
+	if len(fit) > 1 && b != nil {
+		if same := slices.DeleteFunc(slices.Clone(fit), func(s string) bool { return nameKeys(s)["model"] != b.model }); len(same) > 0 {
+			fit = same
+		}
+	}
+	if len(fit) == 1 {
+		return path.Join(dir, fit[0]), nil
+	}
+	if len(have) == 0 {
+		return "", &nodes.FileError{Code: diag.MissingFile, Summary: "Model file not found", Input: input,
+			Err: fmt.Errorf("%s %q: comfyrt runs the ONNX files beside the pack's engines: want %s in a build folder of %s/ (next to the .engine files, in folders named as the pack's <model>--lcm_lora-True--tiny_vae-True--max_batch-R--min_batch-R--mode-M; the TensorRT execution provider builds its engines from them)",
+				input, name, strings.Join(files, " and "), dir)}
+	}
+	want := "a build folder named …--max_batch-R--min_batch-R--mode-M"
+	if b != nil {
+		want = fmt.Sprintf("…--max_batch-%d--min_batch-%d--mode-%s (the %s's rows for %d t_indexes, frame buffer %d, %s)", rows, rows, b.mode, part, b.tIndex, b.buffer, b.mode)
+	}
+	if len(fit) == 0 {
+		return "", fmt.Errorf("input %s: none of the engine set %q's %s builds (%s) is named %s", input, name, part, quoteAll(have), want)
+	}
+	return "", fmt.Errorf("input %s: the engine set %q has %d %s builds named %s: %s; keep one of them", input, name, len(fit), part, want, quoteAll(fit))
+}
+
+// engineComplete reports whether every one of files is in dir.
+func engineComplete(cfg nodes.Config, dir string, files []string) bool {
+	for _, f := range files {
 		if _, err := resolveModel(cfg, path.Join(dir, f)); err != nil {
 			return false
 		}
@@ -236,13 +354,10 @@ func engineComplete(cfg nodes.Config, dir string) bool {
 	return true
 }
 
-// quoteAll quotes each name ("." for the empty one: the folder itself).
+// quoteAll quotes each name.
 func quoteAll(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
-		if n == "" {
-			n = "."
-		}
 		q[i] = strconv.Quote(n)
 	}
 	return strings.Join(q, ", ")
@@ -287,23 +402,24 @@ func loadStreamEngine(k *handleLoader, in []value.Spec) ([]any, error) {
 	return []any{sm}, nil
 }
 
-// engineSetModel opens the engine set name (its build that matches build,
-// nil: its only complete build) as an SDMODEL without a text encoder.
-func engineSetModel(k *handleLoader, input, name string, build *engineBuild) (*SDStreamModel, error) {
-	dir, err := findEngineSet(k, input, name, build)
+// engineSetModel opens the engine set name (its builds that fit b; nil:
+// its only UNet and VAE builds) as an SDMODEL without a text encoder.
+func engineSetModel(k *handleLoader, input, name string, b *engineBuild) (*SDStreamModel, error) {
+	unetDir, vaeDir, err := findEngineSet(k, input, name, b)
 	if err != nil {
 		return nil, err
 	}
 	abs := map[string]string{}
 	ios := map[string]sdmodel.IO{}
-	for f, part := range map[string]string{"unet.onnx": sdmodel.UNet, "vae_encoder.onnx": sdmodel.VAEEncoder, "vae_decoder.onnx": sdmodel.VAEDecoder} {
-		rel := path.Join(dir, f)
+	for _, f := range []struct{ dir, file, part string }{{unetDir, "unet.onnx", sdmodel.UNet},
+		{vaeDir, "vae_encoder.onnx", sdmodel.VAEEncoder}, {vaeDir, "vae_decoder.onnx", sdmodel.VAEDecoder}} {
+		rel := path.Join(f.dir, f.file)
 		p, err := resolveModel(k.cfg, rel)
 		if err != nil {
 			return nil, sdFileError(input, err)
 		}
-		abs[f] = p
-		if ios[f], err = sdmodel.InspectPart(k.cfg.Engines, part, p, rel); err != nil {
+		abs[f.file] = p
+		if ios[f.file], err = sdmodel.InspectPart(k.cfg.Engines, f.part, p, rel); err != nil {
 			return nil, sdFileError(input, err)
 		}
 	}
@@ -407,7 +523,11 @@ func streamPrebuiltConfig(k *handleLoader, in []value.Spec) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input t_index_list: %w", err)
 	}
-	eng, err := engineSetModel(k, "engine_config", name, &engineBuild{mode: s.mode, tIndex: len(ti), buffer: s.fbs})
+	adv, err := streamAdvanced(a, s.adv)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engineSetModel(k, "engine_config", name, newEngineBuild(ckpt.Name, s.mode, len(ti), s.fbs, adv.DenoisingBatch))
 	if err != nil {
 		return nil, err
 	}
@@ -419,19 +539,29 @@ func streamPrebuiltConfig(k *handleLoader, in []value.Spec) ([]any, error) {
 	return []any{st}, nil
 }
 
+// streamAdvanced reads the ADVANCED_CONFIG of slot i (the wrapper's
+// defaults when it is not linked).
+func streamAdvanced(a *args, i int) (SDStreamAdvanced, error) {
+	adv := defaultAdvanced
+	if a.present(i) {
+		if p := handleOf[*SDStreamAdvanced](a, i, "ADVANCED_CONFIG", "StreamDiffusionAdvancedConfig"); p != nil {
+			adv = *p
+		}
+		if err := a.Err(); err != nil {
+			return adv, err
+		}
+	}
+	return adv, nil
+}
+
 // buildStream checks the shared settings and makes the STREAM_MODEL.
 func buildStream(k *handleLoader, a *args, m *SDStreamModel, s streamSettings) (*SDStream, error) {
 	if a.present(s.lora) {
 		return nil, fmt.Errorf("input opt_lora_dict: a LoRA cannot be applied to an ONNX export at run time; fuse it into the checkpoint before exporting")
 	}
-	adv := defaultAdvanced
-	if a.present(s.adv) {
-		if p := handleOf[*SDStreamAdvanced](a, s.adv, "ADVANCED_CONFIG", "StreamDiffusionAdvancedConfig"); p != nil {
-			adv = *p
-		}
-		if err := a.Err(); err != nil {
-			return nil, err
-		}
+	adv, err := streamAdvanced(a, s.adv)
+	if err != nil {
+		return nil, err
 	}
 	ti, err := streamdiff.ParseTIndexList(s.tIndex)
 	if err != nil {

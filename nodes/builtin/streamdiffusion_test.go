@@ -453,13 +453,23 @@ func TestStreamDiffusionTxt2Img(t *testing.T) {
 func TestStreamDiffusionEngineSet(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
-	writeEngineSet(t, dir, "Kohaku_Slime", "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img", nil)
+	writeSplitEngineSet(t, dir, "Kohaku_Slime", "kohaku-v2.1", 3, 1)
 	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
 	cfg := runPrepared(t, modelKernel(t, "StreamDiffusionPrebuiltConfig", p, dir), str("Kohaku_Slime"), str("39,35,30"), str("img2img"), i64(1),
 		i64(sdStreamWidth), i64(sdStreamHeight), ck, value.Value{}, value.Value{})[0]
 	st := cfg.Handle.(*SDStream)
 	if filepath.Base(st.UNet.Path) != "unet.onnx" || !st.VAE.VAE.TAESD || st.CLIP == nil || st.CFG != streamdiff.CFGSelf {
 		t.Fatalf("prebuilt stream %+v", st)
+	}
+	// The pack's split layout: the UNet from the max_batch-3 build, the
+	// VAEs from the max_batch-1 one.
+	if got := filepath.Base(filepath.Dir(st.UNet.Path)); got != engineBuildName("kohaku-v2.1", 3, "img2img") {
+		t.Errorf("UNet from %s", got)
+	}
+	for _, f := range []string{st.VAE.VAE.Encoder, st.VAE.VAE.Decoder} {
+		if got := filepath.Base(filepath.Dir(f)); got != engineBuildName("kohaku-v2.1", 1, "img2img") {
+			t.Errorf("VAE file %s from %s", filepath.Base(f), got)
+		}
 	}
 	o := defaultStreamOpts()
 	frame := value.New(value.ImageSpec(1, 20, 30))
@@ -483,9 +493,34 @@ func TestStreamDiffusionEngineSet(t *testing.T) {
 		t.Errorf("engine set into StreamDiffusionConfig: %v", err)
 	}
 	err = prepareErrWith(t, "StreamDiffusionTensorRTEngineLoader", p, dir, str("Missing"))
-	if err == nil || !strings.Contains(err.Error(), "unet.onnx, vae_encoder.onnx, vae_decoder.onnx") ||
+	if err == nil || !strings.Contains(err.Error(), "want unet.onnx in a build folder") ||
 		!strings.Contains(err.Error(), "tensorrt/StreamDiffusion-engines/Missing") {
 		t.Errorf("missing engine set: %v", err)
+	}
+}
+
+// engineBuildName is the pack's build folder name (StreamDiffusionWrapper's
+// create_prefix) for model, rows and mode.
+func engineBuildName(model string, rows int, mode string) string {
+	return fmt.Sprintf("%s--lcm_lora-True--tiny_vae-True--max_batch-%d--min_batch-%d--mode-%s", model, rows, rows, mode)
+}
+
+// writeSplitEngineSet writes an img2img engine set in the pack's layout:
+// the UNet in the build folder for unetRows, the VAEs in the one for
+// vaeRows (one folder when they are equal).
+func writeSplitEngineSet(t testing.TB, dir, name, model string, unetRows, vaeRows int) {
+	t.Helper()
+	u, v := engineBuildName(model, unetRows, "img2img"), engineBuildName(model, vaeRows, "img2img")
+	writeEngineSet(t, dir, name, u, nil)
+	if u == v {
+		return
+	}
+	writeEngineSet(t, dir, name, v, nil)
+	set := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", name)
+	for _, f := range []string{filepath.Join(u, "vae_encoder.onnx"), filepath.Join(u, "vae_decoder.onnx"), filepath.Join(v, "unet.onnx")} {
+		if err := os.Remove(filepath.Join(set, f)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -518,7 +553,11 @@ func writeEngineSet(t testing.TB, dir, name, sub string, dec *onnxgen.Builder) {
 func TestStreamDiffusionDecoderFactor(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
-	writeEngineSet(t, dir, "Four", "x", onnxgen.NewTAESD().DecoderScaled("latent_sample", "sample", 4))
+	writeSplitEngineSet(t, dir, "Four", "tiny", 3, 1)
+	four := onnxgen.NewTAESD().DecoderScaled("latent_sample", "sample", 4)
+	if err := four.WriteFile(filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Four", engineBuildName("tiny", 1, "img2img"), "vae_decoder.onnx")); err != nil {
+		t.Fatal(err)
+	}
 	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
 	adv := runPrepared(t, modelKernel(t, "StreamDiffusionAdvancedConfig", p, dir), i64(10), boolean(true), boolean(true),
 		boolean(true), f64(0.9), i64(2), str("cpu"), str("float32"), str(""), boolean(false), str("engines"))[0]
@@ -537,19 +576,23 @@ func TestStreamDiffusionDecoderFactor(t *testing.T) {
 	}
 }
 
-// TestStreamDiffusionEngineBuild: the three ONNX files come from one
-// build folder of the engine set — never a UNet of one build with the
-// VAEs of another; of several complete builds, the one whose name (the
-// pack's …--mode-M--t_index-N--buffer-B) matches the config, else an
-// error naming the candidates.
+// TestStreamDiffusionEngineBuild: StreamDiffusionPrebuiltConfig picks the
+// UNet from the build folder named for the UNet's rows
+// (len(t_index_list)·frame_buffer_size, frame_buffer_size without the
+// denoising batch) and the VAEs from the one named for frame_buffer_size,
+// as the pack's wrapper does; builds of another mode, or folders the pack
+// does not name so, are not used; a set whose own name contradicts the
+// config is refused; several fitting builds are narrowed to the
+// checkpoint's, else refused with the candidates named.
 func TestStreamDiffusionEngineBuild(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
 	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
-	set := filepath.Join(dir, "tensorrt", "StreamDiffusion-engines")
-	prebuilt := func(name, tIndex string) (*SDStream, error) {
+	noBatch := runPrepared(t, modelKernel(t, "StreamDiffusionAdvancedConfig", p, dir), i64(10), boolean(true), boolean(false),
+		boolean(false), f64(0.98), i64(10), str("cpu"), str("float32"), str(""), boolean(false), str("engines"))[0]
+	prebuilt := func(name, tIndex string, adv value.Value) (*SDStream, error) {
 		k := modelKernel(t, "StreamDiffusionPrebuiltConfig", p, dir)
-		in := []value.Value{str(name), str(tIndex), str("img2img"), i64(1), i64(sdStreamWidth), i64(sdStreamHeight), ck, {}, {}}
+		in := []value.Value{str(name), str(tIndex), str("img2img"), i64(1), i64(sdStreamWidth), i64(sdStreamHeight), ck, {}, adv}
 		if _, err := k.Prepare(specsOf(in)); err != nil {
 			return nil, err
 		}
@@ -559,55 +602,74 @@ func TestStreamDiffusionEngineBuild(t *testing.T) {
 		}
 		return out[0].Handle.(*SDStream), nil
 	}
-	// A partial build (a UNet only) sorts first: the complete one is used
-	// whole.
-	writeEngineSet(t, dir, "Mixed", "b-full", nil)
-	writeEngineSet(t, dir, "Mixed", "a-partial", nil)
+	folders := func(st *SDStream) (unet, vae string) {
+		return filepath.Base(filepath.Dir(st.UNet.Path)), filepath.Base(filepath.Dir(st.VAE.VAE.Decoder))
+	}
+	b1, b2, b3 := engineBuildName("kohaku", 1, "img2img"), engineBuildName("kohaku", 2, "img2img"), engineBuildName("kohaku", 3, "img2img")
+	// UNet builds for 3 and 2 t_indexes, the VAEs' for a frame buffer of 1.
+	writeSplitEngineSet(t, dir, "Two", "kohaku", 3, 1)
+	writeEngineSet(t, dir, "Two", b2, nil)
 	for _, f := range []string{"vae_encoder.onnx", "vae_decoder.onnx"} {
-		os.Remove(filepath.Join(set, "Mixed", "a-partial", f))
+		os.Remove(filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Two", b2, f))
 	}
-	st, err := prebuilt("Mixed", "39,35,30")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{st.UNet.Path, st.VAE.VAE.Encoder, st.VAE.VAE.Decoder} {
-		if filepath.Base(filepath.Dir(f)) != "b-full" {
-			t.Errorf("file %s: want the complete build b-full", f)
-		}
-	}
-	// The UNet in one folder, the VAEs in another: no complete build.
-	writeEngineSet(t, dir, "Split", "u", nil)
-	writeEngineSet(t, dir, "Split", "v", nil)
-	os.Remove(filepath.Join(set, "Split", "u", "vae_decoder.onnx"))
-	os.Remove(filepath.Join(set, "Split", "v", "unet.onnx"))
-	if _, err := prebuilt("Split", "39,35,30"); err == nil || !strings.Contains(err.Error(), "in one folder") {
-		t.Errorf("split build: %v", err)
-	}
-	// Two complete builds: the config's t_index count picks one.
-	three, two := "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-3--buffer-1", "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-2--buffer-1"
-	writeEngineSet(t, dir, "Two", three, nil)
-	writeEngineSet(t, dir, "Two", two, nil)
-	for tIndex, want := range map[string]string{"39,35,30": three, "39,35": two} {
-		st, err := prebuilt("Two", tIndex)
+	for tIndex, want := range map[string]string{"39,35,30": b3, "39,35": b2} {
+		st, err := prebuilt("Two", tIndex, value.Value{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := filepath.Base(filepath.Dir(st.UNet.Path)); got != want || filepath.Base(filepath.Dir(st.VAE.VAE.Decoder)) != want {
-			t.Errorf("t_index_list %s: build %s, want %s", tIndex, got, want)
+		if u, v := folders(st); u != want || v != b1 {
+			t.Errorf("t_index_list %s: UNet from %s, VAEs from %s; want %s and %s", tIndex, u, v, want, b1)
 		}
 	}
-	if _, err := prebuilt("Two", "39"); err == nil || !strings.Contains(err.Error(), three) || !strings.Contains(err.Error(), two) {
-		t.Errorf("no build for one t_index: %v", err)
+	if _, err := prebuilt("Two", "39", value.Value{}); err == nil || !strings.Contains(err.Error(), "input engine_config") ||
+		!strings.Contains(err.Error(), b2) || !strings.Contains(err.Error(), b3) || !strings.Contains(err.Error(), "max_batch-1--min_batch-1") {
+		t.Errorf("no UNet build for one t_index: %v", err)
 	}
 	// The engine loader has no settings to pick one by.
-	if err := prepareErrWith(t, "StreamDiffusionTensorRTEngineLoader", p, dir, str("Two")); err == nil || !strings.Contains(err.Error(), three) ||
-		!strings.Contains(err.Error(), two) {
-		t.Errorf("engine loader on two builds: %v", err)
+	if err := prepareErrWith(t, "StreamDiffusionTensorRTEngineLoader", p, dir, str("Two")); err == nil || !strings.Contains(err.Error(), b3) ||
+		!strings.Contains(err.Error(), b2) {
+		t.Errorf("engine loader on two UNet builds: %v", err)
 	}
-	// Two complete builds whose names say nothing: refused, both named.
-	writeEngineSet(t, dir, "Ambiguous", "x", nil)
-	writeEngineSet(t, dir, "Ambiguous", "y", nil)
-	if _, err := prebuilt("Ambiguous", "39,35,30"); err == nil || !strings.Contains(err.Error(), `"x"`) || !strings.Contains(err.Error(), `"y"`) {
+	// Without the denoising batch the UNet has frame_buffer_size rows.
+	writeSplitEngineSet(t, dir, "Batchless", "kohaku", 1, 1)
+	if st, err := prebuilt("Batchless", "39,35,30", noBatch); err != nil {
+		t.Fatal(err)
+	} else if u, v := folders(st); u != b1 || v != b1 {
+		t.Errorf("no denoising batch: UNet from %s, VAEs from %s", u, v)
+	}
+	if _, err := prebuilt("Batchless", "39,35,30", value.Value{}); err == nil || !strings.Contains(err.Error(), "max_batch-3--min_batch-3--mode-img2img") {
+		t.Errorf("denoising batch on a set without its UNet build: %v", err)
+	}
+	// Builds of the other mode and folders the pack does not name so are
+	// not used.
+	writeEngineSet(t, dir, "Other", engineBuildName("kohaku", 3, "txt2img"), nil)
+	writeEngineSet(t, dir, "Other", "x", nil)
+	if _, err := prebuilt("Other", "39,35,30", value.Value{}); err == nil || !strings.Contains(err.Error(), `"x"`) ||
+		!strings.Contains(err.Error(), "mode-txt2img") || !strings.Contains(err.Error(), "none of") {
+		t.Errorf("no img2img build: %v", err)
+	}
+	// The set's own name (StreamDiffusionConfig's parent_name) must agree.
+	named := "kohaku--lcm_lora-True--tiny_vae-True--mode-img2img--t_index-3--buffer-1"
+	writeSplitEngineSet(t, dir, named, "kohaku", 3, 1)
+	if _, err := prebuilt(named, "39,35,30", value.Value{}); err != nil {
+		t.Errorf("set named for the config: %v", err)
+	}
+	if _, err := prebuilt(named, "39,35", value.Value{}); err == nil || !strings.Contains(err.Error(), "t_index-3") {
+		t.Errorf("set named for 3 t_indexes, config 2: %v", err)
+	}
+	// Two fitting builds: the checkpoint's (tiny) is taken; of two others,
+	// neither.
+	writeSplitEngineSet(t, dir, "Models", "kohaku", 3, 1)
+	writeSplitEngineSet(t, dir, "Models", "tiny", 3, 1)
+	if st, err := prebuilt("Models", "39,35,30", value.Value{}); err != nil {
+		t.Fatal(err)
+	} else if u, v := folders(st); u != engineBuildName("tiny", 3, "img2img") || v != engineBuildName("tiny", 1, "img2img") {
+		t.Errorf("two models: UNet from %s, VAEs from %s; want the checkpoint's", u, v)
+	}
+	writeSplitEngineSet(t, dir, "Ambiguous", "kohaku", 3, 1)
+	writeSplitEngineSet(t, dir, "Ambiguous", "slime", 3, 1)
+	if _, err := prebuilt("Ambiguous", "39,35,30", value.Value{}); err == nil || !strings.Contains(err.Error(), b3) ||
+		!strings.Contains(err.Error(), engineBuildName("slime", 3, "img2img")) || !strings.Contains(err.Error(), "keep one") {
 		t.Errorf("ambiguous builds: %v", err)
 	}
 }
@@ -618,9 +680,9 @@ func TestStreamDiffusionEngineBuild(t *testing.T) {
 func TestStreamDiffusionUNetInputs(t *testing.T) {
 	p := needORT(t)
 	dir := sdModels(t, onnxgen.TinySD{})
-	writeEngineSet(t, dir, "Residuals", "x", nil)
+	writeSplitEngineSet(t, dir, "Residuals", "tiny", 3, 1)
 	_, un, _ := onnxgen.TinySD{}.Parts()
-	if err := un.ModelWithResiduals(true).WriteFile(filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Residuals", "x", "unet.onnx")); err != nil {
+	if err := un.ModelWithResiduals(true).WriteFile(filepath.Join(dir, "tensorrt", "StreamDiffusion-engines", "Residuals", engineBuildName("tiny", 3, "img2img"), "unet.onnx")); err != nil {
 		t.Fatal(err)
 	}
 	ck := runPrepared(t, modelKernel(t, "StreamDiffusionCheckpointLoader", p, dir), str("tiny"))[0]
