@@ -33,7 +33,12 @@ import (
 // in the pack's node instance, which ComfyUI keeps while the node stays;
 // here it lives in the SAMPLER handle, a static result a plan update keeps
 // while the StreamBatchSampler node is unchanged and makes afresh when it
-// changes.
+// changes; a latent item of another shape starts a fresh state (the pack
+// redraws the stock noise for another shape).
+//
+// scripts/reference/stream_batch.py renders the pack's sample and
+// SamplerCustom around it in PyTorch on a closed-form ε-model
+// (testdata/stream_batch.json); the tests run runStream on the same model.
 
 // SDStreamSampler is StreamBatchSampler's SAMPLER handle.
 type SDStreamSampler struct {
