@@ -473,24 +473,55 @@ func (k *kSampler) Close() error {
 
 // Scratch is the latent buffers, the step noise drawn ahead and the UNet
 // session's tensors: the latent batch for each text group (positive and
-// negative) and their encoder_hidden_states.
+// negative) and their encoder_hidden_states. With StreamBatchSampler's
+// SAMPLER: streamScratch.
 func (k *kSampler) Scratch(in []value.Spec) (int64, error) {
 	s, err := readSamplerArgs(in, k.mode)
 	if err != nil {
 		return 0, nil
 	}
+	if s.stream != nil {
+		return streamScratch(s), nil
+	}
 	n := int64(value.NumElems(s.latent))
+	lat := addSat(mulSat(4, n, 4), mulSat(4, int64(stepNoiseLen(s, k.mode))))
+	if s.denoiseFrame { // the kept schedules of a per-frame denoise
+		lat = addSat(lat, mulSat(8*maxSeenSchedules, int64(s.steps+1)))
+	}
+	return addSat(lat, denoiserScratch(s, n)), nil
+}
+
+// denoiserScratch is the UNet denoiser's buffers and session tensors for
+// s.latent (n values): per text group the latent in and out, the text,
+// the runtime's estimate, and the ControlNets'.
+func denoiserScratch(s samplerArgs, n int64) int64 {
 	g := int64(len(s.pos.Entries) + len(s.neg.Entries))
 	var text int64
 	for _, e := range slices.Concat(s.pos.Entries, s.neg.Entries) {
 		text = max(text, int64(e.Tokens*e.Dim))
 	}
-	lat := mulSat(4, mulSat(n, 4+2*g))
-	lat = addSat(lat, mulSat(4, int64(stepNoiseLen(s, k.mode))))
-	if s.denoiseFrame { // the kept schedules of a per-frame denoise
-		lat = addSat(lat, mulSat(8*maxSeenSchedules, int64(s.steps+1)))
+	return addSat(mulSat(4, n, 2*g), vaeScratch(mulSat(g, n), mulSat(mulSat(g, int64(s.latent[0])), text)), controlScratch(s, n, text))
+}
+
+// streamGenBytes bounds one torchrand.Generator (an mt19937 state of 624
+// words and its caches).
+const streamGenBytes = 4 << 10
+
+// streamScratch is what prepareStream makes for a batch of B items: the
+// seed's noise, the batch and its denoised latents (B items each), the
+// stock noise and x_t_latent_buffer of the handle's state and of the
+// warm-up's (one item each), their generators, and a one-item denoiser.
+func streamScratch(s samplerArgs) int64 {
+	b := int64(s.latent[0])
+	if b < 1 {
+		return 0
 	}
-	return addSat(lat, vaeScratch(mulSat(g, n), mulSat(mulSat(g, int64(s.latent[0])), text)), controlScratch(s, n, text)), nil
+	n := int64(value.NumElems(s.latent))
+	item := n / b
+	one := s
+	one.latent = []int{1, s.latent[1], s.latent[2], s.latent[3]}
+	bufs := mulSat(4, addSat(mulSat(3, n), mulSat(4, item)))
+	return addSat(bufs, 3*streamGenBytes, denoiserScratch(one, item))
 }
 
 // stepNoiseLen is the float32 values of the step noise Prepare draws

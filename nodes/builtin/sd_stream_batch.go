@@ -33,7 +33,12 @@ import (
 // in the pack's node instance, which ComfyUI keeps while the node stays;
 // here it lives in the SAMPLER handle, a static result a plan update keeps
 // while the StreamBatchSampler node is unchanged and makes afresh when it
-// changes.
+// changes; a latent item of another shape starts a fresh state (the pack
+// redraws the stock noise for another shape).
+//
+// scripts/reference/stream_batch.py renders the pack's sample and
+// SamplerCustom around it in PyTorch on a closed-form ε-model
+// (testdata/stream_batch.json); the tests run runStream on the same model.
 
 // SDStreamSampler is StreamBatchSampler's SAMPLER handle.
 type SDStreamSampler struct {
@@ -42,29 +47,36 @@ type SDStreamSampler struct {
 	cur      *streamBatchState
 }
 
-// streamBatchState is the pack's per-instance state for one latent size.
+// streamBatchState is the pack's per-instance state for one latent item
+// shape.
 type streamBatchState struct {
-	n     int       // values of one latent item [C,H,W]
+	shape [3]int    // one latent item [C,H,W] (the pack compares stock_noise.shape)
 	stock []float32 // stock_noise
 	xt    []float32 // x_t_latent_buffer
 	hasSt bool
 	hasXT bool
-	gen   *torchrand.Generator // txt2img mode's normal_() draws
+	// gen stands for ComfyUI's global generator: seeded with the seed when
+	// the state is made, set to its state after the seed's noise on each
+	// frame with add_noise enabled (prepare_noise's torch.manual_seed and
+	// randn); txt2img mode's normal_() and the stock noise's draw from it.
+	gen *torchrand.Generator
 }
 
-// state returns the handle's state for items of n values: a fresh one when
-// there is none or its size differs (the pack's shape checks).
-func (h *SDStreamSampler) state(n int, seed uint64) *streamBatchState {
+// state returns the handle's state for latent items of shape [C,H,W]: a
+// fresh one when there is none or its shape differs (the pack's shape
+// checks).
+func (h *SDStreamSampler) state(item [3]int, seed uint64) *streamBatchState {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.cur == nil || h.cur.n != n {
-		h.cur = newStreamBatchState(n, seed)
+	if h.cur == nil || h.cur.shape != item {
+		h.cur = newStreamBatchState(item, seed)
 	}
 	return h.cur
 }
 
-func newStreamBatchState(n int, seed uint64) *streamBatchState {
-	return &streamBatchState{n: n, stock: make([]float32, n), xt: make([]float32, n), gen: torchrand.New(seed)}
+func newStreamBatchState(item [3]int, seed uint64) *streamBatchState {
+	n := item[0] * item[1] * item[2]
+	return &streamBatchState{shape: item, stock: make([]float32, n), xt: make([]float32, n), gen: torchrand.New(seed)}
 }
 
 // StreamBatchSampler → *SDStreamSampler.
@@ -155,20 +167,39 @@ func StreamSchedulerSigmas(full []float64, tIndexList string) []float64 {
 //     the identity for eps and v models; denoised_output is the callback's
 //     denoised[-1:]).
 //
-// txt2img mode's draws come from a generator seeded with the seed (ComfyUI
-// draws them from its unseeded global generator, on the model's device);
-// with add_noise disabled the stock noise is drawn from the generator
-// seeded with the seed alone. The pack on a GPU draws from CUDA's
+// The draws (txt2img mode's and the stock noise) come from ComfyUI's
+// global generator, which prepare_noise seeds with the seed on each frame
+// with add_noise enabled; with add_noise disabled nothing seeds it, and
+// here it is the generator seeded with the seed when the state was made,
+// going on from frame to frame (txt2img mode draws first, then the stock
+// noise, as the pack's lines). The pack on a GPU draws from CUDA's
 // generator; these are the CPU generator's values, as the rest of comfyrt.
 type streamBatch struct {
-	st    *streamBatchState // the handle's
-	warm  *streamBatchState // a warm-up's own (FrameTime.Warmup)
-	b, n  int               // items, values per item
-	seed  uint64
-	noise []float32            // the seed's noise for the batch
-	x, d  []float32            // the batch and its denoised latents
-	after torchrand.Generator  // the generator seeded with the seed, after the noise's draws
-	g     *torchrand.Generator // the stock noise's draws
+	st       *streamBatchState // the handle's
+	warm     *streamBatchState // a warm-up's own (FrameTime.Warmup)
+	b, n     int               // items, values per item
+	seed     uint64
+	addNoise bool
+	noise    []float32           // the seed's noise for the batch
+	x, d     []float32           // the batch and its denoised latents
+	after    torchrand.Generator // the generator seeded with the seed, after the noise's draws
+}
+
+// newStreamBatch makes the sampler's buffers for a latent batch of shape
+// [B,C,H,W] and takes the handle's state for its items.
+func newStreamBatch(h *SDStreamSampler, latent []int, seed uint64, addNoise bool) *streamBatch {
+	b := latent[0]
+	item := [3]int{latent[1], latent[2], latent[3]}
+	n := item[0] * item[1] * item[2]
+	sb := &streamBatch{b: b, n: n, seed: seed, addNoise: addNoise,
+		noise: make([]float32, b*n), x: make([]float32, b*n), d: make([]float32, b*n), warm: newStreamBatchState(item, seed)}
+	sb.st = h.state(item, seed)
+	g := torchrand.New(seed)
+	if addNoise {
+		g.Randn(sb.noise)
+	}
+	sb.after = *g
+	return sb
 }
 
 // prepareStream is Prepare for a StreamBatchSampler SAMPLER.
@@ -180,27 +211,27 @@ func (k *kSampler) prepareStream(s samplerArgs, ms *sampling.Discrete) ([]value.
 	if s.latent[0] != b {
 		return nil, fmt.Errorf("input latent_image: a batch of %d; StreamBatchSampler denoises one item per timestep and the sigmas give %d (StreamFrameBuffer's buffer_size must match)", s.latent[0], b)
 	}
-	n := value.NumElems(s.latent) / b
 	one := []int{1, s.latent[1], s.latent[2], s.latent[3]}
-	sb := &streamBatch{b: b, n: n, seed: s.seed, g: torchrand.New(s.seed),
-		noise: make([]float32, b*n), x: make([]float32, b*n), d: make([]float32, b*n), warm: newStreamBatchState(n, s.seed)}
-	sb.st = s.stream.state(n, s.seed)
-	if s.addNoise {
-		sb.g.Randn(sb.noise)
-	}
-	sb.after = *sb.g
 	den, err := newUNetDenoiser(k.cfg, s.unet, ms, one, s.pos.Entries, s.neg.Entries, s.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("model %q unet: %w", s.unet.Name, err)
 	}
-	k.ms, k.sigmas, k.seed, k.scale, k.den, k.stream = ms, s.sigmas, s.seed, float32(s.unet.LatentScale), den, sb
-	k.x = sb.x
+	k.den = den
+	k.setStream(newStreamBatch(s.stream, s.latent, s.seed, s.addNoise), ms, s.sigmas, float32(s.unet.LatentScale), den.Denoise)
 	if s.cfgFrame {
 		k.frame.cfgAt = slices.Index(samplerCustomInputs, "cfg")
 	}
-	k.maxDen = ms.MaxDenoise(s.sigmas[0])
 	spec := value.LatentSpec(one[0], one[1], one[2], one[3])
 	return []value.Spec{spec, spec}, nil
+}
+
+// setStream sets the kernel to run sb with model denoising one item; what
+// an earlier Prepare left for the other samplers is dropped.
+func (k *kSampler) setStream(sb *streamBatch, ms *sampling.Discrete, sigmas []float64, scale float32, model sampling.Denoiser) {
+	k.ms, k.sigmas, k.seed, k.scale, k.model, k.stream = ms, sigmas, sb.seed, scale, model, sb
+	k.skip, k.smp, k.noise, k.last = false, nil, nil, nil
+	k.x = sb.x
+	k.maxDen = ms.MaxDenoise(sigmas[0])
 }
 
 // SetFrameTime notes a warm-up run: a StreamBatchSampler's state is then
@@ -216,28 +247,17 @@ func (k *kSampler) runStream(src []float32, out []value.Value) error {
 		st.hasSt, st.hasXT = false, false
 		st.gen.ManualSeed(sb.seed)
 	}
+	if sb.addNoise {
+		*st.gen = sb.after
+	}
 	x := sb.x
-	scale := float32(1)
-	for _, v := range src {
-		if v != 0 {
-			scale = k.scale
-			break
-		}
-	}
-	var sum float64
-	for i, v := range src {
-		x[i] = v * scale
-	}
-	k.ms.NoiseScaling(k.sigmas[0], sb.noise, x, k.maxDen, x)
-	for _, v := range x {
-		sum += math.Abs(float64(v))
-	}
-	txt2img := sum < 1e-5
+	txt2img := k.streamNoise(src, x)
 	if txt2img {
 		st.gen.Randn(x)
 	}
 	if !st.hasSt {
-		sb.drawStock(st)
+		st.gen.Randn(st.stock)
+		st.hasSt = true
 	}
 	if !txt2img {
 		for r := range sb.b {
@@ -255,9 +275,11 @@ func (k *kSampler) runStream(src []float32, out []value.Value) error {
 		}
 		copy(x[:sb.n], st.xt)
 	}
-	k.den.bindText()
+	if k.den != nil {
+		k.den.bindText()
+	}
 	for r := range sb.b {
-		if err := k.den.Denoise(x[r*sb.n:(r+1)*sb.n], k.sigmas[r], sb.d[r*sb.n:(r+1)*sb.n]); err != nil {
+		if err := k.model(x[r*sb.n:(r+1)*sb.n], k.sigmas[r], sb.d[r*sb.n:(r+1)*sb.n]); err != nil {
 			return err
 		}
 	}
@@ -275,13 +297,26 @@ func (k *kSampler) runStream(src []float32, out []value.Value) error {
 	return nil
 }
 
-// drawStock draws the stock noise once: the generator seeded with the seed,
-// after the batch's noise when add_noise is enabled (ComfyUI's global
-// generator after prepare_noise).
-func (sb *streamBatch) drawStock(st *streamBatchState) {
-	*sb.g = sb.after
-	sb.g.Randn(st.stock)
-	st.hasSt = true
+// streamNoise writes the sampler's noise argument into x (the latent × the
+// latent scale when non-zero, plus the seed's noise scaled at σ₀) and
+// reports whether Σ|x| < 1e-5 (the pack's txt2img mode).
+func (k *kSampler) streamNoise(src, x []float32) bool {
+	scale := float32(1)
+	for _, v := range src {
+		if v != 0 {
+			scale = k.scale
+			break
+		}
+	}
+	for i, v := range src {
+		x[i] = v * scale
+	}
+	k.ms.NoiseScaling(k.sigmas[0], k.stream.noise, x, k.maxDen, x)
+	var sum float64
+	for _, v := range x {
+		sum += math.Abs(float64(v))
+	}
+	return sum < 1e-5
 }
 
 // streamFrameBuffer is StreamFrameBuffer (Stateful): a ring of buffer_size
@@ -290,9 +325,15 @@ func (sb *streamBatch) drawStock(st *streamBatchState) {
 // which then advances modulo buffer_size. The output is the ring in slot
 // order (not time order), as the pack returns its frame_buffer tensor. The
 // input must be one item [1,C,H,W] (the pack squeezes a batch of one; a
-// larger batch would make a 5-D buffer). The pack's txt2img check only
-// matters when the buffer is made again for another size, which a plan
-// does not do.
+// larger batch would make a 5-D buffer).
+//
+// Where this differs from the pack: ComfyUI keeps the node's instance when
+// its inputs change, so after a buffer_size (or latent size) change the
+// pack's new ring is zeros, filled with the frame only in txt2img mode (an
+// all-zero latent), and after a change that keeps the size it keeps its
+// ring and position. A plan update here makes a fresh kernel for a
+// changed node, whose first frame fills every slot with its latent, as
+// the pack's first frame.
 type streamFrameBuffer struct {
 	base
 	buf  []float32
@@ -349,10 +390,15 @@ func (k *streamFrameBuffer) Run(in, out []value.Value) error {
 	return nil
 }
 
-// Scratch is the ring.
+// Scratch is the ring (buffer_size read as Prepare reads it; 0 when
+// Prepare would refuse it).
 func (k *streamFrameBuffer) Scratch(in []value.Spec) (int64, error) {
-	if len(in) < 2 || in[0].Kind != value.Latent || in[1].Const == nil {
+	if len(in) < 2 || in[0].Kind != value.Latent {
 		return 0, nil
 	}
-	return mulSat(4, int64(value.NumElems(in[0].Shape)), in[1].Const.Int), nil
+	size := newArgs(in, "latent", "buffer_size").int(1)
+	if size < 1 || size > 10 {
+		return 0, nil
+	}
+	return mulSat(4, int64(value.NumElems(in[0].Shape)), size), nil
 }

@@ -247,7 +247,8 @@ func TestStreamBatchSamplerErrors(t *testing.T) {
 }
 
 // A per-frame cfg reaches the batched sampler: frame by frame the same as
-// a kernel prepared with that constant.
+// a kernel prepared with that constant, also on a kernel an earlier
+// Prepare had set to skip sampling (BasicScheduler at denoise 0).
 func TestStreamBatchSamplerPerFrameCFG(t *testing.T) {
 	s := newSDSetup(t, needORT(t))
 	lat := value.New(value.LatentSpec(2, 4, 4, 5))
@@ -256,6 +257,13 @@ func TestStreamBatchSamplerPerFrameCFG(t *testing.T) {
 	}
 	in, _ := streamSamplerIn(t, s, "10,30", lat)
 	k := modelKernel(t, "SamplerCustom", s.p, s.dir)
+	skip := slices.Clone(in)
+	skip[6] = runPrepared(t, modelKernel(t, "KSamplerSelect", s.p, s.dir), str("euler"))[0]
+	skip[7] = runPrepared(t, modelKernel(t, "BasicScheduler", s.p, s.dir), value.OfHandle(s.unet), str("normal"), i64(2), f64(0))[0]
+	prepareFrameScalars(t, k, skip, 3)
+	if !k.(*kSampler).skip {
+		t.Fatal("denoise 0 does not skip")
+	}
 	out := prepareFrameScalars(t, k, in, 3)
 	for _, c := range []float64{2.5, 1, 4} {
 		in[3] = f64(c)
@@ -269,6 +277,75 @@ func TestStreamBatchSamplerPerFrameCFG(t *testing.T) {
 		}
 		if !slices.Equal(out[0].Tensor.Data, want[0].Tensor.Data) {
 			t.Errorf("cfg %v per frame differs from the constant", c)
+		}
+	}
+}
+
+// TestBudgetScratch_StreamBatchSampler: SamplerCustom with a
+// StreamBatchSampler SAMPLER declares at least what prepareStream
+// allocates (the batch buffers, the states, a one-item denoiser whose
+// tensors are Go memory), plus the runtime estimate, and not more; and
+// what one more item adds to the declaration is what it adds to the
+// allocation (the denoiser runs one item whatever the batch).
+func TestBudgetScratch_StreamBatchSampler(t *testing.T) {
+	s := newSDSetup(t, needORT(t))
+	type size struct{ b, declared, got int64 }
+	var sizes []size
+	for _, c := range []struct {
+		list string
+		b    int
+	}{{"20", 1}, {"0,16,32", 3}, {"0,8,16,24,32,40", 6}} {
+		in, _ := streamSamplerIn(t, s, c.list, value.New(value.LatentSpec(c.b, 4, 16, 16)))
+		specs := specsOf(in)
+		declared, err := modelKernel(t, "SamplerCustom", s.p, s.dir).(nodes.Scratcher).Scratch(specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := int64(-1)
+		for range 3 { // the least of three: TotalAlloc noise only adds
+			if n := allocated(t, modelKernel(t, "SamplerCustom", s.p, s.dir), specs); got < 0 || n < got {
+				got = n
+			}
+		}
+		t.Logf("B=%d: declared %d B, allocated %d B", c.b, declared, got)
+		if declared+4<<10 < got || declared > (modelActivationFactor+1)*got+64<<10 {
+			t.Errorf("B=%d: declared %d B, Prepare allocated %d B", c.b, declared, got)
+		}
+		sizes = append(sizes, size{int64(c.b), declared, got})
+	}
+	for _, z := range sizes[1:] {
+		d, g := z.declared-sizes[0].declared, z.got-sizes[0].got
+		if d+4<<10 < g || d > 2*g+4<<10 {
+			t.Errorf("B=%d over B=1: declared %d B more, Prepare allocated %d B more", z.b, d, g)
+		}
+	}
+}
+
+// The handle's state is kept per latent item shape, as the pack compares
+// stock_noise.shape: another shape of as many values starts afresh.
+func TestStreamBatchStateShape(t *testing.T) {
+	h := &SDStreamSampler{NumSteps: 2}
+	a := h.state([3]int{4, 4, 5}, 1)
+	if h.state([3]int{4, 4, 5}, 1) != a {
+		t.Error("the same shape made a new state")
+	}
+	if b := h.state([3]int{4, 5, 4}, 1); b == a || len(b.stock) != 80 {
+		t.Error("a transposed shape kept the state")
+	}
+}
+
+// StreamFrameBuffer's Scratch reads buffer_size as Prepare does (an INT or
+// a FLOAT) and declares nothing for a size Prepare refuses.
+func TestStreamFrameBufferScratch(t *testing.T) {
+	lat := value.LatentSpec(1, 4, 8, 8)
+	for _, c := range []struct {
+		size value.Value
+		want int64
+	}{{i64(3), 3 * 256 * 4}, {f64(3), 3 * 256 * 4}, {f64(4.7), 4 * 256 * 4}, {i64(0), 0}, {i64(11), 0}} {
+		k := kernel(t, "StreamFrameBuffer").(nodes.Scratcher)
+		got, err := k.Scratch([]value.Spec{lat, value.ConstSpec(c.size)})
+		if err != nil || got != c.want {
+			t.Errorf("buffer_size %v: %d, %v; want %d", c.size, got, err, c.want)
 		}
 	}
 }
