@@ -104,39 +104,8 @@ func (s *cnSetup) cnSample(t *testing.T, steps int, cfg float64, latent []float3
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := len(latent)
-	noise := make([]float32, n)
-	sampling.PrepareNoise(3, noise, n, nil)
-	x := make([]float32, n)
-	for i, v := range latent {
-		x[i] = v * 0.18215
-	}
-	ms.NoiseScaling(sigmas[0], noise, x, ms.MaxDenoise(sigmas[0]), x)
 	pos, neg := s.pos.Handle.(*SDConditioning).Entries[0].Cond, s.neg.Handle.(*SDConditioning).Entries[0].Cond
-	model := func(x []float32, sigma float64, out []float32) error {
-		in := make([]float32, n)
-		for i, v := range x {
-			in[i] = v * ms.InputScale(sigma)
-		}
-		ts := []float64{float64(ms.Timestep(sigma))}
-		c := pred(in, ts, pos, sigma)
-		ms.CalculateDenoised(sigma, c, x, c)
-		u := pred(in, ts, neg, sigma)
-		ms.CalculateDenoised(sigma, u, x, u)
-		sampling.ApplyCFG(c, u, cfg, out)
-		return nil
-	}
-	smp, err := sampling.NewSampler("euler", n, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := smp.Sample(model, x, sigmas); err != nil {
-		t.Fatal(err)
-	}
-	for i := range x {
-		x[i] /= 0.18215
-	}
-	return x
+	return plainKSampler(t, ms, "euler", 3, sigmas, cfg, latent, pos, neg, pred, nil)
 }
 
 func (s *cnSetup) sample(t *testing.T, unet *SDUNet, pos, neg value.Value, steps int64, cfg float64) []float32 {

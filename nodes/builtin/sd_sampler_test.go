@@ -181,6 +181,21 @@ func (s *sdSetup) reference(t *testing.T, seed uint64, steps int, cfg float64, s
 	if err != nil {
 		t.Fatal(err)
 	}
+	pos, neg := s.pos.Handle.(*SDConditioning).Entries[0].Cond, s.neg.Handle.(*SDConditioning).Entries[0].Cond
+	return plainKSampler(t, ms, sampler, seed, sigmas, cfg, latent, pos, neg, func(in []float32, ts []float64, ehs []float32, _ float64) []float32 {
+		return s.un.Reference(in, ts, ehs, 1, 4, 5, 77)
+	}, &s.lastDenoised)
+}
+
+// plainKSampler samples latent (a VAE latent, ×0.18215 in and out) in
+// plain Go as KSampler does: seed's noise scaled at σ₀, then sampler over
+// sigmas, the model's denoised latent of the positive row and (cfg ≠ 1)
+// the negative one combined by cfg. pred gives the UNet's output for one
+// conditioning row at σ. denoised, when not nil, receives the last model
+// call's denoised latent.
+func plainKSampler(t *testing.T, ms *sampling.Discrete, sampler string, seed uint64, sigmas []float64, cfg float64, latent, pos, neg []float32,
+	pred func(in []float32, ts []float64, ehs []float32, sigma float64) []float32, denoised *[]float32) []float32 {
+	t.Helper()
 	n := len(latent)
 	noise := make([]float32, n)
 	sampling.PrepareNoise(seed, noise, n, nil)
@@ -189,23 +204,24 @@ func (s *sdSetup) reference(t *testing.T, seed uint64, steps int, cfg float64, s
 		x[i] = v * 0.18215
 	}
 	ms.NoiseScaling(sigmas[0], noise, x, ms.MaxDenoise(sigmas[0]), x)
-	pos, neg := s.pos.Handle.(*SDConditioning).Entries[0].Cond, s.neg.Handle.(*SDConditioning).Entries[0].Cond
 	model := func(x []float32, sigma float64, out []float32) error {
 		in := make([]float32, n)
 		for i, v := range x {
 			in[i] = v * ms.InputScale(sigma)
 		}
 		ts := []float64{float64(ms.Timestep(sigma))}
-		c := s.un.Reference(in, ts, pos, 1, 4, 5, 77)
+		c := pred(in, ts, pos, sigma)
 		ms.CalculateDenoised(sigma, c, x, c)
 		if cfg == 1 {
 			copy(out, c)
-			return nil
+		} else {
+			u := pred(in, ts, neg, sigma)
+			ms.CalculateDenoised(sigma, u, x, u)
+			sampling.ApplyCFG(c, u, cfg, out)
 		}
-		u := s.un.Reference(in, ts, neg, 1, 4, 5, 77)
-		ms.CalculateDenoised(sigma, u, x, u)
-		sampling.ApplyCFG(c, u, cfg, out)
-		s.lastDenoised = append(s.lastDenoised[:0], out...)
+		if denoised != nil {
+			*denoised = append((*denoised)[:0], out...)
+		}
 		return nil
 	}
 	smp, err := sampling.NewSampler(sampler, n, seed)
