@@ -198,20 +198,7 @@ func (s *Subscriber) Next(ctx context.Context) (*Segment, error) {
 		if s.ctx.Err() != nil {
 			return nil, ErrClosed
 		}
-		var resp *http.Response
-		var err error
-		if p := s.pre; p != nil && p.seq == s.seq {
-			select {
-			case <-p.done:
-				s.pre = nil
-				resp, err = p.resp, p.err
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		} else {
-			s.dropPre()
-			resp, err = s.get(ctx, s.seq)
-		}
+		resp, err := s.fetch(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -251,23 +238,7 @@ func (s *Subscriber) Next(ctx context.Context) (*Segment, error) {
 			s.seq = latest
 			continue
 		case http.StatusOK:
-			if resp.Header.Get(HeaderClosed) != "" {
-				drain(resp)
-				return nil, ErrEOS
-			}
-			seq, ok := headerInt(resp.Header, HeaderSeq)
-			if !ok {
-				seq = s.seq
-			}
-			latest, ok := headerInt(resp.Header, HeaderLatest)
-			if !ok {
-				latest = -1
-			}
-			if seq >= 0 {
-				s.seq = seq + 1
-				s.preconnect(s.seq)
-			}
-			return &Segment{Seq: seq, Latest: latest, ContentType: resp.Header.Get("Content-Type"), ReadCloser: resp.Body}, nil
+			return s.segment(resp)
 		default:
 			drain(resp)
 			if failures++; failures > s.c.maxRetries {
@@ -278,4 +249,44 @@ func (s *Subscriber) Next(ctx context.Context) (*Segment, error) {
 			}
 		}
 	}
+}
+
+// fetch is the answer for s.seq: the preconnected request's when there is
+// one for it (waiting for it, or for ctx), else a new GET.
+func (s *Subscriber) fetch(ctx context.Context) (*http.Response, error) {
+	p := s.pre
+	if p == nil || p.seq != s.seq {
+		s.dropPre()
+		return s.get(ctx, s.seq)
+	}
+	select {
+	case <-p.done:
+		s.pre = nil
+		return p.resp, p.err
+	case <-ctx.Done():
+		// An error the caller sees as ctx's (Next checks ctx first).
+		return nil, ctx.Err()
+	}
+}
+
+// segment is the Segment of a 200 answer (ErrEOS when it says the channel
+// closed), moving to the next sequence number and preconnecting to it.
+func (s *Subscriber) segment(resp *http.Response) (*Segment, error) {
+	if resp.Header.Get(HeaderClosed) != "" {
+		drain(resp)
+		return nil, ErrEOS
+	}
+	seq, ok := headerInt(resp.Header, HeaderSeq)
+	if !ok {
+		seq = s.seq
+	}
+	latest, ok := headerInt(resp.Header, HeaderLatest)
+	if !ok {
+		latest = -1
+	}
+	if seq >= 0 {
+		s.seq = seq + 1
+		s.preconnect(s.seq)
+	}
+	return &Segment{Seq: seq, Latest: latest, ContentType: resp.Header.Get("Content-Type"), ReadCloser: resp.Body}, nil
 }
