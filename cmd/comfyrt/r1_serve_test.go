@@ -243,10 +243,13 @@ func TestR1_PromptReportsInputFiles(t *testing.T) {
 
 // TestR1_StaticTimeoutRejectsUpdate: a params update whose static step
 // overruns --static-timeout is rejected with an error naming the flag; the
-// stream and its running workflow stay.
+// stream and its running workflow stay. The timeout is 10 s: r1Slow's
+// static step takes minutes, while the identity workflow the stream starts
+// with must load within it even on a loaded CI machine (with 1 s, a full
+// `make test` once saw the start itself time out and the stream end).
 func TestR1_StaticTimeoutRejectsUpdate(t *testing.T) {
 	r1NeedFFmpeg(t)
-	base, stop := startServe(t, "--static-timeout", "1s")
+	base, stop := startServe(t, "--static-timeout", "10s")
 	ch := budgetOrch(t, "g1")
 	if code, body := r1Start(t, base, ch, "g1", r1Identity(t)); code != http.StatusOK {
 		t.Fatalf("start: %d %s", code, body)
