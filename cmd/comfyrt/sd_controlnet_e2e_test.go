@@ -66,15 +66,7 @@ func controlNetModels(t *testing.T, dir string) {
 // sample clip: the prompts static, the depth, the control and the sampler
 // per frame.
 func TestBinary_ComfyStreamSD15ControlNet(t *testing.T) {
-	needORTBinary(t)
-	wf := testkit.CorpusFile(t, "comfystream/sd15-tensorrt-api.json")
-	dir := t.TempDir()
-	models := filepath.Join(dir, "models")
-	controlNetModels(t, models)
-	r := testkit.Run(t, dir, nil, time.Minute, "compile", "--explain", "--width", "64", "--height", "48", "--models-dir", models, wf)
-	if r.Code != 0 {
-		t.Fatalf("compile: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
+	dir, models, wf, r := explainControlNet(t, "comfystream/sd15-tensorrt-api.json")
 	static, perFrame, ok := strings.Cut(r.Stdout, "per-frame:")
 	if !ok || !strings.Contains(static, "#5 CLIPTextEncode") || !strings.Contains(static, "#6 CLIPTextEncode") || !strings.Contains(perFrame, "#9 ControlNetApplyAdvanced") ||
 		!strings.Contains(perFrame, "#7 KSampler") || strings.Contains(perFrame, "CLIPTextEncode") {
@@ -105,4 +97,22 @@ func TestBinary_ComfyStreamSD15Variants(t *testing.T) {
 		// frame: they want 512×512 frames (their example picture's size).
 		runSampleClip(t, dir, wf, models, 2, "--width", "512", "--height", "512")
 	}
+}
+
+// explainControlNet writes the ControlNet workflows' tiny models
+// (controlNetModels) and runs the binary's compile --explain at 64×48 on
+// the corpus workflow rel, which must succeed; it returns the folders, the
+// workflow's path and the result.
+func explainControlNet(t *testing.T, rel string) (dir, models, wf string, r testkit.Result) {
+	t.Helper()
+	needORTBinary(t)
+	wf = testkit.CorpusFile(t, rel)
+	dir = t.TempDir()
+	models = filepath.Join(dir, "models")
+	controlNetModels(t, models)
+	r = testkit.Run(t, dir, nil, time.Minute, "compile", "--explain", "--width", "64", "--height", "48", "--models-dir", models, wf)
+	if r.Code != 0 {
+		t.Fatalf("compile: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	return dir, models, wf, r
 }

@@ -7,24 +7,15 @@ import (
 
 type modelSamplingRef struct {
 	Cases []struct {
-		Name      string    `json:"name"`
-		Schedule  string    `json:"schedule"`
-		ZSNR      bool      `json:"zsnr"`
-		Distilled bool      `json:"distilled"`
-		Sigmas    []float64 `json:"sigmas"`
-		LogSigmas []float64 `json:"log_sigmas"`
-		Timestep  []struct {
-			Sigma float64 `json:"sigma"`
-			T     int     `json:"t"`
-		} `json:"timestep"`
-		Sigma []struct {
-			T     float64 `json:"t"`
-			Sigma float64 `json:"sigma"`
-		} `json:"sigma"`
-		Percent []struct {
-			Percent float64 `json:"percent"`
-			Sigma   float64 `json:"sigma"`
-		} `json:"percent"`
+		Name       string               `json:"name"`
+		Schedule   string               `json:"schedule"`
+		ZSNR       bool                 `json:"zsnr"`
+		Distilled  bool                 `json:"distilled"`
+		Sigmas     []float64            `json:"sigmas"`
+		LogSigmas  []float64            `json:"log_sigmas"`
+		Timestep   []timestepRef        `json:"timestep"`
+		Sigma      []sigmaRef           `json:"sigma"`
+		Percent    []percentRef         `json:"percent"`
 		SGMUniform map[string][]float64 `json:"sgm_uniform"`
 	} `json:"cases"`
 	Denoised struct {
@@ -69,21 +60,7 @@ func TestModelSamplingVariants(t *testing.T) {
 					t.Errorf("σ[%d] %v log %v, reference %v %v", i, d.Sigmas[i], d.LogSigmas[i], c.Sigmas[i], c.LogSigmas[i])
 				}
 			}
-			for _, p := range c.Timestep {
-				if got := d.Timestep(p.Sigma); got != p.T {
-					t.Errorf("Timestep(%v) = %d, reference %d", p.Sigma, got, p.T)
-				}
-			}
-			for _, p := range c.Sigma {
-				if got := d.Sigma(p.T); !relClose(got, p.Sigma, 2e-6) {
-					t.Errorf("Sigma(%v) = %v, reference %v", p.T, got, p.Sigma)
-				}
-			}
-			for _, p := range c.Percent {
-				if got := d.PercentToSigma(p.Percent); !relClose(got, p.Sigma, 2e-6) {
-					t.Errorf("PercentToSigma(%v) = %v, reference %v", p.Percent, got, p.Sigma)
-				}
-			}
+			checkConversions(t, d, c.Timestep, c.Sigma, c.Percent, 2e-6)
 			for _, steps := range []int{1, 4} {
 				got, err := Sigmas(d, "sgm_uniform", steps)
 				want := c.SGMUniform[map[int]string{1: "1", 4: "4"}[steps]]

@@ -33,24 +33,56 @@ func relClose(a, b, tol float64) bool {
 	return math.Abs(a-b) <= tol*math.Max(math.Abs(a), math.Abs(b))
 }
 
+// Reference values of the model sampling's conversions: timestep(σ),
+// σ(t) and percent_to_sigma.
+type (
+	timestepRef struct {
+		Sigma float64 `json:"sigma"`
+		T     int     `json:"t"`
+	}
+	sigmaRef struct {
+		T     float64 `json:"t"`
+		Sigma float64 `json:"sigma"`
+	}
+	percentRef struct {
+		Percent float64 `json:"percent"`
+		Sigma   float64 `json:"sigma"`
+	}
+)
+
+// checkConversions compares d's conversions with the reference values,
+// σ within tol relative and timesteps exactly; an empty table is an error.
+func checkConversions(t *testing.T, d *Discrete, ts []timestepRef, sg []sigmaRef, pc []percentRef, tol float64) {
+	t.Helper()
+	if len(ts) == 0 || len(sg) == 0 || len(pc) == 0 {
+		t.Errorf("reference has %d timesteps, %d sigmas, %d percents: a table is missing", len(ts), len(sg), len(pc))
+	}
+	for _, c := range ts {
+		if got := d.Timestep(c.Sigma); got != c.T {
+			t.Errorf("Timestep(%v) = %d, reference %d", c.Sigma, got, c.T)
+		}
+	}
+	for _, c := range sg {
+		if got := d.Sigma(c.T); !relClose(got, c.Sigma, tol) {
+			t.Errorf("Sigma(%v) = %v, reference %v", c.T, got, c.Sigma)
+		}
+	}
+	for _, c := range pc {
+		if got := d.PercentToSigma(c.Percent); !relClose(got, c.Sigma, tol) {
+			t.Errorf("PercentToSigma(%v) = %v, reference %v", c.Percent, got, c.Sigma)
+		}
+	}
+}
+
 func TestDiscreteTables(t *testing.T) {
 	var ref struct {
-		Sigmas    []float64 `json:"sigmas"`
-		LogSigmas []float64 `json:"log_sigmas"`
-		SigmaMin  float64   `json:"sigma_min"`
-		SigmaMax  float64   `json:"sigma_max"`
-		Timestep  []struct {
-			Sigma float64 `json:"sigma"`
-			T     int     `json:"t"`
-		} `json:"timestep"`
-		Sigma []struct {
-			T     float64 `json:"t"`
-			Sigma float64 `json:"sigma"`
-		} `json:"sigma"`
-		Percent []struct {
-			Percent float64 `json:"percent"`
-			Sigma   float64 `json:"sigma"`
-		} `json:"percent_to_sigma"`
+		Sigmas    []float64     `json:"sigmas"`
+		LogSigmas []float64     `json:"log_sigmas"`
+		SigmaMin  float64       `json:"sigma_min"`
+		SigmaMax  float64       `json:"sigma_max"`
+		Timestep  []timestepRef `json:"timestep"`
+		Sigma     []sigmaRef    `json:"sigma"`
+		Percent   []percentRef  `json:"percent_to_sigma"`
 	}
 	loadJSON(t, "discrete.json", &ref)
 	d := SD15()
@@ -70,21 +102,7 @@ func TestDiscreteTables(t *testing.T) {
 	if !relClose(d.SigmaMin(), ref.SigmaMin, 1e-6) || !relClose(d.SigmaMax(), ref.SigmaMax, 1e-6) {
 		t.Errorf("σ range %v…%v, reference %v…%v", d.SigmaMin(), d.SigmaMax(), ref.SigmaMin, ref.SigmaMax)
 	}
-	for _, c := range ref.Timestep {
-		if got := d.Timestep(c.Sigma); got != c.T {
-			t.Errorf("Timestep(%v) = %d, reference %d", c.Sigma, got, c.T)
-		}
-	}
-	for _, c := range ref.Sigma {
-		if got := d.Sigma(c.T); !relClose(got, c.Sigma, 1e-6) {
-			t.Errorf("Sigma(%v) = %v, reference %v", c.T, got, c.Sigma)
-		}
-	}
-	for _, c := range ref.Percent {
-		if got := d.PercentToSigma(c.Percent); !relClose(got, c.Sigma, 1e-6) {
-			t.Errorf("PercentToSigma(%v) = %v, reference %v", c.Percent, got, c.Sigma)
-		}
-	}
+	checkConversions(t, d, ref.Timestep, ref.Sigma, ref.Percent, 1e-6)
 }
 
 // TestSchedules compares every scheduler's table (1, 4, 20 steps; denoise
